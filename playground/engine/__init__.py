@@ -1,0 +1,25 @@
+"""NumPy reverse-mode autodiff: the op registry and compiled programs. No Qt here."""
+
+from . import ops as _ops  # noqa: F401  (registers every op)
+from .program import FeedError, NonFiniteError, Program, ProgramNode, infer_shapes
+from .registry import (
+    REGISTRY,
+    EngineError,
+    OpSpec,
+    Param,
+    ParamError,
+    ShapeError,
+    UnknownOpError,
+    categories,
+    fmt_shape,
+    get_op,
+    ops,
+    register,
+    unbroadcast,
+)
+
+__all__ = [
+    "REGISTRY", "EngineError", "FeedError", "NonFiniteError", "OpSpec", "Param", "ParamError",
+    "Program", "ProgramNode", "ShapeError", "UnknownOpError", "categories", "fmt_shape", "get_op",
+    "infer_shapes", "ops", "register", "unbroadcast",
+]

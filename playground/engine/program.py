@@ -1,0 +1,277 @@
+"""A compiled program: a flat, topologically ordered list of gates run many times.
+
+The graph layer builds the list of :class:`ProgramNode` once (``playground.graph.compile``);
+forward and backward then walk plain Python lists with no dictionary lookups on the hot path.
+After a pass every node's value and gradient stays readable (the UI shows them on the wires).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .init import initialize
+from .registry import EngineError, OpSpec, Shape, ShapeError, fmt_shape, get_op
+
+
+class FeedError(EngineError, ValueError):
+    """A value fed to an input is missing or has the wrong shape."""
+
+
+class NonFiniteError(EngineError, FloatingPointError):
+    """A forward value or gradient became NaN or infinite; ``node`` names where it first did."""
+
+    def __init__(self, message: str, node: str, node_id: str, phase: str) -> None:
+        super().__init__(message)
+        self.node = node
+        self.node_id = node_id
+        self.phase = phase
+
+
+@dataclass
+class ProgramNode:
+    """One gate of a program. ``key`` is the graph node id (``outer/inner`` inside composites)."""
+
+    key: str
+    name: str
+    op: str
+    params: dict[str, Any]
+    inputs: list[int] = field(default_factory=list)
+    shape: Shape = ()
+
+    @property
+    def spec(self) -> OpSpec:
+        return get_op(self.op)
+
+
+def infer_shapes(nodes: Sequence[ProgramNode]) -> list[Shape]:
+    """Run every shape rule in order; raise :class:`ShapeError` naming the node that refuses."""
+    out: list[Shape] = []
+    for node in nodes:
+        spec = node.spec
+        try:
+            shape = spec.shape([out[j] for j in node.inputs], node.params)
+        except ShapeError as exc:
+            raise ShapeError(f"{node.name} ({spec.label or spec.name}): {exc}") from None
+        out.append(tuple(shape))
+    return out
+
+
+class Program:
+    """Runs forward and backward over ``nodes`` (topologically ordered) toward ``output``."""
+
+    def __init__(self, nodes: Sequence[ProgramNode], output: int, dtype: Any = np.float64,
+                 aliases: Mapping[str, int] | None = None) -> None:
+        self.nodes = list(nodes)
+        self.output = output
+        self.dtype = np.dtype(dtype)
+        shapes = infer_shapes(self.nodes)
+        for node, shape in zip(self.nodes, shapes, strict=True):
+            node.shape = shape
+        self.index: dict[str, int] = {}
+        for i, node in enumerate(self.nodes):
+            self.index[node.key] = i
+            self.index.setdefault(node.name, i)
+        for key, i in (aliases or {}).items():
+            self.index.setdefault(key, i)
+        n = len(self.nodes)
+        self.values: list[np.ndarray | None] = [None] * n
+        self.grads: list[np.ndarray | None] = [None] * n
+        self._saved: list[Any] = [None] * n
+        roles = [node.spec.role for node in self.nodes]
+        self.inputs = [i for i, r in enumerate(roles) if r == "input"]
+        self.parameters = [i for i, r in enumerate(roles) if r == "parameter"]
+        self.trainable = [i for i in self.parameters if self.nodes[i].params.get("trainable", True)]
+        for i, r in enumerate(roles):
+            if r == "constant":
+                self.values[i] = np.asarray(self.nodes[i].params["value"], dtype=self.dtype)
+        self._forward_plan = [
+            (i, node.spec.forward, node.inputs, node.params, node.spec.saves)
+            for i, node in enumerate(self.nodes) if not node.spec.is_source
+        ]
+        self._backward_plans: dict[bool, list[Any]] = {}
+        self.init_params(0)
+
+    # -- parameters -------------------------------------------------------------------------
+    def init_params(self, seed: int | np.random.Generator = 0) -> None:
+        """(Re)initialise every parameter from its init rule, or its explicit value."""
+        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        for i in self.parameters:
+            node = self.nodes[i]
+            shape = tuple(d if d is not None else 1 for d in node.shape)
+            if node.params.get("value") is not None:
+                arr = np.array(node.params["value"], dtype=self.dtype).reshape(shape)
+            else:
+                arr = initialize(node.params["init"], shape, rng, node.params.get("std", 0.01))
+            self.values[i] = np.ascontiguousarray(arr, dtype=self.dtype)
+
+    def param_arrays(self, trainable_only: bool = True) -> dict[str, np.ndarray]:
+        """Parameter arrays keyed by node name (the live arrays, not copies)."""
+        idx = self.trainable if trainable_only else self.parameters
+        return {self.nodes[i].name: self.values[i] for i in idx}  # type: ignore[misc]
+
+    def set_params(self, arrays: Mapping[str, np.ndarray], strict: bool = True) -> None:
+        """Load parameter values by node name (or key); shapes must match."""
+        for key, arr in arrays.items():
+            i = self.index.get(key)
+            if i is None or i not in self.parameters:
+                if strict:
+                    raise FeedError(f"no parameter named '{key}' in this graph")
+                continue
+            cur = self.values[i]
+            arr = np.asarray(arr, dtype=self.dtype)
+            if cur is not None and arr.shape != cur.shape:
+                raise FeedError(f"parameter '{key}' has shape {cur.shape}, the file has {arr.shape}")
+            self.values[i] = np.array(arr, dtype=self.dtype)
+
+    # -- running ----------------------------------------------------------------------------
+    def feed(self, feeds: Mapping[str, Any] | None = None) -> None:
+        """Set input values: fed by node name or key, else the input's own ``value`` param."""
+        feeds = dict(feeds or {})
+        for i in self.inputs:
+            node = self.nodes[i]
+            if node.name in feeds:
+                raw = feeds.pop(node.name)
+            elif node.key in feeds:
+                raw = feeds.pop(node.key)
+            elif node.params.get("value") is not None:
+                raw = node.params["value"]
+            else:
+                raise FeedError(f"input '{node.name}' has no value: feed it, or give it a value")
+            try:
+                arr = np.asarray(raw, dtype=self.dtype)
+            except (TypeError, ValueError):
+                raise FeedError(f"input '{node.name}': {raw!r} is not a number or array") from None
+            self._check_feed(node, arr)
+            self.values[i] = arr
+        if feeds:
+            raise FeedError(f"no input named {', '.join(repr(k) for k in feeds)} in this graph")
+
+    @staticmethod
+    def _check_feed(node: ProgramNode, arr: np.ndarray) -> None:
+        want = node.shape
+        ok = arr.ndim == len(want) and all(w is None or w == a for w, a in zip(want, arr.shape, strict=False))
+        if not ok:
+            raise FeedError(
+                f"input '{node.name}' expects shape {fmt_shape(want)}, got {fmt_shape(arr.shape)}"
+            )
+
+    def set_input(self, key: str, arr: np.ndarray) -> None:
+        """Fast path for training: store an already-cast batch (no checks)."""
+        self.values[self.index[key]] = arr
+
+    def forward(self, feeds: Mapping[str, Any] | None = None) -> np.ndarray:
+        if feeds is not None or any(self.values[i] is None for i in self.inputs):
+            self.feed(feeds)
+        values = self.values
+        saved = self._saved
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            for i, fwd, ins, p, saves in self._forward_plan:
+                out = fwd([values[j] for j in ins], p)
+                if saves:
+                    out, saved[i] = out
+                values[i] = out
+        return values[self.output]  # type: ignore[return-value]
+
+    def _backward_plan(self, all_grads: bool) -> list[Any]:
+        plan = self._backward_plans.get(all_grads)
+        if plan is not None:
+            return plan
+        n = len(self.nodes)
+        needs = [False] * n
+        for i in range(n):
+            node = self.nodes[i]
+            role = node.spec.role
+            if role == "parameter":
+                needs[i] = all_grads or bool(node.params.get("trainable", True))
+            elif role == "input":
+                needs[i] = all_grads
+            elif role != "constant":
+                needs[i] = any(needs[j] for j in node.inputs)
+        # only nodes the output depends on
+        reach = [False] * n
+        reach[self.output] = True
+        for i in range(n - 1, -1, -1):
+            if reach[i]:
+                for j in self.nodes[i].inputs:
+                    reach[j] = True
+        plan = []
+        for i in range(self.output, -1, -1):
+            node = self.nodes[i]
+            if not reach[i] or node.spec.is_source or not needs[i]:
+                continue
+            edges = [(j, vjp) for j, vjp in zip(node.inputs, node.spec.vjps, strict=True)
+                     if needs[j] and vjp is not None]
+            plan.append((i, node.inputs, node.params, edges))
+        self._backward_plans[all_grads] = plan
+        return plan
+
+    def backward(self, all_grads: bool = True, seed: np.ndarray | None = None) -> None:
+        """Reverse pass from the output, seeded with ∂out/∂out = 1. With ``all_grads`` False
+        only the gradients that lead to trainable parameters are computed (training)."""
+        grads: list[np.ndarray | None] = [None] * len(self.nodes)
+        values = self.values
+        out = values[self.output]
+        grads[self.output] = np.ones_like(out) if seed is None else np.asarray(seed, dtype=self.dtype)
+        saved = self._saved
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            for i, ins, p, edges in self._backward_plan(all_grads):
+                g = grads[i]
+                if g is None:
+                    continue
+                xs = [values[j] for j in ins]
+                y = values[i]
+                for j, vjp in edges:
+                    d = vjp(g, y, xs, p, saved[i])
+                    prev = grads[j]
+                    grads[j] = d if prev is None else prev + d
+        self.grads = grads
+
+    def run(self, feeds: Mapping[str, Any] | None = None, all_grads: bool = True) -> float:
+        """Forward then backward; return the output as a float (when it is a scalar)."""
+        out = self.forward(feeds)
+        self.backward(all_grads=all_grads)
+        return float(out) if np.ndim(out) == 0 else out
+
+    # -- reading ----------------------------------------------------------------------------
+    def _i(self, key: str | int) -> int:
+        if isinstance(key, int):
+            return key
+        try:
+            return self.index[key]
+        except KeyError:
+            raise KeyError(f"no node named '{key}' in this program") from None
+
+    def value(self, key: str | int) -> np.ndarray | None:
+        return self.values[self._i(key)]
+
+    def grad(self, key: str | int) -> np.ndarray | None:
+        return self.grads[self._i(key)]
+
+    def first_non_finite(self, phase: str = "forward") -> int | None:
+        """Index of the first node (forward: in order; backward: in reverse) that is not finite."""
+        arrays = self.values if phase == "forward" else self.grads
+        order = range(len(self.nodes)) if phase == "forward" else range(len(self.nodes) - 1, -1, -1)
+        for i in order:
+            a = arrays[i]
+            if a is not None and not np.all(np.isfinite(a)):
+                return i
+        return None
+
+    def raise_non_finite(self, phase: str, step: int | None = None) -> None:
+        i = self.first_non_finite(phase)
+        if i is None:
+            return
+        node = self.nodes[i]
+        kind = "value" if phase == "forward" else "gradient"
+        where = f" at step {step}" if step is not None else ""
+        producers = ", ".join(self.nodes[j].name for j in node.inputs) or "its inputs"
+        raise NonFiniteError(
+            f"node '{node.name}' ({node.spec.label or node.op}) produced a non-finite {kind}{where} "
+            f"from finite {producers}. Try a lower learning rate, a smaller initial weight scale, "
+            "or a numerically stable op (e.g. softmax cross-entropy on logits).",
+            node.name, node.key, phase,
+        )

@@ -1,0 +1,54 @@
+"""Typed errors of the graph document; each message says what to do about it."""
+
+from __future__ import annotations
+
+from ..engine.registry import EngineError
+
+
+class GraphError(EngineError):
+    """Base class: a change to the document was refused and nothing changed."""
+
+
+class UnknownNodeError(GraphError, KeyError):
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "unknown node"
+
+
+class UnknownPortError(GraphError, ValueError):
+    pass
+
+
+class CycleError(GraphError, ValueError):
+    pass
+
+
+class InputTakenError(GraphError, ValueError):
+    pass
+
+
+class SameNodeError(GraphError, ValueError):
+    pass
+
+
+class ConnectionShapeError(GraphError, ValueError):
+    pass
+
+
+class NameError_(GraphError, ValueError):
+    """A node name that is empty, taken, or has characters names cannot have."""
+
+
+class UnconnectedInputError(GraphError, ValueError):
+    pass
+
+
+class CompileError(GraphError, ValueError):
+    """The graph cannot run yet; ``node_ids`` lists the nodes at fault."""
+
+    def __init__(self, message: str, node_ids: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.node_ids = node_ids
+
+
+class FileFormatError(GraphError, ValueError):
+    """A graph file that cannot be read; the message names the file and what is wrong."""

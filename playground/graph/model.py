@@ -1,0 +1,403 @@
+"""The editable graph document: nodes, named ports, edges, events. Plain Python, no Qt.
+
+Every mutator validates first, raises a typed error a user can act on, and only then mutates
+and emits exactly one event.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..engine.registry import EngineError, ParamError, get_op
+from . import errors as E
+from .events import Event
+
+COMPOSITE = "composite"
+Position = tuple[float, float]
+_NAME_RE = re.compile(r"^[^\s/=,\[\]{}\"']([^/=\[\]{}\"']*[^\s/=\[\]{}\"'])?$")
+
+
+@dataclass
+class Node:
+    id: str
+    op: str
+    name: str
+    params: dict[str, Any]
+    position: Position = (0.0, 0.0)
+    body: GraphModel | None = None  # composites only
+
+
+@dataclass(frozen=True)
+class Edge:
+    id: str
+    src: str
+    dst: str
+    port: str
+
+
+@dataclass
+class Analysis:
+    """Shapes and problems of every node, from the document alone (no arrays)."""
+
+    shapes: dict[str, tuple[int | None, ...] | None] = field(default_factory=dict)
+    problems: dict[str, str] = field(default_factory=dict)
+
+
+class GraphModel:
+    EVENTS = ("node_added", "node_removed", "edge_added", "edge_removed", "param_changed",
+              "node_renamed", "node_moved", "body_changed", "meta_changed")
+
+    def __init__(self, dtype: str = "float64") -> None:
+        self.nodes: dict[str, Node] = {}
+        self.edges: dict[str, Edge] = {}
+        self.dtype = dtype
+        self.meta: dict[str, Any] = {}
+        self._counter = 0
+        for name in self.EVENTS:
+            setattr(self, name, Event(name))
+        self.node_added: Event
+        self.node_removed: Event
+        self.edge_added: Event
+        self.edge_removed: Event
+        self.param_changed: Event
+        self.node_renamed: Event
+        self.node_moved: Event
+        self.body_changed: Event
+        self.meta_changed: Event
+
+    # -- ids and names ----------------------------------------------------------------------
+    def new_id(self, prefix: str = "n") -> str:
+        while True:
+            self._counter += 1
+            candidate = f"{prefix}{self._counter}"
+            if candidate not in self.nodes and candidate not in self.edges:
+                return candidate
+
+    def node(self, node_id: str) -> Node:
+        try:
+            return self.nodes[node_id]
+        except KeyError:
+            raise E.UnknownNodeError(f"no node with id '{node_id}' in this graph") from None
+
+    def by_name(self, name: str) -> Node:
+        for n in self.nodes.values():
+            if n.name == name:
+                return n
+        raise E.UnknownNodeError(f"no node named '{name}' in this graph")
+
+    def find(self, key: str) -> Node:
+        """A node by id or by name."""
+        return self.nodes[key] if key in self.nodes else self.by_name(key)
+
+    def unique_name(self, base: str) -> str:
+        taken = {n.name for n in self.nodes.values()}
+        base = re.sub(r"[\s/=,\[\]{}\"']+", "_", base).strip("_") or "node"
+        if base not in taken:
+            return base
+        stem = re.sub(r"\d+$", "", base) or base
+        k = 1
+        while f"{stem}{k}" in taken:
+            k += 1
+        return f"{stem}{k}"
+
+    def check_name(self, name: str, node_id: str | None = None) -> None:
+        if not isinstance(name, str) or not _NAME_RE.match(name):
+            raise E.NameError_(
+                f"'{name}' is not a usable node name: use letters, digits and _ "
+                "(no spaces at the ends, no / = , brackets or quotes)"
+            )
+        for n in self.nodes.values():
+            if n.name == name and n.id != node_id:
+                raise E.NameError_(f"the name '{name}' is already used by another node")
+
+    # -- ports ------------------------------------------------------------------------------
+    def input_ports(self, node: Node | str) -> tuple[str, ...]:
+        node = self.node(node) if isinstance(node, str) else node
+        if node.op == COMPOSITE:
+            assert node.body is not None
+            return tuple(n.name for n in node.body.nodes.values() if n.op == "input")
+        return get_op(node.op).inputs
+
+    def incoming(self, node_id: str) -> dict[str, Edge]:
+        return {e.port: e for e in self.edges.values() if e.dst == node_id}
+
+    def outgoing(self, node_id: str) -> list[Edge]:
+        return [e for e in self.edges.values() if e.src == node_id]
+
+    def edge_into(self, node_id: str, port: str) -> Edge | None:
+        for e in self.edges.values():
+            if e.dst == node_id and e.port == port:
+                return e
+        return None
+
+    # -- mutators ---------------------------------------------------------------------------
+    def add_node(self, op: str, name: str | None = None, params: Mapping[str, Any] | None = None,
+                 position: Iterable[float] = (0.0, 0.0), node_id: str | None = None,
+                 body: GraphModel | None = None) -> Node:
+        if op == COMPOSITE:
+            if body is None:
+                raise E.GraphError("a composite node needs a body graph")
+            resolved = dict(params or {})
+            body.composite_output()  # raises when the body has no single output
+        else:
+            spec = get_op(op)  # raises UnknownOpError
+            try:
+                resolved = spec.resolve_params(params)
+            except ParamError as exc:
+                raise E.GraphError(f"{spec.label or op}: {exc}") from None
+        if node_id is None:
+            node_id = self.new_id("n")
+        elif node_id in self.nodes or node_id in self.edges:
+            raise E.GraphError(f"the id '{node_id}' is already used in this graph")
+        if name is None:
+            base = op if op != COMPOSITE else "group"
+            name = self.unique_name(base if op != "parameter" else "W")
+        self.check_name(name)
+        pos = _position(position)
+        node = Node(node_id, op, name, resolved, pos, body)
+        self.nodes[node_id] = node
+        self.node_added.emit(node)
+        return node
+
+    def remove_node(self, node_id: str) -> Node:
+        node = self.node(node_id)
+        for e in [e for e in self.edges.values() if node_id in (e.src, e.dst)]:
+            self.disconnect(e.id)
+        del self.nodes[node_id]
+        self.node_removed.emit(node)
+        return node
+
+    def check_connect(self, src: str, dst: str, port: str) -> None:
+        """Raise the reason ``src → dst.port`` cannot be connected; return when it can."""
+        s, d = self.node(src), self.node(dst)
+        if src == dst:
+            raise E.SameNodeError(f"'{s.name}' cannot feed itself")
+        ports = self.input_ports(d)
+        if port not in ports:
+            have = ", ".join(ports) if ports else "none: it is a source"
+            raise E.UnknownPortError(f"'{d.name}' has no input '{port}' (inputs: {have})")
+        taken = self.edge_into(dst, port)
+        if taken is not None:
+            raise E.InputTakenError(
+                f"input '{port}' of '{d.name}' is already fed by '{self.nodes[taken.src].name}': "
+                "remove that wire first"
+            )
+        if self._reaches(dst, src):
+            raise E.CycleError(
+                f"connecting '{s.name}' to '{d.name}' would make a loop: '{s.name}' already "
+                f"depends on '{d.name}'"
+            )
+        before = self.analyse().problems
+        probe = Edge("__probe__", src, dst, port)
+        self.edges[probe.id] = probe
+        try:
+            after = self.analyse().problems
+        finally:
+            del self.edges[probe.id]
+        for nid, msg in after.items():
+            if "not connected" not in msg and before.get(nid) != msg:
+                raise E.ConnectionShapeError(f"shapes do not fit: {msg}")
+
+    def connect(self, src: str, dst: str, port: str, edge_id: str | None = None) -> Edge:
+        self.check_connect(src, dst, port)
+        if edge_id is None:
+            edge_id = self.new_id("e")
+        elif edge_id in self.edges or edge_id in self.nodes:
+            raise E.GraphError(f"the id '{edge_id}' is already used in this graph")
+        edge = Edge(edge_id, src, dst, port)
+        self.edges[edge_id] = edge
+        self.edge_added.emit(edge)
+        return edge
+
+    def disconnect(self, edge_id: str) -> Edge:
+        try:
+            edge = self.edges.pop(edge_id)
+        except KeyError:
+            raise E.GraphError(f"no wire with id '{edge_id}' in this graph") from None
+        self.edge_removed.emit(edge)
+        return edge
+
+    def set_param(self, node_id: str, key: str, value: Any) -> None:
+        node = self.node(node_id)
+        if node.op == COMPOSITE:
+            raise E.GraphError("a composite node has no params of its own: open it to edit inside")
+        spec = get_op(node.op)
+        try:
+            new = spec.param(key).coerce(value)
+        except ParamError as exc:
+            raise E.GraphError(f"{node.name}: {exc}") from None
+        old = node.params.get(key)
+        if old == new:
+            return
+        node.params[key] = new
+        self.param_changed.emit(node, key, old, new)
+
+    def rename(self, node_id: str, name: str) -> None:
+        node = self.node(node_id)
+        if node.name == name:
+            return
+        self.check_name(name, node_id)
+        old, node.name = node.name, name
+        self.node_renamed.emit(node, old, name)
+
+    def move_node(self, node_id: str, position: Iterable[float]) -> None:
+        node = self.node(node_id)
+        new = _position(position)
+        if new == node.position:
+            return
+        old, node.position = node.position, new
+        self.node_moved.emit(node, old, new)
+
+    def set_body(self, node_id: str, body: GraphModel) -> None:
+        node = self.node(node_id)
+        if node.op != COMPOSITE:
+            raise E.GraphError(f"'{node.name}' is not a composite node")
+        body.composite_output()
+        old, node.body = node.body, body
+        self.body_changed.emit(node, old, body)
+
+    def set_meta(self, key: str, value: Any) -> None:
+        old = self.meta.get(key)
+        if value is None:
+            self.meta.pop(key, None)
+        else:
+            self.meta[key] = value
+        self.meta_changed.emit(key, old, value)
+
+    # -- structure --------------------------------------------------------------------------
+    def _reaches(self, start: str, target: str) -> bool:
+        out: dict[str, list[str]] = {}
+        for e in self.edges.values():
+            out.setdefault(e.src, []).append(e.dst)
+        stack, seen = [start], {start}
+        while stack:
+            cur = stack.pop()
+            if cur == target:
+                return True
+            for nxt in out.get(cur, ()):
+                if nxt not in seen:
+                    seen.add(nxt)
+                    stack.append(nxt)
+        return False
+
+    def topological_order(self) -> list[str]:
+        """Node ids so that every node comes after its inputs (stable: insertion order)."""
+        indeg = {nid: 0 for nid in self.nodes}
+        out: dict[str, list[str]] = {nid: [] for nid in self.nodes}
+        for e in self.edges.values():
+            indeg[e.dst] += 1
+            out[e.src].append(e.dst)
+        ready = [nid for nid in self.nodes if indeg[nid] == 0]
+        order: list[str] = []
+        rank = {nid: k for k, nid in enumerate(self.nodes)}
+        while ready:
+            ready.sort(key=rank.__getitem__, reverse=True)
+            cur = ready.pop()
+            order.append(cur)
+            for nxt in out[cur]:
+                indeg[nxt] -= 1
+                if indeg[nxt] == 0:
+                    ready.append(nxt)
+        if len(order) != len(self.nodes):
+            stuck = [self.nodes[n].name for n in self.nodes if n not in order]
+            raise E.CycleError(f"the graph has a loop through {', '.join(stuck)}")
+        return order
+
+    def sinks(self) -> list[str]:
+        used = {e.src for e in self.edges.values()}
+        return [nid for nid, n in self.nodes.items() if nid not in used and n.op not in
+                ("input", "constant", "parameter")]
+
+    def output_node(self) -> str:
+        """The node a pass runs toward: ``meta['output']``, else the only loss, else the only sink."""
+        want = self.meta.get("output")
+        if want:
+            return self.find(want).id
+        losses = [nid for nid, n in self.nodes.items()
+                  if n.op != COMPOSITE and get_op(n.op).role == "loss"]
+        if len(losses) == 1:
+            return losses[0]
+        sinks = self.sinks()
+        if len(sinks) == 1:
+            return sinks[0]
+        names = ", ".join(self.nodes[s].name for s in (losses or sinks)) or "none"
+        raise E.CompileError(
+            f"cannot tell which node is the output (candidates: {names}); "
+            "set one with 'Set as output'", tuple(losses or sinks))
+
+    def composite_output(self) -> str:
+        try:
+            return self.output_node()
+        except E.CompileError as exc:
+            raise E.GraphError(f"a composite body needs one output: {exc}") from None
+
+    def analyse(self, input_shapes: Mapping[str, Any] | None = None) -> Analysis:
+        """Shapes and problems per node. ``input_shapes`` overrides input nodes (by id)."""
+        from .compile import node_shape  # local: compile imports this module
+
+        result = Analysis()
+        try:
+            order = self.topological_order()
+        except E.CycleError as exc:
+            for nid in self.nodes:
+                result.problems[nid] = str(exc)
+                result.shapes[nid] = None
+            return result
+        into: dict[str, dict[str, Edge]] = {}
+        for e in self.edges.values():
+            into.setdefault(e.dst, {})[e.port] = e
+        for nid in order:
+            node = self.nodes[nid]
+            incoming = into.get(nid, {})
+            try:
+                ports = self.input_ports(node)
+            except EngineError as exc:
+                result.problems[nid], result.shapes[nid] = str(exc), None
+                continue
+            missing = [p for p in ports if p not in incoming]
+            if missing:
+                result.problems[nid] = (
+                    f"input {', '.join(repr(m) for m in missing)} of '{node.name}' is not connected: "
+                    "drag a wire from another node's output to it"
+                )
+                result.shapes[nid] = None
+                continue
+            in_shapes = [result.shapes[incoming[p].src] for p in ports]
+            if any(s is None for s in in_shapes):
+                result.shapes[nid] = None
+                continue
+            if input_shapes and nid in input_shapes:
+                result.shapes[nid] = tuple(input_shapes[nid])
+                continue
+            try:
+                result.shapes[nid] = node_shape(node, in_shapes)  # type: ignore[arg-type]
+            except EngineError as exc:
+                result.problems[nid] = f"{node.name}: {exc}" if not str(exc).startswith(node.name) else str(exc)
+                result.shapes[nid] = None
+        return result
+
+    # -- copying ----------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        from .serialize import model_to_dict
+
+        return model_to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> GraphModel:
+        from .serialize import model_from_dict
+
+        return model_from_dict(data)
+
+    def copy(self) -> GraphModel:
+        return GraphModel.from_dict(self.to_dict())
+
+
+def _position(position: Iterable[float]) -> Position:
+    try:
+        x, y = (float(v) for v in position)
+    except (TypeError, ValueError):
+        raise E.GraphError(f"a position is two numbers (x, y), got {position!r}") from None
+    return (x, y)

@@ -118,7 +118,7 @@ _unary("relu", "ReLU", lambda xs, p: np.maximum(xs[0], 0), lambda g, y, xs, p, s
        "max(0, x)", "1 if x > 0 else 0", category="Activations", colour=ACT)
 # ∂leaky/∂x = 1 where x > 0, else α
 _unary("leaky_relu", "Leaky ReLU", lambda xs, p: np.where(xs[0] > 0, xs[0], p["alpha"] * xs[0]),
-       lambda g, y, xs, p, s: g * np.where(xs[0] > 0, 1.0, p["alpha"]),
+       lambda g, y, xs, p, s: np.where(xs[0] > 0, g, p["alpha"] * g),
        "x if x > 0 else α·x", "1 if x > 0 else α", category="Activations", colour=ACT,
        params=(Param("alpha", "float", 0.01, minimum=0.0, maximum=1.0),))
 # ∂tanh/∂x = 1 − tanh²
@@ -180,7 +180,8 @@ def _transpose_axes(x: np.ndarray, p: dict[str, Any]) -> list[int] | None:
 # ∂(xᵀ)/∂x: transpose g back with the inverse permutation
 register(OpSpec(
     "transpose", ("x",), lambda xs, p: np.transpose(xs[0], _transpose_axes(xs[0], p)),
-    (lambda g, y, xs, p, s: np.transpose(g, np.argsort(p["axes"]) if p["axes"] else None),),
+    (lambda g, y, xs, p, s: np.transpose(
+        g, np.argsort(np.mod(p["axes"], g.ndim)) if p["axes"] else None),),
     S.transpose, params=(Param("axes", "ints", [], doc="permutation; empty reverses the axes"),),
     label="transpose", category="Array", colour=ARRAY, formula="xᵀ", derivative="Gᵀ",
 ))

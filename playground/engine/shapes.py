@@ -103,8 +103,9 @@ def along_axis(shapes: Sequence[Shape], p: Mapping[str, Any]) -> Shape:
 def transpose(shapes: Sequence[Shape], p: Mapping[str, Any]) -> Shape:
     (s,) = shapes
     axes = p.get("axes") or list(reversed(range(len(s))))
-    if sorted(a % max(len(s), 1) for a in axes) != list(range(len(s))):
-        raise ShapeError(f"transpose axes {axes} are not a permutation of the {len(s)} axes of {fmt_shape(s)}")
+    n = len(s)
+    if any(not -n <= a < n for a in axes) or sorted(a % n for a in axes) != list(range(n)):
+        raise ShapeError(f"transpose axes {axes} are not a permutation of the {n} axes of {fmt_shape(s)}")
     return tuple(s[a] for a in axes)
 
 

@@ -1,0 +1,277 @@
+"""Gradient checks: every vjp against central differences. NumPy only.
+
+Two levels:
+
+* :func:`numeric_vjp_check` checks one op (an :class:`OpSpec`) at given input values: for every
+  differentiable input it compares the op's vjp with (a) the full elementwise central-difference
+  gradient of ``<g, f(x)>`` for a random upstream gradient ``g`` and (b) a random-direction
+  check ``<vjp(g), d>`` against ``(<g, f(x + eps d)> - <g, f(x - eps d)>) / (2 eps)``
+  (the test of HIPS/autograd ``autograd/test_util.py``).
+* :func:`check_program` checks a compiled :class:`Program` end to end: the gradient of the output
+  with respect to every input and parameter by central differences, plus a local check of every
+  gate's own vjps at its current inputs with its actual upstream gradient.
+
+Errors are relative (:func:`rel_error`); a correct gradient in float64 scores about 1e-9 or less,
+a wrong one 1e-2 or more, and :data:`GRADCHECK_TOLERANCE` sits between them.
+
+Precision: central differences with ``eps = 1e-6`` need float64. In float32 a step of 1e-6 is
+about eight units in the last place of a value near 1 and the differences carry errors of 1e-2;
+the checks run in whatever dtype they are given (``check_program`` uses the program's dtype), so
+only float64 results can be compared with :data:`GRADCHECK_TOLERANCE`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from .program import Program
+from .registry import OpSpec
+
+GRADCHECK_TOLERANCE = 1e-6
+"""Largest relative error (see :func:`rel_error`) a float64 gradient check accepts."""
+
+REL_ERROR_FLOOR = 1e-8
+"""Denominator floor of :func:`rel_error`: below it a difference counts as absolute."""
+
+DEFAULT_MAX_ELEMENTS = 200
+""":func:`check_program` differentiates at most this many (seeded, random) elements per array."""
+
+
+def rel_error(a: Any, b: Any) -> float:
+    """Largest elementwise relative error between ``a`` and ``b``.
+
+    ``max_i |a_i - b_i| / max(|a_i|, |b_i|, 1e-8)``: scale-free for ordinary values, and an
+    absolute error (over 1e-8) where both are tiny, so a gradient that is 0 in theory and 1e-15
+    in practice still passes. ``a`` and ``b`` must have the same shape (a scalar and a 0-d array
+    count as the same). Empty arrays give 0.0; any NaN or infinity gives ``inf`` (so a check
+    written ``err < tol`` fails on it).
+    """
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"rel_error: shapes {a.shape} and {b.shape} differ")
+    if a.size == 0:
+        return 0.0
+    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+        return float("inf")
+    denom = np.maximum(np.maximum(np.abs(a), np.abs(b)), REL_ERROR_FLOOR)
+    return float(np.max(np.abs(a - b) / denom))
+
+
+class VjpError(NamedTuple):
+    """Relative errors of one input's vjp: full elementwise gradient, and random direction."""
+
+    elementwise: float
+    direction: float
+
+    @property
+    def worst(self) -> float:
+        return max(self.elementwise, self.direction)
+
+
+def _evaluate(spec: OpSpec, xs: Sequence[np.ndarray], p: Mapping[str, Any]) -> tuple[Any, Any]:
+    assert spec.forward is not None
+    out = spec.forward(xs, p)
+    return out if spec.saves else (out, None)
+
+
+def _sample(size: int, max_elements: int | None, rng: np.random.Generator) -> np.ndarray:
+    if max_elements is None or size <= max_elements:
+        return np.arange(size)
+    return np.sort(rng.choice(size, max_elements, replace=False))
+
+
+def _working_copy(x: Any, differentiable: bool) -> np.ndarray:
+    arr = np.array(x, copy=True)
+    if differentiable and arr.dtype.kind != "f":
+        arr = arr.astype(np.float64)
+    return arr
+
+
+def _vjp_errors(spec: OpSpec, xs: Sequence[Any], p: Mapping[str, Any], rng: np.random.Generator,
+                eps: float, g: Any, max_elements: int | None) -> list[VjpError | None]:
+    """The work of :func:`vjp_errors` with params already resolved (as a Program holds them)."""
+    if spec.forward is None:
+        raise ValueError(f"op '{spec.name}' is a source ({spec.role}); it has no vjp to check")
+    work = [_working_copy(x, vjp is not None) for x, vjp in zip(xs, spec.vjps, strict=True)]
+    with np.errstate(all="ignore"):
+        y, saved = _evaluate(spec, work, p)
+        y = np.array(y, copy=True)  # forward may return a view of an input we are about to move
+        if g is None:
+            dtype = y.dtype if y.dtype.kind == "f" else np.float64
+            g = rng.standard_normal(y.shape).astype(dtype)
+        g = np.asarray(g)
+        if g.shape != y.shape:
+            raise ValueError(f"op '{spec.name}': upstream gradient has shape {g.shape}, "
+                             f"the output has shape {y.shape}")
+        # every vjp first, at the unperturbed point; copies, since a vjp may return a view
+        vjps = [None if vjp is None else np.array(vjp(g, y, work, p, saved), copy=True)
+                for vjp in spec.vjps]
+
+        def pairing(k: int, plus: np.ndarray, minus: np.ndarray) -> float:
+            """<g, f(.., plus, ..) - f(.., minus, ..)> with input k replaced."""
+            xk = work[k]
+            work[k] = plus
+            yp = np.array(_evaluate(spec, work, p)[0], copy=True)
+            work[k] = minus
+            ym = np.array(_evaluate(spec, work, p)[0], copy=True)
+            work[k] = xk
+            # outputs the move does not touch are bitwise equal and cancel exactly here
+            return float(np.sum(g * (yp - ym)))
+
+        out: list[VjpError | None] = []
+        for k, analytic in enumerate(vjps):
+            if analytic is None:
+                out.append(None)
+                continue
+            x = work[k]
+            name = spec.inputs[k]
+            if analytic.shape != x.shape:
+                raise ValueError(
+                    f"op '{spec.name}': vjp of input '{name}' returned shape {analytic.shape}, "
+                    f"the input has shape {x.shape} (missing unbroadcast?)"
+                )
+            # (a) elementwise central differences of <g, f(x)>
+            idx = _sample(x.size, max_elements, rng)
+            numeric = np.empty(idx.size)
+            for n, flat in enumerate(idx):
+                pos = np.unravel_index(flat, x.shape)
+                plus, minus = x.copy(), x.copy()
+                plus[pos] += eps
+                minus[pos] -= eps
+                step = float(plus[pos]) - float(minus[pos])  # the step the dtype really took
+                numeric[n] = pairing(k, plus, minus) / step
+            elementwise = rel_error(analytic.reshape(-1)[idx], numeric)
+            # (b) one random direction d: <vjp(g), d> against the directional difference
+            d = rng.standard_normal(x.shape).astype(x.dtype)
+            plus, minus = x + eps * d, x - eps * d
+            d = (plus - minus) / (2.0 * eps)  # the direction the dtype really took
+            lhs = float(np.sum(analytic * d))
+            rhs = pairing(k, plus, minus) / (2.0 * eps)
+            out.append(VjpError(elementwise, rel_error(lhs, rhs)))
+    return out
+
+
+def vjp_errors(spec: OpSpec, xs: Sequence[Any], params: Mapping[str, Any] | None,
+               rng: np.random.Generator, eps: float = 1e-6, *, g: Any = None,
+               max_elements: int | None = None) -> list[VjpError | None]:
+    """Both errors of every input's vjp (``None`` for a non-differentiable input).
+
+    ``params`` are resolved with ``spec.resolve_params``. ``g`` is the upstream gradient (shaped
+    like the output); by default a standard normal draw from ``rng``. ``max_elements`` caps how
+    many elements of each input the elementwise check differentiates (a seeded sample from
+    ``rng``); by default all. Inputs are copied, never modified. Raises ``ValueError`` when a vjp
+    returns the wrong shape.
+    """
+    p = spec.resolve_params(params)
+    return _vjp_errors(spec, xs, p, rng, eps, g, max_elements)
+
+
+def numeric_vjp_check(spec: OpSpec, xs: Sequence[Any], params: Mapping[str, Any] | None,
+                      rng: np.random.Generator, eps: float = 1e-6, *, g: Any = None,
+                      max_elements: int | None = None) -> list[float | None]:
+    """Per input of ``spec``: the worse of the elementwise and the random-direction relative
+    error of its vjp (see :func:`vjp_errors`), or ``None`` for a non-differentiable input."""
+    return [None if e is None else e.worst
+            for e in vjp_errors(spec, xs, params, rng, eps, g=g, max_elements=max_elements)]
+
+
+def _source_error(program: Program, i: int, grad: np.ndarray, eps: float, order: int,
+                  max_elements: int | None, rng: np.random.Generator) -> float:
+    """Central differences of sum(output) over elements of source ``i`` against ``grad``."""
+    node = program.nodes[i]
+    x = np.array(program.values[i], dtype=program.dtype, copy=True)
+    grad = np.asarray(grad)
+    if grad.shape != x.shape:
+        raise ValueError(f"gradient of '{node.name}' has shape {grad.shape}, "
+                         f"its value has shape {x.shape}")
+    program.values[i] = x  # perturb a copy: the caller's and the optimizer's arrays stay put
+    idx = _sample(x.size, max_elements, rng)
+    numeric = np.empty(idx.size)
+    flat_x = x.reshape(-1)  # a view: writes reach program.values[i]
+
+    def at(value: Any) -> tuple[float, float]:
+        """sum(output) with the element set to ``value``, and the value the dtype stored."""
+        flat_x[flat] = value
+        return float(np.sum(program.forward())), float(flat_x[flat])
+
+    for n, flat in enumerate(idx):
+        orig = flat_x[flat]
+        (up, plus), (down, minus) = at(orig + eps), at(orig - eps)
+        if order == 2:
+            numeric[n] = (up - down) / (plus - minus)  # the step the dtype really took
+        else:  # (8 (f(x+h) − f(x−h)) − (f(x+2h) − f(x−2h))) / 12h, error O(h⁴)
+            up2, down2 = at(orig + 2 * eps)[0], at(orig - 2 * eps)[0]
+            numeric[n] = (8.0 * (up - down) - (up2 - down2)) / (12.0 * eps)
+        flat_x[flat] = orig
+    return rel_error(grad.reshape(-1)[idx], numeric)
+
+
+def check_program(program: Program, feeds: Mapping[str, Any] | None = None, eps: float = 1e-6,
+                  *, order: int = 2, max_elements: int | None = DEFAULT_MAX_ELEMENTS,
+                  seed: int = 0) -> dict[str, float]:
+    """Largest relative error per node of ``program`` (keyed by node name; by key when two
+    nodes share a name).
+
+    * Inputs and parameters: ``program.grad`` against central differences of the output (summed
+      when it is not a scalar, as ``backward`` seeds it with ones) over each element, at most
+      ``max_elements`` random elements per array (seeded by ``seed``). Sources with no gradient
+      (class labels, anything the output does not depend on) and constants are not listed.
+      ``order=2`` is the plain central difference with step ``eps``; its rounding error is about
+      ``1e-16 · |output| / eps`` absolute, so an element whose true gradient is under ~1e-4
+      can score over 1e-6 even when it is right (measured: 2 of 40 seeds of a small MLP, worst
+      3.7e-6 on a gradient of 1.9e-5). ``order=4`` uses the fourth-order stencil
+      ``(8 (f(x+h) − f(x−h)) − (f(x+2h) − f(x−2h))) / 12h`` with ``h = eps``; with
+      ``eps=1e-3`` it scored under 2e-9 on the same 40 seeds (twice the forward passes).
+    * Every other node: its own vjps at its current input values with its actual upstream
+      gradient (a random one when nothing flows back to it), as :func:`numeric_vjp_check`.
+
+    Runs ``forward(feeds)`` and ``backward(all_grads=True)`` first, and leaves the program as
+    after exactly that pass: input and parameter arrays are the same objects with the same
+    contents, values and gradients recomputed. Works in the program's dtype: use float64 for
+    errors near 1e-9 (float32 cannot resolve a step of 1e-6).
+    """
+    if order not in (2, 4):
+        raise ValueError(f"order must be 2 or 4, got {order!r}")
+    rng = np.random.default_rng(seed)
+    program.forward(feeds)
+    program.backward(all_grads=True)
+    nodes = program.nodes
+    values = list(program.values)
+    grads = list(program.grads)
+    counts: dict[str, int] = {}
+    for node in nodes:
+        counts[node.name] = counts.get(node.name, 0) + 1
+    sources = sorted(program.inputs + program.parameters)
+    result: dict[str, float] = {}
+    try:
+        for i, node in enumerate(nodes):
+            label = node.name if counts[node.name] == 1 else node.key
+            if node.spec.is_source:
+                if i in sources and grads[i] is not None:
+                    result[label] = _source_error(program, i, grads[i], eps, order,
+                                                  max_elements, rng)
+                    program.values[i] = values[i]
+                continue
+            xs = [values[j] for j in node.inputs]
+            errs = _vjp_errors(node.spec, xs, node.params, rng, eps, grads[i], max_elements)
+            checked = [e.worst for e in errs if e is not None]
+            if checked:
+                result[label] = max(checked)
+    finally:
+        for i in sources:
+            program.values[i] = values[i]
+        program.forward()
+        program.backward(all_grads=True)
+    return result
+
+
+def max_error(errors: Mapping[str, float]) -> tuple[str, float]:
+    """The node with the largest error in a :func:`check_program` result, and that error."""
+    if not errors:
+        return "", 0.0
+    name = max(errors, key=lambda k: errors[k])
+    return name, errors[name]

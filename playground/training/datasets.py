@@ -1,0 +1,405 @@
+"""Datasets: the built-in sets, CSV files, train/validation splits and minibatches.
+
+NumPy only. scikit-learn is imported inside the loaders that need it, so importing this module
+stays fast. Every random choice comes from an explicit seed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import numbers
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+TASKS = ("classification", "regression")
+
+
+class DatasetError(ValueError):
+    """A dataset could not be made; the message says what to fix."""
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """Features and targets. The arrays are read-only copies; ``split`` makes writable ones."""
+
+    name: str
+    X: np.ndarray  # float64 (n, d)
+    y: np.ndarray  # classification: int64 (n,) in 0..k-1; regression: float64 (n, 1)
+    task: str
+    classes: tuple[str, ...]  # class names for classification, () for regression
+    feature_names: tuple[str, ...]
+    image_shape: tuple[int, int] | None = None
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if self.task not in TASKS:
+            raise DatasetError(f"task must be 'classification' or 'regression', not {self.task!r}")
+        X = np.array(self.X, dtype=np.float64)
+        if X.ndim != 2:
+            raise DatasetError(f"X must be a 2-D array (samples, features), got shape {X.shape}")
+        if self.task == "classification":
+            y = np.array(self.y, dtype=np.int64).reshape(-1)
+            if y.size and (y.min() < 0 or y.max() >= len(self.classes)):
+                raise DatasetError(f"labels must lie in 0..{len(self.classes) - 1}")
+        else:
+            y = np.array(self.y, dtype=np.float64).reshape(-1, 1)
+        if len(y) != len(X):
+            raise DatasetError(f"X has {len(X)} rows but y has {len(y)}")
+        if len(self.feature_names) != X.shape[1]:
+            raise DatasetError(f"{len(self.feature_names)} feature names for {X.shape[1]} features")
+        X.setflags(write=False)
+        y.setflags(write=False)
+        object.__setattr__(self, "X", X)
+        object.__setattr__(self, "y", y)
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.X.shape[0])
+
+    @property
+    def n_features(self) -> int:
+        return int(self.X.shape[1])
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.classes) if self.task == "classification" else 0
+
+    @property
+    def is_2d(self) -> bool:
+        return self.n_features == 2
+
+
+@dataclass(frozen=True, eq=False)
+class Split:
+    """A train/validation split; features standardised with train statistics when asked."""
+
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_val: np.ndarray
+    y_val: np.ndarray
+    dataset: Dataset
+    mean: np.ndarray | None
+    std: np.ndarray | None
+    train_index: np.ndarray
+    val_index: np.ndarray
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        """Apply this split's standardisation to new points (e.g. a decision-boundary grid)."""
+        X = np.asarray(X, dtype=np.float64)
+        return X.copy() if self.mean is None else (X - self.mean) / self.std
+
+
+# ---------------------------------------------------------------- built-in datasets
+
+BUILTIN: dict[str, str] = {
+    "digits": "8x8 images of handwritten digits 0-9 (1797 samples, 64 features, 10 classes)",
+    "iris": "Iris flowers: 4 measurements, 3 species (150 samples)",
+    "moons": "Two interleaving half circles (2-D, 2 classes)",
+    "circles": "A small circle inside a larger one (2-D, 2 classes)",
+    "blobs": "Three Gaussian clusters (2-D, 3 classes)",
+    "xor": "Four clusters in the quadrants, labelled by the sign of x*y (2-D, 2 classes)",
+    "spiral": "Two interleaved spiral arms (2-D, 2 classes)",
+    "gaussian": "Two overlapping Gaussian clouds (2-D, 2 classes)",
+    "sine": "Regression: y = sin(x) + noise (1 feature)",
+}
+TWO_D = frozenset({"moons", "circles", "blobs", "xor", "spiral", "gaussian"})
+_DEFAULT_NOISE = {"moons": 0.2, "circles": 0.1, "blobs": 1.0, "xor": 0.35, "spiral": 0.05,
+                  "gaussian": 0.7, "sine": 0.1}
+_XY = ("x1", "x2")
+
+
+def load_dataset(
+    name: str, n_samples: int | None = None, noise: float | None = None, seed: int = 0
+) -> Dataset:
+    """A built-in dataset by name (see ``BUILTIN``). ``n_samples``/``noise`` apply to the
+    synthetic sets only; digits and iris are always the full sets."""
+    key = str(name).strip().lower()
+    if key not in BUILTIN:
+        raise DatasetError(f"unknown dataset {name!r} (known: {', '.join(BUILTIN)})")
+    if n_samples is not None and (isinstance(n_samples, bool)
+                                  or not isinstance(n_samples, numbers.Integral)
+                                  or not 4 <= n_samples <= 1_000_000):
+        raise DatasetError(f"n_samples must be a whole number from 4 to 1000000, not {n_samples!r}")
+    if noise is not None and not (isinstance(noise, numbers.Real) and math.isfinite(noise)
+                                  and noise >= 0):
+        raise DatasetError(f"noise must be a number >= 0, not {noise!r}")
+
+    if key == "digits":
+        from sklearn.datasets import load_digits
+
+        d = load_digits()
+        return Dataset("digits", d.data / 16.0, d.target, "classification",
+                       tuple(str(i) for i in range(10)), tuple(d.feature_names),
+                       image_shape=(8, 8), description=BUILTIN[key])
+    if key == "iris":
+        from sklearn.datasets import load_iris
+
+        d = load_iris()
+        return Dataset("iris", d.data, d.target, "classification",
+                       tuple(str(c) for c in d.target_names), tuple(d.feature_names),
+                       description=BUILTIN[key])
+
+    n = int(n_samples) if n_samples is not None else (200 if key == "sine" else 400)
+    sigma = float(noise if noise is not None else _DEFAULT_NOISE[key])
+    description = f"{BUILTIN[key]}; {n} samples, noise {sigma:g}, seed {seed}"
+    if key in ("moons", "circles", "blobs"):
+        from sklearn import datasets as skd
+
+        if key == "moons":
+            X, y = skd.make_moons(n, noise=sigma, random_state=seed)
+        elif key == "circles":
+            X, y = skd.make_circles(n, noise=sigma, factor=0.5, random_state=seed)
+        else:
+            X, y = skd.make_blobs(n, n_features=2, centers=3, cluster_std=sigma,
+                                  random_state=seed)
+        classes = ("0", "1", "2") if key == "blobs" else ("0", "1")
+        return Dataset(key, X, y, "classification", classes, _XY, description=description)
+
+    rng = np.random.default_rng(seed)
+    if key == "sine":
+        x = rng.uniform(-np.pi, np.pi, size=(n, 1))
+        y = np.sin(x) + sigma * rng.standard_normal((n, 1))
+        return Dataset("sine", x, y, "regression", (), ("x",), description=description)
+    if key == "xor":
+        centres = np.array([[1.0, 1.0], [-1.0, -1.0], [1.0, -1.0], [-1.0, 1.0]])
+        which = np.repeat(np.arange(4), [len(a) for a in np.array_split(np.arange(n), 4)])
+        X = centres[which] + sigma * rng.standard_normal((n, 2))
+        y = (centres[which, 0] * centres[which, 1] > 0).astype(np.int64)  # label of the cluster
+        classes = ("x*y<0", "x*y>0")
+    elif key == "spiral":
+        y = np.repeat([0, 1], [n // 2, n - n // 2])
+        r = rng.uniform(0.05, 1.0, size=n)
+        angle = 3.0 * np.pi * r + np.pi * y  # 1.5 turns; the second arm is the first rotated
+        X = r[:, None] * np.column_stack([np.cos(angle), np.sin(angle)])
+        X += sigma * rng.standard_normal((n, 2))
+        classes = ("0", "1")
+    else:  # gaussian
+        y = np.repeat([0, 1], [n // 2, n - n // 2])
+        X = np.where(y[:, None] == 0, -1.0, 1.0) + sigma * rng.standard_normal((n, 2))
+        classes = ("0", "1")
+    order = rng.permutation(n)
+    return Dataset(key, X[order], y[order], "classification", classes, _XY,
+                   description=description)
+
+
+# ---------------------------------------------------------------- CSV files
+
+def _read_text(path: Path) -> str:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise DatasetError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise DatasetError(f"{path} is a folder, not a CSV file") from None
+    except OSError as e:
+        raise DatasetError(f"{path}: cannot read the file ({e.strerror or e})") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        raise DatasetError(f"{path.name} line {line}: byte 0x{data[e.start]:02x} is not UTF-8 "
+                           "text; save the file as UTF-8 CSV") from None
+
+
+def _number(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _why_not_a_number(cell: str) -> str:
+    if not cell:
+        return "the cell is empty"
+    try:
+        float(cell)
+    except ValueError:
+        return f"{cell!r} is not a number"
+    return f"{cell!r} is not a finite number"
+
+
+def load_csv(
+    path: str | Path,
+    label: str | int | None = None,
+    task: str | None = None,
+    delimiter: str | None = None,
+) -> Dataset:
+    """A dataset from a CSV file with a header row. ``label`` is the target column (name or
+    0-based index; default the last). ``task`` is guessed when None: non-numeric labels, or
+    at most 20 distinct integers, mean classification; other numbers mean regression."""
+    path = Path(path)
+    fname = path.name
+    if task is not None and task not in TASKS:
+        raise DatasetError(f"task must be 'classification', 'regression' or None, not {task!r}")
+    text = _read_text(path)
+    lines = text.splitlines()
+    first = next((ln for ln in lines if ln.strip()), None)
+    if first is None:
+        raise DatasetError(f"{fname} is empty; a CSV file needs a header row and data rows")
+    if delimiter is None:  # the candidate seen most often in the header row
+        delimiter = max((",", ";", "\t"), key=first.count)
+    elif not (isinstance(delimiter, str) and len(delimiter) == 1 and delimiter not in "\"\r\n"):
+        raise DatasetError(f"the delimiter must be one character, such as ',', not {delimiter!r}")
+
+    rows: list[tuple[int, list[str]]] = []  # (line number, cells)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        for cells in reader:
+            if cells and any(c.strip() for c in cells):
+                rows.append((reader.line_num, [c.strip() for c in cells]))
+    except csv.Error as e:
+        raise DatasetError(f"{fname} line {reader.line_num}: cannot read the row ({e})") from None
+
+    if not rows:
+        raise DatasetError(f"{fname} has no header row; the first line must name the columns")
+    (hline, header), body = rows[0], rows[1:]
+    if len(header) < 2:
+        raise DatasetError(f"{fname} line {hline}: found one column {header[0]!r} with delimiter "
+                           f"{delimiter!r}; need at least one feature and a label column")
+    for i, col in enumerate(header):
+        if not col:
+            raise DatasetError(f"{fname} line {hline}: column {i + 1} has no name")
+        if header.count(col) > 1:
+            raise DatasetError(f"{fname} line {hline}: column name {col!r} appears more than once")
+    if not body:
+        raise DatasetError(f"{fname} has a header row but no data rows")
+    for line, cells in body:
+        if len(cells) != len(header):
+            raise DatasetError(f"{fname} line {line}: {len(cells)} cells, but the header has "
+                               f"{len(header)} columns")
+
+    if label is None:
+        li = len(header) - 1
+    elif isinstance(label, str):
+        if label not in header:
+            raise DatasetError(f"{fname} has no column {label!r} (columns: {', '.join(header)})")
+        li = header.index(label)
+    elif isinstance(label, int) and not isinstance(label, bool) and -len(header) <= label < len(
+            header):
+        li = label % len(header)
+    else:
+        raise DatasetError(f"label must be a column name or an index from 0 to {len(header) - 1}"
+                           f", not {label!r}")
+    label_name = header[li]
+    feature_cols = [i for i in range(len(header)) if i != li]
+
+    try:  # fast path; on failure go cell by cell to name the first bad one
+        X = np.array([[cells[i] for i in feature_cols] for _, cells in body], dtype=np.float64)
+        ok = bool(np.isfinite(X).all())
+    except ValueError:
+        ok = False
+    if not ok:
+        values = []
+        for line, cells in body:
+            for i in feature_cols:
+                value = _number(cells[i])
+                if value is None:
+                    raise DatasetError(f"{fname} line {line}, column {header[i]!r}: "
+                                       f"{_why_not_a_number(cells[i])}")
+                values.append(value)
+        X = np.array(values, dtype=np.float64).reshape(len(body), len(feature_cols))
+
+    labels = [cells[li] for _, cells in body]
+    numbers = [_number(v) for v in labels]
+    numeric = all(v is not None for v in numbers)
+    for (line, _), v in zip(body, labels, strict=True):
+        if not v:
+            raise DatasetError(f"{fname} line {line}, column {label_name!r}: the label is empty")
+    if task is None:
+        integral = numeric and all(float(v).is_integer() for v in numbers)  # type: ignore[arg-type]
+        task = ("classification" if not numeric or (integral and len(set(numbers)) <= 20)
+                else "regression")
+    features = tuple(header[i] for i in feature_cols)
+    description = f"{len(body)} rows from {fname}; label column {label_name!r}"
+
+    if task == "regression":
+        if not numeric:
+            line, v = next((ln, v) for (ln, _), v, n in zip(body, labels, numbers, strict=True)
+                           if n is None)
+            raise DatasetError(f"{fname} line {line}, column {label_name!r}: {v!r} is not a "
+                               "number, and a regression target must be one")
+        return Dataset(path.stem, X, np.array(numbers, dtype=np.float64), "regression", (),
+                       features, description=description)
+
+    keys = numbers if numeric else labels  # numeric labels sort as numbers: 2 before 10
+    names: dict[object, str] = {}
+    for k, v in zip(keys, labels, strict=True):
+        names.setdefault(k, v)
+    order = sorted(names)  # type: ignore[type-var]
+    if len(order) < 2:
+        raise DatasetError(f"{fname}: label column {label_name!r} has only the value "
+                           f"{labels[0]!r}; classification needs at least two classes")
+    index = {k: i for i, k in enumerate(order)}
+    y = np.array([index[k] for k in keys], dtype=np.int64)
+    return Dataset(path.stem, X, y, "classification", tuple(names[k] for k in order), features,
+                   description=description)
+
+
+# ---------------------------------------------------------------- splits and batches
+
+def split(
+    dataset: Dataset,
+    val_fraction: float = 0.3,
+    seed: int = 0,
+    standardize: bool = True,
+    stratify: bool = True,
+) -> Split:
+    """Shuffle and split into train and validation parts. Stratified by class when asked and
+    every class has at least two samples. Standardisation uses train statistics only."""
+    if not (isinstance(val_fraction, numbers.Real) and 0.0 <= val_fraction <= 0.9):
+        raise DatasetError(f"val_fraction must be from 0 to 0.9, not {val_fraction!r}")
+    rng = np.random.default_rng(seed)
+    n = dataset.n_samples
+    n_val = 0 if val_fraction == 0 else min(n - 1, max(1, round(n * val_fraction)))
+    counts = np.bincount(dataset.y, minlength=dataset.n_classes) if dataset.n_classes else None
+
+    if stratify and counts is not None and counts[counts > 0].min() >= 2:
+        present = np.flatnonzero(counts)
+        exact = counts[present] * val_fraction
+        take = np.floor(exact).astype(np.int64)
+        # Largest remainders get the leftover samples, so every class is within 1 of exact.
+        for j in np.argsort(-(exact - take), kind="stable")[: max(0, n_val - int(take.sum()))]:
+            take[j] += 1
+        take = np.minimum(take, counts[present] - 1)  # every class keeps a training sample
+        val_parts, train_parts = [], []
+        for c, k in zip(present, take, strict=True):
+            idx = rng.permutation(np.flatnonzero(dataset.y == c))
+            val_parts.append(idx[:k])
+            train_parts.append(idx[k:])
+        val_index = rng.permutation(np.concatenate(val_parts))
+        train_index = rng.permutation(np.concatenate(train_parts))
+    else:
+        perm = rng.permutation(n)
+        val_index, train_index = perm[:n_val], perm[n_val:]
+
+    X_train, X_val = dataset.X[train_index], dataset.X[val_index]
+    mean = std = None
+    if standardize:
+        mean = X_train.mean(axis=0)
+        std = X_train.std(axis=0)
+        std[std < 1e-12] = 1.0  # constant feature (e.g. a blank digit pixel)
+        X_train, X_val = (X_train - mean) / std, (X_val - mean) / std
+    return Split(X_train, dataset.y[train_index], X_val, dataset.y[val_index], dataset, mean, std,
+                 train_index.astype(np.int64), val_index.astype(np.int64))
+
+
+def minibatches(
+    n: int, batch_size: int, rng: np.random.Generator, shuffle: bool = True
+) -> Iterator[np.ndarray]:
+    """Index arrays covering 0..n-1 exactly once; the last batch may be smaller.
+    ``batch_size`` <= 0 or >= n gives one full batch."""
+    if n < 0:
+        raise DatasetError(f"the number of samples cannot be negative ({n})")
+    order = rng.permutation(n) if shuffle else np.arange(n)
+    if batch_size <= 0 or batch_size >= n:
+        if n:
+            yield order
+        return
+    for start in range(0, n, batch_size):
+        yield order[start : start + batch_size]

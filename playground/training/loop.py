@@ -1,0 +1,276 @@
+"""The training loop as a plain generator of frozen metric records."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+from ..engine import NonFiniteError, Program
+from .datasets import Split, minibatches
+from .optim import make_optimizer, norm
+
+
+class TrainingError(Exception):
+    """Training cannot start or had to stop; ``node`` names the graph node at fault, if any."""
+
+    def __init__(self, message: str, node: str | None = None, step: int | None = None) -> None:
+        super().__init__(message)
+        self.node = node
+        self.step = step
+
+
+class DivergenceError(TrainingError):
+    """The loss exploded although every value stayed finite."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 10
+    batch_size: int = 64
+    lr: float = 0.1
+    optimizer: str = "sgd"
+    momentum: float = 0.9
+    l2: float = 0.0
+    seed: int = 0
+    reinit: bool = True  # initialise the weights from ``seed`` before the first step
+    divergence_factor: float = 1e4  # stop when the loss exceeds this × the first loss
+    max_steps: int | None = None
+
+
+@dataclass(frozen=True)
+class Metrics:
+    step: int  # 1-based count of minibatch updates
+    epoch: int  # 1-based epoch the step belongs to
+    batch_loss: float
+    lr: float
+    elapsed: float
+    grad_norms: Mapping[str, float]
+    update_ratios: Mapping[str, float]
+    epoch_end: bool = False
+    steps_per_epoch: int = 0
+    train_loss: float | None = None  # epoch-end only: loss on the whole training part
+    val_loss: float | None = None
+    train_accuracy: float | None = None
+    val_accuracy: float | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Binding:
+    """Which program nodes the data feeds and which one is the prediction."""
+
+    features: str
+    target: str
+    prediction: int
+    loss: int
+    target_kind: str  # "labels" (N,), "onehot" (N, C), "column" (N, 1) or "values"
+    task: str
+    threshold: float = 0.5
+
+
+def bind(program: Program, split: Split, features: str | None = None,
+         target: str | None = None) -> Binding:
+    """Map data to input nodes by shape (the loss's target port takes the labels)."""
+    out = program.nodes[program.output]
+    if out.spec.role != "loss":
+        raise TrainingError(f"the output '{out.name}' is not a loss: training needs a loss node "
+                            "(e.g. softmax CE loss or MSE loss) as the graph's output")
+    pred_i, target_i = out.inputs
+    tnode = program.nodes[target_i]
+    if target is None:
+        if tnode.spec.role != "input":
+            raise TrainingError(f"the target of '{out.name}' must come from an input node, "
+                                f"not '{tnode.name}'", out.name)
+        target = tnode.name
+    ds = split.dataset
+    candidates = [program.nodes[i] for i in program.inputs if program.nodes[i].name != target]
+    if features is None:
+        fitting = [n for n in candidates if n.shape and n.shape[-1] == ds.n_features]
+        if len(fitting) != 1:
+            sizes = ", ".join(f"'{n.name}' {n.shape}" for n in candidates) or "none"
+            raise TrainingError(
+                f"cannot tell which input takes the {ds.n_features} features of '{ds.name}' "
+                f"(inputs: {sizes}); give the feature input shape (N, {ds.n_features})")
+        features = fitting[0].name
+    fnode = program.nodes[program.index[features]]
+    if not fnode.shape or fnode.shape[-1] != ds.n_features:
+        raise TrainingError(f"input '{features}' takes shape {fnode.shape}, but '{ds.name}' has "
+                            f"{ds.n_features} features per sample", features)
+    tshape = program.nodes[program.index[target]].shape
+    if ds.task == "classification":
+        if len(tshape) == 1:
+            kind = "labels"
+        elif len(tshape) == 2 and tshape[1] == 1:
+            kind = "column"
+            if ds.n_classes > 2:
+                raise TrainingError(f"'{ds.name}' has {ds.n_classes} classes; a one-column target "
+                                    "fits only two", target)
+        elif len(tshape) == 2 and tshape[1] == ds.n_classes:
+            kind = "onehot"
+        else:
+            raise TrainingError(f"target '{target}' has shape {tshape}; '{ds.name}' needs (N,) labels "
+                                f"or (N, {ds.n_classes}) one-hot", target)
+    else:
+        kind = "values"
+    loss_op = out.op
+    threshold = 0.0 if out.params.get("input") == "logits" else 0.5
+    if loss_op == "softmax_cross_entropy" and kind == "column":
+        raise TrainingError("softmax cross-entropy needs labels (N,) or one-hot targets", target)
+    return Binding(features, target, pred_i, program.output, kind, ds.task, threshold)
+
+
+def encode_targets(y: np.ndarray, binding: Binding, n_classes: int, dtype: Any) -> np.ndarray:
+    if binding.target_kind == "labels":
+        return y.astype(dtype)
+    if binding.target_kind == "column":
+        return y.reshape(-1, 1).astype(dtype)
+    if binding.target_kind == "onehot":
+        out = np.zeros((y.shape[0], n_classes), dtype=dtype)
+        out[np.arange(y.shape[0]), y.astype(np.intp)] = 1
+        return out
+    return y.reshape(y.shape[0], -1).astype(dtype)
+
+
+def predict_classes(pred: np.ndarray, binding: Binding) -> np.ndarray:
+    if pred.ndim == 2 and pred.shape[1] > 1:
+        return pred.argmax(axis=1)
+    return (pred.reshape(-1) > binding.threshold).astype(np.int64)
+
+
+class Trainer:
+    """Holds the run's state; :meth:`steps` is the generator. ``lr`` may change between steps."""
+
+    def __init__(self, program: Program, split: Split, config: TrainConfig,
+                 binding: Binding | None = None) -> None:
+        self.program = program
+        self.split = split
+        self.config = config
+        self.binding = binding or bind(program, split)
+        if config.epochs < 1 or config.batch_size < 1:
+            raise TrainingError("epochs and batch size must be at least 1")
+        seeds = np.random.SeedSequence(config.seed).spawn(2)
+        self.init_rng = np.random.default_rng(seeds[0])
+        self.shuffle_rng = np.random.default_rng(seeds[1])
+        if config.reinit:
+            program.init_params(self.init_rng)
+        try:
+            self.optimizer = make_optimizer(config.optimizer, config.lr, config.l2, config.momentum)
+        except ValueError as exc:
+            raise TrainingError(str(exc)) from None
+        dt = program.dtype
+        n_classes = split.dataset.n_classes
+        self.X_train = np.ascontiguousarray(split.X_train, dtype=dt)
+        self.T_train = encode_targets(split.y_train, self.binding, n_classes, dt)
+        self.X_val = np.ascontiguousarray(split.X_val, dtype=dt)
+        self.T_val = encode_targets(split.y_val, self.binding, n_classes, dt)
+        self.step_count = 0
+        self.first_loss: float | None = None
+
+    @property
+    def lr(self) -> float:
+        return self.optimizer.lr
+
+    @lr.setter
+    def lr(self, value: float) -> None:
+        if not (math.isfinite(value) and value > 0):
+            raise TrainingError(f"the learning rate must be a positive number, got {value}")
+        self.optimizer.lr = float(value)
+
+    def evaluate(self, X: np.ndarray, T: np.ndarray, y: np.ndarray) -> tuple[float | None, float | None]:
+        """Loss and accuracy (classification) on a whole set; (None, None) when it is empty."""
+        if X.shape[0] == 0:
+            return None, None
+        p = self.program
+        p.set_input(self.binding.features, X)
+        p.set_input(self.binding.target, T)
+        loss = float(p.forward())
+        acc = None
+        if self.binding.task == "classification":
+            pred = p.values[self.binding.prediction]
+            acc = float(np.mean(predict_classes(pred, self.binding) == y))  # type: ignore[arg-type]
+        return loss, acc
+
+    def steps(self) -> Iterator[Metrics]:
+        p, b, cfg = self.program, self.binding, self.config
+        params = [p.values[i] for i in p.trainable]
+        names = [p.nodes[i].name for i in p.trainable]
+        grad_idx = p.trainable
+        n = self.X_train.shape[0]
+        steps_per_epoch = max(1, math.ceil(n / cfg.batch_size))
+        start = time.perf_counter()
+        fkey, tkey = b.features, b.target
+        for epoch in range(1, cfg.epochs + 1):
+            batches = list(minibatches(n, cfg.batch_size, self.shuffle_rng))
+            for k, idx in enumerate(batches):
+                self.step_count += 1
+                step = self.step_count
+                p.set_input(fkey, self.X_train[idx])
+                p.set_input(tkey, self.T_train[idx])
+                loss = float(p.forward())
+                if not math.isfinite(loss):
+                    self._non_finite("forward", step)
+                self._check_divergence(loss, step)
+                p.backward(all_grads=False)
+                grads = [p.grads[i] for i in grad_idx]
+                gnorms = [norm(g) for g in grads]  # type: ignore[arg-type]
+                if not all(math.isfinite(g) for g in gnorms):
+                    self._non_finite("backward", step)
+                wnorms = [norm(w) for w in params]
+                deltas = self.optimizer.step(params, grads, gnorms)  # type: ignore[arg-type]
+                if not all(math.isfinite(d) for d in deltas):
+                    bad = names[next(j for j, d in enumerate(deltas) if not math.isfinite(d))]
+                    raise TrainingError(f"the update of '{bad}' is not finite at step {step}; "
+                                        "lower the learning rate", bad, step)
+                self._last_ratios = [d / w if w > 0 else math.inf for d, w in zip(deltas, wnorms)]
+                last = k == len(batches) - 1
+                record = dict(
+                    step=step, epoch=epoch, batch_loss=loss, lr=self.optimizer.lr,
+                    elapsed=time.perf_counter() - start,
+                    grad_norms=MappingProxyType(dict(zip(names, gnorms, strict=True))),
+                    update_ratios=MappingProxyType(dict(zip(names, self._last_ratios, strict=True))),
+                    epoch_end=last, steps_per_epoch=steps_per_epoch,
+                )
+                if last:
+                    tl, ta = self.evaluate(self.X_train, self.T_train, self.split.y_train)
+                    vl, va = self.evaluate(self.X_val, self.T_val, self.split.y_val)
+                    record.update(train_loss=tl, train_accuracy=ta, val_loss=vl, val_accuracy=va)
+                    if tl is not None and not math.isfinite(tl):
+                        self._non_finite("forward", step)
+                yield Metrics(**record)  # type: ignore[arg-type]
+                if cfg.max_steps is not None and step >= cfg.max_steps:
+                    return
+
+    def _non_finite(self, phase: str, step: int) -> None:
+        try:
+            self.program.raise_non_finite(phase, step)
+        except NonFiniteError as exc:
+            raise TrainingError(str(exc), exc.node, step) from exc
+        raise TrainingError(f"the loss is not finite at step {step}", None, step)
+
+    def _check_divergence(self, loss: float, step: int) -> None:
+        if self.first_loss is None:
+            self.first_loss = loss
+            return
+        limit = self.config.divergence_factor * max(abs(self.first_loss), 1e-3)
+        if loss <= limit:
+            return
+        ratios = getattr(self, "_last_ratios", [])
+        names = [self.program.nodes[i].name for i in self.program.trainable]
+        culprit = names[int(np.argmax(ratios))] if ratios else None
+        worst = f"; the largest update came from '{culprit}'" if culprit else ""
+        raise DivergenceError(
+            f"training diverged at step {step}: the loss {loss:.3g} is "
+            f"{loss / max(abs(self.first_loss), 1e-12):.3g}× the first loss{worst}. "
+            f"Lower the learning rate (now {self.optimizer.lr:g}).", culprit, step)
+
+
+def train(program: Program, split: Split, config: TrainConfig,
+          binding: Binding | None = None) -> Iterator[Metrics]:
+    """Run ``config.epochs`` epochs, yielding one :class:`Metrics` per minibatch step."""
+    return Trainer(program, split, config, binding).steps()

@@ -4,13 +4,27 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+
+
+def _wants_window(args: list[str]) -> bool:
+    """No arguments, a graph file or example to open, or a window option."""
+    from .cli import COMMANDS
+    from .resources import example_names
+
+    if not args:
+        return True
+    first = args[0]
+    if first in COMMANDS or first in ("-h", "--help", "--version"):
+        return False
+    if first.startswith("-"):
+        return True
+    return Path(first).is_file() or first in example_names()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    from .cli import COMMANDS
-
-    if args and (args[0] in COMMANDS or args[0] in ("-h", "--help", "--version")):
+    if not _wants_window(args):
         from .cli import main as cli_main
 
         return cli_main(args)

@@ -16,10 +16,12 @@ from .registry import (
     ops,
     register,
     unbroadcast,
+    unregister,
 )
+from . import shapes
 
 __all__ = [
     "REGISTRY", "EngineError", "FeedError", "NonFiniteError", "OpSpec", "Param", "ParamError",
     "Program", "ProgramNode", "ShapeError", "UnknownOpError", "categories", "fmt_shape", "get_op",
-    "infer_shapes", "ops", "register", "unbroadcast",
+    "infer_shapes", "ops", "register", "shapes", "unbroadcast", "unregister",
 ]

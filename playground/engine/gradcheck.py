@@ -22,7 +22,7 @@ only float64 results can be compared with :data:`GRADCHECK_TOLERANCE`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -84,6 +84,44 @@ def _sample(size: int, max_elements: int | None, rng: np.random.Generator) -> np
     return np.sort(rng.choice(size, max_elements, replace=False))
 
 
+def _check_order(order: int) -> None:
+    if order not in (2, 4):
+        raise ValueError(f"order must be 2 or 4, got {order!r}")
+
+
+Difference = Callable[[np.ndarray, np.ndarray], float]
+
+
+def _directional(diff: Difference, x: np.ndarray, direction: np.ndarray, eps: float,
+                 order: int) -> tuple[float, np.ndarray]:
+    """Central-difference derivative of F at ``x`` along ``direction``, where
+    ``diff(a, b) = F(a) - F(b)``; and the direction the step really took in x's dtype.
+
+    order 2: (F(x + εd) − F(x − εd)) / 2ε, with d the rounded step ((x + εd) − (x − εd)) / 2ε.
+    order 4: (8 (F(x + εd) − F(x − εd)) − (F(x + 2εd) − F(x − 2εd))) / 12ε, error O(ε⁴).
+    """
+    plus, minus = x + eps * direction, x - eps * direction
+    first = diff(plus, minus) / (2.0 * eps)
+    if order == 2:
+        return first, (plus - minus) / (2.0 * eps)
+    second = diff(x + 2.0 * eps * direction, x - 2.0 * eps * direction) / (4.0 * eps)
+    return (4.0 * first - second) / 3.0, direction
+
+
+def _elementwise(diff: Difference, x: np.ndarray, idx: np.ndarray, eps: float,
+                 order: int) -> np.ndarray:
+    """Central-difference gradient of F at the flat indices ``idx`` of ``x``."""
+    numeric = np.empty(idx.size)
+    unit = np.zeros_like(x)
+    flat_unit = unit.reshape(-1)
+    for n, flat in enumerate(idx):
+        flat_unit[flat] = 1
+        estimate, taken = _directional(diff, x, unit, eps, order)
+        numeric[n] = estimate / float(taken.reshape(-1)[flat])
+        flat_unit[flat] = 0
+    return numeric
+
+
 def _working_copy(x: Any, differentiable: bool) -> np.ndarray:
     arr = np.array(x, copy=True)
     if differentiable and arr.dtype.kind != "f":
@@ -92,10 +130,12 @@ def _working_copy(x: Any, differentiable: bool) -> np.ndarray:
 
 
 def _vjp_errors(spec: OpSpec, xs: Sequence[Any], p: Mapping[str, Any], rng: np.random.Generator,
-                eps: float, g: Any, max_elements: int | None) -> list[VjpError | None]:
+                eps: float, g: Any, max_elements: int | None, order: int
+                ) -> list[VjpError | None]:
     """The work of :func:`vjp_errors` with params already resolved (as a Program holds them)."""
     if spec.forward is None:
         raise ValueError(f"op '{spec.name}' is a source ({spec.role}); it has no vjp to check")
+    _check_order(order)
     work = [_working_copy(x, vjp is not None) for x, vjp in zip(xs, spec.vjps, strict=True)]
     with np.errstate(all="ignore"):
         y, saved = _evaluate(spec, work, p)
@@ -110,73 +150,63 @@ def _vjp_errors(spec: OpSpec, xs: Sequence[Any], p: Mapping[str, Any], rng: np.r
         # every vjp first, at the unperturbed point; copies, since a vjp may return a view
         vjps = [None if vjp is None else np.array(vjp(g, y, work, p, saved), copy=True)
                 for vjp in spec.vjps]
-
-        def pairing(k: int, plus: np.ndarray, minus: np.ndarray) -> float:
-            """<g, f(.., plus, ..) - f(.., minus, ..)> with input k replaced."""
-            xk = work[k]
-            work[k] = plus
-            yp = np.array(_evaluate(spec, work, p)[0], copy=True)
-            work[k] = minus
-            ym = np.array(_evaluate(spec, work, p)[0], copy=True)
-            work[k] = xk
-            # outputs the move does not touch are bitwise equal and cancel exactly here
-            return float(np.sum(g * (yp - ym)))
-
         out: list[VjpError | None] = []
         for k, analytic in enumerate(vjps):
             if analytic is None:
                 out.append(None)
                 continue
             x = work[k]
-            name = spec.inputs[k]
             if analytic.shape != x.shape:
                 raise ValueError(
-                    f"op '{spec.name}': vjp of input '{name}' returned shape {analytic.shape}, "
-                    f"the input has shape {x.shape} (missing unbroadcast?)"
+                    f"op '{spec.name}': vjp of input '{spec.inputs[k]}' returned shape "
+                    f"{analytic.shape}, the input has shape {x.shape} (missing unbroadcast?)"
                 )
+
+            def diff(plus: np.ndarray, minus: np.ndarray, k: int = k) -> float:
+                """<g, f(.., plus, ..) − f(.., minus, ..)> with input k moved."""
+                xk = work[k]
+                work[k] = plus
+                yp = np.array(_evaluate(spec, work, p)[0], copy=True)
+                work[k] = minus
+                ym = np.array(_evaluate(spec, work, p)[0], copy=True)
+                work[k] = xk
+                # outputs the move does not reach are bitwise equal and cancel exactly here
+                return float(np.sum(g * (yp - ym)))
+
             # (a) elementwise central differences of <g, f(x)>
             idx = _sample(x.size, max_elements, rng)
-            numeric = np.empty(idx.size)
-            for n, flat in enumerate(idx):
-                pos = np.unravel_index(flat, x.shape)
-                plus, minus = x.copy(), x.copy()
-                plus[pos] += eps
-                minus[pos] -= eps
-                step = float(plus[pos]) - float(minus[pos])  # the step the dtype really took
-                numeric[n] = pairing(k, plus, minus) / step
+            numeric = _elementwise(diff, x, idx, eps, order)
             elementwise = rel_error(analytic.reshape(-1)[idx], numeric)
             # (b) one random direction d: <vjp(g), d> against the directional difference
             d = rng.standard_normal(x.shape).astype(x.dtype)
-            plus, minus = x + eps * d, x - eps * d
-            d = (plus - minus) / (2.0 * eps)  # the direction the dtype really took
-            lhs = float(np.sum(analytic * d))
-            rhs = pairing(k, plus, minus) / (2.0 * eps)
-            out.append(VjpError(elementwise, rel_error(lhs, rhs)))
+            rhs, d = _directional(diff, x, d, eps, order)
+            out.append(VjpError(elementwise, rel_error(float(np.sum(analytic * d)), rhs)))
     return out
 
 
 def vjp_errors(spec: OpSpec, xs: Sequence[Any], params: Mapping[str, Any] | None,
                rng: np.random.Generator, eps: float = 1e-6, *, g: Any = None,
-               max_elements: int | None = None) -> list[VjpError | None]:
+               max_elements: int | None = None, order: int = 2) -> list[VjpError | None]:
     """Both errors of every input's vjp (``None`` for a non-differentiable input).
 
     ``params`` are resolved with ``spec.resolve_params``. ``g`` is the upstream gradient (shaped
     like the output); by default a standard normal draw from ``rng``. ``max_elements`` caps how
     many elements of each input the elementwise check differentiates (a seeded sample from
-    ``rng``); by default all. Inputs are copied, never modified. Raises ``ValueError`` when a vjp
-    returns the wrong shape.
+    ``rng``); by default all. ``order`` 2 is the plain central difference, 4 the fourth-order
+    stencil (see :func:`check_program`). Inputs are copied, never modified. Raises
+    ``ValueError`` when a vjp returns the wrong shape.
     """
     p = spec.resolve_params(params)
-    return _vjp_errors(spec, xs, p, rng, eps, g, max_elements)
+    return _vjp_errors(spec, xs, p, rng, eps, g, max_elements, order)
 
 
 def numeric_vjp_check(spec: OpSpec, xs: Sequence[Any], params: Mapping[str, Any] | None,
                       rng: np.random.Generator, eps: float = 1e-6, *, g: Any = None,
-                      max_elements: int | None = None) -> list[float | None]:
+                      max_elements: int | None = None, order: int = 2) -> list[float | None]:
     """Per input of ``spec``: the worse of the elementwise and the random-direction relative
     error of its vjp (see :func:`vjp_errors`), or ``None`` for a non-differentiable input."""
-    return [None if e is None else e.worst
-            for e in vjp_errors(spec, xs, params, rng, eps, g=g, max_elements=max_elements)]
+    errors = vjp_errors(spec, xs, params, rng, eps, g=g, max_elements=max_elements, order=order)
+    return [None if e is None else e.worst for e in errors]
 
 
 def _source_error(program: Program, i: int, grad: np.ndarray, eps: float, order: int,
@@ -188,25 +218,16 @@ def _source_error(program: Program, i: int, grad: np.ndarray, eps: float, order:
     if grad.shape != x.shape:
         raise ValueError(f"gradient of '{node.name}' has shape {grad.shape}, "
                          f"its value has shape {x.shape}")
-    program.values[i] = x  # perturb a copy: the caller's and the optimizer's arrays stay put
+
+    def diff(plus: np.ndarray, minus: np.ndarray) -> float:
+        # moved copies only: the caller's and the optimizer's arrays stay put
+        program.values[i] = plus
+        up = float(np.sum(program.forward()))
+        program.values[i] = minus
+        return up - float(np.sum(program.forward()))
+
     idx = _sample(x.size, max_elements, rng)
-    numeric = np.empty(idx.size)
-    flat_x = x.reshape(-1)  # a view: writes reach program.values[i]
-
-    def at(value: Any) -> tuple[float, float]:
-        """sum(output) with the element set to ``value``, and the value the dtype stored."""
-        flat_x[flat] = value
-        return float(np.sum(program.forward())), float(flat_x[flat])
-
-    for n, flat in enumerate(idx):
-        orig = flat_x[flat]
-        (up, plus), (down, minus) = at(orig + eps), at(orig - eps)
-        if order == 2:
-            numeric[n] = (up - down) / (plus - minus)  # the step the dtype really took
-        else:  # (8 (f(x+h) − f(x−h)) − (f(x+2h) − f(x−2h))) / 12h, error O(h⁴)
-            up2, down2 = at(orig + 2 * eps)[0], at(orig - 2 * eps)[0]
-            numeric[n] = (8.0 * (up - down) - (up2 - down2)) / (12.0 * eps)
-        flat_x[flat] = orig
+    numeric = _elementwise(diff, x, idx, eps, order)
     return rel_error(grad.reshape(-1)[idx], numeric)
 
 
@@ -220,22 +241,22 @@ def check_program(program: Program, feeds: Mapping[str, Any] | None = None, eps:
       when it is not a scalar, as ``backward`` seeds it with ones) over each element, at most
       ``max_elements`` random elements per array (seeded by ``seed``). Sources with no gradient
       (class labels, anything the output does not depend on) and constants are not listed.
-      ``order=2`` is the plain central difference with step ``eps``; its rounding error is about
-      ``1e-16 · |output| / eps`` absolute, so an element whose true gradient is under ~1e-4
-      can score over 1e-6 even when it is right (measured: 2 of 40 seeds of a small MLP, worst
-      3.7e-6 on a gradient of 1.9e-5). ``order=4`` uses the fourth-order stencil
-      ``(8 (f(x+h) − f(x−h)) − (f(x+2h) − f(x−2h))) / 12h`` with ``h = eps``; with
-      ``eps=1e-3`` it scored under 2e-9 on the same 40 seeds (twice the forward passes).
     * Every other node: its own vjps at its current input values with its actual upstream
       gradient (a random one when nothing flows back to it), as :func:`numeric_vjp_check`.
 
+    ``order=2`` is the plain central difference with step ``eps``. Its rounding error is about
+    ``1e-16 · |output| / eps`` absolute, so at ``eps=1e-6`` an element whose true gradient is
+    under ~1e-4 can score over 1e-6 although it is right (measured on the small MLP of
+    tests/engine/test_program.py: 2 of 40 seeds, worst 3.7e-6 on a gradient of 1.9e-5).
+    ``order=4`` uses the fourth-order stencil; with ``eps=1e-3`` it scored under 2e-9 on the
+    same 40 seeds, for twice the forward passes.
+
     Runs ``forward(feeds)`` and ``backward(all_grads=True)`` first, and leaves the program as
     after exactly that pass: input and parameter arrays are the same objects with the same
-    contents, values and gradients recomputed. Works in the program's dtype: use float64 for
-    errors near 1e-9 (float32 cannot resolve a step of 1e-6).
+    contents, values and gradients recomputed. Works in the program's dtype: float64 is needed
+    for errors near 1e-9 (float32 cannot resolve a step of 1e-6).
     """
-    if order not in (2, 4):
-        raise ValueError(f"order must be 2 or 4, got {order!r}")
+    _check_order(order)
     rng = np.random.default_rng(seed)
     program.forward(feeds)
     program.backward(all_grads=True)
@@ -257,7 +278,8 @@ def check_program(program: Program, feeds: Mapping[str, Any] | None = None, eps:
                     program.values[i] = values[i]
                 continue
             xs = [values[j] for j in node.inputs]
-            errs = _vjp_errors(node.spec, xs, node.params, rng, eps, grads[i], max_elements)
+            errs = _vjp_errors(node.spec, xs, node.params, rng, eps, grads[i], max_elements,
+                               order)
             checked = [e.worst for e in errs if e is not None]
             if checked:
                 result[label] = max(checked)

@@ -273,10 +273,7 @@ def test_shape_rule_refuses_with_readable_message(name: str, shapes: list[Any],
         spec.shape(shapes, spec.resolve_params(params))
 
 
-@pytest.mark.xfail(strict=True, raises=IndexError,
-                   reason="shapes.transpose checks axes modulo ndim, so out-of-range axes "
-                          "pass the check and then index out of range")
-@pytest.mark.parametrize("axes", [[0, 5], [-3, 0]])
+@pytest.mark.parametrize("axes", [[0, 5], [-3, 0], [0]])
 def test_transpose_refuses_out_of_range_axes(axes: list[int]) -> None:
     spec = get_op("transpose")
     with pytest.raises(ShapeError, match="not a permutation"):

@@ -256,8 +256,8 @@ def test_constant_shape_rule() -> None:
     ("matmul", [(3,), (3, 2)], {}, r"two matrices \(2-D\)"),
     ("add", [(3, 4), (3,)], {}, r"\(3, 4\) and \(3,\) do not broadcast: size 4 meets size 3"),
     ("mul", [(None, 2), (3, 2)], {}, r"size N \(batch\) meets size 3"),
-    ("dense", [(None, 3), (3, 2), (3,)], {}, r"bias \(3,\) does not fit the output \(N, 2\); "
-                                             r"use a bias of shape \(2,\)"),
+    ("dense", [(None, 3), (3, 2), (3,)], {},
+     r"bias \(3,\) does not fit the output \(N, 2\); use a bias of shape \(2,\)"),
     ("dense", [(None, 3), (4, 2), (2,)], {}, r"inner sizes 3 and 4"),
     ("softmax", [()], {}, r"needs at least one axis"),
     ("sum", [(3, 4)], {"axis": 2}, r"axis 2 is out of range for shape \(3, 4\)"),

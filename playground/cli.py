@@ -286,7 +286,7 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
 
     program = _prepare(args)
     try:
-        errors = check_program(program)
+        errors = check_program(program, eps=1e-3, order=4)
     except EngineError as exc:
         raise CliError(str(exc)) from None
     worst = max(errors.values(), default=0.0)

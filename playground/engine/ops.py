@@ -270,12 +270,18 @@ register(OpSpec(
 _EPS = 1e-12
 
 
+def _clip_prob(x: np.ndarray) -> np.ndarray:
+    # keep probabilities off 0 and 1 by at least the dtype's resolution (float32 rounds 1 − 1e-12 to 1)
+    eps = max(_EPS, float(np.finfo(x.dtype).eps)) if x.dtype.kind == "f" else _EPS
+    return np.clip(x, eps, 1.0 - eps)
+
+
 def _bce_forward(xs: Any, p: Any) -> np.ndarray:
     x, t = xs
     if p["input"] == "logits":
         # log(1+e^x) − t·x, computed stably
         return np.mean(np.logaddexp(0.0, x) - t * x)
-    q = np.clip(x, _EPS, 1.0 - _EPS)
+    q = _clip_prob(x)
     return -np.mean(t * np.log(q) + (1.0 - t) * np.log(1.0 - q))
 
 
@@ -284,7 +290,7 @@ def _bce_vjp(g: np.ndarray, y: Any, xs: Any, p: Any, s: Any) -> np.ndarray:
     x, t = xs
     if p["input"] == "logits":
         return g * (_sigmoid(x) - t) / x.size
-    q = np.clip(x, _EPS, 1.0 - _EPS)
+    q = _clip_prob(x)
     return g * (q - t) / (q * (1.0 - q)) / x.size
 
 
@@ -293,7 +299,7 @@ def _bce_vjp_target(g: np.ndarray, y: Any, xs: Any, p: Any, s: Any) -> np.ndarra
     x, t = xs
     if p["input"] == "logits":
         return -g * x / x.size
-    q = np.clip(x, _EPS, 1.0 - _EPS)
+    q = _clip_prob(x)
     return g * np.log((1.0 - q) / q) / x.size
 
 

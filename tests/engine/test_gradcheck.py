@@ -13,6 +13,7 @@ from playground.engine import OpSpec, Program, ProgramNode, get_op, register
 from playground.engine import shapes as S
 from playground.engine.gradcheck import (
     GRADCHECK_TOLERANCE,
+    GradcheckError,
     check_program,
     max_error,
     numeric_vjp_check,
@@ -67,9 +68,14 @@ def unbroadcast_forgotten() -> Iterator[OpSpec]:
 
 def test_a_vjp_of_the_wrong_shape_is_named(unbroadcast_forgotten: OpSpec) -> None:
     rng = np.random.default_rng(0)
-    with pytest.raises(ValueError, match=r"'bad_add': vjp of input 'b' returned shape \(3, 4\), "
-                                         r"the input has shape \(4,\)"):
+    with pytest.raises(GradcheckError, match=r"'bad_add': vjp of input 'b' returned shape "
+                                             r"\(3, 4\), the input has shape \(4,\)"):
         numeric_vjp_check(unbroadcast_forgotten, [np.ones((3, 4)), np.ones(4)], {}, rng)
+    prog = Program([node("x", "input", shape=[None, 4]), node("b", "parameter", shape=[4]),
+                    node("y", "bad_add", (0, 1)), node("L", "sum", (2,))], output=3)
+    with pytest.raises(GradcheckError, match=r"gradient of 'b' has shape \(3, 4\), "
+                                             r"its value has shape \(4,\)"):
+        check_program(prog, {"x": np.ones((3, 4))})
 
 
 def node(key: str, op: str, inputs: tuple[int, ...] = (), **params: Any) -> ProgramNode:
@@ -143,3 +149,18 @@ def test_fourth_order_and_sampling() -> None:
     assert max_error(errors)[1] < 1e-8, errors
     with pytest.raises(ValueError, match="order must be 2 or 4"):
         check_program(prog, order=3)
+
+
+def test_check_program_sums_a_non_scalar_output_and_runs_in_float32() -> None:
+    nodes = [node("x", "input", shape=[None, 3]), node("W", "parameter", shape=[3, 2]),
+             node("y", "matmul", (0, 1)), node("a", "tanh", (2,))]
+    x = np.random.default_rng(3).standard_normal((4, 3))
+    errors = check_program(Program(nodes, output=3), {"x": x})
+    assert set(errors) == {"x", "W", "y", "a"}
+    assert max_error(errors)[1] < GRADCHECK_TOLERANCE, errors
+    # float32 cannot resolve eps = 1e-6 (see the module docstring), but the check runs, keeps
+    # the dtype, and a step it can resolve gives a loose agreement
+    prog32 = Program(nodes, output=3, dtype=np.float32)
+    errors32 = check_program(prog32, {"x": x}, eps=1e-2, order=4)
+    assert max_error(errors32)[1] < 1e-2, errors32
+    assert prog32.value("W").dtype == np.float32 and prog32.grad("W").dtype == np.float32

@@ -1,0 +1,1 @@
+"""The node-editor canvas: scene, items, view."""

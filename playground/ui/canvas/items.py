@@ -1,0 +1,304 @@
+"""Graphics items of the canvas: nodes with named ports, smooth wires, the wire being dragged."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QFontMetricsF,
+    QPainter,
+    QPainterPath,
+    QPainterPathStroker,
+    QPen,
+)
+from PySide6.QtWidgets import (
+    QGraphicsEllipseItem,
+    QGraphicsItem,
+    QGraphicsPathItem,
+    QStyleOptionGraphicsItem,
+    QWidget,
+)
+
+from ...engine import fmt_shape, get_op
+from ...graph import COMPOSITE, Node
+from . import style as S
+
+if TYPE_CHECKING:
+    from .scene import GraphScene
+
+
+class PortItem(QGraphicsEllipseItem):
+    """An input (left) or output (right) port of a node."""
+
+    def __init__(self, parent: NodeItem, name: str, is_output: bool) -> None:
+        r = S.PORT_R
+        super().__init__(-r, -r, 2 * r, 2 * r, parent)
+        self.node_item = parent
+        self.name = name
+        self.is_output = is_output
+        colour = S.PORT_OUT if is_output else S.PORT_IN
+        self.setBrush(QBrush(colour))
+        self.setPen(QPen(S.NODE_BORDER, 1.5))
+        self.setAcceptHoverEvents(True)
+        self.setCursor(Qt.CursorShape.CrossCursor)
+        self.setZValue(2)
+        what = "output" if is_output else f"input '{name}'"
+        self.setToolTip(f"{what}: drag to another port to connect")
+
+    @property
+    def node_id(self) -> str:
+        return self.node_item.node_id
+
+    def hoverEnterEvent(self, event: Any) -> None:
+        self.setScale(1.35)
+        super().hoverEnterEvent(event)
+
+    def hoverLeaveEvent(self, event: Any) -> None:
+        self.setScale(1.0)
+        super().hoverLeaveEvent(event)
+
+
+class NodeItem(QGraphicsItem):
+    """A node: coloured header with the node's name and op, named ports, output shape, badge."""
+
+    def __init__(self, scene: GraphScene, node: Node) -> None:
+        super().__init__()
+        self._scene = scene
+        self.node_id = node.id
+        self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsMovable
+                      | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
+                      | QGraphicsItem.GraphicsItemFlag.ItemSendsScenePositionChanges)
+        self.setAcceptHoverEvents(True)
+        self.setZValue(1)
+        self.inputs: dict[str, PortItem] = {}
+        self.output: PortItem | None = None
+        self.title = ""
+        self.subtitle = ""
+        self.colour = QColor("#666")
+        self.shape_text = ""
+        self.problem: str | None = None
+        self.is_output_node = False
+        self._rect = QRectF()
+        self.setPos(*node.position)
+        self.refresh(node, ports=(), shape=None, problem=None)
+
+    # -- content ---------------------------------------------------------------------------
+    def refresh(self, node: Node, ports: tuple[str, ...], shape: Any, problem: str | None,
+                is_output: bool = False) -> None:
+        self.prepareGeometryChange()
+        if node.op == COMPOSITE:
+            self.subtitle, colour = "composite ▸ open", "#8a6d3b"
+        else:
+            spec = get_op(node.op)
+            self.subtitle, colour = spec.label or spec.name, spec.colour
+            if spec.role == "input" and node.params.get("value") is not None:
+                self.subtitle += f" = {_short(node.params['value'])}"
+            elif node.op in ("add_const", "mul_const"):
+                self.subtitle = f"{'+' if node.op == 'add_const' else '×'} {node.params['c']:g}"
+            elif node.op == "pow":
+                self.subtitle = f"x^{node.params['exponent']:g}"
+        self.title = node.name
+        self.colour = QColor(colour)
+        self.shape_text = "" if shape is None else fmt_shape(shape)
+        self.problem = problem
+        self.is_output_node = is_output
+        # ports
+        for name in list(self.inputs):
+            if name not in ports:
+                port = self.inputs.pop(name)
+                port.setParentItem(None)
+                if port.scene() is not None:
+                    port.scene().removeItem(port)
+        for name in ports:
+            if name not in self.inputs:
+                self.inputs[name] = PortItem(self, name, is_output=False)
+        order = {p: k for k, p in enumerate(ports)}
+        self.inputs = dict(sorted(self.inputs.items(), key=lambda kv: order[kv[0]]))
+        if self.output is None:
+            self.output = PortItem(self, "out", is_output=True)
+        # geometry
+        fm_title = QFontMetricsF(S.font(10, bold=True))
+        fm = QFontMetricsF(S.font(8.5))
+        text_w = max(fm_title.horizontalAdvance(self.title), fm.horizontalAdvance(self.subtitle))
+        port_w = max((fm.horizontalAdvance(p) for p in ports), default=0) + fm.horizontalAdvance(
+            self.shape_text) + 40
+        width = max(S.NODE_MIN_WIDTH, text_w + 36, port_w)
+        rows = max(len(ports), 1)
+        height = S.HEADER_H + 16 + rows * S.ROW_H + S.FOOTER_H - 6
+        self._rect = QRectF(0, 0, width, height)
+        for k, port in enumerate(self.inputs.values()):
+            port.setPos(0, self.port_row_y(k))
+        self.output.setPos(width, self.port_row_y(0) if len(ports) <= 1 else S.HEADER_H + 16 + (rows * S.ROW_H) / 2 - S.ROW_H / 2)
+        self.setToolTip(self._tooltip(node))
+        self.update()
+
+    def port_row_y(self, k: int) -> float:
+        return S.HEADER_H + 16 + k * S.ROW_H + S.ROW_H / 2 - 8
+
+    def _tooltip(self, node: Node) -> str:
+        lines = [f"<b>{node.name}</b> — {self.subtitle}"]
+        if node.op != COMPOSITE:
+            spec = get_op(node.op)
+            if spec.formula:
+                lines.append(f"{spec.formula}")
+            if spec.derivative and not spec.is_source:
+                lines.append(f"local derivative: {spec.derivative}")
+        if self.shape_text:
+            lines.append(f"output shape {self.shape_text}")
+        if self.problem:
+            lines.append(f"<span style='color:#e5484d'><b>Problem:</b> {self.problem}</span>")
+        return "<br>".join(lines)
+
+    # -- geometry --------------------------------------------------------------------------
+    def boundingRect(self) -> QRectF:
+        return self._rect.adjusted(-4, -12, 14, 4)
+
+    def shape(self) -> QPainterPath:
+        path = QPainterPath()
+        path.addRoundedRect(self._rect, 6, 6)
+        return path
+
+    def body_rect(self) -> QRectF:
+        return QRectF(self._rect)
+
+    def port_scene_pos(self, port: str | None) -> QPointF:
+        item = self.output if port is None else self.inputs.get(port)
+        if item is None:
+            return self.mapToScene(QPointF(0, S.HEADER_H))
+        return item.scenePos()
+
+    def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: Any) -> Any:
+        if change == QGraphicsItem.GraphicsItemChange.ItemPositionChange and self._scene.snap:
+            p = QPointF(value)
+            return QPointF(round(p.x() / S.GRID) * S.GRID, round(p.y() / S.GRID) * S.GRID)
+        if change == QGraphicsItem.GraphicsItemChange.ItemScenePositionHasChanged:
+            self._scene.node_item_moved(self)
+        return super().itemChange(change, value)
+
+    # -- painting --------------------------------------------------------------------------
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
+              widget: QWidget | None = None) -> None:
+        r = self._rect
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        selected = self.isSelected()
+        # body
+        painter.setPen(QPen(S.NODE_SELECTED if selected else S.NODE_BORDER, 2.2 if selected else 1.2))
+        painter.setBrush(QBrush(S.NODE_BODY))
+        painter.drawRoundedRect(r, 6, 6)
+        # header
+        header = QPainterPath()
+        hr = QRectF(r.left(), r.top(), r.width(), S.HEADER_H + 14)
+        header.addRoundedRect(hr, 6, 6)
+        clip = QPainterPath()
+        clip.addRect(QRectF(r.left(), r.top(), r.width(), S.HEADER_H + 14))
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QBrush(self.colour.darker(115)))
+        painter.drawPath(header.intersected(clip))
+        painter.setBrush(QBrush(S.NODE_BODY))
+        painter.drawRect(QRectF(r.left() + 1, r.top() + S.HEADER_H + 13, r.width() - 2, 2))
+        painter.setPen(QPen(S.TEXT))
+        painter.setFont(S.font(10, bold=True))
+        painter.drawText(QRectF(r.left() + 10, r.top() + 3, r.width() - 20, 18),
+                         Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, self.title)
+        painter.setFont(S.font(8.5))
+        painter.setPen(QPen(QColor(255, 255, 255, 210)))
+        painter.drawText(QRectF(r.left() + 10, r.top() + 20, r.width() - 20, 16),
+                         Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, self.subtitle)
+        # port labels
+        painter.setPen(QPen(S.TEXT_DIM))
+        for name, port in self.inputs.items():
+            y = port.pos().y()
+            painter.drawText(QRectF(r.left() + 12, y - 9, r.width() / 2, 18),
+                             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, name)
+        # output shape (footer, right aligned)
+        if self.shape_text:
+            painter.setPen(QPen(S.TEXT_DIM))
+            painter.drawText(QRectF(r.left() + 8, r.bottom() - S.FOOTER_H, r.width() - 16, S.FOOTER_H - 2),
+                             Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, self.shape_text)
+        if self.is_output_node:
+            painter.setPen(QPen(S.OUTPUT_MARK))
+            painter.drawText(QRectF(r.left() + 8, r.bottom() - S.FOOTER_H, r.width() - 16, S.FOOTER_H - 2),
+                             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, "◆ output")
+        # error badge
+        if self.problem:
+            painter.setPen(QPen(QColor("white"), 1.5))
+            painter.setBrush(QBrush(S.ERROR))
+            c = QPointF(r.right() - 2, r.top() + 2)
+            painter.drawEllipse(c, 9, 9)
+            painter.setFont(S.font(9, bold=True))
+            painter.drawText(QRectF(c.x() - 9, c.y() - 9, 18, 18), Qt.AlignmentFlag.AlignCenter, "!")
+
+    def mouseDoubleClickEvent(self, event: Any) -> None:
+        self._scene.node_double_clicked(self.node_id)
+        super().mouseDoubleClickEvent(event)
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, (int, float)):
+        return f"{value:g}"
+    return "[…]"
+
+
+def wire_path(a: QPointF, b: QPointF) -> QPainterPath:
+    """A smooth cubic from an output (a) to an input (b)."""
+    dx = max(40.0, abs(b.x() - a.x()) * 0.5)
+    path = QPainterPath(a)
+    path.cubicTo(QPointF(a.x() + dx, a.y()), QPointF(b.x() - dx, b.y()), b)
+    return path
+
+
+class EdgeItem(QGraphicsPathItem):
+    """A wire from a node's output to another node's input port."""
+
+    def __init__(self, edge_id: str, src: str, dst: str, port: str) -> None:
+        super().__init__()
+        self.edge_id, self.src, self.dst, self.port = edge_id, src, dst, port
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
+        self.setZValue(0)
+        self.setAcceptHoverEvents(True)
+        self._hover = False
+        self._apply_pen()
+
+    def _apply_pen(self) -> None:
+        colour = S.WIRE_SELECTED if self.isSelected() else (S.WIRE.lighter(130) if self._hover else S.WIRE)
+        pen = QPen(colour, 2.6 if self.isSelected() or self._hover else 2.0)
+        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+        self.setPen(pen)
+
+    def update_path(self, a: QPointF, b: QPointF) -> None:
+        self.setPath(wire_path(a, b))
+
+    def shape(self) -> QPainterPath:
+        stroker = QPainterPathStroker()
+        stroker.setWidth(12)
+        return stroker.createStroke(self.path())
+
+    def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: Any) -> Any:
+        if change == QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged:
+            self._apply_pen()
+        return super().itemChange(change, value)
+
+    def hoverEnterEvent(self, event: Any) -> None:
+        self._hover = True
+        self._apply_pen()
+
+    def hoverLeaveEvent(self, event: Any) -> None:
+        self._hover = False
+        self._apply_pen()
+
+
+class TempWireItem(QGraphicsPathItem):
+    """The wire following the cursor while connecting."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setZValue(5)
+        self.set_state(None)
+
+    def set_state(self, ok: bool | None) -> None:
+        colour = S.WIRE if ok is None else (S.WIRE_OK if ok else S.WIRE_BAD)
+        pen = QPen(colour, 2.4, Qt.PenStyle.DashLine if ok is None else Qt.PenStyle.SolidLine)
+        self.setPen(pen)

@@ -1,0 +1,348 @@
+"""The scene mirrors the graph model: it listens to model events and creates or removes items.
+User gestures (connect, move) become undo commands on the document's stack."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QBrush, QColor, QPainter, QPen
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QGraphicsRectItem,
+    QGraphicsScene,
+    QGraphicsSceneMouseEvent,
+    QGraphicsSimpleTextItem,
+)
+
+from ...engine import EngineError
+from ...graph import Edge, GraphModel, Node
+from ..commands import ConnectCommand, MoveNodesCommand
+from . import style as S
+from .items import EdgeItem, NodeItem, PortItem, TempWireItem, wire_path
+
+
+class MessageItem(QGraphicsRectItem):
+    """A short message next to the cursor (why a wire was refused)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.text = QGraphicsSimpleTextItem(self)
+        self.text.setBrush(QBrush(QColor("white")))
+        self.text.setFont(S.font(9))
+        self.setBrush(QBrush(QColor(150, 30, 36, 235)))
+        self.setPen(QPen(QColor("#ff9b9b"), 1))
+        self.setZValue(50)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+        self.hide()
+
+    def show_text(self, text: str, pos: QPointF) -> None:
+        self.text.setText(_wrap(text, 60))
+        br = self.text.boundingRect()
+        self.text.setPos(6, 4)
+        self.setRect(QRectF(0, 0, br.width() + 12, br.height() + 8))
+        self.setPos(pos + QPointF(14, 14))
+        self.show()
+
+
+def _wrap(text: str, width: int) -> str:
+    words, lines, line = text.split(), [], ""
+    for w in words:
+        if line and len(line) + 1 + len(w) > width:
+            lines.append(line)
+            line = w
+        else:
+            line = f"{line} {w}".strip()
+    if line:
+        lines.append(line)
+    return "\n".join(lines)
+
+
+class GraphScene(QGraphicsScene):
+    connection_refused = Signal(str)
+    wire_dropped_on_empty = Signal(str, str, bool, QPointF)  # node id, port, from output, scene pos
+    node_open_requested = Signal(str)
+    problems_changed = Signal(dict)
+
+    def __init__(self, document: Any, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.document = document
+        self.model: GraphModel = document.model
+        self.nodes: dict[str, NodeItem] = {}
+        self.edges: dict[str, EdgeItem] = {}
+        self.snap = False
+        self.problems: dict[str, str] = {}
+        self.shapes: dict[str, Any] = {}
+        self._wire: TempWireItem | None = None
+        self._wire_from: PortItem | None = None
+        self._press_positions: dict[str, tuple[float, float]] = {}
+        self._syncing = False
+        self.message = MessageItem()
+        self.addItem(self.message)
+        self._message_timer = QTimer(self)
+        self._message_timer.setSingleShot(True)
+        self._message_timer.timeout.connect(self.message.hide)
+        self._refresh_timer = QTimer(self)
+        self._refresh_timer.setSingleShot(True)
+        self._refresh_timer.setInterval(0)
+        self._refresh_timer.timeout.connect(self.refresh_all)
+        self.setSceneRect(QRectF(-5000, -5000, 10000, 10000))
+        self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
+        m = self.model
+        m.node_added.connect(self._on_node_added)
+        m.node_removed.connect(self._on_node_removed)
+        m.edge_added.connect(self._on_edge_added)
+        m.edge_removed.connect(self._on_edge_removed)
+        m.node_moved.connect(self._on_node_moved)
+        for ev in (m.param_changed, m.node_renamed, m.body_changed, m.meta_changed):
+            ev.connect(self._on_changed)
+        for node in m.nodes.values():
+            self._on_node_added(node, schedule=False)
+        for edge in m.edges.values():
+            self._on_edge_added(edge)
+        self.refresh_all()
+
+    def detach(self) -> None:
+        """Stop listening to the model (before the scene is dropped)."""
+        m = self.model
+        for ev, cb in ((m.node_added, self._on_node_added), (m.node_removed, self._on_node_removed),
+                       (m.edge_added, self._on_edge_added), (m.edge_removed, self._on_edge_removed),
+                       (m.node_moved, self._on_node_moved)):
+            ev.disconnect(cb)
+        for ev in (m.param_changed, m.node_renamed, m.body_changed, m.meta_changed):
+            ev.disconnect(self._on_changed)
+
+    # -- model events ----------------------------------------------------------------------
+    def _on_node_added(self, node: Node, schedule: bool = True) -> None:
+        item = NodeItem(self, node)
+        self.nodes[node.id] = item
+        self.addItem(item)
+        item.refresh(node, self.model.input_ports(node), None, None)
+        if schedule:
+            self._refresh_timer.start()
+
+    def _on_node_removed(self, node: Node) -> None:
+        item = self.nodes.pop(node.id, None)
+        if item is not None:
+            self.removeItem(item)
+        self._refresh_timer.start()
+
+    def _on_edge_added(self, edge: Edge) -> None:
+        item = EdgeItem(edge.id, edge.src, edge.dst, edge.port)
+        self.edges[edge.id] = item
+        self.addItem(item)
+        self._update_edge(item)
+        self._refresh_timer.start()
+
+    def _on_edge_removed(self, edge: Edge) -> None:
+        item = self.edges.pop(edge.id, None)
+        if item is not None:
+            self.removeItem(item)
+        self._refresh_timer.start()
+
+    def _on_node_moved(self, node: Node, old: Any, new: Any) -> None:
+        item = self.nodes.get(node.id)
+        if item is not None and (item.pos().x(), item.pos().y()) != new:
+            self._syncing = True
+            try:
+                item.setPos(*new)
+            finally:
+                self._syncing = False
+
+    def _on_changed(self, *args: Any) -> None:
+        self._refresh_timer.start()
+
+    def refresh_all(self) -> None:
+        """Re-read shapes and problems and update every node's text and badge."""
+        self._refresh_timer.stop()
+        analysis = self.model.analyse()
+        self.shapes, self.problems = analysis.shapes, analysis.problems
+        try:
+            out = self.model.output_node()
+        except EngineError:
+            out = None
+        for nid, item in self.nodes.items():
+            node = self.model.nodes.get(nid)
+            if node is None:
+                continue
+            item.refresh(node, self.model.input_ports(node), analysis.shapes.get(nid),
+                         analysis.problems.get(nid), is_output=nid == out)
+        for item in self.edges.values():
+            self._update_edge(item)
+        self.problems_changed.emit(dict(self.problems))
+
+    def _update_edge(self, item: EdgeItem) -> None:
+        src, dst = self.nodes.get(item.src), self.nodes.get(item.dst)
+        if src is None or dst is None:
+            return
+        item.update_path(src.port_scene_pos(None), dst.port_scene_pos(item.port))
+
+    def node_item_moved(self, item: NodeItem) -> None:
+        for edge in self.edges.values():
+            if edge.src == item.node_id or edge.dst == item.node_id:
+                self._update_edge(edge)
+
+    def node_double_clicked(self, node_id: str) -> None:
+        self.node_open_requested.emit(node_id)
+
+    # -- messages --------------------------------------------------------------------------
+    def show_message(self, text: str, pos: QPointF, msecs: int = 3500) -> None:
+        self.message.show_text(text, pos)
+        self._message_timer.start(msecs)
+        self.connection_refused.emit(text)
+
+    # -- selection helpers -----------------------------------------------------------------
+    def selected_node_ids(self) -> list[str]:
+        return [i.node_id for i in self.selectedItems() if isinstance(i, NodeItem)]
+
+    def selected_edge_ids(self) -> list[str]:
+        return [i.edge_id for i in self.selectedItems() if isinstance(i, EdgeItem)]
+
+    def nudge_selection(self, dx: float, dy: float) -> None:
+        moves = {}
+        for nid in self.selected_node_ids():
+            old = self.model.nodes[nid].position
+            moves[nid] = (old, (old[0] + dx, old[1] + dy))
+        if moves:
+            self.document.undo.push(MoveNodesCommand(self.model, moves, "Nudge"))
+
+    def port_at(self, pos: QPointF) -> PortItem | None:
+        for item in self.items(pos, Qt.ItemSelectionMode.IntersectsItemShape,
+                               Qt.SortOrder.DescendingOrder):
+            if isinstance(item, PortItem):
+                return item
+        # generous hit area: the nearest port within 14 px
+        best, best_d = None, 14.0
+        for node in self.nodes.values():
+            for port in [*node.inputs.values(), node.output]:
+                if port is None:
+                    continue
+                d = (port.scenePos() - pos).manhattanLength()
+                if d < best_d:
+                    best, best_d = port, d
+        return best
+
+    # -- connecting ------------------------------------------------------------------------
+    def try_connect(self, src: str, dst: str, port: str) -> str | None:
+        """Push a connect command; return the reason it was refused, or None."""
+        try:
+            cmd = ConnectCommand(self.model, src, dst, port)
+        except EngineError as exc:
+            return str(exc)
+        self.document.undo.push(cmd)
+        return None
+
+    def _endpoints(self, a: PortItem, b: PortItem) -> tuple[str, str, str] | None:
+        if a.is_output == b.is_output:
+            return None
+        out, inp = (a, b) if a.is_output else (b, a)
+        return out.node_id, inp.node_id, inp.name
+
+    def _check(self, a: PortItem, b: PortItem | None) -> str | None:
+        if b is None:
+            return None
+        ends = self._endpoints(a, b)
+        if ends is None:
+            return "connect an output (right) to an input (left)"
+        try:
+            self.model.check_connect(*ends)
+        except EngineError as exc:
+            return str(exc)
+        return None
+
+    def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            port = self.port_at(event.scenePos())
+            if port is not None:
+                self._wire_from = port
+                self._wire = TempWireItem()
+                self.addItem(self._wire)
+                self._update_temp_wire(event.scenePos(), None)
+                event.accept()
+                return
+        super().mousePressEvent(event)
+        self._press_positions = {nid: self.model.nodes[nid].position
+                                 for nid in self.selected_node_ids() if nid in self.model.nodes}
+
+    def _update_temp_wire(self, pos: QPointF, target: PortItem | None) -> None:
+        assert self._wire is not None and self._wire_from is not None
+        start = self._wire_from.scenePos()
+        end = target.scenePos() if target is not None else pos
+        self._wire.setPath(wire_path(start, end) if self._wire_from.is_output else wire_path(end, start))
+
+    def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        if self._wire is not None and self._wire_from is not None:
+            target = self.port_at(event.scenePos())
+            if target is self._wire_from or (target is not None and target.node_id == self._wire_from.node_id
+                                              and target.is_output == self._wire_from.is_output):
+                target = None
+            reason = self._check(self._wire_from, target)
+            self._wire.set_state(None if target is None else reason is None)
+            self._update_temp_wire(event.scenePos(), target if reason is None else None)
+            if reason:
+                self.message.show_text(reason, event.scenePos())
+            else:
+                self.message.hide()
+            event.accept()
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        if self._wire is not None and self._wire_from is not None:
+            start = self._wire_from
+            self.removeItem(self._wire)
+            self._wire, self._wire_from = None, None
+            self.message.hide()
+            target = self.port_at(event.scenePos())
+            if target is None or target is start:
+                if target is None:
+                    self.wire_dropped_on_empty.emit(start.node_id, start.name, start.is_output,
+                                                    event.scenePos())
+                event.accept()
+                return
+            ends = self._endpoints(start, target)
+            reason = "connect an output (right) to an input (left)" if ends is None else self.try_connect(*ends)
+            if reason:
+                self.show_message(reason, event.scenePos())
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
+        self._finish_move()
+
+    def _finish_move(self) -> None:
+        moves = {}
+        for nid, old in self._press_positions.items():
+            item = self.nodes.get(nid)
+            if item is None:
+                continue
+            new = (item.pos().x(), item.pos().y())
+            if new != old:
+                moves[nid] = (old, new)
+        self._press_positions = {}
+        if moves:
+            self.document.undo.push(MoveNodesCommand(self.model, moves))
+
+    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
+        painter.fillRect(rect, S.CANVAS_BG)
+        scale = painter.worldTransform().m11()
+        if scale < 0.35:
+            return
+        step = S.GRID
+        left = int(rect.left() // step) * step
+        top = int(rect.top() // step) * step
+        minor, major = [], []
+        x = left
+        while x < rect.right():
+            (major if int(round(x / step)) % 5 == 0 else minor).append((x, True))
+            x += step
+        y = top
+        while y < rect.bottom():
+            (major if int(round(y / step)) % 5 == 0 else minor).append((y, False))
+            y += step
+        for lines, colour in ((minor, S.GRID_MINOR), (major, S.GRID_MAJOR)):
+            painter.setPen(QPen(colour, 0))
+            for v, vertical in lines:
+                if vertical:
+                    painter.drawLine(QPointF(v, rect.top()), QPointF(v, rect.bottom()))
+                else:
+                    painter.drawLine(QPointF(rect.left(), v), QPointF(rect.right(), v))

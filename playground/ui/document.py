@@ -1,0 +1,143 @@
+"""An open document: the graph model, its undo stack, its file, and crash recovery."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QStandardPaths, QTimer, Signal
+from PySide6.QtGui import QUndoStack
+
+from ..graph import GraphModel, dumps, load, loads
+from ..graph.serialize import atomic_write
+
+AUTOSAVE_MS = 30_000
+
+
+def recovery_dir() -> Path:
+    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
+    path = Path(base or Path.home() / ".local/share/backprop-playground") / "recovery"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+class Document(QObject):
+    """The model plus its undo stack. ``modified`` follows the stack's clean state."""
+
+    title_changed = Signal(str)
+    structure_changed = Signal()
+
+    def __init__(self, model: GraphModel | None = None, path: str | os.PathLike[str] | None = None,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.model = model or GraphModel()
+        self.path: Path | None = Path(path) if path else None
+        self.undo = QUndoStack(self)
+        self.undo.cleanChanged.connect(lambda clean: self.title_changed.emit(self.title()))
+        self.undo.indexChanged.connect(self._on_index_changed)
+        self.recovery_path = recovery_dir() / f"session-{os.getpid()}-{id(self):x}.json"
+        self._autosave = QTimer(self)
+        self._autosave.setInterval(AUTOSAVE_MS)
+        self._autosave.timeout.connect(self.autosave)
+        self._autosave.start()
+        self._batch = QTimer(self)  # autosave after each batch of structural changes
+        self._batch.setSingleShot(True)
+        self._batch.setInterval(500)
+        self._batch.timeout.connect(self.autosave)
+        self._saved_index = 0
+
+    # -- state -----------------------------------------------------------------------------
+    @property
+    def modified(self) -> bool:
+        return not self.undo.isClean()
+
+    def display_name(self) -> str:
+        if self.path is not None:
+            return self.path.name
+        title = self.model.meta.get("title")
+        return "Untitled" if not title else "Untitled"
+
+    def title(self) -> str:
+        return f"{self.display_name()}{' •' if self.modified else ''}"
+
+    def _on_index_changed(self, index: int) -> None:
+        self.structure_changed.emit()
+        self.title_changed.emit(self.title())
+        self._batch.start()
+
+    # -- files -----------------------------------------------------------------------------
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], parent: QObject | None = None) -> Document:
+        """Load a file (raises FileFormatError with a readable message)."""
+        return cls(load(path), path, parent)
+
+    def save(self, path: str | os.PathLike[str] | None = None) -> None:
+        target = Path(path) if path is not None else self.path
+        if target is None:
+            raise ValueError("no file name to save to")
+        atomic_write(target, (dumps(self.model) + "\n").encode("utf-8"))
+        self.path = target
+        self.undo.setClean()
+        self.title_changed.emit(self.title())
+        self.discard_recovery()
+
+    # -- recovery --------------------------------------------------------------------------
+    def autosave(self) -> None:
+        """Write the unsaved graph to the recovery folder (nothing when it is saved)."""
+        if not self.modified:
+            self.discard_recovery()
+            return
+        record = {"saved_at": time.time(), "path": str(self.path) if self.path else None,
+                  "pid": os.getpid(), "graph": json.loads(dumps(self.model))}
+        try:
+            atomic_write(self.recovery_path, json.dumps(record).encode("utf-8"))
+        except OSError:
+            pass
+
+    def discard_recovery(self) -> None:
+        try:
+            self.recovery_path.unlink()
+        except FileNotFoundError:
+            pass
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        self._autosave.stop()
+        self._batch.stop()
+        self.discard_recovery()
+
+
+def find_recoveries() -> list[tuple[Path, dict[str, Any]]]:
+    """Recovery files left by sessions that did not end cleanly, newest first."""
+    found = []
+    for path in recovery_dir().glob("session-*.json"):
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        pid = record.get("pid")
+        if isinstance(pid, int) and pid != os.getpid() and _alive(pid):
+            continue  # another running window owns it
+        if pid == os.getpid():
+            continue
+        found.append((path, record))
+    found.sort(key=lambda pr: pr[1].get("saved_at", 0), reverse=True)
+    return found
+
+
+def recovered_model(record: dict[str, Any]) -> GraphModel:
+    return loads(json.dumps(record["graph"]), "recovered graph")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

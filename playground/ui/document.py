@@ -36,7 +36,7 @@ class Document(QObject):
         self.model = model or GraphModel()
         self.path: Path | None = Path(path) if path else None
         self.undo = QUndoStack(self)
-        self.undo.cleanChanged.connect(lambda clean: self.title_changed.emit(self.title()))
+        self.undo.cleanChanged.connect(self._on_clean_changed)
         self.undo.indexChanged.connect(self._on_index_changed)
         self.recovery_path = recovery_dir() / f"session-{os.getpid()}-{id(self):x}.json"
         self._autosave = QTimer(self)
@@ -55,13 +55,13 @@ class Document(QObject):
         return not self.undo.isClean()
 
     def display_name(self) -> str:
-        if self.path is not None:
-            return self.path.name
-        title = self.model.meta.get("title")
-        return "Untitled" if not title else "Untitled"
+        return self.path.name if self.path is not None else "Untitled"
 
     def title(self) -> str:
         return f"{self.display_name()}{' •' if self.modified else ''}"
+
+    def _on_clean_changed(self, clean: bool) -> None:
+        self.title_changed.emit(self.title())
 
     def _on_index_changed(self, index: int) -> None:
         self.structure_changed.emit()
@@ -106,6 +106,7 @@ class Document(QObject):
             pass
 
     def close(self) -> None:
+        self.undo.blockSignals(True)
         self._autosave.stop()
         self._batch.stop()
         self.discard_recovery()

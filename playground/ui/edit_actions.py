@@ -51,17 +51,21 @@ def _doc(win: MainWindow) -> Any:
 
 
 def _bind_undo(win: MainWindow, doc: Any) -> None:
-    undo, redo = win.actions_["undo"], win.actions_["redo"]
-
-    def refresh(*_: Any) -> None:
-        undo.setEnabled(doc.undo.canUndo())
-        redo.setEnabled(doc.undo.canRedo())
-        undo.setText(f"&Undo {doc.undo.undoText()}".strip())
-        redo.setText(f"&Redo {doc.undo.redoText()}".strip())
-
-    doc.undo.indexChanged.connect(refresh)
-    refresh()
+    doc.undo.indexChanged.connect(win.refresh_undo_actions)
+    doc.undo.cleanChanged.connect(win.refresh_undo_actions)
+    win.refresh_undo_actions()
     update_enabled(win)
+
+
+def refresh_undo_actions(win: MainWindow) -> None:
+    if win.document is None:
+        return
+    stack = win.document.undo
+    undo, redo = win.actions_["undo"], win.actions_["redo"]
+    undo.setEnabled(stack.canUndo())
+    redo.setEnabled(stack.canRedo())
+    undo.setText(f"&Undo {stack.undoText()}".strip())
+    redo.setText(f"&Redo {stack.redoText()}".strip())
 
 
 def update_enabled(win: MainWindow) -> None:

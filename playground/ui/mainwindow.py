@@ -211,6 +211,9 @@ class MainWindow(QMainWindow):
         if old_scene is not None:
             old_scene.detach()
             old_scene.deleteLater()
+        if old_doc is not None:
+            old_doc.undo.indexChanged.disconnect(self.refresh_undo_actions)
+            old_doc.undo.cleanChanged.disconnect(self.refresh_undo_actions)
         if old_doc is not None and close_old:
             old_doc.close()
             old_doc.deleteLater()
@@ -221,9 +224,10 @@ class MainWindow(QMainWindow):
     def _update_title(self, *_: Any) -> None:
         if self.document is None:
             return
-        title = self.document.title()
+        title = self.document.display_name()
         if self._group_stack:
-            title = " ▸ ".join([self._group_stack[0][0].title(), *[n for _, n in self._group_stack]])
+            title = " ▸ ".join([self._group_stack[0][0].display_name(), *[n for _, n in self._group_stack]])
+        title += "[*]"
         self.setWindowTitle(f"{title} — {APP_NAME}")
         self.setWindowModified(self.document.modified)
 
@@ -475,6 +479,9 @@ class MainWindow(QMainWindow):
         node = self.document.model.nodes.get(node_id)
         if node is not None and node.op == COMPOSITE:
             edit_actions.open_group(self, node_id)
+
+    def refresh_undo_actions(self, *_: Any) -> None:
+        edit_actions.refresh_undo_actions(self)
 
     def _on_breadcrumb(self, level: int) -> None:
         while len(self._group_stack) > level:

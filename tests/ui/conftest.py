@@ -1,0 +1,92 @@
+"""UI fixtures: a real MainWindow offscreen with its own settings and recovery folder."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QPointF, QSettings, QStandardPaths, QThread
+from PySide6.QtWidgets import QApplication
+
+QStandardPaths.setTestModeEnabled(True)  # recovery files and settings go to a test location
+
+
+@pytest.fixture(autouse=True)
+def no_thread_left_running(qapp):
+    """Fail any test that leaves a QThread running (napari's conftest does the same)."""
+    before = set(_threads())
+    yield
+    QApplication.processEvents()
+    leaked = [t for t in _threads() if t not in before and t.isRunning()]
+    for t in leaked:
+        t.quit()
+        t.wait(5000)
+    assert not leaked, f"test left {len(leaked)} QThread(s) running"
+
+
+def _threads() -> list[QThread]:
+    app = QApplication.instance()
+    if app is None:
+        return []
+    return [obj for obj in app.findChildren(QThread)] + [
+        w for w in QApplication.allWidgets() if isinstance(w, QThread)]
+
+
+@pytest.fixture
+def recovery_home(tmp_path, monkeypatch):
+    from playground.ui import document
+
+    folder = tmp_path / "recovery"
+    folder.mkdir()
+    monkeypatch.setattr(document, "recovery_dir", lambda: folder)
+    return folder
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, recovery_home):
+    from playground.ui.mainwindow import MainWindow
+
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    win = MainWindow(settings)
+    win.resize(1300, 850)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    # never block on a dialog in tests
+    from PySide6.QtWidgets import QMessageBox
+
+    win.questions = []
+    win.ask_unsaved = lambda name: (win.questions.append(name), QMessageBox.StandardButton.Discard)[1]
+    win.errors = []
+    win.show_error = lambda title, text: win.errors.append(text)
+    yield win
+    if win.document is not None:
+        win.document.undo.setClean()
+    win.close()
+
+
+def scene_counts(win) -> tuple[int, int, int, int]:
+    """(model nodes, node items, model edges, edge items)."""
+    from playground.ui.canvas.items import EdgeItem, NodeItem
+
+    items = win.scene.items()
+    return (len(win.document.model.nodes), sum(isinstance(i, NodeItem) for i in items),
+            len(win.document.model.edges), sum(isinstance(i, EdgeItem) for i in items))
+
+
+def assert_scene_mirrors_model(win) -> None:
+    from playground.ui.canvas.items import EdgeItem, NodeItem
+
+    model = win.document.model
+    items = win.scene.items()
+    node_items = [i for i in items if isinstance(i, NodeItem)]
+    edge_items = [i for i in items if isinstance(i, EdgeItem)]
+    assert sorted(i.node_id for i in node_items) == sorted(model.nodes)
+    assert sorted(i.edge_id for i in edge_items) == sorted(model.edges)
+    for e in edge_items:
+        edge = model.edges[e.edge_id]
+        assert (e.src, e.dst, e.port) == (edge.src, edge.dst, edge.port)
+    for n in node_items:
+        assert (n.pos().x(), n.pos().y()) == model.nodes[n.node_id].position
+
+
+def view_point(win, scene_pos: QPointF):
+    return win.view.mapFromScene(scene_pos)

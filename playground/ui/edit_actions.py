@@ -40,6 +40,8 @@ def install(win: MainWindow) -> None:
     a("set_output", "Set as &Output", lambda: set_output(win),
       tip="Make the selected node the one forward and backward passes run toward")
     a("auto_layout", "Auto-&Layout", lambda: auto_layout(win), QKeySequence("Ctrl+L"))
+    a("add_backdrop", "Add &Comment Box", lambda: add_backdrop(win), QKeySequence("Ctrl+Shift+B"),
+      tip="A titled box behind the selected nodes; moving it moves them")
     a("layer_stack", "&Layer Stack…", lambda: layer_stack(win), QKeySequence("Ctrl+Shift+L"),
       tip="Insert a whole multi-layer perceptron")
     win.document_changed.connect(lambda doc: _bind_undo(win, doc))
@@ -72,7 +74,7 @@ def update_enabled(win: MainWindow) -> None:
     if win.scene is None or win.document is None:
         return
     ids = win.scene.selected_node_ids()
-    has = bool(ids) or bool(win.scene.selected_edge_ids())
+    has = bool(ids) or bool(win.scene.selected_edge_ids()) or bool(win.scene.selected_backdrop_ids())
     for k in ("cut", "copy", "duplicate"):
         win.actions_[k].setEnabled(bool(ids))
     win.actions_["delete"].setEnabled(has)
@@ -145,17 +147,64 @@ def duplicate(win: MainWindow) -> None:
 def delete(win: MainWindow, text: str | None = None) -> None:
     assert win.scene is not None
     nodes, edges = win.scene.selected_node_ids(), win.scene.selected_edge_ids()
-    if not nodes and not edges:
+    boxes = win.scene.selected_backdrop_ids()
+    if not nodes and not edges and not boxes:
         return
     cmd = remove_command(_doc(win).model, nodes, edges)
+    if boxes:
+        cmd.after.setdefault("meta", {})["backdrops"] = win.scene.backdrop_data(drop=set(boxes))
+        if not nodes and not edges:
+            cmd.setText(f"Delete {len(boxes)} comment box{'es' if len(boxes) != 1 else ''}")
     if text:
         cmd.setText(f"{text} {len(nodes)} node{'s' if len(nodes) != 1 else ''}")
     _doc(win).undo.push(cmd)
 
 
+def add_backdrop(win: MainWindow, title: str = "Comment") -> str:
+    from PySide6.QtCore import QRectF
+
+    from .canvas.backdrop import COLOURS, TITLE_H
+
+    assert win.scene is not None
+    ids = win.scene.selected_node_ids()
+    if ids:
+        rect = QRectF()
+        for nid in ids:
+            rect = rect.united(win.scene.nodes[nid].sceneBoundingRect())
+        rect = rect.adjusted(-30, -30 - TITLE_H, 30, 30)
+    else:
+        c = win._view_center()
+        rect = QRectF(c.x() - 180, c.y() - 120, 360, 240)
+    existing = {b["id"] for b in win.scene.backdrop_data()}
+    k = 1
+    while f"b{k}" in existing:
+        k += 1
+    entry = {"id": f"b{k}", "title": title, "colour": COLOURS[(k - 1) % len(COLOURS)],
+             "rect": [rect.x(), rect.y(), rect.width(), rect.height()]}
+    after = _doc(win).model.to_dict()
+    after.setdefault("meta", {})["backdrops"] = [*win.scene.backdrop_data(), entry]
+    _push_state(win, after, "Add comment box")
+    return entry["id"]
+
+
+def rename_backdrop(win: MainWindow, backdrop_id: str) -> None:
+    assert win.scene is not None
+    item = win.scene.backdrops.get(backdrop_id)
+    if item is None:
+        return
+    title = win.ask_text("Comment box", "Title:", item.title)
+    if not title or title == item.title:
+        return
+    data = item.to_data()
+    data["title"] = title
+    after = _doc(win).model.to_dict()
+    after.setdefault("meta", {})["backdrops"] = win.scene.backdrop_data(replace={backdrop_id: data})
+    _push_state(win, after, f"Rename comment box to {title}")
+
+
 def select_all(win: MainWindow) -> None:
     assert win.scene is not None
-    for item in list(win.scene.nodes.values()) + list(win.scene.edges.values()):
+    for item in [*win.scene.nodes.values(), *win.scene.edges.values(), *win.scene.backdrops.values()]:
         item.setSelected(True)
 
 

@@ -150,7 +150,8 @@ class MainWindow(QMainWindow):
         f.addAction(self.actions_["quit"])
         e = mb.addMenu("&Edit")
         for k in ("undo", "redo", None, "cut", "copy", "paste", "duplicate", "delete", None,
-                  "select_all", None, "group", "ungroup", "open_group", None, "set_output", "history"):
+                  "select_all", None, "group", "ungroup", "open_group", "add_backdrop", None,
+                  "set_output", "history"):
             e.addSeparator() if k is None else e.addAction(self.actions_[k])
         v = mb.addMenu("&View")
         for k in ("fit", "zoom_in", "zoom_out", "zoom_100", None, "snap", "auto_layout"):
@@ -201,6 +202,7 @@ class MainWindow(QMainWindow):
         self.scene.wire_dropped_on_empty.connect(self._on_wire_dropped)
         self.scene.node_open_requested.connect(self._on_node_open_requested)
         self.scene.connection_refused.connect(lambda t: self.statusBar().showMessage(t, 6000))
+        self.scene.backdrop_rename_requested.connect(lambda bid: edit_actions.rename_backdrop(self, bid))
         document.title_changed.connect(self._update_title)
         document.structure_changed.connect(self.inspector.refresh_info)
         self.history.setStack(document.undo)
@@ -245,6 +247,12 @@ class MainWindow(QMainWindow):
             self, APP_NAME, f"“{name}” has unsaved changes. Save them first?",
             QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
             | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Save)
+
+    def ask_text(self, title: str, label: str, text: str) -> str | None:
+        from PySide6.QtWidgets import QInputDialog
+
+        value, ok = QInputDialog.getText(self, title, label, text=text)
+        return value.strip() if ok else None
 
     def show_error(self, title: str, text: str) -> None:
         self.statusBar().showMessage(text, 10000)

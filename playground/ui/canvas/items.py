@@ -262,7 +262,16 @@ class EdgeItem(QGraphicsPathItem):
         self._hover = False
         self._apply_pen()
 
+    def set_highlight(self, on: bool) -> None:
+        self._highlight = on
+        self._apply_pen()
+
     def _apply_pen(self) -> None:
+        if getattr(self, "_highlight", False):
+            pen = QPen(S.WIRE_OK, 4.0)
+            pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+            self.setPen(pen)
+            return
         colour = S.WIRE_SELECTED if self.isSelected() else (S.WIRE.lighter(130) if self._hover else S.WIRE)
         pen = QPen(colour, 2.6 if self.isSelected() or self._hover else 2.0)
         pen.setCapStyle(Qt.PenCapStyle.RoundCap)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from ..engine import Program, ProgramNode
-from ..engine.registry import Shape, ShapeError, get_op
+from ..engine.registry import Shape, ShapeError, fmt_shape, get_op
 from . import errors as E
 from .model import COMPOSITE, GraphModel, Node
 
@@ -31,6 +32,14 @@ def node_shape(node: Node, in_shapes: Sequence[Shape]) -> Shape:
             raise ShapeError(f"inside '{node.name}': the output has no shape yet")
         return shape
     spec = get_op(node.op)
+    value = node.params.get("value")
+    if node.op == "constant" and value is None:
+        raise ShapeError(f"{node.name}: a constant needs a value")
+    if node.op == "parameter" and value is not None:
+        want = math.prod(d or 1 for d in node.params["shape"])
+        if int(np.size(value)) != want:
+            raise ShapeError(f"{node.name}: the initial value has {np.size(value)} numbers, "
+                             f"shape {fmt_shape(tuple(node.params['shape']))} needs {want}")
     try:
         return tuple(spec.shape(list(in_shapes), node.params))
     except ShapeError as exc:

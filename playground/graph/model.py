@@ -6,10 +6,14 @@ and emits exactly one event.
 
 from __future__ import annotations
 
+import math
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 from ..engine.registry import EngineError, ParamError, get_op
 from . import errors as E
@@ -104,7 +108,8 @@ class GraphModel:
         return f"{stem}{k}"
 
     def check_name(self, name: str, node_id: str | None = None) -> None:
-        if not isinstance(name, str) or not _NAME_RE.match(name):
+        if (not isinstance(name, str) or not _NAME_RE.match(name)
+                or any(unicodedata.category(c) in ("Cc", "Cs") for c in name)):
             raise E.NameError_(
                 f"'{name}' is not a usable node name: use letters, digits and _ "
                 "(no spaces at the ends, no / = , brackets or quotes)"
@@ -141,11 +146,14 @@ class GraphModel:
             if body is None:
                 raise E.GraphError("a composite node needs a body graph")
             resolved = dict(params or {})
+            self._check_body(body)
             body.composite_output()  # raises when the body has no single output
         else:
             spec = get_op(op)  # raises UnknownOpError
             try:
                 resolved = spec.resolve_params(params)
+                for key, value in resolved.items():
+                    _check_finite(spec.param(key).kind, key, value)
             except ParamError as exc:
                 raise E.GraphError(f"{spec.label or op}: {exc}") from None
         if node_id is None:
@@ -170,7 +178,7 @@ class GraphModel:
         self.node_removed.emit(node)
         return node
 
-    def check_connect(self, src: str, dst: str, port: str) -> None:
+    def check_connect(self, src: str, dst: str, port: str, check_shapes: bool = True) -> None:
         """Raise the reason ``src → dst.port`` cannot be connected; return when it can."""
         s, d = self.node(src), self.node(dst)
         if src == dst:
@@ -190,6 +198,8 @@ class GraphModel:
                 f"connecting '{s.name}' to '{d.name}' would make a loop: '{s.name}' already "
                 f"depends on '{d.name}'"
             )
+        if not check_shapes:
+            return
         before = self.analyse().problems
         probe = Edge("__probe__", src, dst, port)
         self.edges[probe.id] = probe
@@ -201,8 +211,12 @@ class GraphModel:
             if "not connected" not in msg and before.get(nid) != msg:
                 raise E.ConnectionShapeError(f"shapes do not fit: {msg}")
 
-    def connect(self, src: str, dst: str, port: str, edge_id: str | None = None) -> Edge:
-        self.check_connect(src, dst, port)
+    def connect(self, src: str, dst: str, port: str, edge_id: str | None = None,
+                check_shapes: bool = True) -> Edge:
+        """Wire ``src``'s output to input ``port`` of ``dst``. ``check_shapes=False`` still refuses
+        structural faults (cycle, taken input, unknown port) but lets a shape mismatch through, to
+        be shown as a problem on the node (used when restoring a document state)."""
+        self.check_connect(src, dst, port, check_shapes)
         if edge_id is None:
             edge_id = self.new_id("e")
         elif edge_id in self.edges or edge_id in self.nodes:
@@ -227,6 +241,7 @@ class GraphModel:
         spec = get_op(node.op)
         try:
             new = spec.param(key).coerce(value)
+            _check_finite(spec.param(key).kind, key, new)
         except ParamError as exc:
             raise E.GraphError(f"{node.name}: {exc}") from None
         old = node.params.get(key)
@@ -255,7 +270,14 @@ class GraphModel:
         node = self.node(node_id)
         if node.op != COMPOSITE:
             raise E.GraphError(f"'{node.name}' is not a composite node")
+        self._check_body(body)
         body.composite_output()
+        ports = {n.name for n in body.nodes.values() if n.op == "input"}
+        for port in self.incoming(node_id):
+            if port not in ports:
+                raise E.UnknownPortError(
+                    f"the new body of '{node.name}' has no input '{port}', which is wired: "
+                    "remove that wire first or keep an input node with that name")
         old, node.body = node.body, body
         self.body_changed.emit(node, old, body)
 
@@ -266,6 +288,16 @@ class GraphModel:
         else:
             self.meta[key] = value
         self.meta_changed.emit(key, old, value)
+
+    def _check_body(self, body: GraphModel) -> None:
+        stack, seen = [body], set()
+        while stack:
+            cur = stack.pop()
+            if cur is self:
+                raise E.CycleError("a composite cannot contain the graph it is placed in")
+            if id(cur) not in seen:
+                seen.add(id(cur))
+                stack.extend(n.body for n in cur.nodes.values() if n.body is not None)
 
     # -- structure --------------------------------------------------------------------------
     def _reaches(self, start: str, target: str) -> bool:
@@ -315,7 +347,12 @@ class GraphModel:
         """The node a pass runs toward: ``meta['output']``, else the only loss, else the only sink."""
         want = self.meta.get("output")
         if want:
-            return self.find(want).id
+            if isinstance(want, str) and (want in self.nodes or
+                                          any(n.name == want for n in self.nodes.values())):
+                return self.find(want).id
+            raise E.CompileError(
+                f"the output is set to '{want}', which is not a node of this graph; "
+                "set another one with 'Set as output'", ())
         losses = [nid for nid, n in self.nodes.items()
                   if n.op != COMPOSITE and get_op(n.op).role == "loss"]
         if len(losses) == 1:
@@ -398,6 +435,14 @@ class GraphModel:
 def _position(position: Iterable[float]) -> Position:
     try:
         x, y = (float(v) for v in position)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise E.GraphError(f"a position is two numbers (x, y), got {position!r}") from None
+    if not (math.isfinite(x) and math.isfinite(y)):
+        raise E.GraphError(f"a position is two finite numbers (x, y), got {position!r}")
     return (x, y)
+
+
+def _check_finite(kind: str, key: str, value: Any) -> None:
+    """Refuse NaN or infinite numbers in an array param (they cannot be saved as JSON)."""
+    if kind == "array" and value is not None and not np.all(np.isfinite(np.asarray(value, float))):
+        raise ParamError(f"param '{key}' must hold finite numbers (no NaN or infinity)")

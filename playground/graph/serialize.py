@@ -116,7 +116,7 @@ def model_from_dict(data: Mapping[str, Any], where: str = "graph", depth: int = 
 def loads(text: str, source: str = "graph") -> GraphModel:
     try:
         data = json.loads(text)
-    except (json.JSONDecodeError, RecursionError, UnicodeDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, too-long integers
         raise FileFormatError(f"{source}: not valid JSON ({exc})") from None
     _need(isinstance(data, Mapping), source, "expected a JSON object")
     fmt = data.get("format")
@@ -147,6 +147,8 @@ def load(path: str | os.PathLike[str]) -> GraphModel:
         if size > MAX_FILE_BYTES:
             raise FileFormatError(f"{path.name}: {size} bytes is too large for a graph file")
         text = path.read_text(encoding="utf-8")
+    except FileFormatError:
+        raise
     except FileNotFoundError:
         raise FileFormatError(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -155,6 +157,8 @@ def load(path: str | os.PathLike[str]) -> GraphModel:
         raise FileFormatError(f"{path.name}: not a text file (is it a graph?)") from None
     except OSError as exc:
         raise FileFormatError(f"{path}: cannot be read ({exc.strerror})") from None
+    except ValueError as exc:  # e.g. a NUL character in the path
+        raise FileFormatError(f"{path!r}: not a usable file name ({exc})") from None
     return loads(text, path.name)
 
 

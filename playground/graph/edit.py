@@ -1,0 +1,661 @@
+"""Complex edits of a graph document as pure functions over document dicts, plus one applier.
+
+Every edit here (paste, group, ungroup, auto layout, build an MLP) reads a live model and returns
+the document dict the model should become (the :func:`serialize.model_to_dict` format), without
+touching the model. :func:`apply_dict` then brings a live model to any such state through the
+model's own mutators, so every change emits the model's events and a scene mirroring the model
+stays in sync. An undo command is therefore just ``(before, after)``: redo applies ``after``,
+undo applies ``before``, and both restore the document exactly (``to_dict()`` equality).
+
+Plain Python, no Qt.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from ..engine.registry import MAX_DIM
+from . import errors as E
+from .model import COMPOSITE, GraphModel
+from .serialize import FORMAT, VERSION, model_from_dict, model_to_dict
+
+__all__ = [
+    "ACTIVATIONS", "LOSSES", "apply_dict", "auto_layout", "build_mlp", "copy_selection",
+    "duplicate", "group", "parse_sizes", "paste", "ungroup",
+]
+
+SOURCE_OPS = ("input", "parameter", "constant")
+ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid")
+LOSSES = ("softmax_cross_entropy", "mse", "binary_cross_entropy", "none")
+_SUFFIX = re.compile(r"(\d+)$")
+_MAX_CROSSING_EDGES = 400
+
+
+# ------------------------------------------------------------------------------------------
+# helpers
+# ------------------------------------------------------------------------------------------
+
+def _max_suffix(ids: Iterable[str]) -> int:
+    best = 0
+    for i in ids:
+        m = _SUFFIX.search(i)
+        if m:
+            best = max(best, int(m.group(1)))
+    return best
+
+
+def _scratch(model: GraphModel) -> GraphModel:
+    """An independent copy of ``model`` whose ``new_id`` never hands out an id the live model
+    uses (or used, as far as its ids tell), so edits computed on it map 1:1 onto the model."""
+    scratch = model_from_dict(copy.deepcopy(model.to_dict()))
+    scratch._counter = max(model._counter, _max_suffix([*model.nodes, *model.edges]))
+    return scratch
+
+
+def _snapshot(model: GraphModel) -> dict[str, Any]:
+    """``model.to_dict()`` sharing no mutable object with the model (safe to keep for undo)."""
+    return copy.deepcopy(model.to_dict())
+
+
+def _names(model: GraphModel, ids: Iterable[str]) -> str:
+    return ", ".join(f"'{model.nodes[i].name}'" for i in ids)
+
+
+def _selection(model: GraphModel, node_ids: Iterable[str]) -> list[str]:
+    """The selected ids in model order, each checked to exist, duplicates dropped."""
+    wanted = set()
+    for nid in node_ids:
+        model.node(nid)  # raises UnknownNodeError
+        wanted.add(nid)
+    return [nid for nid in model.nodes if nid in wanted]
+
+
+def _centroid(points: Sequence[tuple[float, float]]) -> tuple[float, float]:
+    if not points:
+        return (0.0, 0.0)
+    return (math.fsum(p[0] for p in points) / len(points),
+            math.fsum(p[1] for p in points) / len(points))
+
+
+def _body_copy(body: GraphModel | None) -> GraphModel | None:
+    return None if body is None else model_from_dict(copy.deepcopy(model_to_dict(body, top=False)))
+
+
+# ------------------------------------------------------------------------------------------
+# 1. the applier
+# ------------------------------------------------------------------------------------------
+
+def apply_dict(model: GraphModel, target: Mapping[str, Any]) -> None:
+    """Bring ``model`` to the document ``target`` through the model's mutators.
+
+    Diffs by id: wires that are gone or changed are removed, nodes that are gone or whose op,
+    body (or composite params) changed are removed; kept nodes get ``set_param`` per changed key,
+    renames (swaps and name cycles go through a temporary name) and moves; then new nodes and
+    wires are added with their ids, and meta/dtype changes are applied. ``target`` is checked
+    first (a :class:`FileFormatError` leaves the model untouched). Afterwards
+    ``model.to_dict() == model_from_dict(target).to_dict()``, node and wire order included.
+    """
+    goal = model_from_dict(copy.deepcopy(dict(target)), "target")
+    want = goal.to_dict()
+    want_nodes = {n["id"]: n for n in want["nodes"]}
+    want_edges = {e["id"]: e for e in want["edges"]}
+    have = model.to_dict()
+    have_nodes = {n["id"]: n for n in have["nodes"]}
+
+    def same_kind(h: Mapping[str, Any], w: Mapping[str, Any]) -> bool:
+        if h["op"] != w["op"] or h.get("body") != w.get("body"):
+            return False
+        if h["op"] == COMPOSITE:
+            return bool(h["params"] == w["params"])
+        return set(h["params"]) == set(w["params"])
+
+    kept = {nid for nid, h in have_nodes.items()
+            if nid in want_nodes and same_kind(h, want_nodes[nid])}
+
+    # wires: gone, changed, or touching a node about to be removed
+    for eid, e in list(model.edges.items()):
+        w = want_edges.get(eid)
+        if (w is None or (w["src"], w["dst"], w["port"]) != (e.src, e.dst, e.port)
+                or e.src not in kept or e.dst not in kept):
+            model.disconnect(eid)
+    for nid in [nid for nid in model.nodes if nid not in kept]:
+        model.remove_node(nid)
+
+    # kept nodes: params, names, positions
+    for nid in model.nodes:
+        node, w = model.nodes[nid], want_nodes[nid]
+        if node.op != COMPOSITE:
+            for key, value in w["params"].items():
+                if node.params.get(key) != value:
+                    model.set_param(nid, key, copy.deepcopy(value))
+    _rename_all(model, {nid: want_nodes[nid]["name"] for nid in model.nodes})
+    for nid in list(model.nodes):
+        model.move_node(nid, want_nodes[nid]["position"])
+
+    # new nodes, then new wires, in the target's order
+    for nid, w in want_nodes.items():
+        if nid in model.nodes:
+            continue
+        body = goal.nodes[nid].body
+        model.add_node(w["op"], w["name"], copy.deepcopy(w["params"]), w["position"],
+                       node_id=nid, body=body)
+    for eid, w in want_edges.items():
+        if eid not in model.edges:
+            model.connect(w["src"], w["dst"], w["port"], edge_id=eid, check_shapes=False)
+
+    # document settings
+    if model.dtype != want["dtype"]:
+        old, model.dtype = model.dtype, want["dtype"]
+        model.meta_changed.emit("dtype", old, model.dtype)
+    want_meta = want.get("meta", {})
+    for key in [k for k in model.meta if k not in want_meta]:
+        model.set_meta(key, None)
+    for key, value in want_meta.items():
+        if key not in model.meta or model.meta[key] != value:
+            model.set_meta(key, copy.deepcopy(value))
+
+    # order is not a change anyone observes, but files, ports of bodies and the stable
+    # topological order read it: make it the target's exactly (no event)
+    _reorder(model.nodes, list(want_nodes))
+    _reorder(model.edges, list(want_edges))
+    model._counter = max(model._counter, _max_suffix([*want_nodes, *want_edges]))
+
+
+def _reorder(d: dict[str, Any], order: list[str]) -> None:
+    if list(d) == order:
+        return
+    items = {k: d[k] for k in order}
+    d.clear()
+    d.update(items)
+
+
+def _rename_all(model: GraphModel, names: Mapping[str, str]) -> None:
+    """Rename nodes to ``names`` (id → name), parking a node under a temporary name when the
+    names it and others want form a cycle (a swap ``a ↔ b``)."""
+    pending = {nid: name for nid, name in names.items() if model.nodes[nid].name != name}
+    if not pending:
+        return
+    owner = {n.name: nid for nid, n in model.nodes.items()}
+    avoid = set(owner) | set(names.values())
+    k = 0
+    while pending:
+        progress = False
+        for nid, name in list(pending.items()):
+            if name in owner and owner[name] != nid:
+                continue
+            old = model.nodes[nid].name
+            model.rename(nid, name)
+            del owner[old]
+            owner[name] = nid
+            del pending[nid]
+            progress = True
+        if progress:
+            continue
+        nid = next(iter(pending))  # every wanted name is held by another pending node: a cycle
+        old = model.nodes[nid].name
+        while True:
+            k += 1
+            temp = f"{old}_swap{k}"
+            if temp not in avoid:
+                break
+        avoid.add(temp)
+        model.rename(nid, temp)
+        del owner[old]
+        owner[temp] = nid
+
+
+# ------------------------------------------------------------------------------------------
+# 2-3. clipboard
+# ------------------------------------------------------------------------------------------
+
+def copy_selection(model: GraphModel, node_ids: Iterable[str]) -> dict[str, Any]:
+    """A clipboard document: the selected nodes (composites with their bodies) and only the
+    wires between them, in the graph file format (so it can travel as JSON text)."""
+    chosen = _selection(model, node_ids)
+    keep = set(chosen)
+    nodes = []
+    for nid in chosen:
+        n = model.nodes[nid]
+        item: dict[str, Any] = {"id": n.id, "op": n.op, "name": n.name,
+                                "params": copy.deepcopy(n.params),
+                                "position": [n.position[0], n.position[1]]}
+        if n.body is not None:
+            item["body"] = copy.deepcopy(model_to_dict(n.body, top=False))
+        nodes.append(item)
+    edges = [{"id": e.id, "src": e.src, "dst": e.dst, "port": e.port}
+             for e in model.edges.values() if e.src in keep and e.dst in keep]
+    return {"format": FORMAT, "version": VERSION, "dtype": model.dtype, "nodes": nodes,
+            "edges": edges}
+
+
+def paste(model: GraphModel, clip: Mapping[str, Any],
+          offset: Iterable[float] = (40.0, 40.0)) -> tuple[dict[str, Any], list[str]]:
+    """The document with the clipboard's nodes added under fresh ids and unique names
+    (``W1`` → ``W2``, as :meth:`GraphModel.unique_name` does), moved by ``offset``, with the
+    clipboard's wires re-created. Returns ``(after, new node ids in clipboard order)``."""
+    src = model_from_dict(copy.deepcopy(dict(clip)), "clipboard")
+    dx, dy = (float(v) for v in offset)
+    scratch = _scratch(model)
+    mapping: dict[str, str] = {}
+    for nid, n in src.nodes.items():
+        new = scratch.new_id("n")
+        scratch.add_node(n.op, scratch.unique_name(n.name), copy.deepcopy(n.params),
+                         (n.position[0] + dx, n.position[1] + dy), node_id=new,
+                         body=_body_copy(n.body))
+        mapping[nid] = new
+    for e in src.edges.values():
+        scratch.connect(mapping[e.src], mapping[e.dst], e.port, edge_id=scratch.new_id("e"),
+                        check_shapes=False)
+    return _snapshot(scratch), list(mapping.values())
+
+
+def duplicate(model: GraphModel, node_ids: Iterable[str],
+              offset: Iterable[float] = (40.0, 40.0)) -> tuple[dict[str, Any], list[str]]:
+    return paste(model, copy_selection(model, node_ids), offset)
+
+
+# ------------------------------------------------------------------------------------------
+# 4-5. group and ungroup
+# ------------------------------------------------------------------------------------------
+
+def _output_of(model: GraphModel) -> str | None:
+    try:
+        return model.output_node()
+    except E.GraphError:
+        return None
+
+
+def group(model: GraphModel, node_ids: Iterable[str],
+          name: str | None = None) -> tuple[dict[str, Any], str]:
+    """The document with the selected nodes replaced by one composite node.
+
+    Each distinct outside node feeding the selection becomes one port (a body input named like
+    it, with its inferred shape); selected parameters and constants move inside. Selected input
+    nodes stay outside, because an input inside a body *is* a port: they feed the group's port
+    of the same name. Exactly one selected node may feed outside (or, when none does, end the
+    selection): it is the group's output. Returns ``(after, composite id)``.
+    """
+    chosen = _selection(model, node_ids)
+    if not chosen:
+        raise E.GraphError("select the nodes to group first")
+    inside = [nid for nid in chosen if model.nodes[nid].op != "input"]
+    if not inside:
+        raise E.GraphError("input nodes stay outside a group (an input inside a group is one of "
+                           "its ports); select the nodes that compute something")
+    S = set(inside)
+
+    # wires into the selection must all be connected: a port inside could not be wired later
+    for nid in inside:
+        n = model.nodes[nid]
+        fed = model.incoming(nid)
+        missing = [p for p in model.input_ports(n) if p not in fed]
+        if missing:
+            raise E.GraphError(
+                f"connect input {', '.join(repr(p) for p in missing)} of '{n.name}' before "
+                "grouping: a group's unconnected inner input could not be wired from outside")
+
+    _refuse_loop(model, S)
+
+    feeding_out = [nid for nid in inside
+                   if any(e.dst not in S for e in model.outgoing(nid))]
+    if len(feeding_out) > 1:
+        raise E.GraphError(
+            f"a group can have one output; these selected nodes feed outside: "
+            f"{', '.join(model.nodes[n].name for n in feeding_out)}. Add their consumers to the "
+            "selection, or group fewer nodes")
+    if feeding_out:
+        out = feeding_out[0]
+    else:
+        ends = [nid for nid in inside if not model.outgoing(nid)]
+        computing = [nid for nid in ends if model.nodes[nid].op not in SOURCE_OPS] or ends
+        if len(computing) != 1:
+            raise E.GraphError(
+                "a group can have one output; these selected nodes end the selection: "
+                f"{', '.join(model.nodes[n].name for n in computing)}")
+        out = computing[0]
+
+    graph_out = _output_of(model)
+    if graph_out in S and graph_out != out:
+        raise E.GraphError(
+            f"'{model.nodes[graph_out].name}' is the graph's output and would be hidden inside "
+            f"the group (whose output is '{model.nodes[out].name}'); leave it out of the selection")
+
+    # the ports: one per distinct outside source, in the order the sources sit on the canvas
+    analysis = model.analyse()
+    rank = {nid: k for k, nid in enumerate(model.nodes)}
+    sources = sorted({e.src for e in model.edges.values() if e.dst in S and e.src not in S},
+                     key=lambda s: (model.nodes[s].position[1], model.nodes[s].position[0],
+                                    rank[s]))
+    for s in sources:
+        if analysis.shapes.get(s) is None:
+            raise E.GraphError(
+                f"cannot group yet: the shape of '{model.nodes[s].name}', which feeds the "
+                "selection, is not known (connect its inputs first)")
+
+    # the body
+    cx, cy = _centroid([model.nodes[n].position for n in inside])
+    body = GraphModel(dtype=model.dtype)
+    port_of: dict[str, str] = {}  # outer source id -> body input id
+    inner: dict[str, str] = {}  # outer selected id -> body id
+    left = min(model.nodes[n].position[0] for n in inside) - cx - 220.0
+    last_y = -math.inf
+    port_names: dict[str, str] = {}
+    for s in sources:
+        src = model.nodes[s]
+        y = max(src.position[1] - cy, last_y + 130.0)
+        last_y = y
+        pname = body.unique_name(src.name)
+        while any(model.nodes[n].name == pname for n in inside):
+            pname = body.unique_name(pname + "_in")
+        bid = body.new_id("n")
+        body.add_node("input", pname,
+                      {"shape": list(analysis.shapes[s] or ()), "value": None},
+                      (left, y), node_id=bid)
+        port_of[s] = bid
+        port_names[s] = pname
+    for nid in inside:
+        n = model.nodes[nid]
+        bid = body.new_id("n")
+        body.add_node(n.op, n.name, copy.deepcopy(n.params),
+                      (n.position[0] - cx, n.position[1] - cy), node_id=bid,
+                      body=_body_copy(n.body))
+        inner[nid] = bid
+    for e in model.edges.values():
+        if e.dst in S:
+            src = inner[e.src] if e.src in S else port_of[e.src]
+            body.connect(src, inner[e.dst], e.port, edge_id=body.new_id("e"), check_shapes=False)
+    body.meta["output"] = inner[out]
+
+    # the outer document
+    scratch = _scratch(model)
+    outgoing = [(e.dst, e.port) for e in model.edges.values() if e.src in S and e.dst not in S]
+    for nid in inside:
+        scratch.remove_node(nid)
+    if name is None:
+        name = scratch.unique_name("group")
+    else:
+        scratch.check_name(name)
+    cid = scratch.new_id("n")
+    scratch.add_node(COMPOSITE, name, {}, (cx, cy), node_id=cid, body=body)
+    for s in sources:
+        scratch.connect(s, cid, port_names[s], edge_id=scratch.new_id("e"), check_shapes=False)
+    for dst, port in outgoing:
+        scratch.connect(cid, dst, port, edge_id=scratch.new_id("e"), check_shapes=False)
+    if graph_out == out and _output_of(scratch) != cid:
+        scratch.set_meta("output", cid)
+    return _snapshot(scratch), cid
+
+
+def _refuse_loop(model: GraphModel, S: set[str]) -> None:
+    """Raise when a path leaves the selection and comes back into it (the group would feed
+    itself)."""
+    out: dict[str, list[str]] = {}
+    for e in model.edges.values():
+        out.setdefault(e.src, []).append(e.dst)
+    start = {d for s in S for d in out.get(s, ()) if d not in S}
+    seen, stack = set(start), list(start)
+    while stack:
+        cur = stack.pop()
+        for nxt in out.get(cur, ()):
+            if nxt in S:
+                raise E.CycleError(
+                    f"grouping these would make a loop: '{model.nodes[cur].name}' depends on the "
+                    f"selection and feeds '{model.nodes[nxt].name}' inside it; add "
+                    f"'{model.nodes[cur].name}' (and what lies between) to the selection, or "
+                    f"leave '{model.nodes[nxt].name}' out")
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.append(nxt)
+
+
+def ungroup(model: GraphModel, composite_id: str) -> tuple[dict[str, Any], list[str]]:
+    """The document with the composite replaced by its inner nodes (fresh ids, unique names,
+    placed around the composite's position). Body inputs whose port is wired are dropped and
+    their consumers fed by the port's outer source; a body input whose port is not wired comes
+    out as a plain input node. The composite's consumers are fed by the inner output.
+    Returns ``(after, new node ids in body order)``."""
+    comp = model.node(composite_id)
+    if comp.op != COMPOSITE or comp.body is None:
+        raise E.GraphError(f"'{comp.name}' is not a group: only composite nodes can be ungrouped")
+    body = comp.body
+    inner_out = body.composite_output()
+    fed = model.incoming(composite_id)
+    consumers = [(e.dst, e.port) for e in model.outgoing(composite_id)]
+    points_to_comp = False
+    want = model.meta.get("output")
+    if want:
+        try:
+            points_to_comp = model.find(want).id == composite_id
+        except E.GraphError:
+            points_to_comp = False
+
+    scratch = _scratch(model)
+    scratch.remove_node(composite_id)
+    placed = [n.position for n in body.nodes.values()
+              if not (n.op == "input" and n.name in fed)]
+    bx, by = _centroid(placed)
+    mapping: dict[str, str] = {}
+    new_ids: list[str] = []
+    for bid, n in body.nodes.items():
+        if n.op == "input" and n.name in fed:
+            mapping[bid] = fed[n.name].src
+            continue
+        nid = scratch.new_id("n")
+        pos = (comp.position[0] + n.position[0] - bx, comp.position[1] + n.position[1] - by)
+        scratch.add_node(n.op, scratch.unique_name(n.name), copy.deepcopy(n.params), pos,
+                         node_id=nid, body=_body_copy(n.body))
+        mapping[bid] = nid
+        new_ids.append(nid)
+    for e in body.edges.values():
+        scratch.connect(mapping[e.src], mapping[e.dst], e.port, edge_id=scratch.new_id("e"),
+                        check_shapes=False)
+    for dst, port in consumers:
+        scratch.connect(mapping[inner_out], dst, port, edge_id=scratch.new_id("e"),
+                        check_shapes=False)
+    if points_to_comp:
+        scratch.set_meta("output", mapping[inner_out])
+    return _snapshot(scratch), new_ids
+
+
+# ------------------------------------------------------------------------------------------
+# 6. layout
+# ------------------------------------------------------------------------------------------
+
+def auto_layout(model: GraphModel, spacing: Iterable[float] = (220.0, 130.0)) -> dict[str, Any]:
+    """The document with every node placed on a left-to-right layered grid (positions only).
+
+    Layers are longest paths from the sources; a source that feeds something (parameter,
+    constant, input) sits in the layer just before its first consumer. Within a layer, nodes are
+    ordered by the barycenter of their neighbours, sweeping forward and back a few times, and
+    the ordering with the fewest wire crossings is kept. Layers are centred on each other; the
+    layout keeps the graph's current top-left corner."""
+    sx, sy = (float(v) for v in spacing)
+    if sx <= 0 or sy <= 0:
+        raise E.GraphError(f"layout spacing must be positive, got {(sx, sy)}")
+    scratch = _scratch(model)
+    if not model.nodes:
+        return _snapshot(scratch)
+    order = model.topological_order()
+    preds: dict[str, list[str]] = {nid: [] for nid in model.nodes}
+    succs: dict[str, list[str]] = {nid: [] for nid in model.nodes}
+    for e in model.edges.values():
+        preds[e.dst].append(e.src)
+        succs[e.src].append(e.dst)
+    layer: dict[str, int] = {}
+    for nid in order:
+        layer[nid] = 1 + max((layer[p] for p in preds[nid]), default=-1)
+    for nid in order:
+        if model.nodes[nid].op in SOURCE_OPS and succs[nid]:
+            layer[nid] = min(layer[s] for s in succs[nid]) - 1
+    depth = max(layer.values()) + 1
+    rank = {nid: k for k, nid in enumerate(model.nodes)}
+    layers: list[list[str]] = [[] for _ in range(depth)]
+    for nid in sorted(model.nodes, key=lambda n: (model.nodes[n].position[1], rank[n])):
+        layers[layer[nid]].append(nid)
+    tallest = max(len(ly) for ly in layers)
+
+    def coords(lys: list[list[str]]) -> dict[str, tuple[float, float]]:
+        return {nid: (float(k), j + (tallest - len(ly)) / 2.0)
+                for k, ly in enumerate(lys) for j, nid in enumerate(ly)}
+
+    edges = [(e.src, e.dst) for e in model.edges.values()]
+
+    def crossings(pos: Mapping[str, tuple[float, float]]) -> int:
+        segs = [(pos[a], pos[b]) for a, b in edges]
+        return sum(_segments_cross(segs[i], segs[j])
+                   for i in range(len(segs)) for j in range(i + 1, len(segs)))
+
+    count = len(edges) <= _MAX_CROSSING_EDGES  # counting is quadratic in the wires
+    best = [list(ly) for ly in layers]
+    best_score = crossings(coords(best)) if count else 0
+    current = [list(ly) for ly in layers]
+    for _sweep in range(4):
+        if count and best_score == 0:
+            break
+        for direction in (1, -1):
+            near = preds if direction == 1 else succs
+            ks = range(1, depth) if direction == 1 else range(depth - 2, -1, -1)
+            for k in ks:
+                pos = coords(current)
+                key = {nid: _mean([pos[m][1] for m in near[nid]], pos[nid][1])
+                       for nid in current[k]}
+                current[k].sort(key=key.__getitem__)
+            if count:
+                score = crossings(coords(current))
+                if score < best_score:
+                    best, best_score = [list(ly) for ly in current], score
+    if not count:
+        best = current
+
+    x0 = min(n.position[0] for n in model.nodes.values())
+    y0 = min(n.position[1] for n in model.nodes.values())
+    for nid, (k, j) in coords(best).items():
+        scratch.move_node(nid, (x0 + k * sx, y0 + j * sy))
+    return _snapshot(scratch)
+
+
+def _mean(values: Sequence[float], default: float) -> float:
+    return sum(values) / len(values) if values else default
+
+
+def _segments_cross(s: tuple[tuple[float, float], tuple[float, float]],
+                    t: tuple[tuple[float, float], tuple[float, float]]) -> bool:
+    """Whether two segments cross at a point inside both (shared endpoints do not count)."""
+    (p1, p2), (q1, q2) = s, t
+    if {p1, p2} & {q1, q2}:
+        return False
+
+    def orient(a: tuple[float, float], b: tuple[float, float], c: tuple[float, float]) -> float:
+        return (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])
+
+    d1, d2 = orient(q1, q2, p1), orient(q1, q2, p2)
+    d3, d4 = orient(p1, p2, q1), orient(p1, p2, q2)
+    return (d1 * d2 < 0) and (d3 * d4 < 0)
+
+
+# ------------------------------------------------------------------------------------------
+# 7. MLP builder
+# ------------------------------------------------------------------------------------------
+
+def parse_sizes(text: str) -> list[int]:
+    """Layer sizes from text such as ``"64, 32"`` (commas and/or spaces); blank means none."""
+    parts = [p for p in re.split(r"[\s,;]+", str(text).strip()) if p]
+    sizes = []
+    for p in parts:
+        if not re.fullmatch(r"\+?\d+", p) or not 1 <= int(p) <= MAX_DIM:
+            raise E.GraphError(
+                f"'{p}' is not a layer size: write whole numbers from 1 to {MAX_DIM} separated "
+                "by commas, e.g. 64, 32")
+        sizes.append(int(p))
+    return sizes
+
+
+def _width(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_DIM:
+        raise E.GraphError(f"{what} must be a whole number from 1 to {MAX_DIM}, got {value!r}")
+    return value
+
+
+def build_mlp(model: GraphModel, input_width: int, hidden: Sequence[int], activation: str,
+              output_width: int, loss: str, origin: Iterable[float] = (0.0, 0.0),
+              prefix: str = "") -> tuple[dict[str, Any], list[str]]:
+    """The document with a whole multilayer perceptron added, laid out left to right from
+    ``origin``: input ``X`` (N, input_width); per hidden layer ``W_k`` (glorot_uniform, he_normal
+    for ReLU-like activations), ``b_k`` (zeros), dense ``z_k`` and activation ``h_k``; an output
+    dense layer; then per ``loss``: softmax CE (labels ``y`` (N,), ``loss``, softmax ``probs``),
+    MSE (``y`` (N, output_width), ``loss``), binary CE (``y`` (N, output_width), sigmoid
+    ``probs``, ``loss``) or none. Names get ``prefix`` and are made unique in the model.
+    Returns ``(after, new node ids in creation order)``."""
+    input_width = _width(input_width, "the input width")
+    output_width = _width(output_width, "the output width")
+    sizes = [_width(h, "a hidden layer size") for h in hidden]
+    if activation not in ACTIVATIONS:
+        raise E.GraphError(f"unknown activation {activation!r} (choose from "
+                           f"{', '.join(ACTIVATIONS)})")
+    if loss not in LOSSES:
+        raise E.GraphError(f"unknown loss {loss!r} (choose from {', '.join(LOSSES)})")
+    if loss == "softmax_cross_entropy" and output_width < 2:
+        raise E.GraphError("softmax cross-entropy needs at least 2 outputs (one per class); "
+                           "for one output use binary cross-entropy")
+    ox, oy = (float(v) for v in origin)
+    sx, sy = 220.0, 130.0
+    scratch = _scratch(model)
+    ids: list[str] = []
+
+    def add(op: str, base: str, params: Mapping[str, Any], x: float, y: float) -> str:
+        nid = scratch.new_id("n")
+        scratch.add_node(op, scratch.unique_name(prefix + base), params, (x, y), node_id=nid)
+        ids.append(nid)
+        return nid
+
+    def wire(src: str, dst: str, port: str) -> None:
+        scratch.connect(src, dst, port, edge_id=scratch.new_id("e"), check_shapes=False)
+
+    init = "he_normal" if activation in ("relu", "leaky_relu") else "glorot_uniform"
+    x = add("input", "X", {"shape": [None, input_width]}, ox, oy)
+    prev, prev_width, col = x, input_width, 1.0
+    widths = [*sizes, output_width]
+    for k, width in enumerate(widths, start=1):
+        last = k == len(widths)
+        dense_x = ox + col * sx
+        w = add("parameter", f"W{k}",
+                {"shape": [prev_width, width], "init": "glorot_uniform" if last else init},
+                dense_x - sx / 2, oy + 1.2 * sy)
+        b = add("parameter", f"b{k}", {"shape": [width], "init": "zeros"},
+                dense_x - sx / 2, oy + 2.4 * sy)
+        z = add("dense", f"z{k}", {}, dense_x, oy)
+        wire(prev, z, "x")
+        wire(w, z, "W")
+        wire(b, z, "b")
+        prev, prev_width = z, width
+        col += 1.0
+        if not last:
+            h = add(activation, f"h{k}", {}, ox + col * sx, oy)
+            wire(z, h, "x")
+            prev = h
+            col += 1.0
+    end_x = ox + (col - 1.0) * sx  # the output dense layer's column
+    if loss == "softmax_cross_entropy":
+        probs = add("softmax", "probs", {}, end_x + sx, oy - sy)
+        wire(prev, probs, "x")
+        y = add("input", "y", {"shape": [None]}, end_x + sx, oy + sy)
+        out = add("softmax_cross_entropy", "loss", {}, end_x + 2 * sx, oy)
+        wire(prev, out, "logits")
+        wire(y, out, "target")
+    elif loss == "mse":
+        y = add("input", "y", {"shape": [None, output_width]}, end_x + sx, oy + sy)
+        out = add("mse", "loss", {}, end_x + 2 * sx, oy)
+        wire(prev, out, "pred")
+        wire(y, out, "target")
+    elif loss == "binary_cross_entropy":
+        probs = add("sigmoid", "probs", {}, end_x + sx, oy)
+        wire(prev, probs, "x")
+        y = add("input", "y", {"shape": [None, output_width]}, end_x + sx, oy + sy)
+        out = add("binary_cross_entropy", "loss", {"input": "probabilities"}, end_x + 2 * sx, oy)
+        wire(probs, out, "pred")
+        wire(y, out, "target")
+    return _snapshot(scratch), ids

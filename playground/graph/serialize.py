@@ -9,6 +9,7 @@ Format (documented in the README)::
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import tempfile
@@ -35,10 +36,10 @@ def model_to_dict(model: GraphModel, top: bool = True) -> dict[str, Any]:
         data.update(format=FORMAT, version=VERSION)
     data["dtype"] = model.dtype
     if model.meta:
-        data["meta"] = dict(model.meta)
+        data["meta"] = copy.deepcopy(model.meta)  # undo snapshots must not share nested values
     nodes = []
     for n in model.nodes.values():
-        item: dict[str, Any] = {"id": n.id, "op": n.op, "name": n.name, "params": dict(n.params),
+        item: dict[str, Any] = {"id": n.id, "op": n.op, "name": n.name, "params": copy.deepcopy(n.params),
                                 "position": [n.position[0], n.position[1]]}
         if n.body is not None:
             item["body"] = model_to_dict(n.body, top=False)
@@ -165,8 +166,15 @@ def load(path: str | os.PathLike[str]) -> GraphModel:
 def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
     """Write to a temporary file beside ``path``, flush it to disk, then rename over ``path``."""
     path = Path(path)
+    try:
+        mode = path.stat().st_mode & 0o777  # keep an existing file's permissions
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()

@@ -1,0 +1,69 @@
+"""Take a screenshot of the main window on a bundled example (for the README and for looking
+at the app): ``python packaging/screenshot.py digits_mlp out.png [--size 1400x860] [--dark]``.
+
+Run it under Xvfb for the real X11 platform (``xvfb-run -a -s "-screen 0 1600x1000x24" ...``)
+or with QT_QPA_PLATFORM=offscreen."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+
+from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QApplication
+
+
+def dark_palette() -> QPalette:
+    p = QPalette()
+    for role, colour in ((QPalette.ColorRole.Window, "#2b2d31"), (QPalette.ColorRole.WindowText, "#e6e6e6"),
+                         (QPalette.ColorRole.Base, "#1f2023"), (QPalette.ColorRole.AlternateBase, "#2b2d31"),
+                         (QPalette.ColorRole.Text, "#e6e6e6"), (QPalette.ColorRole.Button, "#33363b"),
+                         (QPalette.ColorRole.ButtonText, "#e6e6e6"), (QPalette.ColorRole.Highlight, "#3d6fb6"),
+                         (QPalette.ColorRole.HighlightedText, "#ffffff"), (QPalette.ColorRole.ToolTipBase, "#33363b"),
+                         (QPalette.ColorRole.ToolTipText, "#e6e6e6"), (QPalette.ColorRole.PlaceholderText, "#8a8f98")):
+        p.setColor(role, QColor(colour))
+    return p
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("example")
+    ap.add_argument("out")
+    ap.add_argument("--size", default="1400x860")
+    ap.add_argument("--dark", action="store_true", help="a dark desktop theme")
+    ap.add_argument("--select", help="select this node (the inspector shows it)")
+    args = ap.parse_args()
+    app = QApplication(sys.argv[:1])
+    app.setStyle("Fusion")
+    if args.dark:
+        app.setPalette(dark_palette())
+    from playground.ui.mainwindow import MainWindow
+
+    settings = QSettings(tempfile.mktemp(suffix=".ini"), QSettings.Format.IniFormat)
+    w = MainWindow(settings)
+    width, height = (int(v) for v in args.size.split("x"))
+    w.resize(width, height)
+    w.show()
+    w.open_example(args.example)
+    if args.select:
+        model = w.document.model
+        w.scene.nodes[model.by_name(args.select).id].setSelected(True)
+
+    def shoot() -> None:
+        w.view.fit()
+        app.processEvents()
+        w.grab().save(args.out)
+        print("saved", args.out, w.platformName() if hasattr(w, "platformName") else app.platformName())
+        w.document.undo.setClean()
+        w.close()
+        app.quit()
+
+    QTimer.singleShot(300, shoot)
+    app.exec()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -37,6 +37,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setApplicationName("Backprop Playground")
     app.setOrganizationName("BackpropPlayground")
     app.setApplicationVersion(__version__)
+    # Qt's offscreen platform crashes at exit while the clipboard holds our QMimeData
+    app.aboutToQuit.connect(lambda: app.clipboard().clear() if app.platformName() == "offscreen" else None)
     window = MainWindow()
     restored = False if (args.smoke or args.no_restore) else window.offer_recovery()
     if not restored:

@@ -61,6 +61,8 @@ def window(qtbot, tmp_path, recovery_home):
     if win.document is not None:
         win.document.undo.setClean()
     win.close()
+    # the offscreen platform crashes at exit when the clipboard still holds our QMimeData
+    QApplication.clipboard().clear()
 
 
 def scene_counts(win) -> tuple[int, int, int, int]:

@@ -127,12 +127,25 @@ _unary("tanh", "tanh", lambda xs, p: np.tanh(xs[0]), lambda g, y, xs, p, s: g * 
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
-    # Stable for large |x| and exactly 1/(1+e^-x) up to rounding.
-    return 0.5 * np.tanh(0.5 * x) + 0.5
+    # 0.5·tanh(x/2) + 0.5: stable for large |x|, exactly 1/(1+e^-x) up to rounding
+    y = np.multiply(x, 0.5)
+    if type(y) is not np.ndarray:  # a 0-d input gives a NumPy scalar
+        return 0.5 * np.tanh(y) + 0.5
+    np.tanh(y, out=y)
+    y *= 0.5
+    y += 0.5
+    return y
+
+
+def _sigmoid_vjp(g: np.ndarray, y: Any, xs: Any, p: Any, s: Any) -> np.ndarray:
+    d = 1.0 - y
+    d *= y
+    d *= g
+    return d
 
 
 # ∂σ/∂x = σ(1 − σ)
-_unary("sigmoid", "σ", lambda xs, p: _sigmoid(xs[0]), lambda g, y, xs, p, s: g * y * (1.0 - y),
+_unary("sigmoid", "σ", lambda xs, p: _sigmoid(xs[0]), _sigmoid_vjp,
        "σ(x) = 1 / (1 + e⁻ˣ)", "σ(x)·(1 − σ(x))", category="Activations", colour=ACT,
        doc="One gate for the chain −x → exp → +1 → 1/x: same gradient, fewer steps.",
        fused_of=("neg", "exp", "add_const", "reciprocal"))
@@ -212,8 +225,17 @@ register(OpSpec(
 ))
 
 # ∂dense/∂x = G·Wᵀ, ∂dense/∂W = xᵀ·G, ∂dense/∂b = Σ_batch G
+def _dense(xs: Any, p: Any) -> np.ndarray:
+    y = xs[0] @ xs[1]
+    try:
+        y += xs[2]  # in place: y is a fresh array
+    except (ValueError, TypeError):  # a bias that broadcasts to a larger shape, or a 0-d result
+        y = y + xs[2]
+    return y
+
+
 register(OpSpec(
-    "dense", ("x", "W", "b"), lambda xs, p: xs[0] @ xs[1] + xs[2],
+    "dense", ("x", "W", "b"), _dense,
     (lambda g, y, xs, p, s: g @ xs[1].T, lambda g, y, xs, p, s: xs[0].T @ g,
      lambda g, y, xs, p, s: unbroadcast(g, xs[2].shape)),
     S.dense, label="dense", category="Layers", colour=LAYER,
@@ -236,31 +258,45 @@ register(OpSpec(
 ))
 
 
-def _targets(t: np.ndarray, classes: int) -> np.ndarray:
-    """One-hot targets from integer labels (N,) or pass one-hot (N, C) through."""
-    if t.ndim == 2:
-        return t
+def _labels(t: np.ndarray, classes: int) -> np.ndarray:
+    """Integer class labels from a float array, checked against the number of classes."""
     labels = t.astype(np.intp)
     if labels.size and (labels.min() < 0 or labels.max() >= classes):
-        raise ShapeError(f"class label {labels.max() if labels.max() >= classes else labels.min()} "
-                         f"is outside 0..{classes - 1}")
-    onehot = np.zeros((t.shape[0], classes), dtype=np.float64 if t.dtype.kind != "f" else t.dtype)
-    onehot[np.arange(t.shape[0]), labels] = 1.0
-    return onehot
+        bad = labels.max() if labels.max() >= classes else labels.min()
+        raise ShapeError(f"class label {bad} is outside 0..{classes - 1}")
+    return labels
 
 
-def _ce_forward(xs: Any, p: Any) -> tuple[np.ndarray, np.ndarray]:
+def _ce_forward(xs: Any, p: Any) -> tuple[np.ndarray, Any]:
     logits, t = xs
-    logp = _log_softmax(logits, 1)
-    onehot = _targets(t, logits.shape[1]).astype(logits.dtype, copy=False)
-    loss = -(onehot * logp).sum() / logits.shape[0]
-    return np.asarray(loss, dtype=logits.dtype), (logp, onehot)
+    n = logits.shape[0]
+    z = logits - logits.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    s = e.sum(axis=1, keepdims=True)
+    if t.ndim == 2:  # one-hot (or soft) targets
+        loss = -(t * (z - np.log(s))).sum() / n
+        e /= s
+        return np.asarray(loss, dtype=logits.dtype), (e, None, t)
+    labels = _labels(t, logits.shape[1])
+    rows = np.arange(n)
+    loss = (np.log(s).sum() - z[rows, labels].sum()) / n
+    e /= s
+    return np.asarray(loss, dtype=logits.dtype), (e, rows, labels)
 
 
 # ∂CE/∂logits = (softmax(logits) − onehot)/N
+def _ce_vjp(g: np.ndarray, y: Any, xs: Any, p: Any, s: Any) -> np.ndarray:
+    probs, rows, labels = s
+    if rows is None:
+        return (probs - labels) * (g / xs[0].shape[0])
+    d = probs.copy()
+    d[rows, labels] -= 1.0
+    d *= g / xs[0].shape[0]
+    return d
+
+
 register(OpSpec(
-    "softmax_cross_entropy", ("logits", "target"), _ce_forward,
-    (lambda g, y, xs, p, s: g * (np.exp(s[0]) - s[1]) / xs[0].shape[0], None),
+    "softmax_cross_entropy", ("logits", "target"), _ce_forward, (_ce_vjp, None),
     S.cross_entropy, label="softmax CE loss", category="Losses", colour=LOSS, role="loss",
     saves=True, formula="−(1/N) Σ log softmax(logits)[target]",
     derivative="(softmax(logits) − onehot(target)) / N",

@@ -245,6 +245,8 @@ def unbroadcast(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """Sum ``g`` back to ``shape`` over the axes broadcasting stretched."""
     if g.shape == shape:
         return g
+    if g.ndim == len(shape) + 1 and g.shape[1:] == shape:  # the common bias case
+        return g.sum(axis=0)
     extra = g.ndim - len(shape)
     if extra > 0:
         g = g.sum(axis=tuple(range(extra)))

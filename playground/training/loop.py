@@ -212,7 +212,7 @@ class Trainer:
                 step = self.step_count
                 p.set_input(fkey, self.X_train[idx])
                 p.set_input(tkey, self.T_train[idx])
-                loss = float(p.forward())
+                loss = float(p.forward(all_values=False))  # display-only nodes wait for evaluate()
                 if not math.isfinite(loss):
                     self._non_finite("forward", step)
                 self._check_divergence(loss, step)

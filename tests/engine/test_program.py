@@ -219,3 +219,25 @@ def test_check_program_on_an_mlp() -> None:
     assert set(errors) == {n.name for n in prog.nodes} - {"labels"}
     worst = max(errors, key=errors.__getitem__)
     assert errors[worst] < GRADCHECK_TOLERANCE, f"{worst}: {errors[worst]:.3g} ({errors})"
+
+
+def test_forward_of_the_loss_ancestors_only_matches_a_full_pass(examples_dir):
+    from playground.graph import compile_graph, load
+
+    program = compile_graph(load(examples_dir / "digits_mlp.json"))
+    rng = np.random.default_rng(0)
+    feeds = {"X": rng.normal(size=(5, 64)), "y": rng.integers(0, 10, size=5).astype(float)}
+    full = float(program.forward(feeds))
+    program.backward(all_grads=False)
+    grads = {k: program.grad(k).copy() for k in ("W1", "b1", "W2", "b2")}
+    probs_before = program.value("probs").copy()
+    feeds2 = {"X": rng.normal(size=(5, 64)), "y": feeds["y"]}
+    program.feed(feeds2)
+    partial = float(program.forward(all_values=False))
+    np.testing.assert_array_equal(program.value("probs"), probs_before)  # display node not rerun
+    program.feed(feeds)
+    assert float(program.forward(all_values=False)) == full
+    program.backward(all_grads=False)
+    for k, g in grads.items():
+        np.testing.assert_array_equal(program.grad(k), g)
+    assert partial != full

@@ -10,24 +10,30 @@ QStandardPaths.setTestModeEnabled(True)  # recovery files and settings go to a t
 
 
 @pytest.fixture(autouse=True)
-def no_thread_left_running(qapp):
-    """Fail any test that leaves a QThread running (napari's conftest does the same)."""
-    before = set(_threads())
+def no_thread_left_running(qapp, monkeypatch):
+    """Fail any test that leaves a QThread running (napari's conftest does the same): every
+    QThread started from Python during the test is recorded and checked afterwards."""
+    started: list[QThread] = []
+    original = QThread.start
+
+    def recording_start(self, *args):
+        started.append(self)
+        return original(self, *args)
+
+    monkeypatch.setattr(QThread, "start", recording_start)
     yield
     QApplication.processEvents()
-    leaked = [t for t in _threads() if t not in before and t.isRunning()]
-    for t in leaked:
-        t.quit()
-        t.wait(5000)
+    leaked = []
+    for t in started:
+        try:
+            running = t.isRunning()
+        except RuntimeError:  # already deleted on the C++ side: it finished
+            continue
+        if running:
+            leaked.append(t)
+            t.quit()
+            t.wait(5000)
     assert not leaked, f"test left {len(leaked)} QThread(s) running"
-
-
-def _threads() -> list[QThread]:
-    app = QApplication.instance()
-    if app is None:
-        return []
-    return [obj for obj in app.findChildren(QThread)] + [
-        w for w in QApplication.allWidgets() if isinstance(w, QThread)]
 
 
 @pytest.fixture

@@ -1,0 +1,1 @@
+"""The training panel: worker thread, live plots, controls."""

@@ -1,0 +1,448 @@
+"""Live training plots (pyqtgraph), redrawn from a :class:`MetricsHistory` on a timer.
+
+Every curve is created once and fed with ``setData``. ``refresh(history)`` on a curve plot
+returns at once when the history's version has not moved since the last draw, and
+:class:`TrainingPlots` redraws only the visible tab, at about 25 Hz, never once per step.
+The views drawn from snapshots (boundary, confusion matrix, samples, weights) live in
+:mod:`.plots_views`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QShowEvent
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QLabel,
+    QRadioButton,
+    QStackedWidget,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ...training.datasets import Dataset, Split
+from .history import MetricsHistory, ViewSnapshot
+from .plots_views import (
+    LABEL_STYLE,
+    BoundaryPlot,
+    ConfusionPlot,
+    PlotPanel,
+    SampleGridPlot,
+    WeightHistogramPlot,
+    add_legend,
+    color,
+    configure_pyqtgraph,
+    ensure_configured,
+    style_plot,
+)
+
+REDRAW_INTERVAL_MS = 40  # 25 Hz
+MARKER_PEN = "#7a3b9a"
+
+
+def epoch_positions(history: MetricsHistory) -> np.ndarray:
+    """Each step as a fractional epoch: step k of an epoch of N steps sits at epoch - 1 + k/N,
+    so the last step of epoch e sits at e, where the epoch-end points are drawn."""
+    epoch = history.epoch.view()
+    n = epoch.shape[0]
+    if n == 0:
+        return epoch.copy()
+    index = np.arange(n)
+    new = np.ones(n, dtype=bool)
+    new[1:] = epoch[1:] != epoch[:-1]
+    starts = np.flatnonzero(new)
+    group = np.cumsum(new) - 1
+    position = index - starts[group] + 1
+    per_epoch = float(history.last.steps_per_epoch) if history.last is not None else 0.0
+    if per_epoch <= 0:
+        per_epoch = float(np.diff(np.append(starts, n)).max())
+    return epoch - 1 + position / per_epoch
+
+
+def positive(values: np.ndarray) -> np.ndarray:
+    """Values a log axis can show: NaN for zero, negative, infinite or missing."""
+    return np.where(np.isfinite(values) & (values > 0), values, np.nan)
+
+
+class _HistoryPlot(PlotPanel):
+    """A PlotWidget fed from the history; subclasses implement ``_draw(history)``."""
+
+    source = "history"
+
+    def __init__(self, title: str, xlabel: str, ylabel: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.set_graphics(pg.PlotWidget())
+        self.graphics.setMinimumSize(240, 180)
+        self.plot: pg.PlotItem = self.graphics.getPlotItem()
+        style_plot(self.plot, title, xlabel, ylabel)
+        self.history: MetricsHistory | None = None
+        self._drawn: tuple[Any, ...] | None = None
+
+    def _key(self, history: MetricsHistory) -> tuple[Any, ...]:
+        # the column objects change on clear(), so a cleared and refilled history redraws
+        return id(history), id(history.step), history.version, len(history)
+
+    def refresh(self, history: MetricsHistory | None = None) -> bool:
+        """Redraw from ``history`` (or the last one); False, doing nothing, when unchanged."""
+        history = history if history is not None else self.history
+        if history is None:
+            return False
+        self.history = history
+        key = self._key(history)
+        if key == self._drawn:
+            return False
+        self._drawn = key
+        self._draw(history)
+        self.redraws += 1
+        return True
+
+    def redraw(self) -> None:
+        """Redraw now (a setting changed)."""
+        self._drawn = None
+        self.refresh()
+
+    def _draw(self, history: MetricsHistory) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def clear(self) -> None:
+        self._drawn = None
+        self.history = None
+        for item in self.plot.listDataItems():
+            item.setData([], [])
+
+
+class LossPlot(_HistoryPlot):
+    """Batch loss per step (thin, light), epoch train and validation loss (markers at the
+    epoch ends), dashed lines where the learning rate changed; step/epoch x axis, log-y."""
+
+    export_name = "loss"
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Loss", "step", "loss", parent)
+        self.add_tool(QLabel("x axis:"))
+        self.by_step = self.add_tool(QRadioButton("step"))
+        self.by_epoch = self.add_tool(QRadioButton("epoch"))
+        self.by_step.setChecked(True)
+        self._x_group = QButtonGroup(self)
+        self._x_group.addButton(self.by_step)
+        self._x_group.addButton(self.by_epoch)
+        self.by_epoch.toggled.connect(self._on_x_axis_toggled)
+        self.log_y = self.add_tool(QCheckBox("log y"))
+        self.log_y.setToolTip("Logarithmic loss axis")
+        self.log_y.toggled.connect(self.set_log_y)
+        self.legend = add_legend(self.plot)
+        self.batch_curve = self.plot.plot(pen=pg.mkPen(160, 175, 200, width=1), name="batch loss",
+                                          connect="finite")
+        self.batch_curve.setDownsampling(auto=True, method="peak")
+        self.batch_curve.setClipToView(True)
+        self.train_curve = self.plot.plot(pen=pg.mkPen(color(0), width=2), symbol="o",
+                                          symbolSize=6, symbolBrush=color(0), symbolPen=None,
+                                          name="train loss (epoch)", connect="finite")
+        self.val_curve = self.plot.plot(pen=pg.mkPen(color(1), width=2), symbol="s",
+                                        symbolSize=6, symbolBrush=color(1), symbolPen=None,
+                                        name="validation loss (epoch)", connect="finite")
+        self.lr_lines: list[pg.InfiniteLine] = []
+        self._lr_steps: list[int] = []
+
+    @property
+    def x_mode(self) -> str:
+        return "epoch" if self.by_epoch.isChecked() else "step"
+
+    def set_x_mode(self, mode: str) -> None:
+        (self.by_epoch if mode == "epoch" else self.by_step).setChecked(True)
+
+    def _on_x_axis_toggled(self, _checked: bool) -> None:
+        self.plot.setLabel("bottom", self.x_mode, **LABEL_STYLE)
+        self.redraw()
+        self.plot.enableAutoRange()
+
+    def set_log_y(self, on: bool) -> None:
+        if self.log_y.isChecked() != on:
+            self.log_y.setChecked(on)  # emits toggled → back here once
+            return
+        self.plot.setLogMode(x=False, y=on)
+        self.plot.setLabel("left", "loss (log scale)" if on else "loss", **LABEL_STYLE)
+        self.plot.enableAutoRange()
+
+    def _draw(self, h: MetricsHistory) -> None:
+        steps = h.step.view()
+        by_epoch = self.x_mode == "epoch"
+        x = epoch_positions(h) if by_epoch else steps
+        self.batch_curve.setData(x, h.batch_loss.view())
+        ex = h.epoch_index.view() if by_epoch else h.epoch_step.view()
+        self.train_curve.setData(ex, h.train_loss.view())
+        self.val_curve.setData(ex, h.val_loss.view())
+        self._draw_lr_markers(h, steps, x)
+
+    def _draw_lr_markers(self, h: MetricsHistory, steps: np.ndarray, x: np.ndarray) -> None:
+        changes = h.lr_changes
+        while len(self.lr_lines) > len(changes):
+            self.plot.removeItem(self.lr_lines.pop())
+            self._lr_steps.pop()
+        for k, (step, lr) in enumerate(changes):
+            i = int(np.searchsorted(steps, step))
+            pos = float(x[i]) if i < len(x) and steps[i] == step else float(step)
+            if k == len(self.lr_lines):
+                line = pg.InfiniteLine(
+                    pos=pos, angle=90, movable=False,
+                    pen=pg.mkPen(MARKER_PEN, width=1.2, style=Qt.PenStyle.DashLine),
+                    label=f"lr → {lr:g}",
+                    labelOpts={"position": 0.93, "color": MARKER_PEN, "anchors": [(0, 0.5), (0, 0.5)],
+                                   "fill": pg.mkBrush(255, 255, 255, 200)})
+                self.plot.addItem(line, ignoreBounds=True)
+                self.lr_lines.append(line)
+                self._lr_steps.append(step)
+            elif self.lr_lines[k].value() != pos or self._lr_steps[k] != step:
+                self.lr_lines[k].setValue(pos)
+                self.lr_lines[k].label.setFormat(f"lr → {lr:g}")
+                self._lr_steps[k] = step
+
+    def clear(self) -> None:
+        super().clear()
+        while self.lr_lines:
+            self.plot.removeItem(self.lr_lines.pop())
+        self._lr_steps.clear()
+
+
+class AccuracyPlot(_HistoryPlot):
+    """Train and validation accuracy per epoch, in percent; a message for regression."""
+
+    export_name = "accuracy"
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Accuracy", "epoch", "accuracy (%)", parent)
+        self.legend = add_legend(self.plot)
+        self.legend.setOffset((-8, -8))  # bottom right: accuracy rises toward the top
+        self.train_curve = self.plot.plot(pen=pg.mkPen(color(0), width=2), symbol="o",
+                                          symbolSize=6, symbolBrush=color(0), symbolPen=None,
+                                          name="train accuracy", connect="finite")
+        self.val_curve = self.plot.plot(pen=pg.mkPen(color(1), width=2), symbol="s",
+                                        symbolSize=6, symbolBrush=color(1), symbolPen=None,
+                                        name="validation accuracy", connect="finite")
+        self.plot.setLimits(yMin=-5, yMax=105)
+        self.message = QLabel("No accuracy for regression: see the loss.")
+        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.message.setStyleSheet("color: #707070; font-size: 12pt;")
+        self.stack = QStackedWidget()
+        self.body.removeWidget(self.graphics)
+        self.stack.addWidget(self.graphics)
+        self.stack.addWidget(self.message)
+        self.body.addWidget(self.stack, 1)
+        self.task = "classification"
+
+    def set_task(self, task: str) -> None:
+        self.task = task
+        regression = task == "regression"
+        self.stack.setCurrentWidget(self.message if regression else self.graphics)
+        self.export_button.setEnabled(not regression)
+
+    def _draw(self, h: MetricsHistory) -> None:
+        ex = h.epoch_index.view()
+        self.train_curve.setData(ex, 100.0 * h.train_accuracy.view())
+        self.val_curve.setData(ex, 100.0 * h.val_accuracy.view())
+
+
+class _PerParamPlot(_HistoryPlot):
+    """One log-y curve per parameter node (distinct colours); a legend click hides/shows one."""
+
+    column = ""  # "grad_norms" or "update_ratios"
+
+    def __init__(self, title: str, ylabel: str, parent: QWidget | None = None) -> None:
+        super().__init__(title, "step", ylabel, parent)
+        self.plot.setLogMode(x=False, y=True)
+        self.legend = add_legend(self.plot)
+        self.legend.sigSampleClicked.connect(self._on_legend_clicked)
+        self.curves: dict[str, pg.PlotDataItem] = {}
+
+    def set_params(self, names: Sequence[str]) -> None:
+        """Create the curves in this order, so colours stay the same for a graph."""
+        for name in names:
+            self._curve(name)
+
+    def _curve(self, name: str) -> pg.PlotDataItem:
+        curve = self.curves.get(name)
+        if curve is None:
+            k = len(self.curves)
+            curve = self.plot.plot(pen=pg.mkPen(color(k), width=1.5), name=name, connect="finite")
+            curve.setDownsampling(auto=True, method="peak")
+            curve.setClipToView(True)
+            self.curves[name] = curve
+            self.legend.setColumnCount(1 if len(self.curves) <= 8 else 2)
+        return curve
+
+    def _on_legend_clicked(self, _item: Any) -> None:
+        self.plot.getViewBox().updateAutoRange()
+
+    def _draw(self, h: MetricsHistory) -> None:
+        steps = h.step.view()
+        for name, col in getattr(h, self.column).items():
+            values = col.view()
+            self._curve(name).setData(steps[: len(values)], positive(values))
+
+    def clear(self) -> None:
+        super().clear()
+        for curve in self.curves.values():
+            self.plot.removeItem(curve)  # also leaves the legend
+        self.curves.clear()
+
+
+class GradNormPlot(_PerParamPlot):
+    """L2 norm of the loss gradient for each parameter node, per step (log-y)."""
+
+    column = "grad_norms"
+    export_name = "gradient_norms"
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Gradient norm per parameter (click a legend entry to hide it)",
+                         "gradient L2 norm ‖∂L/∂w‖", parent)
+
+
+class UpdateRatioPlot(_PerParamPlot):
+    """‖Δw‖ / ‖w‖ per parameter node and step (log-y), with the 1e-3 rule of thumb."""
+
+    column = "update_ratios"
+    export_name = "update_ratios"
+    REFERENCE = 1e-3
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Update / weight ratio per parameter", "update ratio ‖Δw‖ / ‖w‖", parent)
+        # the view's y coordinate is log10(y) on a log axis
+        self.reference = pg.InfiniteLine(
+            pos=np.log10(self.REFERENCE), angle=0, movable=False,
+            pen=pg.mkPen("#555555", width=1.2, style=Qt.PenStyle.DashLine),
+            label="1e-3 rule of thumb",
+            labelOpts={"position": 0.08, "color": "#444444", "anchors": [(0, 1), (0, 1)]})
+        self.plot.addItem(self.reference)
+
+
+class TrainingPlots(QWidget):
+    """All live views in tabs. Call ``set_context`` when the dataset/graph changes, feed the
+    history (``history.append``) and ``on_snapshot`` from the worker's signals, and ``start()``
+    the redraw timer; only the visible tab is redrawn, and only when something changed."""
+
+    TAB_NAMES = ("Loss", "Accuracy", "Gradients", "Updates", "Boundary", "Confusion", "Samples",
+                 "Weights")
+
+    def __init__(self, history: MetricsHistory | None = None, parent: QWidget | None = None,
+                 interval_ms: int = REDRAW_INTERVAL_MS) -> None:
+        super().__init__(parent)
+        ensure_configured()
+        self.history = history if history is not None else MetricsHistory()
+        self.snapshot: ViewSnapshot | None = None
+        self.dataset: Dataset | None = None
+        self.loss = LossPlot()
+        self.accuracy = AccuracyPlot()
+        self.grad_norms = GradNormPlot()
+        self.update_ratios = UpdateRatioPlot()
+        self.boundary = BoundaryPlot()
+        self.confusion = ConfusionPlot()
+        self.samples = SampleGridPlot()
+        self.weights = WeightHistogramPlot()
+        self.plots: dict[str, PlotPanel] = dict(zip(self.TAB_NAMES, (
+            self.loss, self.accuracy, self.grad_norms, self.update_ratios, self.boundary,
+            self.confusion, self.samples, self.weights), strict=True))
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        for name, plot in self.plots.items():
+            self.tabs.addTab(plot, name)
+        self.tabs.currentChanged.connect(self._on_tab_changed)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.tabs)
+        self.timer = QTimer(self)
+        self.timer.setInterval(interval_ms)
+        self.timer.timeout.connect(self.redraw)
+        self.set_context(None, ())
+
+    # -- feeding ------------------------------------------------------------------------------
+    def set_history(self, history: MetricsHistory) -> None:
+        self.history = history
+        self.redraw()
+
+    def set_context(self, dataset: Dataset | None, param_names: Sequence[str] = (),
+                    split: Split | None = None) -> None:
+        """Show the tabs that fit ``dataset``: Accuracy and Confusion for classification,
+        Boundary for 2-D classification, Samples for image data. ``split`` gives the boundary
+        view its (standardised) training points."""
+        self.dataset = dataset
+        self.param_names = tuple(param_names)
+        classification = dataset is not None and dataset.task == "classification"
+        two_d = classification and dataset.n_features == 2  # type: ignore[union-attr]
+        images = classification and dataset.image_shape is not None  # type: ignore[union-attr]
+        classes = dataset.classes if dataset is not None else ()
+        self.accuracy.set_task(dataset.task if dataset is not None else "classification")
+        self.grad_norms.set_params(param_names)
+        self.update_ratios.set_params(param_names)
+        self.weights.set_params(param_names)
+        self.confusion.set_context(classes)
+        self.samples.set_context(classes, dataset.image_shape if dataset is not None else None)
+        if two_d:
+            self.boundary.set_context(classes, dataset.feature_names)  # type: ignore[union-attr]
+            if split is not None:
+                self.boundary.set_data(split.X_train, split.y_train)
+        why = {
+            "Accuracy": (dataset is None or classification, "Accuracy needs a classification dataset"),
+            "Boundary": (two_d, "The decision boundary needs a 2-D classification dataset"),
+            "Confusion": (classification, "The confusion matrix needs a classification dataset"),
+            "Samples": (images, "Sample images need an image dataset (digits)"),
+        }
+        current = self.tabs.currentIndex()
+        for i, name in enumerate(self.TAB_NAMES):
+            enabled, reason = why.get(name, (True, ""))
+            self.tabs.setTabEnabled(i, enabled)
+            self.tabs.setTabToolTip(i, "" if enabled else reason)
+        if not self.tabs.isTabEnabled(current):
+            self.tabs.setCurrentIndex(0)  # back to the loss, not the next tab along
+
+    def on_snapshot(self, snapshot: ViewSnapshot) -> None:
+        """Keep the latest snapshot; the timer draws it on the visible tab."""
+        self.snapshot = snapshot
+
+    # -- drawing ------------------------------------------------------------------------------
+    def current_plot(self) -> PlotPanel:
+        return self.tabs.currentWidget()  # type: ignore[return-value]
+
+    def redraw(self) -> bool:
+        """Redraw the visible tab if its data changed; True when something was drawn."""
+        if not self.isVisible():
+            return False
+        plot = self.current_plot()
+        source = self.history if getattr(plot, "source", "") == "history" else self.snapshot
+        return bool(plot.refresh(source))  # type: ignore[attr-defined]
+
+    def _on_tab_changed(self, _index: int) -> None:
+        self.redraw()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.redraw()
+
+    def start(self) -> None:
+        self.timer.start()
+
+    def stop(self) -> None:
+        """Stop the timer after one last redraw, so the final records show."""
+        self.timer.stop()
+        self.redraw()
+
+    def clear(self) -> None:
+        """Forget the drawn run (the history itself is cleared by its owner)."""
+        self.snapshot = None
+        for plot in self.plots.values():
+            plot.clear()  # type: ignore[attr-defined]
+        self.grad_norms.set_params(self.param_names)
+        self.update_ratios.set_params(self.param_names)
+
+
+__all__ = [
+    "AccuracyPlot", "BoundaryPlot", "ConfusionPlot", "GradNormPlot", "LossPlot", "PlotPanel",
+    "SampleGridPlot", "TrainingPlots", "UpdateRatioPlot", "WeightHistogramPlot",
+    "configure_pyqtgraph", "epoch_positions",
+]

@@ -1,0 +1,632 @@
+"""Plot building blocks and the views drawn from a :class:`ViewSnapshot`.
+
+``PlotPanel`` is the common shell of every live plot: a small toolbar row (the plot's own
+controls and an "Export…" button) above a pyqtgraph widget, with ``export(path)`` choosing PNG,
+SVG or CSV by the file's suffix. The snapshot views (decision boundary, confusion matrix, sample
+grid, weight histograms) keep their graphics items and only feed them new data in
+``refresh(snapshot)``, which does nothing when handed the snapshot it already shows.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+import pyqtgraph.exporters as pgx
+from PySide6.QtCore import QRectF
+from PySide6.QtGui import QColor, QFont
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .history import ViewSnapshot
+
+# Explicit colours: a white plot area with dark text reads the same on light and dark desktops.
+BACKGROUND = "#ffffff"
+FOREGROUND = "#262626"
+AXIS_PEN = "#5a5a5a"
+GRID_ALPHA = 0.18
+WRONG = "#d62728"
+TITLE_SIZE = "11pt"
+LABEL_STYLE = {"color": FOREGROUND, "font-size": "10pt"}
+TICK_POINT_SIZE = 9
+# Tableau 10, for curves and classes; two-class data uses TensorFlow Playground's orange/blue.
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+           "#7f7f7f", "#bcbd22", "#17becf")
+TWO_CLASSES = ("#f59322", "#0877bd")
+EXPORT_FILTERS = "PNG image (*.png);;SVG vector image (*.svg);;CSV data (*.csv)"
+
+_configured = False
+
+
+def configure_pyqtgraph() -> None:
+    """Global pyqtgraph options: antialiasing, white background, dark foreground. (Images set
+    their row-major axis order per item, so other pyqtgraph users keep the default.)"""
+    global _configured
+    pg.setConfigOptions(antialias=True, background=BACKGROUND, foreground=FOREGROUND)
+    _patch_svg_close_paths()
+    _configured = True
+
+
+def _patch_svg_close_paths() -> None:
+    """Make pyqtgraph 0.14's SVG export work with Qt >= 6.10, whose SVG paths end in "Z".
+
+    pyqtgraph's ``correctCoordinates`` reads every path token as "x,y" and raises on the
+    close-path command (pyqtgraph issue #3495, fixed upstream in PR #3458 after 0.14.0), so every
+    plot (a ViewBox background is a closed rectangle) failed to export, from our Export button
+    and from pyqtgraph's own context menu alike. The wrapper takes the "Z" out, lets pyqtgraph
+    transform the coordinates, and puts it back."""
+    module = sys.modules.get("pyqtgraph.exporters.SVGExporter")
+    original = getattr(module, "correctCoordinates", None)
+    if original is None or getattr(original, "_keeps_close_paths", False):
+        return
+
+    def correct_coordinates(node, defs, item, options):  # type: ignore[no-untyped-def]
+        closed = []
+        for path in node.getElementsByTagName("path"):
+            tokens = path.getAttribute("d").split()
+            kept = [t.rstrip("Zz") for t in tokens if t not in ("Z", "z")]
+            if kept != tokens:
+                path.setAttribute("d", " ".join(kept))
+                closed.append(path)
+        result = original(node, defs, item, options)
+        for path in closed:
+            d = path.getAttribute("d").strip()
+            if d:
+                path.setAttribute("d", d + " Z")
+        return result
+
+    correct_coordinates._keeps_close_paths = True  # type: ignore[attr-defined]
+    module.correctCoordinates = correct_coordinates  # type: ignore[union-attr]
+
+
+def ensure_configured() -> None:
+    if not _configured:
+        configure_pyqtgraph()
+
+
+def color(i: int, n: int | None = None) -> str:
+    """A distinct colour for curve/class ``i`` (of ``n``)."""
+    if n == 2 and i < 2:
+        return TWO_CLASSES[i]
+    if i < len(PALETTE):
+        return PALETTE[i]
+    return pg.intColor(i, hues=max(n or 0, 12)).name()
+
+
+def tint(c: str, amount: float = 0.6) -> tuple[int, int, int]:
+    """``c`` mixed with ``amount`` of white (light background tints for class regions)."""
+    q = QColor(c)
+    return tuple(round(v + (255 - v) * amount) for v in (q.red(), q.green(), q.blue()))  # type: ignore[return-value]
+
+
+def style_plot(plot: pg.PlotItem, title: str, xlabel: str | None, ylabel: str | None,
+               grid: bool = True) -> None:
+    """Readable fonts, dark axes, a light grid and labels that carry the units."""
+    plot.setTitle(title, color=FOREGROUND, size=TITLE_SIZE)
+    font = QFont()
+    font.setPointSize(TICK_POINT_SIZE)
+    for name in ("left", "bottom"):
+        axis = plot.getAxis(name)
+        axis.setPen(pg.mkPen(AXIS_PEN))
+        axis.setTextPen(pg.mkPen(FOREGROUND))
+        axis.setTickFont(font)
+        axis.enableAutoSIPrefix(False)
+    if xlabel is not None:
+        plot.setLabel("bottom", xlabel, **LABEL_STYLE)
+    if ylabel is not None:
+        plot.setLabel("left", ylabel, **LABEL_STYLE)
+    if grid:
+        plot.showGrid(x=True, y=True, alpha=GRID_ALPHA)
+
+
+def add_legend(plot: pg.PlotItem, columns: int = 1) -> pg.LegendItem:
+    legend = plot.addLegend(offset=(-8, 8), brush=pg.mkBrush(255, 255, 255, 215),
+                            pen=pg.mkPen("#b4b4b4"), labelTextColor=FOREGROUND,
+                            labelTextSize="9pt", verSpacing=-4)
+    legend.setColumnCount(columns)
+    return legend
+
+
+class PlotPanel(QWidget):
+    """A toolbar row above a pyqtgraph widget; ``export(path)`` writes PNG, SVG or CSV.
+
+    ``redraws`` counts real redraws (a refresh with nothing new does not count)."""
+
+    export_name = "plot"
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        ensure_configured()
+        self.redraws = 0
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        self.toolbar = QHBoxLayout()
+        self.toolbar.setContentsMargins(6, 2, 6, 0)
+        self.toolbar.setSpacing(10)
+        layout.addLayout(self.toolbar)
+        self._tools_end = 0
+        self.toolbar.addStretch(1)
+        self.export_button = QToolButton(self)
+        self.export_button.setText("Export…")
+        self.export_button.setToolTip("Save this plot as a PNG or SVG picture, or its data as CSV "
+                                      "(right-click the plot for pyqtgraph's export dialog)")
+        self.export_button.setAutoRaise(True)
+        self.export_button.clicked.connect(self._on_export_clicked)
+        self.toolbar.addWidget(self.export_button)
+        self.body = QVBoxLayout()
+        self.body.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(self.body, 1)
+
+    def add_tool(self, widget: QWidget) -> QWidget:
+        """Add a control on the left of the toolbar row."""
+        self.toolbar.insertWidget(self._tools_end, widget)
+        self._tools_end += 1
+        return widget
+
+    def set_graphics(self, widget: pg.GraphicsView) -> None:
+        self.graphics = widget
+        widget.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.body.addWidget(widget, 1)
+
+    def export_item(self):
+        """The graphics item PNG/SVG export draws (a PlotItem, or a whole layout)."""
+        return self.graphics.getPlotItem() if hasattr(self.graphics, "getPlotItem") else self.graphics.ci
+
+    def export(self, path: str | Path) -> Path:
+        """Write the plot to ``path``: .png and .svg pictures, .csv data."""
+        path = Path(path)
+        suffix = path.suffix.lower()
+        if suffix not in (".png", ".svg", ".csv"):
+            raise ValueError(f"cannot export to '{path.name}': use a .png, .svg or .csv file name")
+        if suffix == ".csv":
+            self.export_csv(path)
+            return path
+        item = self.export_item()
+        if item.sceneBoundingRect().width() < 50:  # never laid out (a hidden tab): give it a size
+            self.graphics.resize(800, 500)
+            self.graphics.centralWidget.setGeometry(QRectF(0, 0, 800, 500))
+        if suffix == ".png":
+            exporter = pgx.ImageExporter(item)
+            exporter.parameters()["antialias"] = True
+            exporter.export(str(path))
+        else:
+            pgx.SVGExporter(item).export(str(path))
+        return path
+
+    def export_csv(self, path: Path) -> None:
+        """Default: pyqtgraph's CSV exporter over the plot's curves."""
+        pgx.CSVExporter(self.export_item()).export(str(path))
+
+    def _ask_export_path(self) -> str:
+        path, chosen = QFileDialog.getSaveFileName(self, "Export plot", f"{self.export_name}.png",
+                                                   EXPORT_FILTERS)
+        if path and not Path(path).suffix:
+            path += ".svg" if "svg" in chosen else ".csv" if "csv" in chosen else ".png"
+        return path
+
+    def _on_export_clicked(self) -> None:
+        path = self._ask_export_path()
+        if not path:
+            return
+        try:
+            self.export(path)
+        except (OSError, ValueError, TypeError) as exc:
+            QMessageBox.warning(self, "Export failed", f"Could not export to {path}:\n{exc}")
+
+
+def _blocks(image: np.ndarray, k: int) -> np.ndarray:
+    """Each pixel of ``image`` as a k×k block (nearest-neighbour enlargement)."""
+    return image.repeat(k, axis=0).repeat(k, axis=1) if k > 1 else image
+
+
+def write_rows(path: Path, header: Sequence[str], rows) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+class _SnapshotPlot(PlotPanel):
+    """A view redrawn from the latest snapshot; ``refresh`` skips the snapshot already shown."""
+
+    source = "snapshot"
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._shown: ViewSnapshot | None = None
+
+    def refresh(self, snapshot: ViewSnapshot | None) -> bool:
+        if snapshot is None or snapshot is self._shown:
+            return False
+        self._shown = snapshot
+        if self._draw(snapshot):
+            self.redraws += 1
+            return True
+        return False
+
+    def _draw(self, snapshot: ViewSnapshot) -> bool:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def clear(self) -> None:
+        self._shown = None
+
+
+def _plot_widget() -> pg.PlotWidget:
+    w = pg.PlotWidget(background=BACKGROUND)
+    w.setMinimumSize(240, 180)
+    return w
+
+
+class BoundaryPlot(_SnapshotPlot):
+    """The model's decision regions (class map or p(class 1)) under the training points."""
+
+    export_name = "boundary"
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.set_graphics(_plot_widget())
+        self.plot: pg.PlotItem = self.graphics.getPlotItem()
+        style_plot(self.plot, "Decision boundary", "x1 (standardised)", "x2 (standardised)",
+                   grid=False)
+        self.plot.setAspectLocked(True)
+        self.legend = add_legend(self.plot)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image.setZValue(-10)
+        self.plot.addItem(self.image)
+        self.points: list[pg.ScatterPlotItem] = []
+        self.classes: tuple[str, ...] = ("0", "1")
+        self.grid: np.ndarray | None = None
+        self.xs: np.ndarray | None = None
+        self.ys: np.ndarray | None = None
+        self.X: np.ndarray | None = None
+        self.y: np.ndarray | None = None
+
+    def set_context(self, classes: Sequence[str], feature_names: Sequence[str] = ("x1", "x2")) -> None:
+        self.classes = tuple(classes) or ("0", "1")
+        names = list(feature_names) + ["x1", "x2"][len(feature_names):]
+        self.plot.setLabel("bottom", f"{names[0]} (standardised)", **LABEL_STYLE)
+        self.plot.setLabel("left", f"{names[1]} (standardised)", **LABEL_STYLE)
+
+    def set_data(self, X: np.ndarray, y: np.ndarray) -> None:
+        """The (standardised) training points, drawn over the regions, one colour per class."""
+        X = np.asarray(X, dtype=np.float64)
+        y = np.asarray(y).reshape(-1).astype(np.int64)
+        self.X, self.y = X, y
+        n = max(len(self.classes), int(y.max()) + 1 if y.size else 0)
+        while len(self.points) < n:
+            k = len(self.points)
+            name = self.classes[k] if k < len(self.classes) else str(k)
+            item = pg.ScatterPlotItem(size=7, pen=pg.mkPen("#ffffff", width=1),
+                                      brush=pg.mkBrush(color(k, n)), name=f"class {name}")
+            item.setZValue(10)
+            self.plot.addItem(item)
+            self.points.append(item)
+        for k, item in enumerate(self.points):
+            sel = y == k
+            item.setBrush(pg.mkBrush(color(k, n)))
+            item.setData(x=X[sel, 0], y=X[sel, 1])
+
+    def _draw(self, snapshot: ViewSnapshot) -> bool:
+        if snapshot.boundary is None:
+            return False
+        xs, ys, grid = (np.asarray(a) for a in snapshot.boundary)
+        if xs[0] > xs[-1]:
+            xs, grid = xs[::-1], grid[:, ::-1]
+        if ys[0] > ys[-1]:
+            ys, grid = ys[::-1], grid[::-1, :]
+        self.xs, self.ys, self.grid = xs, ys, grid
+        n = max(len(self.classes), 2)
+        if snapshot.boundary_probability:
+            cmap = pg.ColorMap([0.0, 0.5, 1.0], [tint(color(0, 2), 0.45), (255, 255, 255),
+                                                 tint(color(1, 2), 0.45)])
+            rgba = cmap.map(np.clip(grid, 0.0, 1.0).ravel(), mode="byte").reshape(*grid.shape, -1)
+            what = f"p(class {self.classes[1] if len(self.classes) > 1 else '1'})"
+        else:
+            lut = np.array([tint(color(k, n)) for k in range(n)], dtype=np.uint8)
+            rgba = lut[np.clip(grid.astype(np.int64), 0, n - 1)]
+            what = "Decision regions"
+        self.image.setImage(rgba, autoLevels=False, levels=(0, 255))
+        dx = (xs[-1] - xs[0]) / max(len(xs) - 1, 1) or 1.0
+        dy = (ys[-1] - ys[0]) / max(len(ys) - 1, 1) or 1.0
+        self.image.setRect(QRectF(xs[0] - dx / 2, ys[0] - dy / 2, dx * len(xs), dy * len(ys)))
+        self.plot.setTitle(f"{what} at step {snapshot.step} (epoch {snapshot.epoch})",
+                           color=FOREGROUND, size=TITLE_SIZE)
+        return True
+
+    def export_csv(self, path: Path) -> None:
+        if self.grid is None:
+            write_rows(path, ["x1", "x2", "value"], [])
+            return
+        gx, gy = np.meshgrid(self.xs, self.ys)
+        write_rows(path, ["x1", "x2", "value"],
+                   ((f"{a:.10g}", f"{b:.10g}", f"{v:.10g}")
+                    for a, b, v in zip(gx.ravel(), gy.ravel(), self.grid.ravel(), strict=True)))
+
+    def clear(self) -> None:
+        super().clear()
+        self.grid = None
+        self.image.clear()
+
+
+class ConfusionPlot(_SnapshotPlot):
+    """Validation confusion matrix: rows are true classes, columns predictions; each cell shows
+    its count, shaded by its share of the row (blue on the diagonal, red for mistakes)."""
+
+    export_name = "confusion"
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.set_graphics(_plot_widget())
+        self.plot: pg.PlotItem = self.graphics.getPlotItem()
+        style_plot(self.plot, "Confusion matrix (validation)", "predicted class", "true class",
+                   grid=False)
+        self.plot.invertY(True)
+        self.plot.setAspectLocked(True)
+        self.plot.setMouseEnabled(x=False, y=False)
+        self.plot.hideButtons()
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.plot.addItem(self.image)
+        self._right = pg.ColorMap([0.0, 1.0], [(255, 255, 255), (31, 119, 180)])
+        self._wrong = pg.ColorMap([0.0, 1.0], [(255, 255, 255), (214, 39, 40)])
+        self.texts: list[list[pg.TextItem]] = []
+        self.classes: tuple[str, ...] = ()
+        self.counts: np.ndarray | None = None
+
+    def set_context(self, classes: Sequence[str]) -> None:
+        self.classes = tuple(classes)
+
+    def _cells(self, n: int) -> None:
+        if len(self.texts) == n:
+            return
+        for row in self.texts:
+            for t in row:
+                self.plot.removeItem(t)
+        font = QFont()
+        font.setPointSize(14 if n <= 3 else 11 if n <= 6 else 9 if n <= 12 else 7)
+        self.texts = []
+        for i in range(n):
+            row = []
+            for j in range(n):
+                t = pg.TextItem("", color=FOREGROUND, anchor=(0.5, 0.5))
+                t.setFont(font)
+                t.setPos(j, i)
+                t.setVisible(n <= 20)
+                self.plot.addItem(t)
+                row.append(t)
+            self.texts.append(row)
+        names = [self.classes[k] if k < len(self.classes) else str(k) for k in range(n)]
+        ticks = [[(k, names[k]) for k in range(n)]]
+        self.plot.getAxis("bottom").setTicks(ticks)
+        self.plot.getAxis("left").setTicks(ticks)
+        self.image.setRect(QRectF(-0.5, -0.5, n, n))
+        self.plot.setRange(xRange=(-0.5, n - 0.5), yRange=(-0.5, n - 0.5), padding=0.02)
+
+    def _draw(self, snapshot: ViewSnapshot) -> bool:
+        if snapshot.val_true is None or snapshot.val_pred is None:
+            return False
+        true = np.asarray(snapshot.val_true).reshape(-1).astype(np.int64)
+        pred = np.asarray(snapshot.val_pred).reshape(-1).astype(np.int64)
+        n = max(len(self.classes), int(max(true.max(initial=-1), pred.max(initial=-1))) + 1, 1)
+        counts = np.zeros((n, n), dtype=np.int64)
+        np.add.at(counts, (true, pred), 1)
+        self.counts = counts
+        self._cells(n)
+        share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+        # right answers in blue by their row share; mistakes in red, on a square-root scale so
+        # that a few confusions still stand out
+        diagonal = np.eye(n, dtype=bool)
+        strength = np.where(diagonal, share, np.sqrt(share))
+        rgba = np.where(diagonal[..., None], self._right.map(share.ravel(), mode="byte").reshape(n, n, -1),
+                        self._wrong.map(strength.ravel(), mode="byte").reshape(n, n, -1))
+        # whole pixels per cell, so an SVG viewer scaling the embedded picture cannot blur cells
+        self.image.setImage(_blocks(rgba, max(1, 240 // n)), autoLevels=False, levels=(0, 255))
+        self.image.setRect(QRectF(-0.5, -0.5, n, n))
+        for i in range(n):
+            for j in range(n):
+                text = self.texts[i][j]
+                text.setText(str(counts[i, j]))
+                dark = strength[i, j] > 0.55
+                text.setColor("#ffffff" if dark else FOREGROUND if counts[i, j] else "#a0a0a0")
+        acc = np.trace(counts) / max(counts.sum(), 1)
+        self.plot.setTitle(f"Confusion matrix, validation: {100 * acc:.1f}% right "
+                           f"(step {snapshot.step})", color=FOREGROUND, size=TITLE_SIZE)
+        return True
+
+    def export_csv(self, path: Path) -> None:
+        counts = self.counts if self.counts is not None else np.zeros((0, 0), dtype=np.int64)
+        n = counts.shape[0]
+        names = [self.classes[k] if k < len(self.classes) else str(k) for k in range(n)]
+        write_rows(path, ["true \\ predicted", *names],
+                   ([names[i], *map(str, counts[i])] for i in range(n)))
+
+    def clear(self) -> None:
+        super().clear()
+        self.counts = None
+        self.image.clear()
+        for row in self.texts:
+            for t in row:
+                t.setText("")
+
+
+class SampleGridPlot(_SnapshotPlot):
+    """A grid of sample images titled "pred (true)"; wrong predictions in red with a red frame."""
+
+    export_name = "samples"
+    PIXEL = 6  # screen/export pixels per image pixel, so exported pictures stay sharp
+
+    def __init__(self, rows: int = 4, cols: int = 6, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.rows, self.cols = rows, cols
+        self.set_graphics(pg.GraphicsLayoutWidget(border=None))
+        self.graphics.setBackground(BACKGROUND)
+        self.graphics.setMinimumSize(240, 180)
+        self.layout_item: pg.GraphicsLayout = self.graphics.ci
+        self.title = self.layout_item.addLabel("Validation samples: prediction (true class)",
+                                               row=0, col=0, colspan=cols, color=FOREGROUND,
+                                               size=TITLE_SIZE)
+        self.classes: tuple[str, ...] = ()
+        self.image_shape: tuple[int, int] | None = None
+        self.labels: list[pg.LabelItem] = []
+        self.boxes: list[pg.ViewBox] = []
+        self.images: list[pg.ImageItem] = []
+        self.wrong: np.ndarray = np.zeros(0, dtype=bool)
+        self._rows_data: list[tuple[int, str, str, bool]] = []
+        grey = np.linspace(255, 0, 256).astype(np.uint8)  # ink (1.0) dark on white paper
+        self._lut = np.column_stack([grey, grey, grey])
+        for k in range(rows * cols):
+            r, c = divmod(k, cols)
+            label = self.layout_item.addLabel("", row=1 + 2 * r, col=c, color=FOREGROUND, size="9pt")
+            box = self.layout_item.addViewBox(row=2 + 2 * r, col=c, lockAspect=True, invertY=True,
+                                              enableMouse=False, enableMenu=False)
+            image = pg.ImageItem(axisOrder="row-major")
+            image.setLookupTable(self._lut)
+            box.addItem(image)
+            self.labels.append(label)
+            self.boxes.append(box)
+            self.images.append(image)
+
+    def set_context(self, classes: Sequence[str], image_shape: tuple[int, int] | None) -> None:
+        self.classes = tuple(classes)
+        self.image_shape = image_shape
+
+    def _name(self, k: int) -> str:
+        return self.classes[k] if 0 <= k < len(self.classes) else str(k)
+
+    def _draw(self, snapshot: ViewSnapshot) -> bool:
+        if snapshot.samples is None or snapshot.sample_pred is None or snapshot.sample_true is None:
+            return False
+        imgs = np.asarray(snapshot.samples, dtype=np.float64)
+        if imgs.ndim == 2 and self.image_shape is not None:
+            imgs = imgs.reshape(imgs.shape[0], *self.image_shape)
+        true = np.asarray(snapshot.sample_true).reshape(-1).astype(np.int64)
+        pred = np.asarray(snapshot.sample_pred).reshape(-1).astype(np.int64)
+        k = min(len(imgs), len(true), len(pred), len(self.images))
+        lo, hi = float(np.nanmin(imgs[:k], initial=0.0)), float(np.nanmax(imgs[:k], initial=1.0))
+        self.wrong = pred[:k] != true[:k]
+        self._rows_data = []
+        for i, (label, box, image) in enumerate(zip(self.labels, self.boxes, self.images, strict=True)):
+            if i >= k:
+                image.clear()
+                label.setText("")
+                box.setBorder(None)
+                continue
+            image.setImage(_blocks(imgs[i], self.PIXEL), autoLevels=False,
+                           levels=(lo, hi if hi > lo else lo + 1))
+            wrong = bool(self.wrong[i])
+            text = f"{self._name(pred[i])} ({self._name(true[i])})"
+            label.setText(text, color=WRONG if wrong else FOREGROUND, size="9pt",
+                          bold=wrong)
+            box.setBorder(pg.mkPen(WRONG, width=2) if wrong else pg.mkPen("#c8c8c8"))
+            box.autoRange(padding=0.02)
+            self._rows_data.append((i, self._name(true[i]), self._name(pred[i]), not wrong))
+        n_wrong = int(self.wrong.sum())
+        self.title.setText(f"{k} validation samples at step {snapshot.step}: prediction (true "
+                           f"class), {n_wrong} wrong in red", color=FOREGROUND, size=TITLE_SIZE)
+        return True
+
+    def export_csv(self, path: Path) -> None:
+        write_rows(path, ["sample", "true", "predicted", "correct"],
+                   ([i, t, p, int(ok)] for i, t, p, ok in self._rows_data))
+
+    def clear(self) -> None:
+        super().clear()
+        self._rows_data = []
+        self.wrong = np.zeros(0, dtype=bool)
+        for label, box, image in zip(self.labels, self.boxes, self.images, strict=True):
+            image.clear()
+            label.setText("")
+            box.setBorder(None)
+
+
+class WeightHistogramPlot(_SnapshotPlot):
+    """Histogram of one parameter's values (pick it in the combo box)."""
+
+    export_name = "weights"
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.add_tool(QLabel("Parameter:"))
+        self.combo = QComboBox()
+        self.combo.setMinimumContentsLength(8)
+        self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.combo.currentTextChanged.connect(self._on_param_changed)
+        self.add_tool(self.combo)
+        self.set_graphics(_plot_widget())
+        self.plot: pg.PlotItem = self.graphics.getPlotItem()
+        style_plot(self.plot, "Parameter values", "value", "count")
+        self.curve = self.plot.plot([0.0, 1.0], [0.0], stepMode="center", fillLevel=0,
+                                    pen=pg.mkPen(PALETTE[0], width=1.5),
+                                    brush=pg.mkBrush(31, 119, 180, 90), name="count")
+        self.curve.setData([], [])
+        self.counts: np.ndarray | None = None
+        self.edges: np.ndarray | None = None
+        self._last: ViewSnapshot | None = None
+
+    def set_params(self, names: Sequence[str]) -> None:
+        current = self.combo.currentText()
+        self.combo.blockSignals(True)
+        self.combo.clear()
+        self.combo.addItems(list(names))
+        if current in names:
+            self.combo.setCurrentText(current)
+        self.combo.blockSignals(False)
+
+    def _on_param_changed(self, _name: str) -> None:
+        if self._last is not None and self._draw(self._last):
+            self.redraws += 1
+
+    def _draw(self, snapshot: ViewSnapshot) -> bool:
+        self._last = snapshot
+        if not snapshot.params:
+            return False
+        if self.combo.count() == 0:
+            self.set_params(list(snapshot.params))
+        name = self.combo.currentText()
+        if name not in snapshot.params:
+            return False
+        values = np.asarray(snapshot.params[name], dtype=np.float64)
+        flat = values[np.isfinite(values)].ravel()
+        bins = int(min(60, max(10, math.sqrt(max(flat.size, 1)))))
+        counts, edges = np.histogram(flat, bins=bins)
+        self.counts, self.edges = counts, edges
+        self.curve.setData(edges, counts)
+        shape = "×".join(str(d) for d in values.shape) or "scalar"
+        stats = f"mean {flat.mean():.3g}, std {flat.std():.3g}" if flat.size else "no values"
+        self.plot.setTitle(f"{name} ({shape}) at step {snapshot.step}: {stats}",
+                           color=FOREGROUND, size=TITLE_SIZE)
+        return True
+
+    def export_csv(self, path: Path) -> None:
+        if self.counts is None or self.edges is None:
+            write_rows(path, ["bin_start", "bin_end", "count"], [])
+            return
+        e = self.edges
+        write_rows(path, ["bin_start", "bin_end", "count"],
+                   ((f"{e[i]:.10g}", f"{e[i + 1]:.10g}", int(c)) for i, c in enumerate(self.counts)))
+
+    def clear(self) -> None:
+        super().clear()
+        self._last = None
+        self.counts = self.edges = None
+        self.curve.setData([], [])
+
+
+__all__ = [
+    "BACKGROUND", "FOREGROUND", "BoundaryPlot", "ConfusionPlot", "PlotPanel", "SampleGridPlot",
+    "WeightHistogramPlot", "color", "configure_pyqtgraph", "style_plot",
+]

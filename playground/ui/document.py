@@ -36,6 +36,7 @@ class Document(QObject):
         self.model = model or GraphModel()
         self.path: Path | None = Path(path) if path else None
         self.undo = QUndoStack(self)
+        self.weights: dict[str, Any] | None = None  # trained parameters read from beside the file
         self.undo.cleanChanged.connect(self._on_clean_changed)
         self.undo.indexChanged.connect(self._on_index_changed)
         self.recovery_path = recovery_dir() / f"session-{os.getpid()}-{id(self):x}.json"

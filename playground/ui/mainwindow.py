@@ -86,6 +86,16 @@ class MainWindow(QMainWindow):
         self.palette_panel.setMinimumWidth(200)
         self.inspector.setMinimumWidth(260)
         self.resizeDocks([self.palette_dock, self.inspector_dock], [220, 290], Qt.Orientation.Horizontal)
+        from .canvas.minimap import MinimapWidget
+        from .training.install import install as install_training
+
+        self.minimap = MinimapWidget(self.view)
+        self._act("minimap", "&Minimap", lambda on: self.minimap.setVisible(on), checkable=True,
+                  tip="An overview of the whole graph; click or drag in it to move the canvas")
+        self.actions_["minimap"].setChecked(True)
+        self.view_menu.insertAction(self.actions_["auto_layout"], self.actions_["minimap"])
+
+        install_training(self)
         self.set_document(Document(GraphModel()))
         self._restore_settings()
 
@@ -153,7 +163,7 @@ class MainWindow(QMainWindow):
                   "select_all", None, "group", "ungroup", "open_group", "add_backdrop", None,
                   "set_output", "history"):
             e.addSeparator() if k is None else e.addAction(self.actions_[k])
-        v = mb.addMenu("&View")
+        v = self.view_menu = mb.addMenu("&View")
         for k in ("fit", "zoom_in", "zoom_out", "zoom_100", None, "snap", "auto_layout"):
             v.addSeparator() if k is None else v.addAction(self.actions_[k])
         v.addSeparator()
@@ -313,6 +323,9 @@ class MainWindow(QMainWindow):
         except OSError as exc:
             self.show_error("Cannot save", f"{path}: {exc.strerror or exc}")
             return False
+        from .training.install import save_weights
+
+        save_weights(self, path)
         self._add_recent(str(path))
         self.statusBar().showMessage(f"Saved {path.name}", 4000)
         return True
@@ -365,18 +378,23 @@ class MainWindow(QMainWindow):
         if isinstance(state, QByteArray):
             self.restoreState(state)
         self.actions_["snap"].setChecked(self.settings.value("snap", False, type=bool))
+        minimap = self.settings.value("minimap", True, type=bool)
+        self.actions_["minimap"].setChecked(minimap)
+        self.minimap.setVisible(minimap)
         self._toggle_snap()
 
     def save_settings(self) -> None:
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("window_state", self.saveState())
         self.settings.setValue("snap", self.actions_["snap"].isChecked())
+        self.settings.setValue("minimap", self.actions_["minimap"].isChecked())
         self.settings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self.maybe_save():
             event.ignore()
             return
+        self.training.stop()
         self.save_settings()
         if self.document is not None:
             self.document.close()

@@ -29,9 +29,16 @@ from . import style as S
 if TYPE_CHECKING:
     from .scene import GraphScene
 
+# Below this scale (the fitted view of a big graph) text is under ~5 px high and unreadable:
+# nodes are drawn as two flat boxes, which is several times cheaper than four runs of text.
+LOD_TEXT = 0.4
+PORT_PEN = QPen(S.NODE_BORDER, 1.5)
+PORT_IN_BRUSH, PORT_OUT_BRUSH = QBrush(S.PORT_IN), QBrush(S.PORT_OUT)
+
 
 class PortItem(QGraphicsEllipseItem):
-    """An input (left) or output (right) port of a node."""
+    """An input (left) or output (right) port of a node: the hit area. Its node paints it (one
+    paint call per node instead of one per port, and none when zoomed far out)."""
 
     def __init__(self, parent: NodeItem, name: str, is_output: bool) -> None:
         r = S.PORT_R
@@ -39,9 +46,8 @@ class PortItem(QGraphicsEllipseItem):
         self.node_item = parent
         self.name = name
         self.is_output = is_output
-        colour = S.PORT_OUT if is_output else S.PORT_IN
-        self.setBrush(QBrush(colour))
-        self.setPen(QPen(S.NODE_BORDER, 1.5))
+        self.hovered = False
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents)
         self.setAcceptHoverEvents(True)
         self.setCursor(Qt.CursorShape.CrossCursor)
         self.setZValue(2)
@@ -53,11 +59,13 @@ class PortItem(QGraphicsEllipseItem):
         return self.node_item.node_id
 
     def hoverEnterEvent(self, event: Any) -> None:
-        self.setScale(1.35)
+        self.hovered = True
+        self.node_item.update()
         super().hoverEnterEvent(event)
 
     def hoverLeaveEvent(self, event: Any) -> None:
-        self.setScale(1.0)
+        self.hovered = False
+        self.node_item.update()
         super().hoverLeaveEvent(event)
 
 
@@ -81,6 +89,7 @@ class NodeItem(QGraphicsItem):
         self.shape_text = ""
         self.problem: str | None = None
         self.is_output_node = False
+        self.failed: str | None = None
         self._rect = QRectF()
         self.setPos(*node.position)
         self.refresh(node, ports=(), shape=None, problem=None)
@@ -135,6 +144,17 @@ class NodeItem(QGraphicsItem):
         self.setToolTip(self._tooltip(node))
         self.update()
 
+    def set_failed(self, message: str | None) -> None:
+        """Mark the node that produced a non-finite value (None clears the mark)."""
+        if message == self.failed:
+            return
+        self.failed = message
+        base = self.toolTip().split("<br><span style='color:#ff6b6b'>")[0]
+        if message:
+            base += f"<br><span style='color:#ff6b6b'><b>Training stopped here:</b> {message}</span>"
+        self.setToolTip(base)
+        self.update()
+
     def port_row_y(self, k: int) -> float:
         return S.HEADER_H + 16 + k * S.ROW_H + S.ROW_H / 2 - 8
 
@@ -154,7 +174,7 @@ class NodeItem(QGraphicsItem):
 
     # -- geometry --------------------------------------------------------------------------
     def boundingRect(self) -> QRectF:
-        return self._rect.adjusted(-4, -12, 14, 4)
+        return self._rect.adjusted(-10, -12, 14, 8)  # ports (hovered: radius 8), badge, marks
 
     def shape(self) -> QPainterPath:
         path = QPainterPath()
@@ -182,9 +202,16 @@ class NodeItem(QGraphicsItem):
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
         r = self._rect
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         selected = self.isSelected()
+        if QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform()) < LOD_TEXT:
+            self._paint_far(painter, r, selected)
+            return
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         # body
+        if self.failed:
+            painter.setPen(QPen(S.ERROR, 6))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRoundedRect(r.adjusted(-3, -3, 3, 3), 8, 8)
         painter.setPen(QPen(S.NODE_SELECTED if selected else S.NODE_BORDER, 2.2 if selected else 1.2))
         painter.setBrush(QBrush(S.NODE_BODY))
         painter.drawRoundedRect(r, 6, 6)
@@ -222,6 +249,13 @@ class NodeItem(QGraphicsItem):
             painter.setPen(QPen(S.OUTPUT_MARK))
             painter.drawText(QRectF(r.left() + 8, r.bottom() - S.FOOTER_H, r.width() - 16, S.FOOTER_H - 2),
                              Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, "◆ output")
+        # ports
+        painter.setPen(PORT_PEN)
+        for port in (*self.inputs.values(), self.output):
+            if port is not None:
+                painter.setBrush(PORT_OUT_BRUSH if port.is_output else PORT_IN_BRUSH)
+                radius = S.PORT_R * (1.35 if port.hovered else 1.0)
+                painter.drawEllipse(port.pos(), radius, radius)
         # error badge
         if self.problem:
             painter.setPen(QPen(QColor("white"), 1.5))
@@ -230,6 +264,26 @@ class NodeItem(QGraphicsItem):
             painter.drawEllipse(c, 9, 9)
             painter.setFont(S.font(9, bold=True))
             painter.drawText(QRectF(c.x() - 9, c.y() - 9, 18, 18), Qt.AlignmentFlag.AlignCenter, "!")
+
+    def _paint_far(self, painter: QPainter, r: QRectF, selected: bool) -> None:
+        """Zoomed far out: body and header as flat boxes, no text."""
+        if selected:
+            pen = QPen(S.NODE_SELECTED, 2)
+            pen.setCosmetic(True)
+            painter.setPen(pen)
+        else:
+            painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QBrush(S.NODE_BODY))
+        painter.drawRect(r)
+        painter.fillRect(QRectF(r.left(), r.top(), r.width(), S.HEADER_H + 14), self.colour.darker(115))
+        if self.problem:
+            painter.fillRect(QRectF(r.right() - 14, r.top() - 10, 24, 24), S.ERROR)
+        if self.failed:
+            pen = QPen(S.ERROR, 3)
+            pen.setCosmetic(True)
+            painter.setPen(pen)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRect(r.adjusted(-3, -3, 3, 3))
 
     def mouseDoubleClickEvent(self, event: Any) -> None:
         self._scene.node_double_clicked(self.node_id)

@@ -1,0 +1,182 @@
+"""The training panel in the real window: runs in the worker thread, live plots, locking,
+failures pointing at the node, trained weights kept beside the file."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtWidgets import QApplication
+
+from playground.training import load_params, weights_path
+
+
+def setup_moons(window, epochs: int = 200) -> None:
+    window.open_example("moons_mlp")
+    panel = window.training
+    panel.epochs.setValue(epochs)
+    panel.samples.setValue(300)
+
+
+def test_train_pause_resume_stop_with_live_plots_and_a_locked_graph(qtbot, window):
+    setup_moons(window)
+    panel = window.training
+    assert not window.plots_dock.isVisible()
+    assert panel.start()
+    assert window.lock_banner.isVisible() and not window.view.isInteractive()
+    assert not window.actions_["delete"].isEnabled() and not window.palette_panel.isEnabled()
+    assert window.plots_dock.isVisible()
+    qtbot.waitUntil(lambda: len(panel.history) > 20, timeout=10_000)
+    loss_plot = window.plots.plots["Loss"]
+    qtbot.waitUntil(lambda: loss_plot.redraws > 0, timeout=5_000)  # drawn by the plots' timer
+    x, y = loss_plot.batch_curve.getOriginalDataset()
+    assert len(y) > 0 and np.all(np.isfinite(y))
+    with qtbot.waitSignal(panel.controller.paused_at, timeout=5_000) as paused:
+        panel.train_button.click()  # pause
+    step = paused.args[0]
+    assert panel.train_button.text().endswith("Resume")
+    assert panel.history.last.step == step
+    with qtbot.waitSignal(panel.controller.metrics, timeout=5_000) as more:
+        panel.train_button.click()  # resume
+    assert more.args[0][0].step == step + 1
+    with qtbot.waitSignal(panel.controller.finished, timeout=5_000) as done:
+        panel.stop_button.click()
+    assert done.args == ["stopped"]
+    assert not window.lock_banner.isVisible() and window.view.isInteractive()
+    assert window.actions_["delete"].isEnabled() or not window.scene.selected_node_ids()
+    assert "Stopped" in panel.status.text()
+
+
+def test_step_runs_exactly_one_minibatch(qtbot, window):
+    setup_moons(window)
+    panel = window.training
+    with qtbot.waitSignal(panel.controller.paused_at, timeout=5_000):
+        panel.step_button.click()
+    assert len(panel.history) == 1 and panel.history.last.step == 1
+    with qtbot.waitSignal(panel.controller.paused_at, timeout=5_000):
+        panel.step_button.click()
+    assert len(panel.history) == 2
+    with qtbot.waitSignal(panel.controller.paused_at, timeout=5_000):
+        panel.epoch_button.click()
+    assert panel.history.last.epoch_end
+    with qtbot.waitSignal(panel.controller.finished, timeout=5_000):
+        panel.stop()
+
+
+def test_changing_the_learning_rate_mid_run_is_applied_and_marked(qtbot, window):
+    setup_moons(window)
+    panel = window.training
+    panel.lr.setText("0.01")
+    with qtbot.waitSignal(panel.controller.paused_at, timeout=5_000):
+        panel.step_button.click()
+    panel.lr.setText("0.002")
+    panel.lr.editingFinished.emit()
+    with qtbot.waitSignal(panel.controller.paused_at, timeout=5_000):
+        panel.step_button.click()
+    assert panel.history.last.lr == 0.002
+    assert panel.history.lr_changes == [(2, 0.002)]
+    panel.stop()
+
+
+def test_a_non_finite_value_stops_and_points_at_the_node(qtbot, window):
+    setup_moons(window, epochs=5)
+    panel = window.training
+    panel.optimizer.setCurrentText("sgd")
+    panel.lr.setText("1e6")
+    with qtbot.waitSignal(panel.controller.finished, timeout=10_000) as done:
+        assert panel.start()
+    assert done.args == ["failed"]
+    selected = window.scene.selected_node_ids()
+    assert len(selected) == 1
+    item = window.scene.nodes[selected[0]]
+    assert item.failed and "learning rate" in item.failed
+    assert item.node_id in [n.id for n in window.document.model.nodes.values()]
+    assert "learning rate" in panel.status.text()
+    assert window.view.isInteractive()  # the app keeps working
+    panel.lr.setText("0.01")
+    with qtbot.waitSignal(panel.controller.finished, timeout=10_000):
+        panel.epochs.setValue(1)
+        assert panel.start(reinit=True)
+    assert not item.failed
+
+
+def test_closing_the_window_mid_run_stops_the_worker(qtbot, window):
+    setup_moons(window, epochs=100_000)
+    panel = window.training
+    assert panel.start()
+    qtbot.waitUntil(lambda: len(panel.history) > 5, timeout=10_000)
+    window.document.undo.setClean()
+    window.close()
+    assert not panel.controller.running
+
+
+def test_trained_weights_are_saved_beside_the_graph_and_restored(qtbot, window, tmp_path):
+    setup_moons(window, epochs=3)
+    panel = window.training
+    with qtbot.waitSignal(panel.controller.finished, timeout=20_000):
+        panel.start()
+    trained = {k: v.copy() for k, v in panel.program.param_arrays().items()}
+    path = tmp_path / "moons.json"
+    assert window._save_to(path)
+    saved = load_params(weights_path(path))
+    assert set(saved) == set(trained)
+    for k, v in trained.items():
+        np.testing.assert_array_equal(saved[k], v)
+    window.open_example("square_of_sum")
+    assert window.open_file(path)
+    program, fresh = window.training.ensure_program()
+    assert not fresh
+    for k, v in trained.items():
+        np.testing.assert_array_equal(program.param_arrays()[k], v)
+    # a run continues from them: its first loss is the trained model's loss, not a fresh one's
+    window.training.epochs.setValue(1)
+    with qtbot.waitSignal(window.training.controller.finished, timeout=20_000):
+        assert window.training.start()
+    assert window.training.history.step.view()[0] == 1
+    assert window.training.history.batch_loss.view()[0] < 0.45
+
+
+def test_a_graph_that_cannot_train_says_why(window):
+    window.open_example("square_of_sum")
+    panel = window.training
+    assert not panel.start()
+    assert "not a loss" in panel.status.text()
+    assert not panel.controller.running
+
+
+def test_csv_import_trains(qtbot, window, tmp_path):
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(150, 2))
+    y = np.where(X[:, 0] + X[:, 1] > 0, "up", "down")
+    csv = tmp_path / "pts.csv"
+    csv.write_text("a,b,side\n" + "".join(f"{p:.4f},{q:.4f},{c}\n" for (p, q), c in zip(X, y)))
+    setup_moons(window, epochs=2)
+    panel = window.training
+    assert panel.import_csv_file(str(csv), label="side")
+    assert panel.dataset.current_key() == panel.dataset.CSV_KEY
+    with qtbot.waitSignal(panel.controller.finished, timeout=20_000) as done:
+        assert panel.start()
+    assert done.args == ["completed"]
+    assert panel.split_.dataset.classes == ("down", "up")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b,side\n1,2,up\n3,x,down\n")
+    assert not panel.import_csv_file(str(bad), label="side")
+    assert "line 3" in panel.status.text()
+
+
+def test_plots_receive_the_run(qtbot, window):
+    setup_moons(window, epochs=3)
+    panel = window.training
+    with qtbot.waitSignal(panel.controller.finished, timeout=20_000):
+        panel.start()
+    QApplication.processEvents()
+    history = panel.history
+    assert len(history) == history.last.step
+    plots = window.plots
+    assert plots.snapshot is not None and plots.snapshot.boundary is not None
+    for tab in range(plots.tabs.count()):
+        if plots.tabs.isTabEnabled(tab):
+            plots.tabs.setCurrentIndex(tab)
+            plots.redraw()
+    x, y = plots.plots["Loss"].batch_curve.getOriginalDataset()
+    np.testing.assert_array_equal(y, history.batch_loss.view())
+    assert pytest.approx(history.val_accuracy.view()[-1]) == history.last.val_accuracy

@@ -34,6 +34,9 @@ def main() -> int:
     ap.add_argument("--size", default="1400x860")
     ap.add_argument("--dark", action="store_true", help="a dark desktop theme")
     ap.add_argument("--select", help="select this node (the inspector shows it)")
+    ap.add_argument("--train", type=float, default=0.0, help="train for this many seconds first")
+    ap.add_argument("--tab", default="Loss", help="the plots tab to show when training")
+    ap.add_argument("--epochs", type=int, default=0, help="epochs for the run (default: the example's)")
     args = ap.parse_args()
     app = QApplication(sys.argv[:1])
     app.setStyle("Fusion")
@@ -53,14 +56,26 @@ def main() -> int:
 
     def shoot() -> None:
         w.view.fit()
+        if args.train:
+            names = list(w.plots.TAB_NAMES)
+            w.plots.tabs.setCurrentIndex(names.index(args.tab))
+            w.training_dock.raise_()
+            w.plots.redraw()
         app.processEvents()
         w.grab().save(args.out)
         print("saved", args.out, w.platformName() if hasattr(w, "platformName") else app.platformName())
         w.document.undo.setClean()
+        w.training.stop()
         w.close()
         app.quit()
 
-    QTimer.singleShot(300, shoot)
+    if args.train:
+        if args.epochs:
+            w.training.epochs.setValue(args.epochs)
+        w.training.start()
+        QTimer.singleShot(int(1000 * args.train), lambda: (w.training.controller.pause(), QTimer.singleShot(400, shoot)))
+    else:
+        QTimer.singleShot(300, shoot)
     app.exec()
     return 0
 

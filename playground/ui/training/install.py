@@ -27,6 +27,8 @@ def install(win: MainWindow) -> None:
     scroll.setWidget(panel)
     scroll.setWidgetResizable(True)
     scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    scroll.setMinimumWidth(panel.minimumSizeHint().width() + 16)
     win.training = panel
     win.training_dock = win._dock("Training", scroll, Qt.DockWidgetArea.RightDockWidgetArea)
     win.tabifyDockWidget(win.inspector_dock, win.training_dock)

@@ -343,7 +343,7 @@ class TrainingPlots(QWidget):
         self.update_ratios = UpdateRatioPlot()
         self.boundary = BoundaryPlot()
         self.confusion = ConfusionPlot()
-        self.samples = SampleGridPlot()
+        self.samples = SampleGridPlot(rows=2, cols=12)  # wide and short, like the dock
         self.weights = WeightHistogramPlot()
         self.plots: dict[str, PlotPanel] = dict(zip(self.TAB_NAMES, (
             self.loss, self.accuracy, self.grad_norms, self.update_ratios, self.boundary,

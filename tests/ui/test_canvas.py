@@ -227,3 +227,47 @@ def test_keyboard_nudge_and_zoom_and_fit(qtbot, window):
     window.view.fit()
     assert window.view.viewport().rect().contains(
         window.view.mapFromScene(window.scene.nodes[n].sceneBoundingRect().center()))
+
+
+def test_middle_drag_and_space_drag_pan_the_view(qtbot, window):
+    window.open_example("digits_mlp")
+    window.view.set_zoom(1.0)
+    vp = window.view.viewport()
+    centre = lambda: window.view.mapToScene(vp.rect().center())  # noqa: E731
+    before = centre()
+    start = QPoint(400, 300)
+    qtbot.mousePress(vp, Qt.MouseButton.MiddleButton, pos=start)
+    qtbot.mouseMove(vp, start + QPoint(-60, -40))
+    qtbot.mouseRelease(vp, Qt.MouseButton.MiddleButton, pos=start + QPoint(-60, -40))
+    moved = centre() - before
+    assert moved.x() == pytest.approx(60, abs=2) and moved.y() == pytest.approx(40, abs=2)
+    window.view.setFocus()
+    qtbot.keyPress(window.view, Qt.Key.Key_Space)
+    before = centre()
+    qtbot.mousePress(vp, Qt.MouseButton.LeftButton, pos=start)
+    qtbot.mouseMove(vp, start + QPoint(30, 0))
+    qtbot.mouseRelease(vp, Qt.MouseButton.LeftButton, pos=start + QPoint(30, 0))
+    qtbot.keyRelease(window.view, Qt.Key.Key_Space)
+    assert (centre() - before).x() == pytest.approx(-30, abs=2)
+    assert window.document.undo.count() == 0  # panning is not an edit
+
+
+def test_ctrl_click_adds_to_the_selection_and_tab_opens_quick_add(qtbot, window):
+    a = add(window, "tanh", 0, 0, "a")
+    b = add(window, "exp", 300, 0, "b")
+    window.view.fit()
+    window.view.set_zoom(1.0)
+    window.view.centerOn(200, 30)
+    vp = window.view.viewport()
+    pa = view_point(window, window.scene.nodes[a].mapToScene(QPointF(60, 10)))
+    pb = view_point(window, window.scene.nodes[b].mapToScene(QPointF(60, 10)))
+    qtbot.mouseClick(vp, Qt.MouseButton.LeftButton, pos=pa)
+    qtbot.mouseClick(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ControlModifier, pos=pb)
+    assert sorted(window.scene.selected_node_ids()) == sorted([a, b])
+    window.view.setFocus()
+    qtbot.keyClick(window.view, Qt.Key.Key_Tab)
+    assert window.quick_add.isVisible()
+    window.quick_add.search.setText("relu")
+    assert window.quick_add.visible_ops()[0] in ("relu", "leaky_relu")
+    window.quick_add._accept_current()
+    assert any(n.op in ("relu", "leaky_relu") for n in window.document.model.nodes.values())

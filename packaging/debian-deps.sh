@@ -13,6 +13,8 @@ PKGS=(
   xvfb xauth
   # python3 -m venv on Debian's own Python
   python3-venv
+  # validators for the .desktop file and AppStream metainfo (tests/test_packaging.py)
+  desktop-file-utils appstream
 )
 command -v dpkg-query >/dev/null 2>&1 || exit 0
 missing=()

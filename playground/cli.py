@@ -1,4 +1,4 @@
-"""Command line: ``python -m playground train|eval|check GRAPH ...``. Never imports Qt.
+"""Command line: ``python -m playground train|eval|check|steps GRAPH ...``. Never imports Qt.
 
 Every bad input prints one clear line to stderr and exits non-zero; never a traceback.
 """
@@ -299,6 +299,38 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     return 0 if worst <= GRADCHECK_TOLERANCE else EXIT_FAILED
 
 
+def cmd_steps(args: argparse.Namespace, out: TextIO) -> int:
+    """The forward and backward steps of one pass, as the stepper shows them."""
+    from .graph.explain import trace
+
+    program = _prepare(args)
+    try:
+        forward, backward = trace(program)
+    except EngineError as exc:
+        raise CliError(str(exc)) from None
+    for f in forward:
+        if args.json:
+            out.write(json.dumps({
+                "phase": "forward", "index": f.index, "node": f.name, "node_id": f.node_id,
+                "op": f.op, "inputs": {port: _jsonable(v) for port, _, v in f.inputs},
+                "sources": {port: src for port, src, _ in f.inputs},
+                "value": _jsonable(f.value), "text": f.text}) + "\n")
+        else:
+            out.write(f"forward {f.index}: {f.text}\n")
+    for b in backward:
+        if args.json:
+            out.write(json.dumps({
+                "phase": "backward", "index": b.index, "node": b.name, "node_id": b.node_id,
+                "port": b.port, "input": b.input_name, "input_id": b.input_id,
+                "upstream": _jsonable(b.upstream), "local": _jsonable(b.local),
+                "local_text": b.local_text, "downstream": _jsonable(b.downstream),
+                "total": _jsonable(b.total), "accumulated": b.accumulated,
+                "text": b.text}) + "\n")
+        else:
+            out.write(f"backward {b.index}: {b.text}\n")
+    return 0
+
+
 # -- entry ------------------------------------------------------------------------------------
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> Any:  # one line, no usage dump
@@ -332,10 +364,19 @@ def build_parser() -> argparse.ArgumentParser:
         _add_data_args(e)
         if name == "eval":
             e.add_argument("--json", action="store_true")
+    s = sub.add_parser("steps", help="the forward and backward pass step by step "
+                                     "(upstream × local = downstream)")
+    s.add_argument("graph", help="a graph file or a bundled example name")
+    s.add_argument("--feed", action="append", metavar="NAME=VALUE",
+                   help="a number or JSON nested list for an input node")
+    s.add_argument("--sample", type=int, help="feed sample I of the dataset")
+    s.add_argument("--weights", metavar="FILE.npz", help="trained parameters")
+    _add_data_args(s)
+    s.add_argument("--json", action="store_true", help="one JSON object per step")
     return parser
 
 
-COMMANDS = {"train": cmd_train, "eval": cmd_eval, "check": cmd_check}
+COMMANDS = {"train": cmd_train, "eval": cmd_eval, "check": cmd_check, "steps": cmd_steps}
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:

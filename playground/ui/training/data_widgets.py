@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QPointF, Qt, QTimer
 from PySide6.QtGui import QBrush, QColor, QIcon, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -62,9 +62,25 @@ class DatasetCombo(QComboBox):
         super().__init__(parent)
         self.setIconSize(self.iconSize() * 1.6)
         for name, desc in BUILTIN.items():
-            self.addItem(thumbnail(name) if name in TWO_D else QIcon(), name, name)
+            self.addItem(name, name)
             self.setItemData(self.count() - 1, desc, Qt.ItemDataRole.ToolTipRole)
         self.csv_options: dict[str, Any] | None = None
+        self._thumbs_done = False
+        # thumbnails need scikit-learn (~1 s to import): make them after the first paint
+        QTimer.singleShot(1500, self.add_thumbnails)
+
+    def add_thumbnails(self) -> None:
+        if self._thumbs_done:
+            return
+        self._thumbs_done = True
+        for k in range(self.count()):
+            name = self.itemData(k)
+            if name in TWO_D:
+                self.setItemIcon(k, thumbnail(name))
+
+    def showPopup(self) -> None:
+        self.add_thumbnails()
+        super().showPopup()
 
     def set_csv(self, options: dict[str, Any]) -> None:
         self.csv_options = options

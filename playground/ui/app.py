@@ -74,6 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ..resources import example_names, icon_path
     from .mainwindow import MainWindow
 
+    sys.setswitchinterval(0.001)  # the GUI thread waits at most 1 ms for the worker's GIL
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Backprop Playground")
     app.setOrganizationName("BackpropPlayground")

@@ -6,7 +6,10 @@ import pytest
 from PySide6.QtCore import QPointF, QSettings, QStandardPaths, QThread
 from PySide6.QtWidgets import QApplication
 
-QStandardPaths.setTestModeEnabled(True)  # recovery files and settings go to a test location
+QStandardPaths.setTestModeEnabled(True)
+import sys  # noqa: E402
+
+sys.setswitchinterval(0.001)  # as the app does: the GUI thread must not starve behind a worker
 
 
 @pytest.fixture(autouse=True)

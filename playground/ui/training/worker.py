@@ -369,6 +369,9 @@ class TrainingWorker(QObject):
                 if m is None:
                     break
                 pending.append(m)
+                # hand the GIL over: every Python callback of the GUI thread (each paint, each
+                # slot) needs it, and without this a busy worker can starve the window
+                time.sleep(0)
                 mode = self._mode
                 if mode != "run" and (mode == "step" or m.epoch_end):
                     last = (m.epoch_end and m.epoch >= cfg.epochs) or (

@@ -96,6 +96,11 @@ class MainWindow(QMainWindow):
         self.view_menu.insertAction(self.actions_["auto_layout"], self.actions_["minimap"])
 
         install_training(self)
+        from .explain.install_explain import install as install_explain
+        from .explain.values import install as install_values
+
+        install_values(self)
+        install_explain(self)
         self.set_document(Document(GraphModel()))
         self._restore_settings()
 

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QApplication
 from playground.training import load_params, weights_path
 
 
-def setup_moons(window, epochs: int = 200) -> None:
+def setup_moons(window, epochs: int = 5000) -> None:
     window.open_example("moons_mlp")
     panel = window.training
     panel.epochs.setValue(epochs)

@@ -1,4 +1,9 @@
-"""Graphics items of the canvas: nodes with named ports, smooth wires, the wire being dragged."""
+"""Graphics items of the canvas: nodes with named ports, smooth wires, the wire being dragged.
+
+Besides the document's content, nodes and wires carry what the explain tools show: a glow for
+the gate a step-through is at (green forward, red backward), small badges at a node's bottom
+left (gradient check, gradient health; several kinds at once), and the gradient-flow overlay's
+width and colour on a wire."""
 
 from __future__ import annotations
 
@@ -34,6 +39,14 @@ if TYPE_CHECKING:
 LOD_TEXT = 0.4
 PORT_PEN = QPen(S.NODE_BORDER, 1.5)
 PORT_IN_BRUSH, PORT_OUT_BRUSH = QBrush(S.PORT_IN), QBrush(S.PORT_OUT)
+PHASE_COLOURS = {"forward": QColor("#5fd35f"), "backward": QColor("#ff5f56")}
+BADGE_H = 14.0
+
+
+def phase_colour(phase: str | None) -> QColor | None:
+    if phase is None:
+        return None
+    return PHASE_COLOURS.get(phase, QColor("#ffd166"))
 
 
 class PortItem(QGraphicsEllipseItem):
@@ -90,6 +103,10 @@ class NodeItem(QGraphicsItem):
         self.problem: str | None = None
         self.is_output_node = False
         self.failed: str | None = None
+        self.badges: dict[str, tuple[str, str]] = {}  # kind -> (text, colour)
+        self.badge_details: dict[str, str] = {}  # kind -> longer text for the tooltip
+        self.step_phase: str | None = None
+        self._base_tip = ""
         self._rect = QRectF()
         self.setPos(*node.position)
         self.refresh(node, ports=(), shape=None, problem=None)
@@ -141,7 +158,8 @@ class NodeItem(QGraphicsItem):
         for k, port in enumerate(self.inputs.values()):
             port.setPos(0, self.port_row_y(k))
         self.output.setPos(width, self.port_row_y(0) if len(ports) <= 1 else S.HEADER_H + 16 + (rows * S.ROW_H) / 2 - S.ROW_H / 2)
-        self.setToolTip(self._tooltip(node))
+        self._base_tip = self._tooltip(node)
+        self._update_tooltip()
         self.update()
 
     def set_failed(self, message: str | None) -> None:
@@ -149,11 +167,41 @@ class NodeItem(QGraphicsItem):
         if message == self.failed:
             return
         self.failed = message
-        base = self.toolTip().split("<br><span style='color:#ff6b6b'>")[0]
-        if message:
-            base += f"<br><span style='color:#ff6b6b'><b>Training stopped here:</b> {message}</span>"
-        self.setToolTip(base)
+        self._update_tooltip()
         self.update()
+
+    def set_badge(self, kind: str, text: str | None, colour: str = "", detail: str = "") -> None:
+        """Add or replace the badge of ``kind`` (``text`` None removes it); ``detail`` goes
+        into the tooltip after the text."""
+        if text is None:
+            self.badge_details.pop(kind, None)
+            if self.badges.pop(kind, None) is None:
+                return
+        else:
+            if self.badges.get(kind) == (text, colour) and self.badge_details.get(kind, "") == detail:
+                return
+            self.badges[kind] = (text, colour)
+            self.badge_details[kind] = detail
+        self._update_tooltip()
+        self.update()
+
+    def set_step_phase(self, phase: str | None) -> None:
+        """Glow green ('forward') or red ('backward') around the node; None clears it."""
+        if phase != self.step_phase:
+            self.step_phase = phase
+            self.update()
+
+    def _update_tooltip(self) -> None:
+        tip = self._base_tip
+        if self.failed:
+            tip += f"<br><span style='color:#ff6b6b'><b>Training stopped here:</b> {self.failed}</span>"
+        for kind, (text, colour) in self.badges.items():
+            c = colour or "#cccccc"
+            detail = self.badge_details.get(kind, "")
+            tip += f"<br><span style='color:{c}'>●</span> <b>{kind}</b>: {text}"
+            if detail:
+                tip += f" — {detail}"
+        self.setToolTip(tip)
 
     def port_row_y(self, k: int) -> float:
         return S.HEADER_H + 16 + k * S.ROW_H + S.ROW_H / 2 - 8
@@ -174,7 +222,7 @@ class NodeItem(QGraphicsItem):
 
     # -- geometry --------------------------------------------------------------------------
     def boundingRect(self) -> QRectF:
-        return self._rect.adjusted(-10, -12, 14, 8)  # ports (hovered: radius 8), badge, marks
+        return self._rect.adjusted(-10, -12, 14, 12)  # ports (hovered: radius 8), badges, glow
 
     def shape(self) -> QPainterPath:
         path = QPainterPath()
@@ -207,6 +255,14 @@ class NodeItem(QGraphicsItem):
             self._paint_far(painter, r, selected)
             return
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        glow = phase_colour(self.step_phase) if self.step_phase is not None else None
+        if glow is not None:
+            for width, alpha in ((9.0, 60), (5.0, 120), (2.5, 230)):
+                c = QColor(glow)
+                c.setAlpha(alpha)
+                painter.setPen(QPen(c, width))
+                painter.setBrush(Qt.BrushStyle.NoBrush)
+                painter.drawRoundedRect(r.adjusted(-2.5, -2.5, 2.5, 2.5), 8, 8)
         # body
         if self.failed:
             painter.setPen(QPen(S.ERROR, 6))
@@ -264,6 +320,34 @@ class NodeItem(QGraphicsItem):
             painter.drawEllipse(c, 9, 9)
             painter.setFont(S.font(9, bold=True))
             painter.drawText(QRectF(c.x() - 9, c.y() - 9, 18, 18), Qt.AlignmentFlag.AlignCenter, "!")
+        if self.badges:
+            self._paint_badges(painter, r)
+
+    def badge_rects(self) -> list[QRectF]:
+        """Where each badge is drawn (item coordinates), in the order of ``badges``: small
+        pills straddling the bottom border, from the left."""
+        fm = QFontMetricsF(S.font(7.5))
+        x, out = self._rect.left() + 6, []
+        for text, _colour in self.badges.values():
+            w = BADGE_H + (fm.horizontalAdvance(text) + 6 if text else 0)
+            out.append(QRectF(x, self._rect.bottom() - BADGE_H / 2 + 2, w, BADGE_H))
+            x += w + 4
+        return out
+
+    def _paint_badges(self, painter: QPainter, r: QRectF) -> None:
+        painter.setFont(S.font(7.5))
+        for rect, (text, colour) in zip(self.badge_rects(), self.badges.values(), strict=True):
+            c = QColor(colour or "#cccccc")
+            painter.setPen(QPen(QColor(0, 0, 0, 160), 1))
+            painter.setBrush(QBrush(QColor(20, 22, 26, 235)))
+            painter.drawRoundedRect(rect, BADGE_H / 2, BADGE_H / 2)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(QBrush(c))
+            painter.drawEllipse(QPointF(rect.left() + BADGE_H / 2, rect.center().y()), 4, 4)
+            if text:
+                painter.setPen(QPen(S.TEXT))
+                painter.drawText(QRectF(rect.left() + BADGE_H, rect.top(), rect.width() - BADGE_H - 3,
+                                        rect.height()), Qt.AlignmentFlag.AlignCenter, text)
 
     def _paint_far(self, painter: QPainter, r: QRectF, selected: bool) -> None:
         """Zoomed far out: body and header as flat boxes, no text."""
@@ -284,6 +368,17 @@ class NodeItem(QGraphicsItem):
             painter.setPen(pen)
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawRect(r.adjusted(-3, -3, 3, 3))
+        glow = phase_colour(self.step_phase) if self.step_phase is not None else None
+        if glow is not None:
+            pen = QPen(glow, 4)
+            pen.setCosmetic(True)
+            painter.setPen(pen)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRect(r.adjusted(-4, -4, 4, 4))
+        if self.badges:
+            for rect, (_text, colour) in zip(self.badge_rects(), self.badges.values(), strict=True):
+                painter.fillRect(QRectF(rect.left(), rect.top(), BADGE_H, BADGE_H),
+                                 QColor(colour or "#ccc"))
 
     def mouseDoubleClickEvent(self, event: Any) -> None:
         self._scene.node_double_clicked(self.node_id)
@@ -314,30 +409,63 @@ class EdgeItem(QGraphicsPathItem):
         self.setZValue(0)
         self.setAcceptHoverEvents(True)
         self._hover = False
+        self._highlight = False
+        self.step_phase: str | None = None
+        self.flow: tuple[float, QColor] | None = None  # gradient-flow overlay: width, colour
+        self._stroke: QPainterPath | None = None
         self._apply_pen()
 
     def set_highlight(self, on: bool) -> None:
         self._highlight = on
         self._apply_pen()
 
+    def set_step_phase(self, phase: str | None) -> None:
+        """Draw the wire green ('forward') or red ('backward') for a step-through; None clears."""
+        if phase != self.step_phase:
+            self.step_phase = phase
+            self._apply_pen()
+
+    def set_flow(self, width: float | None, colour: QColor | None = None) -> None:
+        """The gradient-flow overlay's width and colour (None: the normal pen)."""
+        self.flow = None if width is None else (float(width), QColor(colour or S.WIRE))
+        self._apply_pen()
+
+    @property
+    def flow_width(self) -> float | None:
+        return None if self.flow is None else self.flow[0]
+
     def _apply_pen(self) -> None:
-        if getattr(self, "_highlight", False):
-            pen = QPen(S.WIRE_OK, 4.0)
+        step = phase_colour(self.step_phase)
+        if self._highlight or step is not None:
+            pen = QPen(step if step is not None else S.WIRE_OK,
+                       max(4.0, self.flow[0] if self.flow else 0.0))
             pen.setCapStyle(Qt.PenCapStyle.RoundCap)
             self.setPen(pen)
             return
-        colour = S.WIRE_SELECTED if self.isSelected() else (S.WIRE.lighter(130) if self._hover else S.WIRE)
-        pen = QPen(colour, 2.6 if self.isSelected() or self._hover else 2.0)
+        if self.flow is not None:
+            width, colour = self.flow
+            if self.isSelected():
+                colour = S.WIRE_SELECTED
+            elif self._hover:
+                colour = colour.lighter(125)
+        else:
+            colour = S.WIRE_SELECTED if self.isSelected() else (S.WIRE.lighter(130) if self._hover else S.WIRE)
+            width = 2.6 if self.isSelected() or self._hover else 2.0
+        pen = QPen(colour, width)
         pen.setCapStyle(Qt.PenCapStyle.RoundCap)
         self.setPen(pen)
 
     def update_path(self, a: QPointF, b: QPointF) -> None:
+        self._stroke = None
         self.setPath(wire_path(a, b))
 
     def shape(self) -> QPainterPath:
-        stroker = QPainterPathStroker()
-        stroker.setWidth(12)
-        return stroker.createStroke(self.path())
+        """The hit area: a 12 px band around the curve (cached until the wire moves)."""
+        if self._stroke is None:
+            stroker = QPainterPathStroker()
+            stroker.setWidth(12)
+            self._stroke = stroker.createStroke(self.path())
+        return self._stroke
 
     def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: Any) -> Any:
         if change == QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged:

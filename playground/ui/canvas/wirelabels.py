@@ -1,0 +1,577 @@
+"""Values and gradients on the wires: the text, the heatmap thumbnails, the label item and where
+the labels go.
+
+Each source node with data gets one :class:`WireLabelItem`: its forward value (green) and the
+gradient of the output with respect to it (red, marked ∇), the total over all the wires it feeds.
+Every wire from a source carries the same value and gradient, so a source with several wires
+shows one label, on the wire where it fits best, with a "×3" hint. A node that feeds nothing (the
+loss, a display-only softmax) shows its label beside its output port.
+
+Scalars are numbers with 4 significant digits; tensors are their shape, mean and norm
+("(1,64) μ0.12 ‖3.4‖") with a 24×12 px heatmap (block means, a diverging colour map scaled to
+the largest magnitude). The tooltip has min/max/mean/std and the first few numbers.
+
+Placement (:class:`LabelPlacer`): candidate spots at the middle of each wire and then further
+along it, above and below the curve and lifted until they clear it; a spot must not overlap
+another label or a node, and should cross no wire. When no spot along the wires is free, the
+nearest free spot around the wire's middle is taken and a thin dotted leader joins the label to
+its wire; when even that fails the label is stacked above the others, so labels never overlap.
+Below zoom 0.5 labels paint nothing (too small to read, and cheaper).
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QFontMetricsF, QImage, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
+
+from . import style as S
+
+LOD_LABELS = 0.5  # below this zoom the labels paint nothing
+THUMB_W, THUMB_H = 24, 12
+VALUE_COLOUR = QColor("#8ee08e")
+GRAD_COLOUR = QColor("#ff8f85")
+HINT_COLOUR = QColor("#c9ced6")
+LABEL_BG = QColor(16, 18, 22, 232)
+LABEL_BORDER = QColor(255, 255, 255, 46)
+LEADER = QColor(220, 224, 230, 150)
+FONT_PT = 8.5
+PAD_X, PAD_Y, GAP = 5.0, 2.0, 4.0
+GRAD_MARK = "∇ "
+
+
+# ----------------------------------------------------------------------------- text
+
+def fmt_number(x: float, digits: int = 4) -> str:
+    """A number with ``digits`` significant digits ('3', '0.1235', '1.235e+04', 'nan')."""
+    x = float(x)
+    if math.isnan(x):
+        return "nan"
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    return f"{x:.{digits}g}"
+
+
+def fmt_array_shape(shape: Sequence[int]) -> str:
+    if len(shape) == 1:
+        return f"({shape[0]},)"
+    return "(" + ",".join(str(d) for d in shape) + ")"
+
+
+def _as_float(a: Any) -> np.ndarray:
+    arr = np.asarray(a)
+    if arr.dtype.kind not in "fc":
+        arr = arr.astype(np.float64)
+    return arr
+
+
+def is_scalar(a: Any) -> bool:
+    return int(np.size(a)) == 1
+
+
+def summary(a: Any) -> str:
+    """What a wire shows: a scalar as a number, a tensor as shape, mean and norm."""
+    arr = _as_float(a)
+    if arr.size == 1:
+        return fmt_number(arr.reshape(-1)[0])
+    shape = fmt_array_shape(arr.shape)
+    if arr.size == 0:
+        return f"{shape} empty"
+    with np.errstate(all="ignore"):
+        mean, norm = float(np.mean(arr)), float(np.linalg.norm(arr.reshape(-1)))
+    return f"{shape} μ{fmt_number(mean, 2)} ‖{fmt_number(norm, 2)}‖"
+
+
+def stats_html(a: Any, title: str, colour: QColor) -> str:
+    """Tooltip block: shape, min/max/mean/std and the first few numbers."""
+    arr = _as_float(a)
+    head = f"<b style='color:{colour.name()}'>{html.escape(title)}</b>"
+    if arr.size == 1:
+        return f"{head} {fmt_number(arr.reshape(-1)[0], 6)}"
+    if arr.size == 0:
+        return f"{head} {fmt_array_shape(arr.shape)} (empty)"
+    flat = arr.reshape(-1)
+    with np.errstate(all="ignore"):
+        stats = (f"min {fmt_number(np.min(flat))} · max {fmt_number(np.max(flat))} · "
+                 f"mean {fmt_number(np.mean(flat))} · std {fmt_number(np.std(flat))} · "
+                 f"‖·‖ {fmt_number(np.linalg.norm(flat))}")
+    first = ", ".join(fmt_number(v) for v in flat[:6]) + (", …" if flat.size > 6 else "")
+    return f"{head} {fmt_array_shape(arr.shape)}<br>{stats}<br>[{first}]"
+
+
+# ----------------------------------------------------------------------------- heatmaps
+
+def as_2d(a: Any) -> np.ndarray:
+    """A matrix view for display: scalar 1×1, vector 1×n, more axes (rows of the last)."""
+    arr = _as_float(a)
+    if arr.ndim == 0:
+        return arr.reshape(1, 1)
+    if arr.ndim == 1:
+        return arr.reshape(1, -1)
+    if arr.ndim == 2:
+        return arr
+    return arr.reshape(-1, arr.shape[-1])
+
+
+def _block_mean(m: np.ndarray, axis: int, n: int) -> np.ndarray:
+    size = m.shape[axis]
+    if size <= n:
+        return m
+    starts = np.linspace(0, size, n + 1).astype(np.int64)[:-1]
+    counts = np.diff(np.append(starts, size))
+    sums = np.add.reduceat(m, starts, axis=axis)
+    shape = [1, 1]
+    shape[axis] = n
+    return sums / counts.reshape(shape)
+
+
+def _diverging_lut() -> np.ndarray:
+    """256 RGB entries: blue (negative) – dark grey (zero) – orange (positive)."""
+    neg, mid, pos = (np.array(c, dtype=np.float64) for c in ((86, 150, 255), (52, 55, 62),
+                                                            (255, 140, 60)))
+    t = np.linspace(-1.0, 1.0, 256)[:, None]
+    lut = np.where(t < 0, mid + (neg - mid) * (-t), mid + (pos - mid) * t)
+    return np.clip(np.round(lut), 0, 255).astype(np.uint8)
+
+
+LUT = _diverging_lut()
+
+
+def heatmap_rgb(m: np.ndarray, scale: float | None = None) -> np.ndarray:
+    """(rows, cols, 3) uint8 colours of ``m`` in the diverging map, symmetric about zero."""
+    m = np.nan_to_num(np.asarray(m, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+    if scale is None:
+        scale = float(np.max(np.abs(m))) if m.size else 0.0
+    if scale <= 0:
+        scale = 1.0
+    idx = np.round((np.clip(m / scale, -1.0, 1.0) + 1.0) * 127.5).astype(np.int64)
+    return LUT[np.clip(idx, 0, 255)]
+
+
+def thumbnail(a: Any) -> QImage:
+    """A heatmap of ``a`` downsampled (block means) to at most THUMB_W × THUMB_H cells."""
+    m = as_2d(a)
+    m = _block_mean(_block_mean(np.nan_to_num(m.astype(np.float64)), 0, THUMB_H), 1, THUMB_W)
+    rgb = np.ascontiguousarray(heatmap_rgb(m))
+    h, w = rgb.shape[:2]
+    image = QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888)
+    return image.copy()  # own the pixels: rgb is freed after this returns
+
+
+# ----------------------------------------------------------------------------- the item
+
+class WireLabelItem(QGraphicsItem):
+    """The value (green) and gradient (red) of one source node, on one of its wires.
+
+    Where the full label does not fit it shrinks to a chip (a tensor's heatmap, or a scalar's
+    value); where not even that fits it stays hidden (``placed`` False) and the wire's tooltip
+    still has the numbers."""
+
+    def __init__(self, source_id: str) -> None:
+        super().__init__()
+        self.source_id = source_id
+        self.value_text = ""  # summary(value), '' when there is no value
+        self.grad_text = ""  # summary(grad), '' when there is no gradient
+        self.count = 1  # wires this source feeds (the label sits on one of them)
+        self.anchor = QPointF()  # scene point on the wire the label belongs to
+        self.edge_id: str | None = None  # the wire it sits on (None: beside a sink's port)
+        self.compact = False
+        self.placed = False
+        self.needs_place = True  # new, or grown past its spot: the scene places it again
+        self._tip: tuple[Any, Any, int, str] | None = None
+        self._tip_html: str | None = None
+        self._lines: list[tuple[str, QColor, QImage | None]] = []
+        self._header = ""
+        self._chip: tuple[str, QColor, QImage | None] | None = None
+        self._full_size = (0.0, 0.0)
+        self._chip_size = (0.0, 0.0)
+        self._leader: QLineF | None = None
+        self._rect = QRectF()
+        self._bounds = QRectF()
+        self._shown = True
+        self.setZValue(0.5)  # over the wires, under the nodes
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)  # clicks reach what is below
+
+    # -- content ---------------------------------------------------------------------------
+    def set_data(self, value: np.ndarray | None, grad: np.ndarray | None, count: int,
+                 name: str = "") -> None:
+        self.prepareGeometryChange()
+        self.count = count
+        self.value_text = "" if value is None else summary(value)
+        self.grad_text = "" if grad is None else summary(grad)
+        tensor = any(a is not None and not is_scalar(a) for a in (value, grad))
+        hint = f"×{count}" if count > 1 else ""
+        self._lines = []
+        self._header = ""
+        if tensor:
+            ref = value if value is not None else grad
+            self._header = fmt_array_shape(np.shape(ref)) + (f"  {hint}" if hint else "")
+            for arr, colour, mark in ((value, VALUE_COLOUR, ""), (grad, GRAD_COLOUR, GRAD_MARK)):
+                if arr is not None:
+                    text = summary(arr)
+                    if not is_scalar(arr) and text.startswith("("):
+                        text = text.split(" ", 1)[1] if " " in text else text
+                    self._lines.append((mark + text, colour,
+                                        None if is_scalar(arr) else thumbnail(arr)))
+            thumb = next((t for _x, _c, t in self._lines if t is not None), None)
+            self._chip = ("", VALUE_COLOUR, thumb)
+        else:
+            if value is not None:
+                self._lines.append((self.value_text + (f"   {hint}" if hint else ""),
+                                    VALUE_COLOUR, None))
+            if grad is not None:
+                self._lines.append((GRAD_MARK + self.grad_text, GRAD_COLOUR, None))
+            if value is None and hint:
+                self._header = hint
+            self._chip = ((self.value_text, VALUE_COLOUR, None) if value is not None else
+                          (GRAD_MARK + self.grad_text, GRAD_COLOUR, None) if grad is not None else None)
+        fm = QFontMetricsF(S.font(FONT_PT))
+        lh = line_height()
+        width = fm.horizontalAdvance(self._header) if self._header else 0.0
+        for text, _colour, thumb in self._lines:
+            width = max(width, fm.horizontalAdvance(text) + (THUMB_W + 4 if thumb is not None else 0))
+        rows = len(self._lines) + (1 if self._header else 0)
+        self._full_size = (math.ceil(width + 2 * PAD_X), math.ceil(rows * lh + 2 * PAD_Y))
+        if self._chip is not None:
+            text, _colour, thumb = self._chip
+            cw = THUMB_W if thumb is not None else fm.horizontalAdvance(text)
+            self._chip_size = (math.ceil(cw + 6), math.ceil(lh + 2))
+        self._tip, self._tip_html = (value, grad, count, name), None  # made on hover
+        # new numbers keep the label where it is as long as they fit its spot (no jumping)
+        size = self.size()
+        if self.placed and size[0] <= self._rect.width() and size[1] <= self._rect.height():
+            self.prepareGeometryChange()
+            self._rect = QRectF(0, 0, *size)
+            self.needs_place = False
+        else:
+            self._rect = QRectF(0, 0, *size)
+            self.needs_place = True
+        self._update_bounds()
+        self.update()
+
+    @property
+    def tooltip_html(self) -> str:
+        """Min/max/mean/std and the first numbers of the value and the gradient (built the
+        first time it is asked for: the scene sets it as the tooltip on hover)."""
+        if self._tip_html is None:
+            if self._tip is None:
+                return ""
+            value, grad, count, name = self._tip
+            tip = [f"<b>{html.escape(name)}</b>" + (f" — feeds {count} wires" if count > 1 else "")]
+            if value is not None:
+                tip.append(stats_html(value, "value", VALUE_COLOUR))
+            if grad is not None:
+                what = "gradient ∂L/∂(this output)" + (", total over its wires" if count > 1 else "")
+                tip.append(stats_html(grad, what, GRAD_COLOUR))
+            if value is not None or grad is not None:
+                tip.append("<i>click for the full view</i>")
+            self._tip_html = "<br>".join(tip)
+        return self._tip_html
+
+    def size(self) -> tuple[float, float]:
+        return self._chip_size if self.compact else self._full_size
+
+    def full_size(self) -> tuple[float, float]:
+        return self._full_size
+
+    def chip_size(self) -> tuple[float, float] | None:
+        return self._chip_size if self._chip is not None else None
+
+    def place(self, rect: QRectF | None, anchor: QPointF | None = None, edge_id: str | None = None,
+              leader: bool = False, compact: bool = False) -> None:
+        """Put the label at ``rect`` (scene); with ``leader`` draw a dotted line to ``anchor``.
+        ``rect`` None: no room anywhere, the label stays hidden."""
+        self.prepareGeometryChange()
+        self.placed = rect is not None
+        self.needs_place = False
+        self.compact = compact
+        self.edge_id = edge_id
+        self.anchor = QPointF(anchor) if anchor is not None else QPointF()
+        self._leader = None
+        if rect is not None:
+            self.setPos(rect.topLeft())
+            self._rect = QRectF(0, 0, rect.width(), rect.height())
+            if leader and anchor is not None:
+                local = anchor - rect.topLeft()
+                start = QPointF(min(max(local.x(), 0.0), rect.width()),
+                                min(max(local.y(), 0.0), rect.height()))
+                self._leader = QLineF(start, local)
+        self._update_bounds()
+        self.setVisible(self._shown and self.placed)
+        self.update()
+
+    def set_shown(self, on: bool) -> None:
+        """The user's 'show values' switch (a label with no room stays hidden regardless)."""
+        self._shown = bool(on)
+        self.setVisible(self._shown and self.placed)
+
+    def label_scene_rect(self) -> QRectF:
+        """The label's box in scene coordinates (without the leader line)."""
+        return self._rect.translated(self.pos())
+
+    @property
+    def has_leader(self) -> bool:
+        return self._leader is not None
+
+    def _update_bounds(self) -> None:
+        r = QRectF(self._rect)
+        if self._leader is not None:
+            p = self._leader.p2()
+            r = r.united(QRectF(p.x() - 3, p.y() - 3, 6, 6))
+        self._bounds = r.adjusted(-1, -1, 1, 1)
+
+    # -- QGraphicsItem ---------------------------------------------------------------------
+    def boundingRect(self) -> QRectF:
+        return self._bounds
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
+              widget: QWidget | None = None) -> None:
+        if QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform()) < LOD_LABELS:
+            return
+        r = self._rect
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        if self._leader is not None:
+            painter.setPen(LEADER_PEN)
+            painter.drawLine(self._leader)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(LEADER_BRUSH)
+            painter.drawEllipse(self._leader.p2(), 2.2, 2.2)
+        painter.setPen(BORDER_PEN)
+        painter.setBrush(BG_BRUSH)
+        painter.drawRoundedRect(r, 4, 4)
+        painter.setFont(_label_font())
+        lh = line_height()
+        align = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+        if self.compact:
+            if self._chip is not None:
+                text, colour, thumb = self._chip
+                if thumb is not None:
+                    painter.drawImage(QRectF(r.left() + 3, r.center().y() - THUMB_H / 2, THUMB_W,
+                                             THUMB_H), thumb)
+                else:
+                    painter.setPen(QPen(colour))
+                    painter.drawText(r.adjusted(3, 0, -3, 0), align, text)
+            return
+        y = r.top() + PAD_Y
+        x0 = r.left() + PAD_X
+        if self._header:
+            painter.setPen(QPen(HINT_COLOUR))
+            painter.drawText(QRectF(x0, y, r.width() - 2 * PAD_X, lh), align, self._header)
+            y += lh
+        for text, colour, thumb in self._lines:
+            x = x0
+            if thumb is not None:
+                painter.drawImage(QRectF(x, y + (lh - THUMB_H) / 2, THUMB_W, THUMB_H), thumb)
+                x += THUMB_W + 4
+            painter.setPen(QPen(colour))
+            painter.drawText(QRectF(x, y, r.right() - x, lh), align, text)
+            y += lh
+
+
+LEADER_PEN = QPen(LEADER, 1.0, Qt.PenStyle.DotLine)
+LEADER_BRUSH = QBrush(LEADER)
+BORDER_PEN = QPen(LABEL_BORDER, 1.0)
+BG_BRUSH = QBrush(LABEL_BG)
+_FONT: Any = None
+
+
+def _label_font() -> Any:
+    global _FONT
+    if _FONT is None:
+        _FONT = S.font(FONT_PT)
+    return _FONT
+
+
+_LINE_H: float | None = None
+
+
+def line_height() -> float:
+    global _LINE_H
+    if _LINE_H is None:
+        _LINE_H = max(math.ceil(QFontMetricsF(S.font(FONT_PT)).height()), THUMB_H + 1)
+    return _LINE_H
+
+
+# ----------------------------------------------------------------------------- placement
+
+class RectGrid:
+    """Rectangles (with a payload) hashed on a coarse grid for quick overlap queries."""
+
+    CELL = 128.0
+
+    def __init__(self) -> None:
+        self.cells: dict[tuple[int, int], list[tuple[QRectF, Any]]] = {}
+
+    def _keys(self, r: QRectF) -> Iterable[tuple[int, int]]:
+        c = self.CELL
+        i0, i1 = math.floor(r.left() / c), math.floor(r.right() / c)
+        j0, j1 = math.floor(r.top() / c), math.floor(r.bottom() / c)
+        for i in range(i0, i1 + 1):
+            for j in range(j0, j1 + 1):
+                yield i, j
+
+    def add(self, r: QRectF, payload: Any = None) -> None:
+        for k in self._keys(r):
+            self.cells.setdefault(k, []).append((r, payload))
+
+    def hits(self, r: QRectF) -> bool:
+        cells = self.cells
+        for k in self._keys(r):
+            for other, _ in cells.get(k, ()):
+                if other.intersects(r):
+                    return True
+        return False
+
+    def payloads(self, r: QRectF) -> set[Any]:
+        out = set()
+        cells = self.cells
+        for k in self._keys(r):
+            for other, payload in cells.get(k, ()):
+                if other.intersects(r):
+                    out.add(payload)
+        return out
+
+
+Placement = tuple[QRectF, QPointF, "str | None", bool]
+
+
+class LabelPlacer:
+    """Finds a spot for each label against the nodes, the wires and the labels placed so far.
+
+    ``nodes`` are the scene rectangles of the node bodies; ``wires`` maps edge ids to their
+    stroke outlines (scene coordinates). Tiers, first that succeeds: the full label at a spot
+    along one of its wires (above or below the curve, lifted clear of it) touching no label,
+    node or wire; the nearest such spot around the wire's middle (with a leader line); the same
+    two for the compact chip; the full label, then the chip, at the free spot crossing the fewest
+    wires; none (the label stays hidden; the wire's tooltip still has the numbers)."""
+
+    MARGIN = 3.0  # clearance kept around labels and nodes
+    TS = (0.5, 0.38, 0.62, 0.26, 0.74, 0.15, 0.85)
+    RINGS = 8  # the search around a wire's middle: rings 14 px apart
+    RING_STEP = 14.0
+
+    def __init__(self, nodes: Iterable[QRectF], wires: dict[str, QPainterPath]) -> None:
+        self.grid = RectGrid()  # placed labels
+        self.node_grid = RectGrid()
+        for r in nodes:
+            self.node_grid.add(r)
+        self.wires = wires
+        self.wire_grid = RectGrid()
+        for eid, stroke in wires.items():
+            self.wire_grid.add(stroke.boundingRect(), eid)
+
+    def add_fixed(self, rect: QRectF) -> None:
+        self.grid.add(rect)
+
+    def _blocked(self, r: QRectF) -> bool:
+        m = self.MARGIN
+        grown = r.adjusted(-m, -m, m, m)
+        return self.grid.hits(grown) or self.node_grid.hits(grown)
+
+    def _crossings(self, r: QRectF) -> int:
+        n = 0
+        for eid in self.wire_grid.payloads(r):
+            if self.wires[eid].intersects(r):
+                n += 1
+        return n
+
+    @staticmethod
+    def _clear_of(stroke: QPainterPath, r: QRectF, dy: float) -> QRectF:
+        """Move ``r`` by ``dy`` steps until it clears ``stroke`` (at most 15 steps)."""
+        for _ in range(15):
+            if not stroke.intersects(r):
+                return r
+            r = r.translated(0, dy)
+        return r
+
+    def place(self, full: tuple[float, float], chip: tuple[float, float] | None,
+              wires: Sequence[tuple[str, QPainterPath, QPainterPath]],
+              port: QPointF | None) -> tuple[Placement | None, bool]:
+        """((rect, anchor, edge id, leader) or None, compact) for a label whose full size is
+        ``full`` and compact size ``chip``, on one of ``wires`` ((edge id, path, stroke)) or,
+        for a sink, beside its output ``port``."""
+        sizes = [(full, False)] + ([(chip, True)] if chip is not None else [])
+        best: list[tuple[int, QRectF, QPointF, str | None, bool] | None] = []
+        for size, compact in sizes:
+            first: tuple[QRectF, QPointF, str | None] | None = None
+            fallback: tuple[int, QRectF, QPointF, str | None, bool] | None = None
+            for cand, anchor, eid in self._candidates(size, wires, port):
+                if first is None:
+                    first = (cand, anchor, eid)
+                if self._blocked(cand):
+                    continue
+                crossings = self._crossings(cand)
+                if crossings == 0:
+                    return self._take(cand, anchor, eid, False), compact
+                if fallback is None or crossings < fallback[0]:
+                    fallback = (crossings, cand, anchor, eid, False)
+            if first is None:
+                best.append(None)
+                continue
+            near = self._search_near(first[0], first[1])
+            if near is not None:
+                crossings, rect = near
+                if crossings == 0:
+                    return self._take(rect, first[1], first[2], True), compact
+                if fallback is None or crossings < fallback[0]:
+                    fallback = (crossings, rect, first[1], first[2], True)
+            best.append(fallback)
+        for found, (_size, compact) in zip(best, sizes, strict=True):
+            if found is not None:
+                _c, rect, anchor, eid, leader = found
+                return self._take(rect, anchor, eid, leader), compact
+        return None, False
+
+    def _take(self, r: QRectF, anchor: QPointF, eid: str | None, leader: bool) -> Placement:
+        self.grid.add(r)
+        if leader:
+            dist = QLineF(r.center(), anchor).length()
+            leader = dist > max(r.width(), r.height()) / 2 + 10
+        return r, anchor, eid, leader
+
+    def _candidates(self, size: tuple[float, float],
+                    wires: Sequence[tuple[str, QPainterPath, QPainterPath]],
+                    port: QPointF | None) -> Iterable[tuple[QRectF, QPointF, str | None]]:
+        w, h = size
+        if port is not None and not wires:
+            for dy in (-h / 2, -h - GAP, GAP, -2 * h, h):
+                yield QRectF(port.x() + 12, port.y() + dy, w, h), port, None
+            return
+        for t in self.TS:
+            for eid, path, stroke in wires:
+                p = path.pointAtPercent(t)
+                above = QRectF(p.x() - w / 2, p.y() - GAP - h, w, h)
+                yield self._clear_of(stroke, above, -4.0), p, eid
+                below = QRectF(p.x() - w / 2, p.y() + GAP, w, h)
+                yield self._clear_of(stroke, below, 4.0), p, eid
+        # beside the ends: just right of the source's port, just left of the input port
+        for eid, path, stroke in wires:
+            a, b = path.pointAtPercent(0.0), path.pointAtPercent(1.0)
+            for x0, p in ((a.x() + 10, a), (b.x() - 10 - w, b)):
+                yield self._clear_of(stroke, QRectF(x0, p.y() - GAP - h, w, h), -4.0), p, eid
+                yield self._clear_of(stroke, QRectF(x0, p.y() + GAP, w, h), 4.0), p, eid
+
+    def _search_near(self, rect: QRectF, anchor: QPointF) -> tuple[int, QRectF] | None:
+        """The best free spot (no label, no node; fewest wires, then nearest) on rings around
+        ``rect``; stops at the first ring with a spot that crosses no wire."""
+        best: tuple[int, float, QRectF] | None = None
+        for ring in range(1, self.RINGS + 1):
+            d = ring * self.RING_STEP
+            k = 8 + 4 * (ring // 2)
+            for i in range(k):
+                a = 2 * math.pi * i / k
+                r = rect.translated(d * 1.6 * math.cos(a), d * math.sin(a))
+                if self._blocked(r):
+                    continue
+                score = (self._crossings(r), QLineF(r.center(), anchor).length())
+                if best is None or score < best[:2]:
+                    best = (score[0], score[1], r)
+            if best is not None and best[0] == 0:
+                break
+        return None if best is None else (best[0], best[2])

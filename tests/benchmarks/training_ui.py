@@ -1,0 +1,918 @@
+"""Training inside the real window: throughput against headless, GUI responsiveness, memory.
+
+Run:  python tests/benchmarks/training_ui.py [--json] [--platform offscreen|xcb] [--quick]
+      xvfb-run -a -s "-screen 0 1600x1000x24" python tests/benchmarks/training_ui.py --platform xcb
+
+Everything runs in one process with the real ``MainWindow`` (a temporary QSettings ini file,
+``QStandardPaths.setTestModeEnabled(True)``) at 1400 × 900, shown, and the real training worker
+thread. The graph is the bundled ``moons_mlp`` example (2 → 16 tanh → 16 tanh → 2, Adam,
+lr 0.01, batch 32, seed 0) on 20,000 two-moons samples (14,000 train / 6,000 validation, 438
+steps per epoch), set through the Training panel's widgets.
+
+1. Throughput. The same program/data/config is trained (a) headless: ``playground.training.train``
+   iterated in the main thread with no event processing, under the same one-thread BLAS limit the
+   worker uses for small models (ARCHITECTURE.md §9), on a freshly compiled program; and (b) in
+   the window: ``TrainingPanel.start(reinit=True)``, waiting for ``controller.finished`` in a
+   QEventLoop, with the Plots dock shown, its redraw timer running, and the visible tab set to
+   Loss, Gradients or Boundary. Steps per second = last record's step / its ``elapsed`` (the
+   trainer's clock: thread start-up and the final full snapshot are outside it, the worker's
+   emits and periodic snapshots inside). Headless and window runs are interleaved in rounds (the
+   order rotates per round); the ratio is taken per round and the median reported. Target >= 0.95.
+2. Responsiveness. A 10 ms ``Qt.PreciseTimer`` in the GUI thread records its lateness (actual
+   interval − 10 ms) during one extra run per tab (probe runs are separate, so the probe does not
+   tax the throughput runs), and for 2 s while idle as a baseline. p50/p99/max; target p99 <= 50 ms.
+3. Memory. One long run in the window (100,000 steps; 20,000 with ``--quick``). At 1k, 10k, ...
+   steps the GUI thread visits every enabled tab once (so each plot holds its data as a user who
+   looked at it would leave it), then reads VmRSS from /proc/self/status, the history's array
+   bytes, the arrays the plots hold apart from the history, scene item counts and Python object
+   counts. After the run: RSS after gc and after ``malloc_trim(0)``. Target: RSS(100k)/RSS(1k)
+   <= 1.05. The same long run is then repeated with the thinned history proposed in the report
+   (``MAX_STEP_ROWS`` per-step rows, monkeypatched into ``MetricsHistory``) to measure the fix.
+
+The machine is shared and noisy: medians of interleaved rounds. This is a script, not a test; it
+prints and exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import ctypes
+import gc
+import json
+import math
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+TARGET_RATIO = 0.95
+TARGET_P99_MS = 50.0
+TARGET_RSS_RATIO = 1.05
+PROBE_MS = 10
+WINDOW = (1400, 900)
+SAMPLES = 20_000
+EPOCHS = 60  # 438 steps/epoch → 26,280 steps, about 4 s here
+TABS = ("Loss", "Gradients", "Boundary")
+CHECKPOINTS = (1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000)
+
+
+# ----------------------------------------------------------------------------- helpers
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    return math.nan
+
+
+def malloc_trim() -> bool:
+    try:
+        return bool(ctypes.CDLL("libc.so.6").malloc_trim(0))
+    except (OSError, AttributeError):
+        return False
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return math.nan
+    return float(np.percentile(np.asarray(values), q))
+
+
+def median(values: list[float]) -> float:
+    values = [v for v in values if math.isfinite(v)]
+    return statistics.median(values) if values else math.nan
+
+
+def _owner(a: np.ndarray) -> np.ndarray:
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a
+
+
+def history_columns(history: Any) -> list[Any]:
+    cols = [getattr(history, k) for k in ("step", "epoch", "batch_loss", "lr", "elapsed",
+                                          "epoch_step", "epoch_index", "train_loss", "val_loss",
+                                          "train_accuracy", "val_accuracy")]
+    cols += list(history.grad_norms.values()) + list(history.update_ratios.values())
+    return cols
+
+
+def history_bytes(history: Any) -> tuple[int, int]:
+    """(allocated bytes of the history's column buffers, bytes actually filled)."""
+    cols = history_columns(history)
+    return (sum(c._data.nbytes for c in cols), sum(c.n * c._data.itemsize for c in cols))
+
+
+def plot_arrays(plots: Any, history: Any) -> tuple[int, int]:
+    """Bytes of the distinct NumPy buffers the history plots' curves hold that are not the
+    history's current column buffers (old buffers kept alive, log/positive copies, caches);
+    and the number of such buffers."""
+    current = {id(c._data) for c in history_columns(history)}
+    seen: dict[int, int] = {}
+
+    def visit(a: Any) -> None:
+        if isinstance(a, np.ndarray):
+            o = _owner(a)
+            if id(o) not in current:
+                seen[id(o)] = o.nbytes
+
+    for name in ("Loss", "Accuracy", "Gradients", "Updates"):
+        for item in plots.plots[name].plot.listDataItems():
+            visit(getattr(item, "xData", None))
+            visit(getattr(item, "yData", None))
+            for ds in ("_dataset", "_datasetMapped", "_datasetDisplay"):
+                d = getattr(item, ds, None)
+                if d is not None:
+                    visit(getattr(d, "x", None))
+                    visit(getattr(d, "y", None))
+            curve = getattr(item, "curve", None)
+            if curve is not None:
+                visit(getattr(curve, "xData", None))
+                visit(getattr(curve, "yData", None))
+            scatter = getattr(item, "scatter", None)
+            if scatter is not None:
+                visit(getattr(scatter, "data", None))
+    return sum(seen.values()), len(seen)
+
+
+def scene_items(plots: Any) -> dict[str, int]:
+    return {name: len(p.graphics.scene().items()) for name, p in plots.plots.items()
+            if getattr(p, "graphics", None) is not None and p.graphics.scene() is not None}
+
+
+# ----------------------------------------------------------------------------- the proposed fixes
+# The same code as the diffs in the report, monkeypatched in by Proposed.apply() and taken out by
+# Proposed.undo(), so "as is" and "proposed" runs interleave in one process.
+
+MAX_STEP_ROWS = 16_384  # history.py: per-step rows kept; when full, the older half is thinned 2:1
+REDRAW_BUDGET = 0.03  # plots.py: the share of the GUI thread's time the live plots may take
+REDRAW_MAX_MS = 1000  # plots.py: but redraw at least once a second
+
+
+def _column_extend(self: Any, values: list[Any]) -> None:
+    """Append many values at once (None → NaN)."""
+    need = self.n + len(values)
+    if need > self._data.shape[0]:
+        capacity = self._data.shape[0]
+        while capacity < need:
+            capacity *= 2
+        grown = np.full(capacity, np.nan)
+        grown[: self.n] = self._data[: self.n]
+        self._data = grown
+    self._data[self.n: need] = np.array(values, dtype=np.float64)
+    self.n = need
+
+
+def _column_keep(self: Any, rows: np.ndarray) -> None:
+    """Keep only ``rows`` (sorted indices), in a new buffer: the plots may hold views of the old."""
+    kept = self._data[: self.n][rows]
+    data = np.full(self._data.shape[0], np.nan)
+    data[: kept.shape[0]] = kept
+    self._data, self.n = data, kept.shape[0]
+
+
+def _extend_map(columns: dict[str, Any], maps: list[Any], rows_before: int) -> None:
+    from playground.ui.training.history import _Column
+
+    names = set(columns)
+    for mp in maps:
+        if not names.issuperset(mp):
+            for name in mp:
+                if name not in columns:  # a parameter that appeared late: pad with NaN
+                    col = columns[name] = _Column()
+                    col.extend([None] * rows_before)
+                    names.add(name)
+    for name, col in columns.items():
+        col.extend([mp.get(name) for mp in maps])
+
+
+def _history_append(self: Any, records: Any) -> None:
+    batch = tuple(records)
+    if batch:
+        limit = MAX_STEP_ROWS
+        if limit and self.step.n + len(batch) > limit and self.step.n > limit // 2:
+            self._thin()
+        previous = self.last
+        for m in batch:
+            if previous is not None and m.lr != previous.lr:
+                self.lr_changes.append((m.step, m.lr))
+            previous = m
+        rows_before = self.step.n
+        self.step.extend([m.step for m in batch])
+        self.epoch.extend([m.epoch for m in batch])
+        self.batch_loss.extend([m.batch_loss for m in batch])
+        self.lr.extend([m.lr for m in batch])
+        self.elapsed.extend([m.elapsed for m in batch])
+        _extend_map(self.grad_norms, [m.grad_norms for m in batch], rows_before)
+        _extend_map(self.update_ratios, [m.update_ratios for m in batch], rows_before)
+        ends = [m for m in batch if m.epoch_end]
+        if ends:
+            self.epoch_step.extend([m.step for m in ends])
+            self.epoch_index.extend([m.epoch for m in ends])
+            self.train_loss.extend([m.train_loss for m in ends])
+            self.val_loss.extend([m.val_loss for m in ends])
+            self.train_accuracy.extend([m.train_accuracy for m in ends])
+            self.val_accuracy.extend([m.val_accuracy for m in ends])
+        self.last = batch[-1]
+    self.version += 1
+
+
+def _history_thin(self: Any) -> None:
+    """Make room in the per-step columns: keep the rows whose step is a multiple of a stride
+    (a power of two, never smaller than the last one, so old steps stay evenly spread over the
+    whole run), the first row (the initial loss) and the newest MAX_STEP_ROWS // 4 rows whole;
+    the smallest such stride that leaves at most half of MAX_STEP_ROWS. Epoch columns stay."""
+    steps = self.step.view()
+    recent = max(0, steps.shape[0] - MAX_STEP_ROWS // 4)
+    stride = getattr(self, "_stride", 1)
+    while True:
+        keep = np.mod(steps, stride) == 0
+        keep[0] = True
+        keep[recent:] = True
+        if np.count_nonzero(keep) <= MAX_STEP_ROWS // 2 or stride >= 2**40:
+            break
+        stride *= 2
+    self._stride = stride
+    rows = np.flatnonzero(keep)
+    for col in (self.step, self.epoch, self.batch_loss, self.lr, self.elapsed,
+                *self.grad_norms.values(), *self.update_ratios.values()):
+        col.keep(rows[rows < col.n])
+
+
+def _history_steps_per_second(self: Any, window: int = 200) -> float:
+    """Recent training speed from the last ``window`` rows (from their step numbers: rows may
+    be thinned)."""
+    n = self.step.n
+    if n < 2:
+        return 0.0
+    k = min(window, n - 1)
+    t, s = self.elapsed.view(), self.step.view()
+    dt = t[n - 1] - t[n - 1 - k]
+    return float(s[n - 1] - s[n - 1 - k]) / dt if dt > 0 else 0.0
+
+
+def _epoch_positions(history: Any) -> np.ndarray:
+    """Each step as a fractional epoch, from its step number (rows may be thinned)."""
+    epoch = history.epoch.view()
+    if epoch.shape[0] == 0:
+        return epoch.copy()
+    steps = history.step.view()
+    per = float(history.last.steps_per_epoch) if history.last is not None else 0.0
+    if per <= 0:
+        per = float(np.nanmax(steps))
+    return epoch - 1 + ((steps - 1) % per + 1) / per
+
+
+def _plots_start(self: Any) -> None:
+    self._pace = None
+    self.timer.setInterval(self.interval_ms)
+    self.timer.start()
+
+
+def _plots_redraw(self: Any) -> bool:
+    """Redraw the visible tab if its data changed; True when something was drawn. While the
+    timer runs, its interval adapts so that the GUI thread's CPU time (paints, history appends:
+    all of it holds the GIL the training thread needs) stays near REDRAW_BUDGET of the time."""
+    if not self.isVisible():
+        return False
+    if self.timer.isActive():
+        now, cpu = time.perf_counter(), time.thread_time()
+        pace = getattr(self, "_pace", None)
+        if pace is not None and now > pace[0]:
+            share = (cpu - pace[1]) / (now - pace[0])
+            # lengthen at once, shorten gently (at most halve the interval per tick)
+            interval = round(self.timer.interval() * max(share / REDRAW_BUDGET, 0.5))
+            self.timer.setInterval(min(REDRAW_MAX_MS, max(self.interval_ms, interval)))
+        self._pace = (now, cpu)
+    plot = self.current_plot()
+    source = self.history if getattr(plot, "source", "") == "history" else self.snapshot
+    return bool(plot.refresh(source))
+
+
+class Proposed:
+    """All proposed fixes at once: batch history appends + thinning (history.py), 1 px pens for
+    the per-parameter curves, an adaptive redraw interval and step-based epoch positions
+    (plots.py)."""
+
+    def __init__(self, plots: Any) -> None:
+        self.plots = plots
+        self.active = False
+        if not hasattr(plots, "interval_ms"):
+            plots.interval_ms = plots.timer.interval()  # the diff stores it in __init__
+
+    def apply(self) -> None:
+        from playground.ui.training import history as H
+        from playground.ui.training import plots as P
+
+        if self.active:
+            return
+        self._saved = (H.MetricsHistory.append, P.TrainingPlots.redraw, P.TrainingPlots.start,
+                       P.epoch_positions, P._PerParamPlot._curve, H.MetricsHistory.clear,
+                       H.MetricsHistory.steps_per_second)
+        original_clear = H.MetricsHistory.clear
+
+        def clear(history: Any) -> None:
+            original_clear(history)
+            history._stride = 1  # the step grid of thinned rows
+
+        H.MetricsHistory.clear = clear
+        H.MetricsHistory.steps_per_second = _history_steps_per_second
+        H._Column.extend = _column_extend
+        H._Column.keep = _column_keep
+        H.MetricsHistory.append = _history_append
+        H.MetricsHistory._thin = _history_thin
+        P.TrainingPlots.redraw = _plots_redraw
+        P.TrainingPlots.start = _plots_start
+        P.epoch_positions = _epoch_positions
+        original_curve = self._saved[4]
+
+        def _curve(view: Any, name: str) -> Any:
+            curve = original_curve(view, name)
+            if curve.opts["pen"].widthF() != 1.0:
+                curve.setPen(P.pg.mkPen(curve.opts["pen"].color(), width=1))
+            return curve
+
+        P._PerParamPlot._curve = _curve
+        self._set_widths(1.0)
+        self._reconnect()
+        self.active = True
+
+    def undo(self) -> None:
+        from playground.ui.training import history as H
+        from playground.ui.training import plots as P
+
+        if not self.active:
+            return
+        (H.MetricsHistory.append, P.TrainingPlots.redraw, P.TrainingPlots.start,
+         P.epoch_positions, P._PerParamPlot._curve, H.MetricsHistory.clear,
+         H.MetricsHistory.steps_per_second) = self._saved
+        self._set_widths(1.5)
+        self._reconnect()
+        self.plots.timer.setInterval(self.plots.interval_ms)
+        self.active = False
+
+    def _set_widths(self, width: float) -> None:
+        import pyqtgraph as pg
+
+        for view in (self.plots.grad_norms, self.plots.update_ratios):
+            for curve in view.curves.values():
+                curve.setPen(pg.mkPen(curve.opts["pen"].color(), width=width))
+
+    def _reconnect(self) -> None:
+        timer = self.plots.timer
+        timer.timeout.disconnect()
+        timer.timeout.connect(self.plots.redraw)  # the slot was bound to the method it replaced
+
+
+# ----------------------------------------------------------------------------- the bench
+
+class Bench:
+    def __init__(self, platform: str, quick: bool, rounds: int) -> None:
+        os.environ["QT_QPA_PLATFORM"] = platform
+        os.environ.setdefault("LANG", "C.UTF-8")
+        from PySide6.QtCore import QSettings, QStandardPaths
+        from PySide6.QtWidgets import QApplication
+
+        QStandardPaths.setTestModeEnabled(True)
+        self.app = QApplication.instance() or QApplication([sys.argv[0], "-platform", platform])
+        self.platform = platform
+        self.quick = quick
+        self.rounds = rounds
+        self.tmp = tempfile.TemporaryDirectory(prefix="training_ui_bench_")
+        from playground.ui.mainwindow import MainWindow
+
+        settings = QSettings(str(Path(self.tmp.name) / "settings.ini"), QSettings.Format.IniFormat)
+        self.win = MainWindow(settings)
+        self.win.resize(*WINDOW)
+        self.win.show()
+        self.pump(0.3)
+        if not self.win.open_example("moons_mlp"):
+            raise RuntimeError("cannot open the moons_mlp example")
+        self.pump(0.2)
+        self.panel = self.win.training
+        self.plots = self.win.plots
+        p = self.panel
+        if p.dataset.current_key() != "moons":
+            raise RuntimeError(f"moons_mlp opened with dataset {p.dataset.current_key()!r}")
+        p.samples.setValue(SAMPLES)
+        p.epochs.setValue(EPOCHS // 2 if quick else EPOCHS)
+        self.fixes = Proposed(self.plots)
+        self.run_cap_s = 20.0  # a window run longer than this is stopped (see window_run)
+
+    def pump(self, seconds: float = 0.0) -> None:
+        from PySide6.QtCore import QEventLoop, QTimer
+
+        if seconds <= 0:
+            self.app.processEvents()
+            return
+        loop = QEventLoop()
+        QTimer.singleShot(int(seconds * 1000), loop.quit)
+        loop.exec()
+
+    # -- the two kinds of run ------------------------------------------------------------
+    def headless(self) -> dict[str, float]:
+        """The panel's own split/config on a freshly compiled program, in this thread."""
+        from threadpoolctl import threadpool_limits
+
+        from playground.graph import compile_graph
+        from playground.training import bind, train
+        from playground.ui.training.worker import SMALL_MODEL_PARAMS
+
+        p = self.panel
+        program = compile_graph(p.document.model)
+        data = p.build_split()
+        config = p.config(reinit=True)
+        binding = bind(program, data)
+        size = sum(int(a.size) for a in program.param_arrays(trainable_only=False).values()
+                   if a is not None)
+        gc.collect()
+        last = None
+        cpu0 = time.thread_time()
+        t0 = time.perf_counter()
+        with threadpool_limits(1 if size < SMALL_MODEL_PARAMS else None):
+            for m in train(program, data, config, binding):
+                last = m
+        wall = time.perf_counter() - t0
+        assert last is not None
+        return {"steps": last.step, "elapsed": last.elapsed, "sps": last.step / last.elapsed,
+                "wall": wall, "cpu": time.thread_time() - cpu0,
+                "final_loss": last.batch_loss}
+
+    def window_run(self, tab: str, probe: bool = False,
+                   on_metrics: Callable[[Any], None] | None = None,
+                   timeout_s: float = 600.0, fixed: bool = False,
+                   hide_plots: bool = False) -> dict[str, Any]:
+        """One run in the window with ``tab`` visible (``hide_plots``: the Plots dock hidden).
+        A run longer than ``timeout_s`` is stopped: its steps/s is then that of a shorter run
+        (the per-step plots cost more as the history grows, so it flatters the run)."""
+        fix = self.fixes.apply if fixed else self.fixes.undo
+        fix()
+        from PySide6.QtCore import QEventLoop, Qt, QTimer
+
+        p, plots = self.panel, self.plots
+        gc.collect()
+        self.pump()
+        loop = QEventLoop()
+        reasons: list[str] = []
+
+        def finished(reason: str) -> None:
+            reasons.append(reason)
+            loop.quit()
+
+        p.controller.finished.connect(finished)
+        if on_metrics is not None:
+            p.controller.metrics.connect(on_metrics)  # after the panel's slot: history is fed
+        lateness: list[float] = []
+        probe_timer = None
+        if probe:
+            probe_timer = QTimer()
+            probe_timer.setTimerType(Qt.TimerType.PreciseTimer)
+            probe_timer.setInterval(PROBE_MS)
+            last_tick = [0.0]
+
+            def tick() -> None:
+                now = time.perf_counter()
+                if last_tick[0]:
+                    lateness.append((now - last_tick[0]) * 1000.0 - PROBE_MS)
+                last_tick[0] = now
+
+            probe_timer.timeout.connect(tick)
+        guard = QTimer()
+        guard.setSingleShot(True)
+        guard.timeout.connect(lambda: (reasons.append("timeout"), p.controller.stop()))
+        redraws0 = plots.plots[tab].redraws
+        t0 = time.perf_counter()
+        if not p.start(reinit=True):
+            raise RuntimeError(f"the panel did not start: {p.status.text()}")
+        cpu0, proc0 = time.thread_time(), time.process_time()  # after building the data
+        i = plots.TAB_NAMES.index(tab)
+        if not plots.tabs.isTabEnabled(i):
+            raise RuntimeError(f"tab {tab} is disabled")
+        plots.tabs.setCurrentIndex(i)
+        if hide_plots:
+            self.win.plots_dock.hide()
+        if probe_timer is not None:
+            probe_timer.start()
+        guard.start(int(min(timeout_s, self.run_cap_s if on_metrics is None else timeout_s) * 1000))
+        loop.exec()
+        wall = time.perf_counter() - t0
+        guard.stop()
+        if probe_timer is not None:
+            probe_timer.stop()
+        gui_cpu = time.thread_time() - cpu0
+        proc_cpu = time.process_time() - proc0
+        p.controller.finished.disconnect(finished)
+        if on_metrics is not None:
+            p.controller.metrics.disconnect(on_metrics)
+        self.pump()
+        info = p.controller.info
+        last = p.history.last
+        if not reasons or reasons[0] not in ("completed", "timeout") or last is None:
+            raise RuntimeError(f"the run did not complete: {reasons} {info}")
+        visible = plots.isVisible() and self.win.plots_dock.isVisible()
+        if hide_plots:
+            self.win.plots_dock.show()
+        return {"steps": last.step, "elapsed": last.elapsed, "sps": last.step / last.elapsed,
+                "wall": wall, "gui_cpu": gui_cpu, "proc_cpu": proc_cpu,
+                "plots_visible": visible, "tab": plots.TAB_NAMES[plots.tabs.currentIndex()],
+                "emits": info.emits, "snapshots": info.snapshots,
+                "snapshot_s": info.snapshot_seconds, "snapshot_max": info.snapshot_max,
+                "lateness": lateness, "final_loss": last.batch_loss,
+                "stopped_early": reasons[0] == "timeout", "redraw_interval_ms": plots.timer.interval(),
+                "redraws": plots.plots[tab].redraws - redraws0}
+
+    def idle_lateness(self, seconds: float = 2.0) -> list[float]:
+        from PySide6.QtCore import Qt, QTimer
+
+        lateness: list[float] = []
+        last = [0.0]
+
+        def tick() -> None:
+            now = time.perf_counter()
+            if last[0]:
+                lateness.append((now - last[0]) * 1000.0 - PROBE_MS)
+            last[0] = now
+
+        t = QTimer()
+        t.setTimerType(Qt.TimerType.PreciseTimer)
+        t.setInterval(PROBE_MS)
+        t.timeout.connect(tick)
+        t.start()
+        self.pump(seconds)
+        t.stop()
+        return lateness
+
+    # -- 1 + 2 ----------------------------------------------------------------------------
+    def bare(self) -> dict[str, Any]:
+        """The worker thread alone: a TrainingController outside the window (no panel, no
+        plots; the GUI thread only keeps the last batch), same program/data/config."""
+        from PySide6.QtCore import QEventLoop
+
+        from playground.graph import compile_graph
+        from playground.training import bind
+        from playground.ui.training.worker import TrainingController
+
+        p = self.panel
+        program = compile_graph(p.document.model)
+        data = p.build_split()
+        controller = TrainingController()
+        last: list[Any] = [None]
+        controller.metrics.connect(lambda batch: last.__setitem__(0, batch[-1]))
+        loop = QEventLoop()
+        controller.finished.connect(lambda _reason: loop.quit())
+        gc.collect()
+        config, binding = p.config(reinit=True), bind(program, data)
+        cpu0, proc0 = time.thread_time(), time.process_time()
+        t0 = time.perf_counter()
+        controller.start(program, data, config, binding)
+        loop.exec()
+        wall = time.perf_counter() - t0
+        proc_cpu = time.process_time() - proc0
+        m = last[0]
+        info = controller.info
+        controller.deleteLater()
+        return {"steps": m.step, "elapsed": m.elapsed, "sps": m.step / m.elapsed, "wall": wall,
+                "gui_cpu": time.thread_time() - cpu0, "proc_cpu": proc_cpu,
+                "snapshot_s": info.snapshot_seconds,
+                "redraws": 0, "stopped_early": False, "plots_visible": False, "tab": ""}
+
+    def run_kind(self, kind: str, probe: bool = False) -> dict[str, Any]:
+        """'headless', 'bare' (the worker alone), 'hidden' (window, Plots dock hidden), a tab
+        name, or 'TAB+fix'."""
+        if kind == "headless":
+            return self.headless()
+        if kind == "bare":
+            return self.bare()
+        tab, _, fix = kind.partition("+")
+        if tab == "hidden":
+            return self.window_run("Loss", probe=probe, hide_plots=True, fixed=bool(fix))
+        return self.window_run(tab, probe=probe, fixed=bool(fix))
+
+    def throughput(self, kinds: list[str], log: Callable[[str], None]) -> dict[str, Any]:
+        runs: dict[str, list[dict[str, Any]]] = {k: [] for k in kinds}
+        ratios: dict[str, list[float]] = {k: [] for k in kinds if k != "headless"}
+        self.headless()  # warm-up (imports, caches), not counted
+        self.window_run("Loss", fixed=True)
+        for r in range(self.rounds):
+            shift = (r * 3) % len(kinds)
+            order = kinds[shift:] + kinds[:shift]
+            got: dict[str, dict[str, Any]] = {}
+            for k in order:
+                got[k] = self.run_kind(k)
+                runs[k].append(got[k])
+            for k, values in ratios.items():
+                values.append(got[k]["sps"] / got["headless"]["sps"])
+            log(f"  round {r + 1}/{self.rounds}: headless {got['headless']['sps']:,.0f} steps/s; "
+                + ", ".join(f"{k} {got[k]['sps']:,.0f} ({ratios[k][-1]:.3f}"
+                            f"{', stopped at ' + format(got[k]['steps'], ',') if got[k].get('stopped_early') else ''})"
+                            for k in ratios))
+        self.fixes.undo()
+        return {"runs": runs, "ratios": ratios}
+
+    def responsiveness(self, kinds: list[str], log: Callable[[str], None]) -> dict[str, Any]:
+        idle = self.idle_lateness(2.0)
+        per_kind = {}
+        for k in kinds:
+            res = self.run_kind(k, probe=True)
+            per_kind[k] = res
+            lat = res["lateness"]
+            log(f"  probe, {k}: {len(lat)} ticks, p50 {percentile(lat, 50):.1f} ms, "
+                f"p99 {percentile(lat, 99):.1f} ms, max {max(lat):.1f} ms "
+                f"({res['sps']:,.0f} steps/s with the probe"
+                f"{', stopped early' if res['stopped_early'] else ''})")
+        self.fixes.undo()
+        return {"idle": idle, "per_kind": per_kind}
+
+    # -- 3 ----------------------------------------------------------------------------------
+    def visit_tabs(self) -> None:
+        plots = self.plots
+        current = plots.tabs.currentIndex()
+        for i in range(len(plots.TAB_NAMES)):
+            if plots.tabs.isTabEnabled(i):
+                plots.tabs.setCurrentIndex(i)  # currentChanged → redraw of that tab
+                plots.redraw()
+                self.app.processEvents()  # paint it
+        plots.tabs.setCurrentIndex(current)
+        plots.redraw()
+        self.app.processEvents()
+
+    def memory(self, total_steps: int, log: Callable[[str], None], label: str,
+               fixed: bool = False) -> dict[str, Any]:
+        p = self.panel
+        spe = math.ceil(round(SAMPLES * 0.7) / p.batch.value())
+        saved_epochs = p.epochs.value()
+        p.epochs.setValue(math.ceil(total_steps / spe))
+        marks = [c for c in CHECKPOINTS if c <= total_steps]
+        points: list[dict[str, Any]] = []
+        types_at: dict[int, collections.Counter[str]] = {}
+
+        busy = [False]
+
+        def on_metrics(batch: Any) -> None:
+            if busy[0] or not batch:  # visit_tabs() processes events: a nested delivery
+                return
+            n = batch[-1].step  # not len(history): the proposed history thins its rows
+            busy[0] = True
+            try:
+                check(n)
+            finally:
+                busy[0] = False
+
+        def check(n: int) -> None:
+            while marks and n >= marks[0]:
+                mark = marks.pop(0)
+                t0 = time.perf_counter()
+                self.visit_tabs()
+                alloc, filled = history_bytes(p.history)
+                held, buffers = plot_arrays(self.plots, p.history)
+                gc.collect()
+                objects = gc.get_objects()
+                if mark in (1_000, total_steps):
+                    types_at[mark] = collections.Counter(type(o).__name__ for o in objects)
+                points.append({"mark": mark, "steps": n, "rss_mb": rss_mb(),
+                               "history_alloc": alloc, "history_filled": filled,
+                               "plot_held": held, "plot_buffers": buffers,
+                               "objects": len(objects), "items": scene_items(self.plots),
+                               "lr_lines": len(self.plots.loss.lr_lines),
+                               "pause_ms": 1000 * (time.perf_counter() - t0)})
+                del objects
+
+        try:
+            res = self.window_run("Loss", on_metrics=on_metrics, timeout_s=900, fixed=fixed)
+        finally:
+            p.epochs.setValue(saved_epochs)
+        self.visit_tabs()
+        end = {"rss_mb": rss_mb(), "history": history_bytes(p.history)}
+        gc.collect()
+        end["rss_gc_mb"] = rss_mb()
+        end["trimmed"] = malloc_trim()
+        end["rss_trim_mb"] = rss_mb()
+        growth = []
+        if len(types_at) == 2:
+            a, b = types_at[1_000], types_at[total_steps]
+            growth = sorted(((k, b[k] - a[k]) for k in set(a) | set(b) if b[k] - a[k]),
+                            key=lambda kv: -abs(kv[1]))[:8]
+        for pt in points:
+            log(f"  [{label}] {pt['steps']:>7,} steps: RSS {pt['rss_mb']:7.1f} MB, history "
+                f"{pt['history_alloc'] / 1e6:6.2f} MB alloc ({pt['history_filled'] / 1e6:5.2f} "
+                f"filled), plots hold {pt['plot_held'] / 1e6:5.2f} MB in {pt['plot_buffers']} "
+                f"buffers, {pt['objects']:,} objects")
+        return {"points": points, "end": end, "run": res, "type_growth": growth,
+                "total_steps": total_steps}
+
+
+KIND_LABELS = {"bare": "worker thread alone (no window)", "hidden": "window, Plots dock hidden",
+               "hidden+fix": "window, Plots dock hidden, proposed fixes",
+               **{t: f"window, {t} tab" for t in TABS},
+               **{f"{t}+fix": f"window, {t} tab, proposed fixes" for t in TABS}}
+
+
+def kind_key(kind: str) -> str:
+    if kind.startswith("hidden"):
+        return "plots_hidden" + ("_fixed" if kind.endswith("+fix") else "")
+    if kind == "bare":
+        return "worker_alone"
+    tab, _, fix = kind.partition("+")
+    return f"{tab.lower()}_tab" + ("_fixed" if fix else "")
+
+
+def summarise_memory(mem: dict[str, Any], prefix: str) -> dict[str, Any]:
+    pts = {pt["mark"]: pt for pt in mem["points"]}
+    lo, hi = pts.get(1_000), pts.get(mem["total_steps"])
+    if lo is None or hi is None:
+        return {}
+    d_rss = hi["rss_mb"] - lo["rss_mb"]
+    d_hist = (hi["history_alloc"] - lo["history_alloc"]) / 2**20
+    d_plot = (hi["plot_held"] - lo["plot_held"]) / 2**20
+    k = f"{hi['mark'] // 1000}k"
+    return {
+        f"{prefix}rss_1k_mb": round(lo["rss_mb"], 1),
+        f"{prefix}rss_{k}_mb": round(hi["rss_mb"], 1),
+        f"{prefix}rss_ratio_{k}_vs_1k": round(hi["rss_mb"] / lo["rss_mb"], 4),
+        f"{prefix}rss_growth_mb": round(d_rss, 1),
+        f"{prefix}history_growth_mb": round(d_hist, 2),
+        f"{prefix}history_bytes_per_step": round(hi["history_filled"] / max(hi["steps"], 1), 1),
+        f"{prefix}plot_held_growth_mb": round(d_plot, 2),
+        f"{prefix}unexplained_growth_mb": round(d_rss - d_hist - d_plot, 1),
+        f"{prefix}rss_ratio_{k}_vs_1k_without_history":
+            round((hi["rss_mb"] - d_hist) / lo["rss_mb"], 4),
+        f"{prefix}rss_end_after_gc_trim_mb": round(mem["end"]["rss_trim_mb"], 1),
+        f"{prefix}objects_growth": hi["objects"] - lo["objects"],
+        f"{prefix}scene_items_growth": sum(hi["items"].values()) - sum(lo["items"].values()),
+        f"{prefix}run_sps": round(mem["run"]["sps"], 0),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--json", action="store_true", help="print one JSON object of named figures")
+    ap.add_argument("--platform", default="offscreen", choices=("offscreen", "xcb"))
+    ap.add_argument("--quick", action="store_true",
+                    help="shorter runs (30 epochs), 2 rounds, memory to 20,000 steps")
+    ap.add_argument("--rounds", type=int, default=None, help="interleaved throughput rounds")
+    ap.add_argument("--kinds", default="", help="throughput kinds to run (default all): bare,"
+                                                "hidden,Loss,Gradients,Boundary,Loss+fix,...")
+    ap.add_argument("--skip", default="", help="comma list of parts to skip: "
+                                               "throughput,probe,memory,proposed")
+    args = ap.parse_args(argv)
+    skip = {s.strip() for s in args.skip.split(",") if s.strip()}
+    rounds = args.rounds or (2 if args.quick else 5)
+    total_steps = 20_000 if args.quick else 100_000
+
+    def log(text: str) -> None:
+        print(text, file=sys.stderr if args.json else sys.stdout, flush=True)
+
+    bench = Bench(args.platform, args.quick, rounds)
+    figures: dict[str, Any] = {"platform": args.platform, "quick": args.quick,
+                               "samples": SAMPLES, "epochs": bench.panel.epochs.value(),
+                               "rounds": rounds}
+    log(f"moons_mlp, {SAMPLES:,} samples, {bench.panel.epochs.value()} epochs, batch "
+        f"{bench.panel.batch.value()}, platform {args.platform}, {os.cpu_count()} CPUs")
+
+    kinds = ["headless", "bare", "hidden", "hidden+fix", *TABS, *(f"{t}+fix" for t in TABS)]
+    if args.kinds:
+        kinds = ["headless", *(k for k in args.kinds.split(",") if k and k != "headless")]
+    if "throughput" not in skip:
+        log("1. throughput (interleaved rounds; 'X+fix' = with the proposed plot fixes)")
+        tp = bench.throughput(kinds, log)
+        hl = tp["runs"]["headless"]
+        figures["headless_sps"] = round(median([r["sps"] for r in hl]), 0)
+        for k in kinds[1:]:
+            key = kind_key(k)
+            w = tp["runs"][k]
+            figures[f"window_sps_{key}"] = round(median([r["sps"] for r in w]), 0)
+            figures[f"throughput_ratio_{key}"] = round(median(tp["ratios"][k]), 4)
+            figures[f"throughput_ratio_{key}_rounds"] = [round(x, 4) for x in tp["ratios"][k]]
+            figures[f"gui_cpu_share_{key}"] = round(median([r["gui_cpu"] / r["wall"] for r in w]), 4)
+            # noise-robust estimate: headless CPU per step ÷ the whole process's CPU per step
+            # (as if every GUI-thread CPU second held the GIL and stalled the worker)
+            figures[f"cpu_ratio_{key}"] = round(median(
+                [(h["cpu"] / h["steps"]) / (r["proc_cpu"] / r["steps"]) for h, r in zip(hl, w, strict=True)]), 4)
+            figures[f"snapshot_share_{key}"] = round(median([r["snapshot_s"] / r["elapsed"] for r in w]), 4)
+            figures[f"redraws_per_s_{key}"] = round(median([r["redraws"] / r["wall"] for r in w]), 1)
+            if any(r["stopped_early"] for r in w):
+                figures[f"stopped_early_{key}"] = [r["steps"] for r in w if r["stopped_early"]]
+            if k not in ("hidden", "hidden+fix", "bare") and not all(r["plots_visible"] and r["tab"] == k.split("+")[0] for r in w):
+                figures[f"warning_{key}"] = "the plots were not visible on this tab during a run"
+        for suffix, group in (("", TABS), ("_fixed", [f"{t}+fix" for t in TABS])):
+            if all(k in kinds for k in group):
+                figures[f"throughput_ratio_min_tab{suffix}"] = min(
+                    figures[f"throughput_ratio_{kind_key(k)}"] for k in group)
+
+    if "probe" not in skip:
+        log("2. responsiveness (10 ms probe timer in the GUI thread)")
+        probe_kinds = [*TABS, *(f"{t}+fix" for t in TABS)]
+        rs = bench.responsiveness(probe_kinds, log)
+        for suffix, group in (("", TABS), ("_fixed", [f"{t}+fix" for t in TABS])):
+            pooled = [x for k in group for x in rs["per_kind"][k]["lateness"]]
+            figures[f"timer_lateness_p50_ms{suffix}"] = round(percentile(pooled, 50), 2)
+            figures[f"timer_lateness_p99_ms{suffix}"] = round(percentile(pooled, 99), 2)
+            figures[f"timer_lateness_max_ms{suffix}"] = round(max(pooled), 2)
+        for k in probe_kinds:
+            lat = rs["per_kind"][k]["lateness"]
+            figures[f"timer_lateness_p99_ms_{kind_key(k)}"] = round(percentile(lat, 99), 2)
+            figures[f"timer_lateness_max_ms_{kind_key(k)}"] = round(max(lat), 2)
+            figures[f"probe_run_sps_{kind_key(k)}"] = round(rs["per_kind"][k]["sps"], 0)
+        figures["timer_lateness_idle_p99_ms"] = round(percentile(rs["idle"], 99), 2)
+        figures["timer_lateness_idle_max_ms"] = round(max(rs["idle"]), 2)
+
+    if "memory" not in skip:
+        log(f"3. memory: one run of {total_steps:,} steps, plots on")
+        mem = bench.memory(total_steps, log, "as is")
+        figures.update(summarise_memory(mem, ""))
+        figures["type_growth_top"] = [f"{k}:{v:+d}" for k, v in mem["type_growth"]]
+        figures["lr_lines_end"] = mem["points"][-1]["lr_lines"] if mem["points"] else None
+        if "proposed" not in skip:
+            log(f"   again with the proposed fixes (history thinned past MAX_STEP_ROWS = {MAX_STEP_ROWS:,})")
+            bench.panel.history.clear()
+            bench.plots.clear()
+            gc.collect()
+            malloc_trim()
+            mem2 = bench.memory(total_steps, log, "proposed", fixed=True)
+            bench.fixes.undo()
+            figures.update(summarise_memory(mem2, "proposed_"))
+            figures["proposed_max_step_rows"] = MAX_STEP_ROWS
+
+    bench.win.training.stop()
+    bench.win.close()
+    bench.app.processEvents()
+
+    if args.json:
+        print(json.dumps(figures))
+    else:
+        print_table(figures)
+    return 0
+
+
+def print_table(f: dict[str, Any]) -> None:
+    def row(name: str, value: Any, target: str = "", ok: bool | None = None) -> None:
+        mark = "" if ok is None else ("  ok" if ok else "  MISSED")
+        print(f"  {name:<52} {value!s:>14}  {target}{mark}")
+
+    print()
+    print(f"Training UI benchmark ({f['platform']}{', quick' if f['quick'] else ''})")
+    if "headless_sps" in f:
+        print("Throughput (median of interleaved rounds; steps/s = step / the records' elapsed)")
+        row("headless (train() in the main thread, 1 BLAS thread)", f"{f['headless_sps']:,.0f}")
+        for k in ["bare", "hidden", "hidden+fix", *TABS, *(f"{t}+fix" for t in TABS)]:
+            key = kind_key(k)
+            if f"throughput_ratio_{key}" not in f:
+                continue
+            r = f[f"throughput_ratio_{key}"]
+            label = KIND_LABELS.get(k, k)
+            ok = None if k in ("hidden", "hidden+fix", "bare") else r >= TARGET_RATIO
+            row(f"{label}: steps/s", f"{f[f'window_sps_{key}']:,.0f}")
+            row("  ratio window/headless", f"{r:.3f}", f">= {TARGET_RATIO}", ok)
+            row("  rounds", " ".join(f"{x:.3f}" for x in f[f"throughput_ratio_{key}_rounds"]))
+            row("  CPU-based estimate (headless CPU/step ÷ process CPU/step)", f"{f[f'cpu_ratio_{key}']:.3f}")
+            row("  GUI thread CPU / wall; redraws/s",
+                f"{f[f'gui_cpu_share_{key}']:.3f}; {f[f'redraws_per_s_{key}']:.1f}")
+            row("  worker snapshot time / run time", f"{f[f'snapshot_share_{key}']:.3f}")
+            if f"stopped_early_{key}" in f:
+                row("  stopped early (20 s cap) at steps", str(f[f"stopped_early_{key}"]))
+    if "timer_lateness_p99_ms" in f:
+        print("GUI responsiveness (10 ms timer lateness during runs with plots on)")
+        row("idle p99 / max (ms)", f"{f['timer_lateness_idle_p99_ms']:.1f} / {f['timer_lateness_idle_max_ms']:.1f}")
+        for suffix, what in (("", "as is"), ("_fixed", "with the proposed fixes")):
+            p99 = f[f"timer_lateness_p99_ms{suffix}"]
+            row(f"{what}: p50 / max (ms)",
+                f"{f[f'timer_lateness_p50_ms{suffix}']:.1f} / {f[f'timer_lateness_max_ms{suffix}']:.1f}")
+            row(f"{what}: p99 (ms), 3 tabs pooled", f"{p99:.1f}", f"<= {TARGET_P99_MS}", p99 <= TARGET_P99_MS)
+        for k in [*TABS, *(f"{t}+fix" for t in TABS)]:
+            key = kind_key(k)
+            row(f"  {KIND_LABELS.get(k, k)} p99 / max (ms)",
+                f"{f[f'timer_lateness_p99_ms_{key}']:.1f} / {f[f'timer_lateness_max_ms_{key}']:.1f}")
+    for prefix, title in (("", "Memory (as is)"), ("proposed_", "Memory (proposed fixes)")):
+        keys = [k for k in f if k.startswith(prefix + "rss_ratio_") and not k.endswith("_history")]
+        if not keys:
+            continue
+        print(title)
+        big = keys[0].split("_")[-3]
+        r = f[keys[0]]
+        row("RSS after 1k steps (MB)", f[f"{prefix}rss_1k_mb"])
+        row(f"RSS after {big} steps (MB)", f[f"{prefix}rss_{big}_mb"])
+        row(f"RSS ratio {big}/1k", f"{r:.4f}", f"<= {TARGET_RSS_RATIO}", r <= TARGET_RSS_RATIO)
+        row("  growth (MB)", f[f"{prefix}rss_growth_mb"])
+        row("  of which history arrays (MB)", f[f"{prefix}history_growth_mb"])
+        row("  of which arrays held by the plots (MB)", f[f"{prefix}plot_held_growth_mb"])
+        row("  unexplained (MB)", f[f"{prefix}unexplained_growth_mb"])
+        row("  ratio without the history's growth", f"{f[f'{prefix}rss_ratio_{big}_vs_1k_without_history']:.4f}")
+        row("  history bytes per step (filled)", f[f"{prefix}history_bytes_per_step"])
+        row("  Python objects growth", f[f"{prefix}objects_growth"])
+        row("  scene items growth", f[f"{prefix}scene_items_growth"])
+        row("  RSS at the end after gc + malloc_trim (MB)", f[f"{prefix}rss_end_after_gc_trim_mb"])
+        row("  steps/s of this run", f"{f[f'{prefix}run_sps']:,.0f}")
+    if f.get("type_growth_top"):
+        print("  object types that grew 1k → end: " + ", ".join(f["type_growth_top"]))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -12,15 +12,8 @@ from playground.graph.explain import BackwardStep, ForwardStep
 
 @pytest.fixture
 def win(window):
-    """The window with the explain tools, as the app builds it (Evaluate first, then ours)."""
-    if not hasattr(window, "wire_values"):
-        from playground.ui.explain.values import install as install_values
-
-        install_values(window)
-    if not hasattr(window, "stepper"):  # until MainWindow calls it itself
-        from playground.ui.explain.install_explain import install
-
-        install(window)
+    """The real window; MainWindow installs the explain tools itself."""
+    assert hasattr(window, "wire_values") and hasattr(window, "stepper")
     return window
 
 

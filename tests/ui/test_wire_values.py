@@ -25,10 +25,7 @@ SAMPLE_FED = {"digits_mlp", "moons_mlp", "sine_regression"}
 
 @pytest.fixture
 def win(window):
-    if not hasattr(window, "wire_values"):  # until the window installs it itself
-        from playground.ui.explain.values import install
-
-        install(window)
+    assert hasattr(window, "wire_values")  # MainWindow installs the explain tools itself
     return window
 
 

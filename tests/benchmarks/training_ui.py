@@ -2,22 +2,27 @@
 
 Run:  python tests/benchmarks/training_ui.py [--json] [--platform offscreen|xcb] [--quick]
       xvfb-run -a -s "-screen 0 1600x1000x24" python tests/benchmarks/training_ui.py --platform xcb
+      (--rounds N, --kinds bare,hidden,Loss,Gradients,Boundary, --skip throughput,probe,memory)
 
 Everything runs in one process with the real ``MainWindow`` (a temporary QSettings ini file,
 ``QStandardPaths.setTestModeEnabled(True)``) at 1400 × 900, shown, and the real training worker
 thread. The graph is the bundled ``moons_mlp`` example (2 → 16 tanh → 16 tanh → 2, Adam,
 lr 0.01, batch 32, seed 0) on 20,000 two-moons samples (14,000 train / 6,000 validation, 438
-steps per epoch), set through the Training panel's widgets.
+steps per epoch), set through the Training panel's widgets; ``sys.setswitchinterval(0.001)`` as
+``playground.ui.app.main`` sets it.
 
 1. Throughput. The same program/data/config is trained (a) headless: ``playground.training.train``
    iterated in the main thread with no event processing, under the same one-thread BLAS limit the
    worker uses for small models (ARCHITECTURE.md §9), on a freshly compiled program; and (b) in
    the window: ``TrainingPanel.start(reinit=True)``, waiting for ``controller.finished`` in a
    QEventLoop, with the Plots dock shown, its redraw timer running, and the visible tab set to
-   Loss, Gradients or Boundary. Steps per second = last record's step / its ``elapsed`` (the
+   Loss, Gradients or Boundary. References: ``bare`` = a TrainingController alone (no window),
+   ``hidden`` = the window with the Plots dock hidden. Steps per second = last record's step / its ``elapsed`` (the
    trainer's clock: thread start-up and the final full snapshot are outside it, the worker's
    emits and periodic snapshots inside). Headless and window runs are interleaved in rounds (the
    order rotates per round); the ratio is taken per round and the median reported. Target >= 0.95.
+   A window run longer than 20 s is stopped (its steps/s is then that of a shorter run). Also a
+   noise-robust estimate: headless CPU per step ÷ the process's CPU per step in the window run.
 2. Responsiveness. A 10 ms ``Qt.PreciseTimer`` in the GUI thread records its lateness (actual
    interval − 10 ms) during one extra run per tab (probe runs are separate, so the probe does not
    tax the throughput runs), and for 2 s while idle as a baseline. p50/p99/max; target p99 <= 50 ms.
@@ -26,8 +31,7 @@ steps per epoch), set through the Training panel's widgets.
    looked at it would leave it), then reads VmRSS from /proc/self/status, the history's array
    bytes, the arrays the plots hold apart from the history, scene item counts and Python object
    counts. After the run: RSS after gc and after ``malloc_trim(0)``. Target: RSS(100k)/RSS(1k)
-   <= 1.05. The same long run is then repeated with the thinned history proposed in the report
-   (``MAX_STEP_ROWS`` per-step rows, monkeypatched into ``MetricsHistory``) to measure the fix.
+   <= 1.05.
 
 The machine is shared and noisy: medians of interleaved rounds. This is a script, not a test; it
 prints and exits 0.
@@ -78,6 +82,21 @@ def malloc_trim() -> bool:
         return bool(ctypes.CDLL("libc.so.6").malloc_trim(0))
     except (OSError, AttributeError):
         return False
+
+
+def git_commit() -> str:
+    """The checked-out commit (+ "-dirty" when tracked files differ), to tell what was measured."""
+    import subprocess
+
+    root = Path(__file__).resolve().parents[2]
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True,
+                              text=True, timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return head + ("-dirty" if dirty else "")
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -148,230 +167,6 @@ def scene_items(plots: Any) -> dict[str, int]:
             if getattr(p, "graphics", None) is not None and p.graphics.scene() is not None}
 
 
-# ----------------------------------------------------------------------------- the proposed fixes
-# The same code as the diffs in the report, monkeypatched in by Proposed.apply() and taken out by
-# Proposed.undo(), so "as is" and "proposed" runs interleave in one process.
-
-MAX_STEP_ROWS = 16_384  # history.py: per-step rows kept; when full, the older half is thinned 2:1
-REDRAW_BUDGET = 0.03  # plots.py: the share of the GUI thread's time the live plots may take
-REDRAW_MAX_MS = 1000  # plots.py: but redraw at least once a second
-
-
-def _column_extend(self: Any, values: list[Any]) -> None:
-    """Append many values at once (None → NaN)."""
-    need = self.n + len(values)
-    if need > self._data.shape[0]:
-        capacity = self._data.shape[0]
-        while capacity < need:
-            capacity *= 2
-        grown = np.full(capacity, np.nan)
-        grown[: self.n] = self._data[: self.n]
-        self._data = grown
-    self._data[self.n: need] = np.array(values, dtype=np.float64)
-    self.n = need
-
-
-def _column_keep(self: Any, rows: np.ndarray) -> None:
-    """Keep only ``rows`` (sorted indices), in a new buffer: the plots may hold views of the old."""
-    kept = self._data[: self.n][rows]
-    data = np.full(self._data.shape[0], np.nan)
-    data[: kept.shape[0]] = kept
-    self._data, self.n = data, kept.shape[0]
-
-
-def _extend_map(columns: dict[str, Any], maps: list[Any], rows_before: int) -> None:
-    from playground.ui.training.history import _Column
-
-    names = set(columns)
-    for mp in maps:
-        if not names.issuperset(mp):
-            for name in mp:
-                if name not in columns:  # a parameter that appeared late: pad with NaN
-                    col = columns[name] = _Column()
-                    col.extend([None] * rows_before)
-                    names.add(name)
-    for name, col in columns.items():
-        col.extend([mp.get(name) for mp in maps])
-
-
-def _history_append(self: Any, records: Any) -> None:
-    batch = tuple(records)
-    if batch:
-        limit = MAX_STEP_ROWS
-        if limit and self.step.n + len(batch) > limit and self.step.n > limit // 2:
-            self._thin()
-        previous = self.last
-        for m in batch:
-            if previous is not None and m.lr != previous.lr:
-                self.lr_changes.append((m.step, m.lr))
-            previous = m
-        rows_before = self.step.n
-        self.step.extend([m.step for m in batch])
-        self.epoch.extend([m.epoch for m in batch])
-        self.batch_loss.extend([m.batch_loss for m in batch])
-        self.lr.extend([m.lr for m in batch])
-        self.elapsed.extend([m.elapsed for m in batch])
-        _extend_map(self.grad_norms, [m.grad_norms for m in batch], rows_before)
-        _extend_map(self.update_ratios, [m.update_ratios for m in batch], rows_before)
-        ends = [m for m in batch if m.epoch_end]
-        if ends:
-            self.epoch_step.extend([m.step for m in ends])
-            self.epoch_index.extend([m.epoch for m in ends])
-            self.train_loss.extend([m.train_loss for m in ends])
-            self.val_loss.extend([m.val_loss for m in ends])
-            self.train_accuracy.extend([m.train_accuracy for m in ends])
-            self.val_accuracy.extend([m.val_accuracy for m in ends])
-        self.last = batch[-1]
-    self.version += 1
-
-
-def _history_thin(self: Any) -> None:
-    """Make room in the per-step columns: keep the rows whose step is a multiple of a stride
-    (a power of two, never smaller than the last one, so old steps stay evenly spread over the
-    whole run), the first row (the initial loss) and the newest MAX_STEP_ROWS // 4 rows whole;
-    the smallest such stride that leaves at most half of MAX_STEP_ROWS. Epoch columns stay."""
-    steps = self.step.view()
-    recent = max(0, steps.shape[0] - MAX_STEP_ROWS // 4)
-    stride = getattr(self, "_stride", 1)
-    while True:
-        keep = np.mod(steps, stride) == 0
-        keep[0] = True
-        keep[recent:] = True
-        if np.count_nonzero(keep) <= MAX_STEP_ROWS // 2 or stride >= 2**40:
-            break
-        stride *= 2
-    self._stride = stride
-    rows = np.flatnonzero(keep)
-    for col in (self.step, self.epoch, self.batch_loss, self.lr, self.elapsed,
-                *self.grad_norms.values(), *self.update_ratios.values()):
-        col.keep(rows[rows < col.n])
-
-
-def _history_steps_per_second(self: Any, window: int = 200) -> float:
-    """Recent training speed from the last ``window`` rows (from their step numbers: rows may
-    be thinned)."""
-    n = self.step.n
-    if n < 2:
-        return 0.0
-    k = min(window, n - 1)
-    t, s = self.elapsed.view(), self.step.view()
-    dt = t[n - 1] - t[n - 1 - k]
-    return float(s[n - 1] - s[n - 1 - k]) / dt if dt > 0 else 0.0
-
-
-def _epoch_positions(history: Any) -> np.ndarray:
-    """Each step as a fractional epoch, from its step number (rows may be thinned)."""
-    epoch = history.epoch.view()
-    if epoch.shape[0] == 0:
-        return epoch.copy()
-    steps = history.step.view()
-    per = float(history.last.steps_per_epoch) if history.last is not None else 0.0
-    if per <= 0:
-        per = float(np.nanmax(steps))
-    return epoch - 1 + ((steps - 1) % per + 1) / per
-
-
-def _plots_start(self: Any) -> None:
-    self._pace = None
-    self.timer.setInterval(self.interval_ms)
-    self.timer.start()
-
-
-def _plots_redraw(self: Any) -> bool:
-    """Redraw the visible tab if its data changed; True when something was drawn. While the
-    timer runs, its interval adapts so that the GUI thread's CPU time (paints, history appends:
-    all of it holds the GIL the training thread needs) stays near REDRAW_BUDGET of the time."""
-    if not self.isVisible():
-        return False
-    if self.timer.isActive():
-        now, cpu = time.perf_counter(), time.thread_time()
-        pace = getattr(self, "_pace", None)
-        if pace is not None and now > pace[0]:
-            share = (cpu - pace[1]) / (now - pace[0])
-            # lengthen at once, shorten gently (at most halve the interval per tick)
-            interval = round(self.timer.interval() * max(share / REDRAW_BUDGET, 0.5))
-            self.timer.setInterval(min(REDRAW_MAX_MS, max(self.interval_ms, interval)))
-        self._pace = (now, cpu)
-    plot = self.current_plot()
-    source = self.history if getattr(plot, "source", "") == "history" else self.snapshot
-    return bool(plot.refresh(source))
-
-
-class Proposed:
-    """All proposed fixes at once: batch history appends + thinning (history.py), 1 px pens for
-    the per-parameter curves, an adaptive redraw interval and step-based epoch positions
-    (plots.py)."""
-
-    def __init__(self, plots: Any) -> None:
-        self.plots = plots
-        self.active = False
-        if not hasattr(plots, "interval_ms"):
-            plots.interval_ms = plots.timer.interval()  # the diff stores it in __init__
-
-    def apply(self) -> None:
-        from playground.ui.training import history as H
-        from playground.ui.training import plots as P
-
-        if self.active:
-            return
-        self._saved = (H.MetricsHistory.append, P.TrainingPlots.redraw, P.TrainingPlots.start,
-                       P.epoch_positions, P._PerParamPlot._curve, H.MetricsHistory.clear,
-                       H.MetricsHistory.steps_per_second)
-        original_clear = H.MetricsHistory.clear
-
-        def clear(history: Any) -> None:
-            original_clear(history)
-            history._stride = 1  # the step grid of thinned rows
-
-        H.MetricsHistory.clear = clear
-        H.MetricsHistory.steps_per_second = _history_steps_per_second
-        H._Column.extend = _column_extend
-        H._Column.keep = _column_keep
-        H.MetricsHistory.append = _history_append
-        H.MetricsHistory._thin = _history_thin
-        P.TrainingPlots.redraw = _plots_redraw
-        P.TrainingPlots.start = _plots_start
-        P.epoch_positions = _epoch_positions
-        original_curve = self._saved[4]
-
-        def _curve(view: Any, name: str) -> Any:
-            curve = original_curve(view, name)
-            if curve.opts["pen"].widthF() != 1.0:
-                curve.setPen(P.pg.mkPen(curve.opts["pen"].color(), width=1))
-            return curve
-
-        P._PerParamPlot._curve = _curve
-        self._set_widths(1.0)
-        self._reconnect()
-        self.active = True
-
-    def undo(self) -> None:
-        from playground.ui.training import history as H
-        from playground.ui.training import plots as P
-
-        if not self.active:
-            return
-        (H.MetricsHistory.append, P.TrainingPlots.redraw, P.TrainingPlots.start,
-         P.epoch_positions, P._PerParamPlot._curve, H.MetricsHistory.clear,
-         H.MetricsHistory.steps_per_second) = self._saved
-        self._set_widths(1.5)
-        self._reconnect()
-        self.plots.timer.setInterval(self.plots.interval_ms)
-        self.active = False
-
-    def _set_widths(self, width: float) -> None:
-        import pyqtgraph as pg
-
-        for view in (self.plots.grad_norms, self.plots.update_ratios):
-            for curve in view.curves.values():
-                curve.setPen(pg.mkPen(curve.opts["pen"].color(), width=width))
-
-    def _reconnect(self) -> None:
-        timer = self.plots.timer
-        timer.timeout.disconnect()
-        timer.timeout.connect(self.plots.redraw)  # the slot was bound to the method it replaced
-
-
 # ----------------------------------------------------------------------------- the bench
 
 class Bench:
@@ -404,7 +199,6 @@ class Bench:
             raise RuntimeError(f"moons_mlp opened with dataset {p.dataset.current_key()!r}")
         p.samples.setValue(SAMPLES)
         p.epochs.setValue(EPOCHS // 2 if quick else EPOCHS)
-        self.fixes = Proposed(self.plots)
         self.run_cap_s = 20.0  # a window run longer than this is stopped (see window_run)
 
     def pump(self, seconds: float = 0.0) -> None:
@@ -448,13 +242,10 @@ class Bench:
 
     def window_run(self, tab: str, probe: bool = False,
                    on_metrics: Callable[[Any], None] | None = None,
-                   timeout_s: float = 600.0, fixed: bool = False,
-                   hide_plots: bool = False) -> dict[str, Any]:
+                   timeout_s: float = 600.0, hide_plots: bool = False) -> dict[str, Any]:
         """One run in the window with ``tab`` visible (``hide_plots``: the Plots dock hidden).
         A run longer than ``timeout_s`` is stopped: its steps/s is then that of a shorter run
         (the per-step plots cost more as the history grows, so it flatters the run)."""
-        fix = self.fixes.apply if fixed else self.fixes.undo
-        fix()
         from PySide6.QtCore import QEventLoop, Qt, QTimer
 
         p, plots = self.panel, self.plots
@@ -527,7 +318,7 @@ class Bench:
                 "snapshot_s": info.snapshot_seconds, "snapshot_max": info.snapshot_max,
                 "lateness": lateness, "final_loss": last.batch_loss,
                 "stopped_early": reasons[0] == "timeout", "redraw_interval_ms": plots.timer.interval(),
-                "redraws": plots.plots[tab].redraws - redraws0}
+                "redraws": plots.plots[tab].redraws - redraws0, "gui_yields": info.gui_yields}
 
     def idle_lateness(self, seconds: float = 2.0) -> list[float]:
         from PySide6.QtCore import Qt, QTimer
@@ -585,22 +376,21 @@ class Bench:
                 "redraws": 0, "stopped_early": False, "plots_visible": False, "tab": ""}
 
     def run_kind(self, kind: str, probe: bool = False) -> dict[str, Any]:
-        """'headless', 'bare' (the worker alone), 'hidden' (window, Plots dock hidden), a tab
-        name, or 'TAB+fix'."""
+        """'headless', 'bare' (the worker alone), 'hidden' (window, Plots dock hidden) or a tab
+        name."""
         if kind == "headless":
             return self.headless()
         if kind == "bare":
             return self.bare()
-        tab, _, fix = kind.partition("+")
-        if tab == "hidden":
-            return self.window_run("Loss", probe=probe, hide_plots=True, fixed=bool(fix))
-        return self.window_run(tab, probe=probe, fixed=bool(fix))
+        if kind == "hidden":
+            return self.window_run("Loss", probe=probe, hide_plots=True)
+        return self.window_run(kind, probe=probe)
 
     def throughput(self, kinds: list[str], log: Callable[[str], None]) -> dict[str, Any]:
         runs: dict[str, list[dict[str, Any]]] = {k: [] for k in kinds}
         ratios: dict[str, list[float]] = {k: [] for k in kinds if k != "headless"}
         self.headless()  # warm-up (imports, caches), not counted
-        self.window_run("Loss", fixed=True)
+        self.window_run("Loss")
         for r in range(self.rounds):
             shift = (r * 3) % len(kinds)
             order = kinds[shift:] + kinds[:shift]
@@ -614,7 +404,6 @@ class Bench:
                 + ", ".join(f"{k} {got[k]['sps']:,.0f} ({ratios[k][-1]:.3f}"
                             f"{', stopped at ' + format(got[k]['steps'], ',') if got[k].get('stopped_early') else ''})"
                             for k in ratios))
-        self.fixes.undo()
         return {"runs": runs, "ratios": ratios}
 
     def responsiveness(self, kinds: list[str], log: Callable[[str], None]) -> dict[str, Any]:
@@ -628,7 +417,6 @@ class Bench:
                 f"p99 {percentile(lat, 99):.1f} ms, max {max(lat):.1f} ms "
                 f"({res['sps']:,.0f} steps/s with the probe"
                 f"{', stopped early' if res['stopped_early'] else ''})")
-        self.fixes.undo()
         return {"idle": idle, "per_kind": per_kind}
 
     # -- 3 ----------------------------------------------------------------------------------
@@ -644,8 +432,7 @@ class Bench:
         plots.redraw()
         self.app.processEvents()
 
-    def memory(self, total_steps: int, log: Callable[[str], None], label: str,
-               fixed: bool = False) -> dict[str, Any]:
+    def memory(self, total_steps: int, log: Callable[[str], None], label: str) -> dict[str, Any]:
         p = self.panel
         spe = math.ceil(round(SAMPLES * 0.7) / p.batch.value())
         saved_epochs = p.epochs.value()
@@ -659,7 +446,7 @@ class Bench:
         def on_metrics(batch: Any) -> None:
             if busy[0] or not batch:  # visit_tabs() processes events: a nested delivery
                 return
-            n = batch[-1].step  # not len(history): the proposed history thins its rows
+            n = batch[-1].step  # not len(history): the history thins its rows
             busy[0] = True
             try:
                 check(n)
@@ -686,7 +473,7 @@ class Bench:
                 del objects
 
         try:
-            res = self.window_run("Loss", on_metrics=on_metrics, timeout_s=900, fixed=fixed)
+            res = self.window_run("Loss", on_metrics=on_metrics, timeout_s=900)
         finally:
             p.epochs.setValue(saved_epochs)
         self.visit_tabs()
@@ -710,18 +497,15 @@ class Bench:
 
 
 KIND_LABELS = {"bare": "worker thread alone (no window)", "hidden": "window, Plots dock hidden",
-               "hidden+fix": "window, Plots dock hidden, proposed fixes",
-               **{t: f"window, {t} tab" for t in TABS},
-               **{f"{t}+fix": f"window, {t} tab, proposed fixes" for t in TABS}}
+               **{t: f"window, {t} tab" for t in TABS}}
 
 
 def kind_key(kind: str) -> str:
-    if kind.startswith("hidden"):
-        return "plots_hidden" + ("_fixed" if kind.endswith("+fix") else "")
+    if kind == "hidden":
+        return "plots_hidden"
     if kind == "bare":
         return "worker_alone"
-    tab, _, fix = kind.partition("+")
-    return f"{tab.lower()}_tab" + ("_fixed" if fix else "")
+    return f"{kind.lower()}_tab"
 
 
 def summarise_memory(mem: dict[str, Any], prefix: str) -> dict[str, Any]:
@@ -758,10 +542,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true",
                     help="shorter runs (30 epochs), 2 rounds, memory to 20,000 steps")
     ap.add_argument("--rounds", type=int, default=None, help="interleaved throughput rounds")
-    ap.add_argument("--kinds", default="", help="throughput kinds to run (default all): bare,"
-                                                "hidden,Loss,Gradients,Boundary,Loss+fix,...")
-    ap.add_argument("--skip", default="", help="comma list of parts to skip: "
-                                               "throughput,probe,memory,proposed")
+    ap.add_argument("--switch-interval", type=float, default=0.001,
+                    help="sys.setswitchinterval, as playground.ui.app.main sets it (default 0.001)")
+    ap.add_argument("--redraw-budget", type=float, default=None,
+                    help="override playground.ui.training.plots.REDRAW_BUDGET (to tune it)")
+    ap.add_argument("--kinds", default="", help="throughput kinds to run (default all): "
+                                                "bare,hidden,Loss,Gradients,Boundary")
+    ap.add_argument("--skip", default="", help="comma list of parts to skip: throughput,probe,memory")
     args = ap.parse_args(argv)
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
     rounds = args.rounds or (2 if args.quick else 5)
@@ -770,18 +557,25 @@ def main(argv: list[str] | None = None) -> int:
     def log(text: str) -> None:
         print(text, file=sys.stderr if args.json else sys.stdout, flush=True)
 
+    sys.setswitchinterval(args.switch_interval)
+    from playground.ui.training import plots as plots_module
+
+    if args.redraw_budget is not None:
+        plots_module.REDRAW_BUDGET = args.redraw_budget
     bench = Bench(args.platform, args.quick, rounds)
     figures: dict[str, Any] = {"platform": args.platform, "quick": args.quick,
                                "samples": SAMPLES, "epochs": bench.panel.epochs.value(),
-                               "rounds": rounds}
+                               "rounds": rounds, "switch_interval": sys.getswitchinterval(),
+                               "commit": git_commit(), "redraw_budget": plots_module.REDRAW_BUDGET}
     log(f"moons_mlp, {SAMPLES:,} samples, {bench.panel.epochs.value()} epochs, batch "
-        f"{bench.panel.batch.value()}, platform {args.platform}, {os.cpu_count()} CPUs")
+        f"{bench.panel.batch.value()}, platform {args.platform}, {os.cpu_count()} CPUs, "
+        f"commit {figures['commit']}")
 
-    kinds = ["headless", "bare", "hidden", "hidden+fix", *TABS, *(f"{t}+fix" for t in TABS)]
+    kinds = ["headless", "bare", "hidden", *TABS]
     if args.kinds:
         kinds = ["headless", *(k for k in args.kinds.split(",") if k and k != "headless")]
     if "throughput" not in skip:
-        log("1. throughput (interleaved rounds; 'X+fix' = with the proposed plot fixes)")
+        log("1. throughput (interleaved rounds)")
         tp = bench.throughput(kinds, log)
         hl = tp["runs"]["headless"]
         figures["headless_sps"] = round(median([r["sps"] for r in hl]), 0)
@@ -798,25 +592,24 @@ def main(argv: list[str] | None = None) -> int:
                 [(h["cpu"] / h["steps"]) / (r["proc_cpu"] / r["steps"]) for h, r in zip(hl, w, strict=True)]), 4)
             figures[f"snapshot_share_{key}"] = round(median([r["snapshot_s"] / r["elapsed"] for r in w]), 4)
             figures[f"redraws_per_s_{key}"] = round(median([r["redraws"] / r["wall"] for r in w]), 1)
+            figures[f"gui_yield_share_{key}"] = round(median(
+                [r.get("gui_yields", 0) / r["steps"] for r in w]), 4)
             if any(r["stopped_early"] for r in w):
                 figures[f"stopped_early_{key}"] = [r["steps"] for r in w if r["stopped_early"]]
-            if k not in ("hidden", "hidden+fix", "bare") and not all(r["plots_visible"] and r["tab"] == k.split("+")[0] for r in w):
+            if k in TABS and not all(r["plots_visible"] and r["tab"] == k for r in w):
                 figures[f"warning_{key}"] = "the plots were not visible on this tab during a run"
-        for suffix, group in (("", TABS), ("_fixed", [f"{t}+fix" for t in TABS])):
-            if all(k in kinds for k in group):
-                figures[f"throughput_ratio_min_tab{suffix}"] = min(
-                    figures[f"throughput_ratio_{kind_key(k)}"] for k in group)
+        if all(k in kinds for k in TABS):
+            figures["throughput_ratio_min_tab"] = min(
+                figures[f"throughput_ratio_{kind_key(k)}"] for k in TABS)
 
     if "probe" not in skip:
         log("2. responsiveness (10 ms probe timer in the GUI thread)")
-        probe_kinds = [*TABS, *(f"{t}+fix" for t in TABS)]
-        rs = bench.responsiveness(probe_kinds, log)
-        for suffix, group in (("", TABS), ("_fixed", [f"{t}+fix" for t in TABS])):
-            pooled = [x for k in group for x in rs["per_kind"][k]["lateness"]]
-            figures[f"timer_lateness_p50_ms{suffix}"] = round(percentile(pooled, 50), 2)
-            figures[f"timer_lateness_p99_ms{suffix}"] = round(percentile(pooled, 99), 2)
-            figures[f"timer_lateness_max_ms{suffix}"] = round(max(pooled), 2)
-        for k in probe_kinds:
+        rs = bench.responsiveness(list(TABS), log)
+        pooled = [x for k in TABS for x in rs["per_kind"][k]["lateness"]]
+        figures["timer_lateness_p50_ms"] = round(percentile(pooled, 50), 2)
+        figures["timer_lateness_p99_ms"] = round(percentile(pooled, 99), 2)
+        figures["timer_lateness_max_ms"] = round(max(pooled), 2)
+        for k in TABS:
             lat = rs["per_kind"][k]["lateness"]
             figures[f"timer_lateness_p99_ms_{kind_key(k)}"] = round(percentile(lat, 99), 2)
             figures[f"timer_lateness_max_ms_{kind_key(k)}"] = round(max(lat), 2)
@@ -826,20 +619,10 @@ def main(argv: list[str] | None = None) -> int:
 
     if "memory" not in skip:
         log(f"3. memory: one run of {total_steps:,} steps, plots on")
-        mem = bench.memory(total_steps, log, "as is")
+        mem = bench.memory(total_steps, log, "memory")
         figures.update(summarise_memory(mem, ""))
         figures["type_growth_top"] = [f"{k}:{v:+d}" for k, v in mem["type_growth"]]
         figures["lr_lines_end"] = mem["points"][-1]["lr_lines"] if mem["points"] else None
-        if "proposed" not in skip:
-            log(f"   again with the proposed fixes (history thinned past MAX_STEP_ROWS = {MAX_STEP_ROWS:,})")
-            bench.panel.history.clear()
-            bench.plots.clear()
-            gc.collect()
-            malloc_trim()
-            mem2 = bench.memory(total_steps, log, "proposed", fixed=True)
-            bench.fixes.undo()
-            figures.update(summarise_memory(mem2, "proposed_"))
-            figures["proposed_max_step_rows"] = MAX_STEP_ROWS
 
     bench.win.training.stop()
     bench.win.close()
@@ -855,61 +638,57 @@ def main(argv: list[str] | None = None) -> int:
 def print_table(f: dict[str, Any]) -> None:
     def row(name: str, value: Any, target: str = "", ok: bool | None = None) -> None:
         mark = "" if ok is None else ("  ok" if ok else "  MISSED")
-        print(f"  {name:<52} {value!s:>14}  {target}{mark}")
+        print(f"  {name:<58} {value!s:>14}  {target}{mark}")
 
     print()
-    print(f"Training UI benchmark ({f['platform']}{', quick' if f['quick'] else ''})")
+    print(f"Training UI benchmark ({f['platform']}{', quick' if f['quick'] else ''}, "
+          f"commit {f.get('commit', '')})")
     if "headless_sps" in f:
         print("Throughput (median of interleaved rounds; steps/s = step / the records' elapsed)")
         row("headless (train() in the main thread, 1 BLAS thread)", f"{f['headless_sps']:,.0f}")
-        for k in ["bare", "hidden", "hidden+fix", *TABS, *(f"{t}+fix" for t in TABS)]:
+        for k in ["bare", "hidden", *TABS]:
             key = kind_key(k)
             if f"throughput_ratio_{key}" not in f:
                 continue
             r = f[f"throughput_ratio_{key}"]
-            label = KIND_LABELS.get(k, k)
-            ok = None if k in ("hidden", "hidden+fix", "bare") else r >= TARGET_RATIO
-            row(f"{label}: steps/s", f"{f[f'window_sps_{key}']:,.0f}")
+            ok = r >= TARGET_RATIO if k in TABS else None
+            row(f"{KIND_LABELS.get(k, k)}: steps/s", f"{f[f'window_sps_{key}']:,.0f}")
             row("  ratio window/headless", f"{r:.3f}", f">= {TARGET_RATIO}", ok)
             row("  rounds", " ".join(f"{x:.3f}" for x in f[f"throughput_ratio_{key}_rounds"]))
             row("  CPU-based estimate (headless CPU/step ÷ process CPU/step)", f"{f[f'cpu_ratio_{key}']:.3f}")
             row("  GUI thread CPU / wall; redraws/s",
                 f"{f[f'gui_cpu_share_{key}']:.3f}; {f[f'redraws_per_s_{key}']:.1f}")
             row("  worker snapshot time / run time", f"{f[f'snapshot_share_{key}']:.3f}")
+            row("  steps after which the worker yielded to a lagging GUI", f"{f[f'gui_yield_share_{key}']:.3f}")
             if f"stopped_early_{key}" in f:
                 row("  stopped early (20 s cap) at steps", str(f[f"stopped_early_{key}"]))
     if "timer_lateness_p99_ms" in f:
         print("GUI responsiveness (10 ms timer lateness during runs with plots on)")
         row("idle p99 / max (ms)", f"{f['timer_lateness_idle_p99_ms']:.1f} / {f['timer_lateness_idle_max_ms']:.1f}")
-        for suffix, what in (("", "as is"), ("_fixed", "with the proposed fixes")):
-            p99 = f[f"timer_lateness_p99_ms{suffix}"]
-            row(f"{what}: p50 / max (ms)",
-                f"{f[f'timer_lateness_p50_ms{suffix}']:.1f} / {f[f'timer_lateness_max_ms{suffix}']:.1f}")
-            row(f"{what}: p99 (ms), 3 tabs pooled", f"{p99:.1f}", f"<= {TARGET_P99_MS}", p99 <= TARGET_P99_MS)
-        for k in [*TABS, *(f"{t}+fix" for t in TABS)]:
+        row("training: p50 / max (ms)", f"{f['timer_lateness_p50_ms']:.1f} / {f['timer_lateness_max_ms']:.1f}")
+        p99 = f["timer_lateness_p99_ms"]
+        row("training: p99 (ms), 3 tabs pooled", f"{p99:.1f}", f"<= {TARGET_P99_MS}", p99 <= TARGET_P99_MS)
+        for k in TABS:
             key = kind_key(k)
-            row(f"  {KIND_LABELS.get(k, k)} p99 / max (ms)",
+            row(f"  {KIND_LABELS[k]} p99 / max (ms)",
                 f"{f[f'timer_lateness_p99_ms_{key}']:.1f} / {f[f'timer_lateness_max_ms_{key}']:.1f}")
-    for prefix, title in (("", "Memory (as is)"), ("proposed_", "Memory (proposed fixes)")):
-        keys = [k for k in f if k.startswith(prefix + "rss_ratio_") and not k.endswith("_history")]
-        if not keys:
-            continue
-        print(title)
+    keys = [k for k in f if k.startswith("rss_ratio_") and not k.endswith("_history")]
+    if keys:
+        print("Memory")
         big = keys[0].split("_")[-3]
         r = f[keys[0]]
-        row("RSS after 1k steps (MB)", f[f"{prefix}rss_1k_mb"])
-        row(f"RSS after {big} steps (MB)", f[f"{prefix}rss_{big}_mb"])
+        row("RSS after 1k steps (MB)", f["rss_1k_mb"])
+        row(f"RSS after {big} steps (MB)", f[f"rss_{big}_mb"])
         row(f"RSS ratio {big}/1k", f"{r:.4f}", f"<= {TARGET_RSS_RATIO}", r <= TARGET_RSS_RATIO)
-        row("  growth (MB)", f[f"{prefix}rss_growth_mb"])
-        row("  of which history arrays (MB)", f[f"{prefix}history_growth_mb"])
-        row("  of which arrays held by the plots (MB)", f[f"{prefix}plot_held_growth_mb"])
-        row("  unexplained (MB)", f[f"{prefix}unexplained_growth_mb"])
-        row("  ratio without the history's growth", f"{f[f'{prefix}rss_ratio_{big}_vs_1k_without_history']:.4f}")
-        row("  history bytes per step (filled)", f[f"{prefix}history_bytes_per_step"])
-        row("  Python objects growth", f[f"{prefix}objects_growth"])
-        row("  scene items growth", f[f"{prefix}scene_items_growth"])
-        row("  RSS at the end after gc + malloc_trim (MB)", f[f"{prefix}rss_end_after_gc_trim_mb"])
-        row("  steps/s of this run", f"{f[f'{prefix}run_sps']:,.0f}")
+        row("  growth (MB)", f["rss_growth_mb"])
+        row("  of which history arrays (MB)", f["history_growth_mb"])
+        row("  of which arrays held by the plots (MB)", f["plot_held_growth_mb"])
+        row("  unexplained (MB)", f["unexplained_growth_mb"])
+        row("  history bytes per step (filled)", f["history_bytes_per_step"])
+        row("  Python objects growth", f["objects_growth"])
+        row("  scene items growth", f["scene_items_growth"])
+        row("  RSS at the end after gc + malloc_trim (MB)", f["rss_end_after_gc_trim_mb"])
+        row("  steps/s of this run", f"{f['run_sps']:,.0f}")
     if f.get("type_growth_top"):
         print("  object types that grew 1k → end: " + ", ".join(f["type_growth_top"]))
 

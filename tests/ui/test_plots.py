@@ -424,6 +424,56 @@ def test_timer_redraws_only_the_visible_tab_and_only_on_change(qtbot, moons):
     assert not plots.timer.isActive()
 
 
+def test_redraws_slow_down_when_they_cost_more_than_their_budget(qtbot, moons, monkeypatch):
+    """The pacing reads the plots' own CPU time (updates and paints): with a budget far below
+    what a redraw costs, the interval grows to the one-second cap; with a generous one it stays
+    at the fastest rate."""
+    from playground.ui.training import plots as plots_module
+
+    h = moons.history(upto=10)
+    plots = shown(qtbot, TrainingPlots(h, interval_ms=10))
+    plots.set_context(moons.dataset, moons.param_names, split=moons.split)
+    monkeypatch.setattr(plots_module, "REDRAW_BUDGET", 1e-6)
+    plots.start()
+    i = 10
+    while plots.timer.interval() < plots_module.REDRAW_MAX_MS:
+        h.append(moons.records[i:i + 1])  # something new for every tick to draw
+        i = 10 + (i + 1 - 10) % (len(moons.records) - 11)
+        with qtbot.waitSignal(plots.timer.timeout, timeout=5000):
+            pass
+    assert plots.plots_seconds() > 0 and plots.loss.graphics.paint_seconds > 0
+    monkeypatch.setattr(plots_module, "REDRAW_BUDGET", 1e6)
+    plots.start()  # a new run starts at the fastest rate, and a cheap one stays there
+    for _ in range(5):
+        h.append(moons.records[i:i + 1])
+        with qtbot.waitSignal(plots.timer.timeout, timeout=5000):
+            pass
+    assert plots.timer.interval() == 10
+    plots.stop()
+
+
+def test_hidden_plots_have_no_timer_and_ask_for_no_snapshot_views(qtbot, moons):
+    plots = shown(qtbot, TrainingPlots(moons.history(upto=10), interval_ms=10))
+    plots.set_context(moons.dataset, moons.param_names, split=moons.split)
+    asked = []
+    plots.views_changed.connect(lambda: asked.append(plots.wanted_views()))
+    plots.start()
+    assert plots.timer.isActive() and plots.wanted_views() == frozenset()
+    plots.tabs.setCurrentWidget(plots.boundary)
+    assert asked[-1] == {"boundary"}
+    plots.tabs.setCurrentWidget(plots.confusion)
+    assert asked[-1] == {"confusion"}
+    plots.hide()
+    assert not plots.timer.isActive() and asked[-1] == frozenset()
+    plots.show()
+    qtbot.waitExposed(plots)
+    assert plots.timer.isActive() and asked[-1] == {"confusion"}
+    plots.stop()
+    plots.hide()
+    plots.show()
+    assert not plots.timer.isActive()  # no run: no timer
+
+
 def test_clear_empties_every_view(qtbot, moons):
     h = moons.history()
     plots = shown(qtbot, TrainingPlots(h))

@@ -11,6 +11,7 @@ import json
 import math
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -95,6 +96,9 @@ def test_start_pause_resume_stop(qtbot, controller, moons):
     assert controller.running and not controller.paused
     batch = rec.batches[0]
     assert isinstance(batch, tuple) and all(isinstance(m, Metrics) for m in batch)
+    # the worker thread also built the batch's columns, so the GUI thread only copies arrays
+    assert batch.columns.rows == len(batch)
+    np.testing.assert_array_equal(batch.columns.scalars[:, 0], [m.step for m in batch])
 
     with qtbot.waitSignal(controller.paused_at, timeout=WAIT) as paused:
         controller.pause()
@@ -195,6 +199,47 @@ def test_set_lr_mid_run_applies_from_the_reported_step(qtbot, controller, moons)
         controller.set_lr(float("nan"))
     with qtbot.waitSignal(controller.finished, timeout=WAIT):
         controller.stop()
+
+
+def test_the_worker_hands_the_gil_to_a_lagging_gui_thread_only(qtbot, controller, moons):
+    """While the GUI thread runs its event loop the heartbeat is fresh and the worker never
+    gives up time; while the GUI thread is busy (here: a long computation in a slot-like
+    stretch that processes no events) the worker yields after every step."""
+    with qtbot.waitSignal(controller.metrics, timeout=WAIT):
+        controller.start(moons_program(), moons, LONG)
+    info = controller.info
+    steps0, yields0 = controller.trainer.step_count, info.gui_yields
+    # busy in Python without processing events for 0.3 s, as a long paint or slot would be
+    deadline = time.perf_counter() + 0.3
+    x = np.ones(64)
+    while time.perf_counter() < deadline:
+        x = np.tanh(x + 1e-3)
+    stalled_steps = controller.trainer.step_count - steps0
+    stalled_yields = info.gui_yields - yields0
+    assert stalled_steps > 0 and stalled_yields > 0
+    # most steps taken during the stall (all but the first GUI_LAG) handed the GIL over
+    assert stalled_yields >= 0.5 * stalled_steps
+    with qtbot.waitSignal(controller.finished, timeout=WAIT):
+        controller.stop()
+
+
+def test_periodic_snapshots_compute_only_the_views_on_screen(qtbot, controller, moons):
+    rec = Recorder(controller)
+    controller.set_views(frozenset())  # e.g. the Loss tab: no boundary, no predictions
+    config = TrainConfig(epochs=2, batch_size=32, lr=0.01, optimizer="adam", seed=1)
+    with qtbot.waitSignal(controller.finished, timeout=WAIT):
+        controller.start(moons_program(), moons, config, snapshot_interval=0)
+    *periodic, final = rec.snapshots
+    assert len(periodic) >= 5
+    assert all(s.boundary is None and s.val_pred is None and s.params for s in periodic)
+    assert final.boundary is not None and final.val_pred is not None  # the end has everything
+    rec2 = Recorder(controller)
+    controller.set_views({"boundary"})
+    with qtbot.waitSignal(controller.finished, timeout=WAIT):
+        controller.start(moons_program(), moons, config, snapshot_interval=0)
+    periodic = rec2.snapshots[:-1]
+    assert all(s.boundary is not None and s.val_pred is None for s in periodic)
+    controller.set_views(None)
 
 
 def test_set_lr_while_paused_is_reported_at_once_and_used_by_the_next_step(qtbot, controller,

@@ -1,10 +1,15 @@
 """What the live views read: a growing history of metric records and the latest view snapshot.
 
 No Qt here: the worker thread hands over immutable batches of records; the GUI thread appends
-them and the plots redraw from these arrays on a timer (never one redraw per step)."""
+them and the plots redraw from these arrays on a timer (never one redraw per step).
+
+The per-step columns are bounded: past ``MAX_STEP_ROWS`` rows the older ones are thinned to every
+2nd, 4th, 8th... step (the first and the newest rows are kept whole), so memory and redraw cost stay
+flat over a run of millions of steps. Epoch rows are never thinned."""
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,6 +18,7 @@ import numpy as np
 
 from ...training import Metrics
 
+MAX_STEP_ROWS = 16_384  # per-step rows kept; when full, the older ones are thinned 2:1
 
 class _Column:
     """A float64 array that grows by doubling; ``view()`` is the filled part."""
@@ -31,6 +37,27 @@ class _Column:
         self._data[self.n] = np.nan if value is None else value
         self.n += 1
 
+    def extend(self, values: np.ndarray | list[float | None]) -> None:
+        """Append many values at once (None → NaN)."""
+        need = self.n + len(values)
+        if need > self._data.shape[0]:
+            capacity = self._data.shape[0]
+            while capacity < need:
+                capacity *= 2
+            grown = np.full(capacity, np.nan)
+            grown[: self.n] = self._data[: self.n]
+            self._data = grown
+        self._data[self.n: need] = np.asarray(values, dtype=np.float64)
+        self.n = need
+
+    def keep(self, rows: np.ndarray) -> None:
+        """Keep only ``rows`` (sorted indices), in a new buffer: a plot may still hold a view
+        of the old one."""
+        kept = self._data[: self.n][rows]
+        data = np.full(self._data.shape[0], np.nan)
+        data[: kept.shape[0]] = kept
+        self._data, self.n = data, kept.shape[0]
+
     def view(self) -> np.ndarray:
         return self._data[: self.n]
 
@@ -39,9 +66,11 @@ class MetricsHistory:
     """Per-step columns (step, epoch, batch loss, lr, elapsed, grad norm and update/weight ratio
     per parameter) and per-epoch columns (train/val loss and accuracy), plus the steps at which
     the learning rate changed. ``version`` grows with every append, so a plot can skip a redraw
-    when nothing is new."""
+    when nothing is new. ``len()`` is the number of per-step rows kept (see ``MAX_STEP_ROWS``);
+    ``last.step`` is the number of steps."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_step_rows: int = MAX_STEP_ROWS) -> None:
+        self.max_step_rows = max_step_rows
         self.clear()
 
     def clear(self) -> None:
@@ -54,51 +83,146 @@ class MetricsHistory:
         self.train_accuracy, self.val_accuracy = _Column(64), _Column(64)
         self.lr_changes: list[tuple[int, float]] = []  # (first step with the new lr, lr)
         self.version = 0
+        self.stride = 1  # older rows are kept only at steps that are multiples of this
         self.last: Metrics | None = None
 
     def __len__(self) -> int:
         return self.step.n
 
     def append(self, records: Iterable[Metrics]) -> None:
-        for m in records:
-            if self.last is not None and m.lr != self.last.lr:
-                self.lr_changes.append((m.step, m.lr))
-            self.step.append(m.step)
-            self.epoch.append(m.epoch)
-            self.batch_loss.append(m.batch_loss)
-            self.lr.append(m.lr)
-            self.elapsed.append(m.elapsed)
-            _append_map(self.grad_norms, m.grad_norms, self.step.n)
-            _append_map(self.update_ratios, m.update_ratios, self.step.n)
-            if m.epoch_end:
-                self.epoch_step.append(m.step)
-                self.epoch_index.append(m.epoch)
-                self.train_loss.append(m.train_loss)
-                self.val_loss.append(m.val_loss)
-                self.train_accuracy.append(m.train_accuracy)
-                self.val_accuracy.append(m.val_accuracy)
-            self.last = m
+        """Append a batch of records: a :class:`MetricsBatch` from the worker (its columns are
+        already built, in the training thread) or any iterable of Metrics."""
+        cols = records.columns if isinstance(records, MetricsBatch) else None
+        if cols is None:
+            cols = BatchColumns.of(tuple(records))
+        n = cols.rows
+        if n:
+            limit = self.max_step_rows
+            if self.step.n + n > limit and self.step.n > limit // 2:
+                self._thin()
+            lrs = cols.scalars[:, 3]
+            before = np.concatenate(([self.last.lr if self.last is not None else lrs[0]], lrs[:-1]))
+            for i in np.flatnonzero(lrs != before):
+                self.lr_changes.append((int(cols.scalars[i, 0]), float(lrs[i])))
+            rows_before = self.step.n
+            for j, col in enumerate((self.step, self.epoch, self.batch_loss, self.lr, self.elapsed)):
+                col.extend(cols.scalars[:, j])
+            _extend_table(self.grad_norms, cols.grad_names, cols.grad_norms, rows_before)
+            _extend_table(self.update_ratios, cols.update_names, cols.update_ratios, rows_before)
+            if cols.epochs.shape[0]:
+                for j, col in enumerate((self.epoch_step, self.epoch_index, self.train_loss,
+                                         self.val_loss, self.train_accuracy, self.val_accuracy)):
+                    col.extend(cols.epochs[:, j])
+            self.last = cols.last
         self.version += 1
 
+    def _thin(self) -> None:
+        """Make room in the per-step columns: keep the rows whose step is a multiple of a stride
+        (a power of two, never smaller than the last one, so old steps stay evenly spread over
+        the whole run), the first row (the initial loss) and the newest quarter of the limit
+        whole; the smallest such stride that leaves at most half of the limit."""
+        steps = self.step.view()
+        recent = max(0, steps.shape[0] - self.max_step_rows // 4)
+        stride = self.stride
+        while True:
+            keep = np.mod(steps, stride) == 0
+            keep[0] = True
+            keep[recent:] = True
+            if np.count_nonzero(keep) <= self.max_step_rows // 2 or stride >= 2**40:
+                break
+            stride *= 2
+        self.stride = stride
+        rows = np.flatnonzero(keep)
+        for col in (self.step, self.epoch, self.batch_loss, self.lr, self.elapsed,
+                    *self.grad_norms.values(), *self.update_ratios.values()):
+            col.keep(rows[rows < col.n])
+
     def steps_per_second(self, window: int = 200) -> float:
-        """Recent training speed from the elapsed times of the last ``window`` steps."""
+        """Recent training speed from the elapsed times of the last ``window`` rows (counted by
+        their step numbers: older rows may be thinned)."""
         n = self.step.n
         if n < 2:
             return 0.0
         k = min(window, n - 1)
-        t = self.elapsed.view()
+        t, s = self.elapsed.view(), self.step.view()
         dt = t[n - 1] - t[n - 1 - k]
-        return k / dt if dt > 0 else 0.0
+        return float(s[n - 1] - s[n - 1 - k]) / dt if dt > 0 else 0.0
 
 
-def _append_map(columns: dict[str, _Column], values: Mapping[str, float], length: int) -> None:
-    for name, value in values.items():
-        col = columns.get(name)
-        if col is None:
-            col = columns[name] = _Column()
-            for _ in range(length - 1):  # a parameter that appeared late: pad with NaN
-                col.append(None)
-        col.append(value)
+def _extend_table(columns: dict[str, _Column], names: tuple[str, ...], table: np.ndarray,
+                  rows_before: int) -> None:
+    """Extend per-parameter columns from a (rows, len(names)) table; a parameter that appears
+    late is padded with NaN before, one that is missing gets NaN."""
+    for name in names:
+        if name not in columns:
+            columns[name] = _Column()
+            columns[name].extend(np.full(rows_before, np.nan))
+    index = {name: j for j, name in enumerate(names)}
+    missing = np.full(table.shape[0], np.nan)
+    for name, col in columns.items():
+        j = index.get(name)
+        col.extend(table[:, j] if j is not None else missing)
+
+
+@dataclass(frozen=True)
+class BatchColumns:
+    """The numbers of a batch of Metrics records as arrays, so that appending them to the
+    history costs a few array copies (the worker thread builds them before it emits)."""
+
+    rows: int
+    scalars: np.ndarray  # (rows, 5): step, epoch, batch loss, lr, elapsed
+    grad_names: tuple[str, ...]
+    grad_norms: np.ndarray  # (rows, len(grad_names))
+    update_names: tuple[str, ...]
+    update_ratios: np.ndarray
+    epochs: np.ndarray  # (epoch ends, 6): step, epoch, train/val loss, train/val accuracy
+    last: Metrics | None
+
+    @classmethod
+    def of(cls, batch: tuple[Metrics, ...]) -> BatchColumns:
+        n = len(batch)
+        scalars = np.array([(m.step, m.epoch, m.batch_loss, m.lr, m.elapsed) for m in batch],
+                           dtype=np.float64).reshape(n, 5)
+        grad_names, grads = _table([m.grad_norms for m in batch])
+        update_names, updates = _table([m.update_ratios for m in batch])
+        epochs = np.array([(m.step, m.epoch, m.train_loss, m.val_loss, m.train_accuracy,
+                            m.val_accuracy) for m in batch if m.epoch_end],
+                          dtype=np.float64).reshape(-1, 6)
+        return cls(n, scalars, grad_names, grads, update_names, updates, epochs,
+                   batch[-1] if batch else None)
+
+
+def _table(maps: list[Mapping[str, float]]) -> tuple[tuple[str, ...], np.ndarray]:
+    """(names, (len(maps), len(names)) values) from per-record mappings; NaN where missing."""
+    if not maps:
+        return (), np.zeros((0, 0))
+    names = tuple(maps[0])
+    if all(len(mp) == len(names) for mp in maps):
+        get = operator.itemgetter(*names) if names else None
+        try:  # the usual case: every record has the same parameters
+            rows = [get(mp) for mp in maps] if get is not None else [()] * len(maps)
+            return names, np.array(rows, dtype=np.float64).reshape(len(maps), len(names))
+        except KeyError:
+            pass
+    seen: dict[str, None] = {}
+    for mp in maps:
+        seen.update(dict.fromkeys(mp))
+    names = tuple(seen)
+    return names, np.array([[mp.get(k, np.nan) for k in names] for mp in maps],
+                           dtype=np.float64).reshape(len(maps), len(names))
+
+
+class MetricsBatch(tuple):  # type: ignore[type-arg]
+    """A tuple of Metrics records that also carries them as :class:`BatchColumns`, built once
+    in the thread that made the records (``MetricsBatch.of(records)``)."""
+
+    columns: BatchColumns | None = None
+
+    @classmethod
+    def of(cls, records: Iterable[Metrics]) -> MetricsBatch:
+        batch = cls(records)
+        batch.columns = BatchColumns.of(tuple(batch))
+        return batch
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,10 @@ def install(win: MainWindow) -> None:
     panel.failure.connect(lambda message, node: show_failure(win, message, node))
     panel.message.connect(lambda text: win.statusBar().showMessage(text, 8000))
     panel.controller.snapshot.connect(plots.on_snapshot)
+    # periodic snapshots compute only what is on screen (a decision-boundary grid or validation
+    # predictions no one sees would take time from training)
+    plots.views_changed.connect(lambda: panel.controller.set_views(plots.wanted_views()))
+    panel.controller.set_views(plots.wanted_views())
     panel.controller.finished.connect(lambda _reason: plots.redraw())
     win.document_changed.connect(lambda doc: on_document(win, doc))
 

@@ -9,16 +9,19 @@ The views drawn from snapshots (boundary, confusion matrix, samples, weights) li
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QShowEvent
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
+    QGraphicsItem,
     QLabel,
     QRadioButton,
     QStackedWidget,
@@ -35,6 +38,7 @@ from .plots_views import (
     ConfusionPlot,
     PlotPanel,
     SampleGridPlot,
+    TimedPlotWidget,
     WeightHistogramPlot,
     add_legend,
     color,
@@ -43,27 +47,79 @@ from .plots_views import (
     style_plot,
 )
 
-REDRAW_INTERVAL_MS = 40  # 25 Hz
+REDRAW_INTERVAL_MS = 40  # 25 Hz at most
+REDRAW_BUDGET = 0.03  # the share of the time the live plots may keep the GUI thread busy
+REDRAW_MAX_MS = 1000  # but redraw at least once a second
 MARKER_PEN = "#7a3b9a"
 
 
 def epoch_positions(history: MetricsHistory) -> np.ndarray:
     """Each step as a fractional epoch: step k of an epoch of N steps sits at epoch - 1 + k/N,
-    so the last step of epoch e sits at e, where the epoch-end points are drawn."""
+    so the last step of epoch e sits at e, where the epoch-end points are drawn. From the step
+    numbers, so thinned rows sit where they belong."""
     epoch = history.epoch.view()
-    n = epoch.shape[0]
-    if n == 0:
+    if epoch.shape[0] == 0:
         return epoch.copy()
-    index = np.arange(n)
-    new = np.ones(n, dtype=bool)
-    new[1:] = epoch[1:] != epoch[:-1]
-    starts = np.flatnonzero(new)
-    group = np.cumsum(new) - 1
-    position = index - starts[group] + 1
-    per_epoch = float(history.last.steps_per_epoch) if history.last is not None else 0.0
-    if per_epoch <= 0:
-        per_epoch = float(np.diff(np.append(starts, n)).max())
-    return epoch - 1 + position / per_epoch
+    steps = history.step.view()
+    per = float(history.last.steps_per_epoch) if history.last is not None else 0.0
+    if per <= 0:
+        per = float(np.nanmax(steps))
+    return epoch - 1 + ((steps - 1) % per + 1) / per
+
+
+class MajorGridAxis(pg.AxisItem):
+    """An axis whose grid lines follow the major ticks only (minor ticks keep their labels).
+    pyqtgraph draws a grid line per tick of every level, alpha-blended: on a log axis that is
+    nine lines a decade, and replaying them made each repaint of a live plot three times
+    slower."""
+
+    def generateDrawSpecs(self, p: Any) -> Any:
+        specs = super().generateDrawSpecs(p)
+        if specs is None or self.grid is False:
+            return specs
+        axis_spec, tick_specs, text_specs = specs
+        if tick_specs:  # level 0 is drawn with the highest alpha, every finer level with less
+            top = max(pen.color().alpha() for pen, _, _ in tick_specs)
+            tick_specs = [spec for spec in tick_specs if spec[0].color().alpha() >= top]
+        return axis_spec, tick_specs, text_specs
+
+
+class StickyViewBox(pg.ViewBox):
+    """Auto-range with hysteresis: the range only changes when the data leaves it or fills
+    less than 1/``SLACK`` of it, and x grows with headroom. A live plot whose range (and so
+    whose axes) changed on every redraw repainted everything each time."""
+
+    SLACK = 1.6
+    HEADROOM = 0.25  # of the data's x span, to the right
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._sticky: list[list[float] | None] = [None, None]
+
+    def reset_sticky(self) -> None:
+        self._sticky = [None, None]
+
+    def childrenBounds(self, frac: Any = None, orthoRange: Any = (None, None), items: Any = None) -> Any:
+        bounds = super().childrenBounds(frac=frac, orthoRange=orthoRange, items=items)
+        if items is not None:
+            return bounds
+        out = list(bounds)
+        for ax in (0, 1):
+            b = bounds[ax]
+            if b is None or not (math.isfinite(b[0]) and math.isfinite(b[1])):
+                continue
+            lo, hi = float(b[0]), float(b[1])
+            span = hi - lo
+            if span <= 0:
+                continue
+            kept = self._sticky[ax]
+            if kept is not None and kept[0] <= lo and hi <= kept[1] and kept[1] - kept[0] <= self.SLACK * span:
+                out[ax] = list(kept)
+                continue
+            new = [lo, hi + self.HEADROOM * span] if ax == 0 else [lo, hi]
+            self._sticky[ax] = new
+            out[ax] = list(new)
+        return out
 
 
 def positive(values: np.ndarray) -> np.ndarray:
@@ -78,10 +134,14 @@ class _HistoryPlot(PlotPanel):
 
     def __init__(self, title: str, xlabel: str, ylabel: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.set_graphics(pg.PlotWidget())
+        self.set_graphics(TimedPlotWidget(
+            viewBox=StickyViewBox(),
+            axisItems={"left": MajorGridAxis("left"), "bottom": MajorGridAxis("bottom")}))
         self.graphics.setMinimumSize(240, 180)
         self.plot: pg.PlotItem = self.graphics.getPlotItem()
         style_plot(self.plot, title, xlabel, ylabel)
+        for name in ("left", "bottom"):  # repaints of unchanged axes (and grid) become blits
+            self.plot.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.history: MetricsHistory | None = None
         self._drawn: tuple[Any, ...] | None = None
 
@@ -106,6 +166,7 @@ class _HistoryPlot(PlotPanel):
     def redraw(self) -> None:
         """Redraw now (a setting changed)."""
         self._drawn = None
+        self.plot.getViewBox().reset_sticky()
         self.refresh()
 
     def _draw(self, history: MetricsHistory) -> None:  # pragma: no cover - abstract
@@ -114,6 +175,7 @@ class _HistoryPlot(PlotPanel):
     def clear(self) -> None:
         self._drawn = None
         self.history = None
+        self.plot.getViewBox().reset_sticky()
         for item in self.plot.listDataItems():
             item.setData([], [])
 
@@ -167,6 +229,7 @@ class LossPlot(_HistoryPlot):
         if self.log_y.isChecked() != on:
             self.log_y.setChecked(on)  # emits toggled → back here once
             return
+        self.plot.getViewBox().reset_sticky()
         self.plot.setLogMode(x=False, y=on)
         self.plot.setLabel("left", "loss (log scale)" if on else "loss", **LABEL_STYLE)
         self.plot.enableAutoRange()
@@ -270,7 +333,8 @@ class _PerParamPlot(_HistoryPlot):
         curve = self.curves.get(name)
         if curve is None:
             k = len(self.curves)
-            curve = self.plot.plot(pen=pg.mkPen(color(k), width=1.5), name=name, connect="finite")
+            # 1 px: wider pens make Qt stroke each noisy curve several times slower
+            curve = self.plot.plot(pen=pg.mkPen(color(k), width=1), name=name, connect="finite")
             curve.setDownsampling(auto=True, method="peak")
             curve.setClipToView(True)
             self.curves[name] = curve
@@ -278,6 +342,7 @@ class _PerParamPlot(_HistoryPlot):
         return curve
 
     def _on_legend_clicked(self, _item: Any) -> None:
+        self.plot.getViewBox().reset_sticky()  # fit the curves still shown
         self.plot.getViewBox().updateAutoRange()
 
     def _draw(self, h: MetricsHistory) -> None:
@@ -325,7 +390,14 @@ class UpdateRatioPlot(_PerParamPlot):
 class TrainingPlots(QWidget):
     """All live views in tabs. Call ``set_context`` when the dataset/graph changes, feed the
     history (``history.append``) and ``on_snapshot`` from the worker's signals, and ``start()``
-    the redraw timer; only the visible tab is redrawn, and only when something changed."""
+    the redraw timer; only the visible tab is redrawn, and only when something changed.
+
+    The timer's interval adapts: the GUI thread holds the GIL the training thread needs while it
+    updates and paints a plot (PySide keeps it through Qt's painting), so the plots redraw at
+    most as often as keeps that work under ``REDRAW_BUDGET`` of the time: up to 25 Hz for cheap
+    views, down to once a second for expensive ones on a slow machine."""
+
+    views_changed = Signal()  # what is on screen changed: see wanted_views()
 
     TAB_NAMES = ("Loss", "Accuracy", "Gradients", "Updates", "Boundary", "Confusion", "Samples",
                  "Weights")
@@ -356,9 +428,12 @@ class TrainingPlots(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.tabs)
+        self.interval_ms = interval_ms
         self.timer = QTimer(self)
         self.timer.setInterval(interval_ms)
-        self.timer.timeout.connect(self.redraw)
+        self.timer.timeout.connect(self._on_timer)
+        self._pace: tuple[float, float] | None = None  # (wall, plots' CPU time) at the last tick
+        self._live = False  # between start() and stop()
         self.set_context(None, ())
 
     # -- feeding ------------------------------------------------------------------------------
@@ -406,6 +481,15 @@ class TrainingPlots(QWidget):
         self.snapshot = snapshot
 
     # -- drawing ------------------------------------------------------------------------------
+    VIEW_OF_TAB = {"Boundary": "boundary", "Confusion": "confusion", "Samples": "samples"}
+
+    def wanted_views(self) -> frozenset[str]:
+        """What the periodic snapshots must carry for what is on screen now (worker ``VIEWS``)."""
+        if not self.isVisible():
+            return frozenset()
+        view = self.VIEW_OF_TAB.get(self.TAB_NAMES[self.tabs.currentIndex()])
+        return frozenset() if view is None else frozenset({view})
+
     def current_plot(self) -> PlotPanel:
         return self.tabs.currentWidget()  # type: ignore[return-value]
 
@@ -415,21 +499,59 @@ class TrainingPlots(QWidget):
             return False
         plot = self.current_plot()
         source = self.history if getattr(plot, "source", "") == "history" else self.snapshot
-        return bool(plot.refresh(source))  # type: ignore[attr-defined]
+        t0 = time.thread_time()
+        drew = bool(plot.refresh(source))  # type: ignore[attr-defined]
+        plot.redraw_seconds += time.thread_time() - t0
+        return drew
+
+    def plots_seconds(self) -> float:
+        """GUI-thread CPU time spent so far updating and painting the plots."""
+        return sum(p.redraw_seconds + p.graphics.paint_seconds for p in self.plots.values())
+
+    def _on_timer(self) -> None:
+        now, spent = time.perf_counter(), self.plots_seconds()
+        if self._pace is not None and now > self._pace[0]:
+            share = (spent - self._pace[1]) / (now - self._pace[0])
+            # lengthen at once, shorten gently (at most halve the interval per tick)
+            interval = round(self.timer.interval() * max(share / REDRAW_BUDGET, 0.5))
+            self.timer.setInterval(min(REDRAW_MAX_MS, max(self.interval_ms, interval)))
+        self._pace = (now, self.plots_seconds())
+        self.redraw()
 
     def _on_tab_changed(self, _index: int) -> None:
         self.redraw()
+        self.views_changed.emit()
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
+        if self._live and not self.timer.isActive():
+            self._pace = None
+            self.timer.start()
         self.redraw()
+        self.views_changed.emit()
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        super().hideEvent(event)
+        self.timer.stop()  # nothing to draw: no wake-ups (each would take the GIL from training)
+        self.views_changed.emit()
 
     def start(self) -> None:
-        self.timer.start()
+        """Redraw on the timer (while shown) until ``stop``."""
+        self._live = True
+        self._pace = None
+        self.timer.setInterval(self.interval_ms)
+        if self.isVisible():
+            self.timer.start()
 
     def stop(self) -> None:
-        """Stop the timer after one last redraw, so the final records show."""
+        """Stop the timer after one last redraw, so the final records show, fitted tightly
+        (no more room kept for the steps to come)."""
+        self._live = False
         self.timer.stop()
+        for plot in self.plots.values():
+            if isinstance(plot, _HistoryPlot):
+                plot.plot.getViewBox().reset_sticky()
+                plot._drawn = None
         self.redraw()
 
     def clear(self) -> None:

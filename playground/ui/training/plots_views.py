@@ -12,8 +12,10 @@ from __future__ import annotations
 import csv
 import math
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
@@ -141,6 +143,26 @@ def add_legend(plot: pg.PlotItem, columns: int = 1) -> pg.LegendItem:
     return legend
 
 
+class _TimedPaint:
+    """Adds ``paint_seconds``: the GUI thread's CPU time spent painting this view, which the
+    live plots' redraw pacing reads (every paint holds the GIL the training thread needs)."""
+
+    paint_seconds = 0.0
+
+    def paintEvent(self, event: Any) -> None:
+        t0 = time.thread_time()
+        super().paintEvent(event)  # type: ignore[misc]
+        self.paint_seconds += time.thread_time() - t0
+
+
+class TimedPlotWidget(_TimedPaint, pg.PlotWidget):
+    pass
+
+
+class TimedLayoutWidget(_TimedPaint, pg.GraphicsLayoutWidget):
+    pass
+
+
 class PlotPanel(QWidget):
     """A toolbar row above a pyqtgraph widget; ``export(path)`` writes PNG, SVG or CSV.
 
@@ -180,6 +202,7 @@ class PlotPanel(QWidget):
 
     def set_graphics(self, widget: pg.GraphicsView) -> None:
         self.graphics = widget
+        self.redraw_seconds = 0.0  # GUI-thread CPU time in refresh() (paints: paint_seconds)
         widget.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.body.addWidget(widget, 1)
 
@@ -267,7 +290,7 @@ class _SnapshotPlot(PlotPanel):
 
 
 def _plot_widget() -> pg.PlotWidget:
-    w = pg.PlotWidget(background=BACKGROUND)
+    w = TimedPlotWidget(background=BACKGROUND)
     w.setMinimumSize(240, 180)
     return w
 
@@ -472,7 +495,7 @@ class SampleGridPlot(_SnapshotPlot):
     def __init__(self, rows: int = 4, cols: int = 6, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.rows, self.cols = rows, cols
-        self.set_graphics(pg.GraphicsLayoutWidget(border=None))
+        self.set_graphics(TimedLayoutWidget(border=None))
         self.graphics.setBackground(BACKGROUND)
         self.graphics.setMinimumSize(240, 180)
         self.layout_item: pg.GraphicsLayout = self.graphics.ci

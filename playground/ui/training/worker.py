@@ -32,22 +32,22 @@ import threading
 import time
 import traceback
 import weakref
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QThread, QTimer, Signal, Slot
 
 from ...engine import Program
 from ...training import Binding, Metrics, TrainConfig, Trainer, TrainingError, predict_classes
 from ...training.datasets import Split
 from ...training.loop import encode_targets
-from .history import ViewSnapshot
+from .history import MetricsBatch, ViewSnapshot
 
 __all__ = [
-    "GRID_SIZE", "SAMPLE_COUNT", "SMALL_MODEL_PARAMS", "RunInfo", "SnapshotFn",
+    "GRID_SIZE", "SAMPLE_COUNT", "SMALL_MODEL_PARAMS", "VIEWS", "RunInfo", "SnapshotFn",
     "TrainingController", "TrainingWorker", "make_view_snapshot", "view_fields",
 ]
 
@@ -60,6 +60,13 @@ SAMPLE_COUNT = 24  # validation images shown with their predictions
 LIVE_VAL_ROWS = 4096  # periodic snapshots predict at most this many validation rows
 CHUNK_ROWS = 4096  # rows per forward pass when predicting many points (bounds the memory)
 SMALL_MODEL_PARAMS = 200_000  # below this many parameter elements, use one BLAS thread
+HEARTBEAT_MS = 20  # the GUI thread stamps TrainingWorker.gui_beat this often during a run
+GUI_LAG = 0.04  # seconds: a stamp older than this means the GUI thread is behind
+
+# what a periodic snapshot can leave out when no visible view needs it (the parameters are
+# always copied: the weight histograms and the values on the wires use them)
+VIEWS = frozenset({"boundary", "confusion", "samples"})
+VIEWS_NEEDING_PREDICTIONS = frozenset({"confusion", "samples"})
 
 SnapshotFn = Callable[[Program, Trainer], Mapping[str, Any]]
 _FIELDS = frozenset(f.name for f in dataclasses.fields(ViewSnapshot)) - {"step", "epoch", "params"}
@@ -140,9 +147,11 @@ def _grid_axes(X: np.ndarray, size: int) -> list[np.ndarray]:
     return [np.linspace(a, b, size) for a, b in zip(lo - pad, hi + pad, strict=True)]
 
 
-def view_fields(program: Program, trainer: Trainer, full: bool = True) -> dict[str, Any]:
+def view_fields(program: Program, trainer: Trainer, full: bool = True,
+                views: Collection[str] | None = None) -> dict[str, Any]:
     """The default snapshot content besides the parameters (see :func:`make_view_snapshot`).
-    Runs forward passes on ``program``: call it only from the thread that trains, between steps."""
+    Runs forward passes on ``program``: call it only from the thread that trains, between steps.
+    ``views`` limits the work to what the visible views need (``VIEWS``; None: everything)."""
     split, b = trainer.split, trainer.binding
     ds = split.dataset
     dt = program.dtype
@@ -150,7 +159,11 @@ def view_fields(program: Program, trainer: Trainer, full: bool = True) -> dict[s
     cache = _cache(trainer)
     have_train = trainer.X_train.shape[0] > 0
     with np.errstate(all="ignore"):
-        if ds.task == "classification" and ds.n_features == 2 and have_train:
+        boundary = views is None or "boundary" in views
+        predictions = views is None or not VIEWS_NEEDING_PREDICTIONS.isdisjoint(views)
+        if not boundary:
+            pass
+        elif ds.task == "classification" and ds.n_features == 2 and have_train:
             grid = cache.get("grid")
             if grid is None:  # the grid depends only on the (fixed) training data
                 xs, ys = _grid_axes(trainer.X_train, GRID_SIZE)
@@ -173,7 +186,7 @@ def view_fields(program: Program, trainer: Trainer, full: bool = True) -> dict[s
             pred = _predict(program, b, points, targets, all_values=True)
             out["extra"] = {"curve": (xs, _frozen(pred.reshape(pred.shape[0], -1)[:, 0]))}
         n_val = trainer.X_val.shape[0]
-        if ds.task == "classification" and n_val:
+        if ds.task == "classification" and n_val and predictions:
             rows = n_val if full else min(n_val, LIVE_VAL_ROWS)
             # the last forward pass runs every gate: the wires then show the validation set
             pred = _predict(program, b, trainer.X_val[:rows], trainer.T_val[:rows], all_values=True)
@@ -190,7 +203,7 @@ def view_fields(program: Program, trainer: Trainer, full: bool = True) -> dict[s
 
 
 def make_view_snapshot(program: Program, trainer: Trainer, step: int, epoch: int,
-                       full: bool = True) -> ViewSnapshot:
+                       full: bool = True, views: Collection[str] | None = None) -> ViewSnapshot:
     """Everything the views need, as copies, computed in the training thread between steps:
 
     - ``params``: read-only copies of every parameter array;
@@ -204,9 +217,11 @@ def make_view_snapshot(program: Program, trainer: Trainer, step: int, epoch: int
       units, shaped ``image_shape``, with true and predicted labels;
     - 1-feature regression: ``extra["curve"]`` = (x, prediction) over the standardised range.
 
+    ``views`` (see ``VIEWS``) leaves out what no visible view shows (None: everything).
+
     The forward passes leave the program's values on the last set predicted (the validation
     set); nothing needs restoring, as the trainer sets its inputs before every step."""
-    fields = view_fields(program, trainer, full)
+    fields = view_fields(program, trainer, full, views)
     fields["extra"] = MappingProxyType(dict(fields.get("extra") or {}))
     return ViewSnapshot(step, epoch, params=copy_params(program), **fields)
 
@@ -236,6 +251,7 @@ class RunInfo:
     snapshot_seconds: float = 0.0  # total time spent computing snapshots
     snapshot_max: float = 0.0
     blas_limited: bool = False
+    gui_yields: int = 0  # steps after which the worker handed the GIL to a lagging GUI thread
     seconds: float = 0.0  # wall time of run()
 
 
@@ -246,7 +262,7 @@ class TrainingWorker(QObject):
 
     The ``request_*`` methods are the only ones the GUI thread calls while it runs."""
 
-    metrics = Signal(object)  # tuple[Metrics, ...]
+    metrics = Signal(object)  # MetricsBatch: a tuple[Metrics, ...] with columns
     snapshot = Signal(object)  # ViewSnapshot
     paused_at = Signal(int)  # steps done when the worker blocked
     resumed = Signal()
@@ -278,6 +294,12 @@ class TrainingWorker(QObject):
         self._lr_seq = 0
         self._pending: list[Metrics] = []
         self._full_at = -1  # step of the last full snapshot, -1 when the last one was not full
+        # perf_counter() of the GUI thread's last heartbeat (TrainingController stamps it every
+        # HEARTBEAT_MS): a float store is atomic, and the worker only reads it
+        self.gui_beat = time.perf_counter()
+        # the views a periodic snapshot must serve (see VIEWS; None: all), set by the GUI
+        # thread with one store; pause, end and failure snapshots always have everything
+        self.views: frozenset[str] | None = None
 
     # -- called from the GUI thread -----------------------------------------------------------
     def request_stop(self) -> None:
@@ -369,9 +391,16 @@ class TrainingWorker(QObject):
                 if m is None:
                     break
                 pending.append(m)
-                # hand the GIL over: every Python callback of the GUI thread (each paint, each
-                # slot) needs it, and without this a busy worker can starve the window
-                time.sleep(0)
+                now = clock()
+                if now - self.gui_beat > GUI_LAG:
+                    # the GUI thread is behind: every Python callback it makes (each paint
+                    # method, each slot) needs the GIL, and a busy worker hands it over only
+                    # every switch interval. sleep(0) releases it for ~80 µs, so hand it over
+                    # each step until the heartbeat is on time again (while the GUI keeps up
+                    # this costs nothing: an unconditional sleep(0) would cost ~40% of a
+                    # small model's steps)
+                    time.sleep(0)
+                    self.info.gui_yields += 1
                 mode = self._mode
                 if mode != "run" and (mode == "step" or m.epoch_end):
                     last = (m.epoch_end and m.epoch >= cfg.epochs) or (
@@ -379,7 +408,6 @@ class TrainingWorker(QObject):
                     if not last:  # the generator is done after the last step: finish instead
                         self._mode = "run"
                         pause.set()
-                now = clock()
                 if now >= next_emit:
                     self._flush()
                     next_emit = now + emit_every
@@ -423,7 +451,8 @@ class TrainingWorker(QObject):
 
     def _flush(self) -> None:
         if self._pending:
-            batch = tuple(self._pending)
+            # the records and, built here rather than in the GUI thread, their columns
+            batch = MetricsBatch.of(self._pending)
             self._pending.clear()
             self.info.emits += 1
             self.metrics.emit(batch)
@@ -434,7 +463,8 @@ class TrainingWorker(QObject):
         step = tr.step_count
         epoch = math.ceil(step / max(1, self._steps_per_epoch())) if step else 0
         if self.snapshot_fn is None:
-            snap = make_view_snapshot(self.program, tr, step, epoch, full)
+            snap = make_view_snapshot(self.program, tr, step, epoch, full,
+                                      None if full else self.views)
         else:
             snap = _snapshot_from(self.snapshot_fn(self.program, tr), self.program, step, epoch)
         cost = time.perf_counter() - t0
@@ -489,6 +519,11 @@ class TrainingController(QObject):
         self._worker: TrainingWorker | None = None
         self._trainer: Trainer | None = None
         self._info: RunInfo | None = None
+        self._views: frozenset[str] | None = None
+        self._beat = QTimer(self)  # the heartbeat that tells the worker the GUI keeps up
+        self._beat.setTimerType(Qt.TimerType.PreciseTimer)
+        self._beat.setInterval(HEARTBEAT_MS)
+        self._beat.timeout.connect(self._on_beat)
         app = QCoreApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self._on_about_to_quit)
@@ -545,6 +580,9 @@ class TrainingController(QObject):
         thread.finished.connect(worker.deleteLater)  # runs in the thread as it ends
         self._thread, self._worker = thread, worker
         self._trainer, self._info = worker.trainer, worker.info
+        worker.gui_beat = time.perf_counter()
+        worker.views = self._views
+        self._beat.start()
         thread.start()
 
     def pause(self) -> None:
@@ -564,6 +602,13 @@ class TrainingController(QObject):
         """Run until the next epoch end, then pause."""
         if self._worker is not None:
             self._worker.request_resume("epoch")
+
+    def set_views(self, views: Collection[str] | None) -> None:
+        """Periodic snapshots compute only what these views (see ``VIEWS``) show; None: all.
+        Applies from the next snapshot, and to the next runs."""
+        self._views = None if views is None else frozenset(views)
+        if self._worker is not None:
+            self._worker.views = self._views
 
     def set_lr(self, lr: float) -> None:
         """Use ``lr`` from the next step on; the worker answers with ``lr_changed(step, lr)``."""
@@ -592,6 +637,12 @@ class TrainingController(QObject):
         return True
 
     # -- worker signals, delivered in the GUI thread ----------------------------------------------
+    @Slot()
+    def _on_beat(self) -> None:
+        worker = self._worker
+        if worker is not None:
+            worker.gui_beat = time.perf_counter()
+
     @Slot(object)
     def _on_metrics(self, batch: object) -> None:
         self.metrics.emit(batch)
@@ -628,6 +679,7 @@ class TrainingController(QObject):
     def _cleanup(self) -> None:
         thread, worker = self._thread, self._worker
         self._thread = None
+        self._beat.stop()
         if thread is None:
             return
         # run() has returned and quit() the loop: the thread is ending by itself. Wait for it

@@ -2,14 +2,16 @@
 
 Run:  python tests/benchmarks/training_ui.py [--json] [--platform offscreen|xcb] [--quick]
       xvfb-run -a -s "-screen 0 1600x1000x24" python tests/benchmarks/training_ui.py --platform xcb
-      (--rounds N, --kinds bare,hidden,Loss,Gradients,Boundary, --skip throughput,probe,memory)
+      (--example moons|digits, --rounds N, --kinds bare,hidden,Loss,..., --skip throughput,probe,memory)
 
 Everything runs in one process with the real ``MainWindow`` (a temporary QSettings ini file,
 ``QStandardPaths.setTestModeEnabled(True)``) at 1400 × 900, shown, and the real training worker
 thread. The graph is the bundled ``moons_mlp`` example (2 → 16 tanh → 16 tanh → 2, Adam,
 lr 0.01, batch 32, seed 0) on 20,000 two-moons samples (14,000 train / 6,000 validation, 438
-steps per epoch), set through the Training panel's widgets; ``sys.setswitchinterval(0.001)`` as
-``playground.ui.app.main`` sets it.
+steps per epoch: ~120 µs steps, nearly all of it holding the GIL, the hardest case for a GUI
+sharing the interpreter), or with ``--example digits`` the ``digits_mlp`` example (64 → 64 →
+10) on scikit-learn's digits; set through the Training panel's widgets;
+``sys.setswitchinterval(0.001)`` as ``playground.ui.app.main`` sets it.
 
 1. Throughput. The same program/data/config is trained (a) headless: ``playground.training.train``
    iterated in the main thread with no event processing, under the same one-thread BLAS limit the
@@ -61,9 +63,14 @@ TARGET_P99_MS = 50.0
 TARGET_RSS_RATIO = 1.05
 PROBE_MS = 10
 WINDOW = (1400, 900)
-SAMPLES = 20_000
-EPOCHS = 60  # 438 steps/epoch → 26,280 steps, about 4 s here
-TABS = ("Loss", "Gradients", "Boundary")
+# --example: the graph, its dataset, samples (None: the dataset's own), epochs, tabs to measure
+SETUPS = {
+    # 438 steps/epoch → 26,280 steps of ~120 µs: a worst case for sharing the GIL
+    "moons": ("moons_mlp", "moons", 20_000, 60, ("Loss", "Gradients", "Boundary")),
+    # the 64-hidden-unit digits network: 40 steps/epoch of ~0.5 ms
+    "digits": ("digits_mlp", "digits", None, 150, ("Loss", "Gradients", "Samples")),
+}
+EXAMPLE, DATASET, SAMPLES, EPOCHS, TABS = SETUPS["moons"]
 CHECKPOINTS = (1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000)
 
 
@@ -189,15 +196,17 @@ class Bench:
         self.win.resize(*WINDOW)
         self.win.show()
         self.pump(0.3)
-        if not self.win.open_example("moons_mlp"):
-            raise RuntimeError("cannot open the moons_mlp example")
+        if not self.win.open_example(EXAMPLE):
+            raise RuntimeError(f"cannot open the {EXAMPLE} example")
         self.pump(0.2)
         self.panel = self.win.training
         self.plots = self.win.plots
         p = self.panel
-        if p.dataset.current_key() != "moons":
-            raise RuntimeError(f"moons_mlp opened with dataset {p.dataset.current_key()!r}")
-        p.samples.setValue(SAMPLES)
+        if p.dataset.current_key() != DATASET:
+            raise RuntimeError(f"{EXAMPLE} opened with dataset {p.dataset.current_key()!r}")
+        if SAMPLES is not None:
+            p.samples.setValue(SAMPLES)
+        self.train_rows = p.build_split().X_train.shape[0]
         p.epochs.setValue(EPOCHS // 2 if quick else EPOCHS)
         self.run_cap_s = 20.0  # a window run longer than this is stopped (see window_run)
 
@@ -318,7 +327,8 @@ class Bench:
                 "snapshot_s": info.snapshot_seconds, "snapshot_max": info.snapshot_max,
                 "lateness": lateness, "final_loss": last.batch_loss,
                 "stopped_early": reasons[0] == "timeout", "redraw_interval_ms": plots.timer.interval(),
-                "redraws": plots.plots[tab].redraws - redraws0, "gui_yields": info.gui_yields}
+                "redraws": plots.plots[tab].redraws - redraws0, "gui_yields": info.gui_yields,
+                "worker_cpu": info.cpu_seconds, "worker_wall": info.seconds}
 
     def idle_lateness(self, seconds: float = 2.0) -> list[float]:
         from PySide6.QtCore import Qt, QTimer
@@ -371,6 +381,7 @@ class Bench:
         info = controller.info
         controller.deleteLater()
         return {"steps": m.step, "elapsed": m.elapsed, "sps": m.step / m.elapsed, "wall": wall,
+                "worker_cpu": info.cpu_seconds, "worker_wall": info.seconds,
                 "gui_cpu": time.thread_time() - cpu0, "proc_cpu": proc_cpu,
                 "snapshot_s": info.snapshot_seconds,
                 "redraws": 0, "stopped_early": False, "plots_visible": False, "tab": ""}
@@ -434,7 +445,7 @@ class Bench:
 
     def memory(self, total_steps: int, log: Callable[[str], None], label: str) -> dict[str, Any]:
         p = self.panel
-        spe = math.ceil(round(SAMPLES * 0.7) / p.batch.value())
+        spe = math.ceil(self.train_rows / p.batch.value())
         saved_epochs = p.epochs.value()
         p.epochs.setValue(math.ceil(total_steps / spe))
         marks = [c for c in CHECKPOINTS if c <= total_steps]
@@ -497,7 +508,7 @@ class Bench:
 
 
 KIND_LABELS = {"bare": "worker thread alone (no window)", "hidden": "window, Plots dock hidden",
-               **{t: f"window, {t} tab" for t in TABS}}
+               **{t: f"window, {t} tab" for setup in SETUPS.values() for t in setup[4]}}
 
 
 def kind_key(kind: str) -> str:
@@ -538,6 +549,8 @@ def summarise_memory(mem: dict[str, Any], prefix: str) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--json", action="store_true", help="print one JSON object of named figures")
+    ap.add_argument("--example", default="moons", choices=tuple(SETUPS),
+                    help="moons: moons_mlp on 20,000 samples (default); digits: digits_mlp")
     ap.add_argument("--platform", default="offscreen", choices=("offscreen", "xcb"))
     ap.add_argument("--quick", action="store_true",
                     help="shorter runs (30 epochs), 2 rounds, memory to 20,000 steps")
@@ -551,6 +564,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip", default="", help="comma list of parts to skip: throughput,probe,memory")
     args = ap.parse_args(argv)
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
+    global EXAMPLE, DATASET, SAMPLES, EPOCHS, TABS
+    EXAMPLE, DATASET, SAMPLES, EPOCHS, TABS = SETUPS[args.example]
     rounds = args.rounds or (2 if args.quick else 5)
     total_steps = 20_000 if args.quick else 100_000
 
@@ -564,10 +579,10 @@ def main(argv: list[str] | None = None) -> int:
         plots_module.REDRAW_BUDGET = args.redraw_budget
     bench = Bench(args.platform, args.quick, rounds)
     figures: dict[str, Any] = {"platform": args.platform, "quick": args.quick,
-                               "samples": SAMPLES, "epochs": bench.panel.epochs.value(),
+                               "example": EXAMPLE, "samples": SAMPLES, "epochs": bench.panel.epochs.value(),
                                "rounds": rounds, "switch_interval": sys.getswitchinterval(),
                                "commit": git_commit(), "redraw_budget": plots_module.REDRAW_BUDGET}
-    log(f"moons_mlp, {SAMPLES:,} samples, {bench.panel.epochs.value()} epochs, batch "
+    log(f"{EXAMPLE}, {bench.train_rows:,} training rows, {bench.panel.epochs.value()} epochs, batch "
         f"{bench.panel.batch.value()}, platform {args.platform}, {os.cpu_count()} CPUs, "
         f"commit {figures['commit']}")
 
@@ -592,6 +607,12 @@ def main(argv: list[str] | None = None) -> int:
                 [(h["cpu"] / h["steps"]) / (r["proc_cpu"] / r["steps"]) for h, r in zip(hl, w, strict=True)]), 4)
             figures[f"snapshot_share_{key}"] = round(median([r["snapshot_s"] / r["elapsed"] for r in w]), 4)
             figures[f"redraws_per_s_{key}"] = round(median([r["redraws"] / r["wall"] for r in w]), 1)
+            # the training thread's CPU time / its wall time (below 1: it waited for the GIL
+            # or the CPU), and its CPU time per step ÷ headless (above 1: each step got slower)
+            figures[f"worker_cpu_share_{key}"] = round(median(
+                [r["worker_cpu"] / r["worker_wall"] for r in w]), 4)
+            figures[f"worker_cpu_per_step_vs_headless_{key}"] = round(median(
+                [(r["worker_cpu"] / r["steps"]) / (h["cpu"] / h["steps"]) for h, r in zip(hl, w, strict=True)]), 4)
             figures[f"gui_yield_share_{key}"] = round(median(
                 [r.get("gui_yields", 0) / r["steps"] for r in w]), 4)
             if any(r["stopped_early"] for r in w):
@@ -659,6 +680,8 @@ def print_table(f: dict[str, Any]) -> None:
             row("  GUI thread CPU / wall; redraws/s",
                 f"{f[f'gui_cpu_share_{key}']:.3f}; {f[f'redraws_per_s_{key}']:.1f}")
             row("  worker snapshot time / run time", f"{f[f'snapshot_share_{key}']:.3f}")
+            row("  training thread CPU / wall; its CPU per step ÷ headless",
+                f"{f[f'worker_cpu_share_{key}']:.3f}; {f[f'worker_cpu_per_step_vs_headless_{key}']:.3f}")
             row("  steps after which the worker yielded to a lagging GUI", f"{f[f'gui_yield_share_{key}']:.3f}")
             if f"stopped_early_{key}" in f:
                 row("  stopped early (20 s cap) at steps", str(f[f"stopped_early_{key}"]))

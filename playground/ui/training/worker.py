@@ -253,6 +253,7 @@ class RunInfo:
     blas_limited: bool = False
     gui_yields: int = 0  # steps after which the worker handed the GIL to a lagging GUI thread
     seconds: float = 0.0  # wall time of run()
+    cpu_seconds: float = 0.0  # CPU time of the training thread in run() (less: it waited)
 
 
 class TrainingWorker(QObject):
@@ -329,7 +330,7 @@ class TrainingWorker(QObject):
     @Slot()
     def run(self) -> None:
         info = self.info
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), time.thread_time()
         reason = "failed"
         try:
             with self._blas_limits():
@@ -349,6 +350,7 @@ class TrainingWorker(QObject):
             info.reason = reason
             info.steps = self.trainer.step_count
             info.seconds = time.perf_counter() - t0
+            info.cpu_seconds = time.thread_time() - cpu0
             self.finished.emit(reason)
             thread = QThread.currentThread()
             app = QCoreApplication.instance()

@@ -551,6 +551,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true", help="print one JSON object of named figures")
     ap.add_argument("--example", default="moons", choices=tuple(SETUPS),
                     help="moons: moons_mlp on 20,000 samples (default); digits: digits_mlp")
+    ap.add_argument("--batch", type=int, default=None, help="batch size (default: the example's)")
+    ap.add_argument("--epochs", type=int, default=None, help="epochs per run (default: the setup's)")
     ap.add_argument("--platform", default="offscreen", choices=("offscreen", "xcb"))
     ap.add_argument("--quick", action="store_true",
                     help="shorter runs (30 epochs), 2 rounds, memory to 20,000 steps")
@@ -578,6 +580,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.redraw_budget is not None:
         plots_module.REDRAW_BUDGET = args.redraw_budget
     bench = Bench(args.platform, args.quick, rounds)
+    if args.batch is not None:
+        bench.panel.batch.setValue(args.batch)
+    if args.epochs is not None:
+        bench.panel.epochs.setValue(args.epochs)
     figures: dict[str, Any] = {"platform": args.platform, "quick": args.quick,
                                "example": EXAMPLE, "samples": SAMPLES, "epochs": bench.panel.epochs.value(),
                                "rounds": rounds, "switch_interval": sys.getswitchinterval(),

@@ -135,3 +135,25 @@ def test_batches_with_columns_from_the_worker_give_the_same_history(records):
     batch = MetricsBatch.of(records[:5])
     assert tuple(batch) == tuple(records[:5]) and batch.columns.rows == 5
     np.testing.assert_array_equal(batch.columns.scalars[:, 2], [m.batch_loss for m in records[:5]])
+
+
+def test_loss_csv_keeps_every_epoch_end_after_thinning(qtbot, tmp_path, records):
+    import csv
+
+    h = fed(records)
+    plot = LossPlot()
+    qtbot.addWidget(plot)
+    plot.refresh(h)
+    plot.export(tmp_path / "loss.csv")
+    with open(tmp_path / "loss.csv", newline="", encoding="utf-8") as f:
+        header, *body = list(csv.reader(f))
+    assert header == ["step", "epoch", "lr", "batch_loss", "train_loss_epoch", "val_loss_epoch"]
+    by_step = {m.step: m for m in records}
+    ends = [m for m in records if m.epoch_end]
+    got = {int(r[0]): float(r[5]) for r in body if r[5]}
+    assert got == {m.step: m.val_loss for m in ends}  # every epoch, thinned rows or not
+    for r in body:
+        m = by_step[int(r[0])]
+        assert int(r[1]) == m.epoch
+        assert r[3] == "" or float(r[3]) == m.batch_loss
+    assert len(body) < len(records)

@@ -17,7 +17,7 @@ from PySide6.QtGui import QColor
 from playground.graph import compile_graph, load
 from playground.training import TrainConfig, Trainer, bind, predict_classes, train
 from playground.training.datasets import Dataset, Split, load_dataset, split
-from playground.ui.training.history import MetricsHistory, ViewSnapshot
+from playground.ui.training.history import MetricsHistory, ViewSnapshot, trailing_mean
 from playground.ui.training.plots import (
     AccuracyPlot,
     BoundaryPlot,
@@ -178,6 +178,45 @@ def test_refresh_is_a_no_op_while_the_version_is_unchanged(qtbot, moons, monkeyp
     assert plot.refresh(h) and len(calls) == 9
 
 
+def test_trailing_mean_matches_a_plain_loop_and_skips_gaps():
+    rng = np.random.default_rng(3)
+    values = rng.lognormal(size=500)
+    values[[0, 7, 8, 9, 200]] = np.nan
+    values[[50, 51]] = [0.0, -1.0]
+    for k in (2, 10, 64):
+        for log in (False, True):
+            got = trailing_mean(values, k, log=log)
+            for i in range(len(values)):
+                window = values[max(0, i - k + 1): i + 1]
+                ok = window[np.isfinite(window) & ((window > 0) if log else True)]
+                if ok.size == 0:
+                    assert np.isnan(got[i])
+                else:
+                    want = math.exp(np.mean(np.log(ok))) if log else np.mean(ok)
+                    assert got[i] == pytest.approx(want, rel=1e-9)
+    np.testing.assert_array_equal(trailing_mean(values, 1), values)
+
+
+def test_loss_smoothing_draws_the_mean_over_the_batches_and_names_it(qtbot, moons):
+    h = moons.history()
+    plot = LossPlot()
+    qtbot.addWidget(plot)
+    plot.refresh(h)
+    labels = lambda: [label.text for _, label in plot.legend.items]  # noqa: E731
+    assert plot.smooth_rows == 1 and "batch loss, mean of 50 steps" not in labels()
+    assert original(plot.smooth_curve)[0].size == 0
+    plot.smooth.setCurrentIndex(plot.smooth.findData(50))
+    raw = np.array([m.batch_loss for m in moons.records])
+    x, y = original(plot.smooth_curve)
+    np.testing.assert_array_equal(x, h.step.view())
+    assert len(y) > 50
+    np.testing.assert_allclose(y[50], raw[1:51].mean(), rtol=1e-12)
+    np.testing.assert_allclose(y[5], raw[:6].mean(), rtol=1e-12)
+    assert "batch loss, mean of 50 steps" in labels()
+    plot.smooth.setCurrentIndex(0)
+    assert "batch loss, mean of 50 steps" not in labels() and original(plot.smooth_curve)[0].size == 0
+
+
 def test_lr_change_markers_sit_at_the_steps_where_the_lr_changed(qtbot, moons):
     h = moons.history()
     assert h.lr_changes == [(21, 0.003), (41, 0.001)]
@@ -233,10 +272,17 @@ def test_grad_norm_curves_one_per_parameter_with_distinct_colours(qtbot, moons):
     plot.set_params(moons.param_names)
     plot.refresh(h)
     assert list(plot.curves) == moons.param_names == ["W1", "b1", "W2", "b2", "W3", "b3"]
+    # smoothed by default: the geometric mean of the last 10 steps
+    assert plot.smooth_rows == 10
     for name, curve in plot.curves.items():
         x, y = original(curve)
+        raw = np.array([m.grad_norms[name] for m in moons.records])
+        expected = [math.exp(np.mean(np.log(raw[max(0, i - 9): i + 1]))) for i in range(len(raw))]
         np.testing.assert_array_equal(x, h.step.view())
-        np.testing.assert_array_equal(y, [m.grad_norms[name] for m in moons.records])
+        np.testing.assert_allclose(y, expected, rtol=1e-12)
+    plot.smooth.setCurrentIndex(plot.smooth.findData(1))  # off: every step as logged
+    for name, curve in plot.curves.items():
+        np.testing.assert_array_equal(original(curve)[1], [m.grad_norms[name] for m in moons.records])
     assert len({c.opts["pen"].color().name() for c in plot.curves.values()}) == 6
     assert plot.plot.getAxis("left").logMode
     assert [label.text for _, label in plot.legend.items] == moons.param_names
@@ -265,6 +311,7 @@ def test_update_ratios_on_log_axis_with_the_1e_3_reference(qtbot, moons):
     h = moons.history()
     plot = UpdateRatioPlot()
     qtbot.addWidget(plot)
+    plot.smooth.setCurrentIndex(plot.smooth.findData(1))
     plot.refresh(h)
     assert plot.plot.getAxis("left").logMode
     assert plot.reference.angle == 0 and 10 ** plot.reference.value() == pytest.approx(1e-3)
@@ -516,16 +563,21 @@ def test_every_plot_exports_png_svg_and_csv(qtbot, tmp_path, moons, digits, kind
     assert len(rows) > 1
     header, body = rows[0], rows[1:]
     if kind == "loss":
-        col = header.index("batch loss_y")
-        got = [float(r[col]) for r in body if r[col]]
-        np.testing.assert_allclose(got, [m.batch_loss for m in moons.records], rtol=1e-9)
+        assert header == ["step", "epoch", "lr", "batch_loss", "train_loss_epoch", "val_loss_epoch"]
+        assert [int(r[0]) for r in body] == [m.step for m in moons.records]
+        assert [float(r[3]) for r in body] == [m.batch_loss for m in moons.records]  # exact
+        assert [float(r[2]) for r in body] == [m.lr for m in moons.records]
+        ends = {m.step: m.val_loss for m in moons.records if m.epoch_end}
+        assert {int(r[0]): float(r[5]) for r in body if r[5]} == ends
     elif kind == "grad_norms":
-        col = header.index("W1_y")
-        np.testing.assert_allclose([float(r[col]) for r in body],
-                                   [m.grad_norms["W1"] for m in moons.records], rtol=1e-9)
+        # raw values, and the smoothed ones drawn by default
+        assert header[:8] == ["step", "epoch", *moons.param_names]
+        assert "W1_geomean_10" in header
+        col = header.index("W1")
+        assert [float(r[col]) for r in body] == [m.grad_norms["W1"] for m in moons.records]
     elif kind == "accuracy":
-        col = header.index("validation accuracy_y")
-        np.testing.assert_allclose([float(r[col]) for r in body],
+        assert header == ["epoch", "step", "train_accuracy_percent", "val_accuracy_percent"]
+        np.testing.assert_allclose([float(r[3]) for r in body],
                                    [100 * m.val_accuracy for m in moons.records if m.epoch_end])
     elif kind == "confusion":
         assert header[1:] == ["0", "1"]

@@ -225,6 +225,28 @@ class MetricsBatch(tuple):  # type: ignore[type-arg]
         return batch
 
 
+def trailing_mean(values: np.ndarray, k: int, log: bool = False) -> np.ndarray:
+    """At each row, the mean of the last ``k`` finite values (NaN where there is none); with
+    ``log``, the geometric mean of the positive ones (what a log axis shows as the middle).
+    Vectorised (cumulative sums), so smoothing a long history costs about as much as copying it."""
+    values = np.asarray(values, dtype=np.float64)
+    if k <= 1 or values.size == 0:
+        return values
+    if log:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            values = np.where(values > 0, np.log10(values), np.nan)
+    finite = np.isfinite(values)
+    total = np.concatenate(([0.0], np.cumsum(np.where(finite, values, 0.0))))
+    count = np.concatenate(([0], np.cumsum(finite)))
+    end = np.arange(1, values.size + 1)
+    start = np.maximum(end - k, 0)
+    n = count[end] - count[start]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = (total[end] - total[start]) / n
+    out[n == 0] = np.nan
+    return np.power(10.0, out) if log else out
+
+
 @dataclass(frozen=True)
 class ViewSnapshot:
     """Copies made in the worker thread between steps, for the views that need arrays: the

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,7 @@ from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
+    QComboBox,
     QGraphicsItem,
     QLabel,
     QRadioButton,
@@ -31,7 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...training.datasets import Dataset, Split
-from .history import MetricsHistory, ViewSnapshot
+from .history import MetricsHistory, ViewSnapshot, trailing_mean
 from .plots_views import (
     LABEL_STYLE,
     BoundaryPlot,
@@ -45,12 +47,14 @@ from .plots_views import (
     configure_pyqtgraph,
     ensure_configured,
     style_plot,
+    write_rows,
 )
 
 REDRAW_INTERVAL_MS = 40  # 25 Hz at most
 REDRAW_BUDGET = 0.03  # the share of the time the live plots may keep the GUI thread busy
 REDRAW_MAX_MS = 1000  # but redraw at least once a second
 MARKER_PEN = "#7a3b9a"
+SMOOTHING = (("off", 1), ("10 steps", 10), ("50 steps", 50), ("200 steps", 200))
 
 
 def epoch_positions(history: MetricsHistory) -> np.ndarray:
@@ -122,6 +126,21 @@ class StickyViewBox(pg.ViewBox):
         return out
 
 
+def _on_rows(rows: np.ndarray, steps: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``values`` (one per sorted ``steps``) placed on ``rows`` (sorted steps); NaN elsewhere."""
+    out = np.full(rows.shape[0], np.nan)
+    if steps.shape[0]:
+        i = np.minimum(np.searchsorted(steps, rows), steps.shape[0] - 1)
+        hit = steps[i] == rows
+        out[hit] = values[i[hit]]
+    return out
+
+
+def _cell(value: float) -> str:
+    """A CSV cell: the number to full precision, blank when there is none."""
+    return f"{value:.17g}" if math.isfinite(value) else ("" if math.isnan(value) else repr(value))
+
+
 def positive(values: np.ndarray) -> np.ndarray:
     """Values a log axis can show: NaN for zero, negative, infinite or missing."""
     return np.where(np.isfinite(values) & (values > 0), values, np.nan)
@@ -144,6 +163,25 @@ class _HistoryPlot(PlotPanel):
             self.plot.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.history: MetricsHistory | None = None
         self._drawn: tuple[Any, ...] | None = None
+
+    def add_smoothing(self, default: int) -> QComboBox:
+        """A "smooth" choice in the toolbar: draw the mean of the last N logged steps."""
+        self.add_tool(QLabel("smooth:"))
+        combo = QComboBox()
+        for text, rows in SMOOTHING:
+            combo.addItem(text, rows)
+        combo.setCurrentIndex(max(0, combo.findData(default)))
+        combo.setToolTip("Draw the mean of the last N logged steps, so trends show through the "
+                         "noise of single minibatches (long runs keep older steps thinned, so "
+                         "there a point stands for several steps)")
+        combo.currentIndexChanged.connect(lambda _i: self.redraw())
+        self.smooth = self.add_tool(combo)  # type: ignore[assignment]
+        return combo
+
+    @property
+    def smooth_rows(self) -> int:
+        combo = getattr(self, "smooth", None)
+        return int(combo.currentData()) if combo is not None else 1
 
     def _key(self, history: MetricsHistory) -> tuple[Any, ...]:
         # the column objects change on clear(), so a cleared and refilled history redraws
@@ -172,6 +210,18 @@ class _HistoryPlot(PlotPanel):
     def _draw(self, history: MetricsHistory) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def csv_columns(self, h: MetricsHistory) -> list[tuple[str, np.ndarray]]:
+        """The per-step columns ``export_csv`` writes (besides step and epoch)."""
+        return []
+
+    def export_csv(self, path: Path) -> None:
+        """The numbers behind the plot, one row per logged step, from the history: the raw
+        values, and the smoothed ones too while smoothing is on (blank = no value)."""
+        h = self.history if self.history is not None else MetricsHistory()
+        columns = [("step", h.step.view()), ("epoch", h.epoch.view()), *self.csv_columns(h)]
+        write_rows(path, [name for name, _ in columns],
+                   ([_cell(v) for v in row] for row in zip(*(c for _, c in columns), strict=True)))
+
     def clear(self) -> None:
         self._drawn = None
         self.history = None
@@ -199,11 +249,16 @@ class LossPlot(_HistoryPlot):
         self.log_y = self.add_tool(QCheckBox("log y"))
         self.log_y.setToolTip("Logarithmic loss axis")
         self.log_y.toggled.connect(self.set_log_y)
+        self.add_smoothing(1)
         self.legend = add_legend(self.plot)
         self.batch_curve = self.plot.plot(pen=pg.mkPen(160, 175, 200, width=1), name="batch loss",
                                           connect="finite")
         self.batch_curve.setDownsampling(auto=True, method="peak")
         self.batch_curve.setClipToView(True)
+        # the smoothed batch loss, over the raw one; in the legend only while smoothing is on
+        self.smooth_curve = self.plot.plot(pen=pg.mkPen(70, 90, 125, width=1.5), connect="finite")
+        self.smooth_curve.setDownsampling(auto=True, method="peak")
+        self.smooth_curve.setClipToView(True)
         self.train_curve = self.plot.plot(pen=pg.mkPen(color(0), width=2), symbol="o",
                                           symbolSize=6, symbolBrush=color(0), symbolPen=None,
                                           name="train loss (epoch)", connect="finite")
@@ -239,10 +294,47 @@ class LossPlot(_HistoryPlot):
         by_epoch = self.x_mode == "epoch"
         x = epoch_positions(h) if by_epoch else steps
         self.batch_curve.setData(x, h.batch_loss.view())
+        k = self.smooth_rows
+        if k > 1:
+            self.smooth_curve.setData(x, trailing_mean(h.batch_loss.view(), k))
+        else:
+            self.smooth_curve.setData([], [])
+        self._legend_smoothing(k)
         ex = h.epoch_index.view() if by_epoch else h.epoch_step.view()
         self.train_curve.setData(ex, h.train_loss.view())
         self.val_curve.setData(ex, h.val_loss.view())
         self._draw_lr_markers(h, steps, x)
+
+    def export_csv(self, path: Path) -> None:
+        """One row per logged step and per epoch end (older steps may be thinned, epoch ends
+        never): step, epoch, lr, batch loss (and its smoothed mean while smoothing is on), and
+        the epoch's train and validation loss on its last step."""
+        h = self.history if self.history is not None else MetricsHistory()
+        steps, ends = h.step.view(), h.epoch_step.view()
+        rows = np.union1d(steps, ends)
+        epoch = _on_rows(rows, steps, h.epoch.view())
+        at_end = _on_rows(rows, ends, h.epoch_index.view())
+        epoch = np.where(np.isnan(epoch), at_end, epoch)
+        columns = [("step", rows), ("epoch", epoch), ("lr", _on_rows(rows, steps, h.lr.view())),
+                   ("batch_loss", _on_rows(rows, steps, h.batch_loss.view()))]
+        k = self.smooth_rows
+        if k > 1:
+            columns.append((f"batch_loss_mean_{k}",
+                            _on_rows(rows, steps, trailing_mean(h.batch_loss.view(), k))))
+        columns += [("train_loss_epoch", _on_rows(rows, ends, h.train_loss.view())),
+                    ("val_loss_epoch", _on_rows(rows, ends, h.val_loss.view()))]
+        write_rows(path, [name for name, _ in columns],
+                   ([_cell(v) for v in row] for row in zip(*(c for _, c in columns), strict=True)))
+
+    def _legend_smoothing(self, k: int) -> None:
+        label = f"batch loss, mean of {k} steps"
+        shown = self.legend.getLabel(self.smooth_curve)
+        if k > 1 and shown is None:
+            self.legend.addItem(self.smooth_curve, label)
+        elif k > 1 and shown is not None and shown.text != label:
+            shown.setText(label)
+        elif k <= 1 and shown is not None:
+            self.legend.removeItem(self.smooth_curve)
 
     def _draw_lr_markers(self, h: MetricsHistory, steps: np.ndarray, x: np.ndarray) -> None:
         changes = h.lr_changes
@@ -311,6 +403,14 @@ class AccuracyPlot(_HistoryPlot):
         self.train_curve.setData(ex, 100.0 * h.train_accuracy.view())
         self.val_curve.setData(ex, 100.0 * h.val_accuracy.view())
 
+    def export_csv(self, path: Path) -> None:
+        """One row per epoch: epoch, its last step, train and validation accuracy (%)."""
+        h = self.history if self.history is not None else MetricsHistory()
+        columns = (h.epoch_index.view(), h.epoch_step.view(), 100.0 * h.train_accuracy.view(),
+                   100.0 * h.val_accuracy.view())
+        write_rows(path, ["epoch", "step", "train_accuracy_percent", "val_accuracy_percent"],
+                   ([_cell(v) for v in row] for row in zip(*columns, strict=True)))
+
 
 class _PerParamPlot(_HistoryPlot):
     """One log-y curve per parameter node (distinct colours); a legend click hides/shows one."""
@@ -320,6 +420,7 @@ class _PerParamPlot(_HistoryPlot):
     def __init__(self, title: str, ylabel: str, parent: QWidget | None = None) -> None:
         super().__init__(title, "step", ylabel, parent)
         self.plot.setLogMode(x=False, y=True)
+        self.add_smoothing(10)
         self.legend = add_legend(self.plot)
         self.legend.sigSampleClicked.connect(self._on_legend_clicked)
         self.curves: dict[str, pg.PlotDataItem] = {}
@@ -347,9 +448,21 @@ class _PerParamPlot(_HistoryPlot):
 
     def _draw(self, h: MetricsHistory) -> None:
         steps = h.step.view()
+        k = self.smooth_rows
         for name, col in getattr(h, self.column).items():
-            values = col.view()
-            self._curve(name).setData(steps[: len(values)], positive(values))
+            values = positive(col.view())
+            if k > 1:  # the geometric mean: the middle of the noise on a log axis
+                values = trailing_mean(values, k, log=True)
+            self._curve(name).setData(steps[: len(values)], values)
+
+    def csv_columns(self, h: MetricsHistory) -> list[tuple[str, np.ndarray]]:
+        columns = getattr(h, self.column)
+        out = [(name, col.view()) for name, col in columns.items()]
+        k = self.smooth_rows
+        if k > 1:
+            out += [(f"{name}_geomean_{k}", trailing_mean(positive(col.view()), k, log=True))
+                    for name, col in columns.items()]
+        return out
 
     def clear(self) -> None:
         super().clear()

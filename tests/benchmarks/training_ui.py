@@ -69,7 +69,11 @@ SETUPS = {
     "moons": ("moons_mlp", "moons", 20_000, 60, ("Loss", "Gradients", "Boundary")),
     # the 64-hidden-unit digits network: 40 steps/epoch of ~0.5 ms
     "digits": ("digits_mlp", "digits", None, 150, ("Loss", "Gradients", "Samples")),
+    # digits_mlp with 2,048 hidden units and batch 256: ~5 ms steps, mostly in BLAS (which
+    # releases the GIL): what a heavier model sees
+    "wide": ("digits_mlp", "digits", None, 400, ("Loss", "Gradients", "Samples")),
 }
+WIDE_HIDDEN, WIDE_BATCH = 2048, 256
 EXAMPLE, DATASET, SAMPLES, EPOCHS, TABS = SETUPS["moons"]
 CHECKPOINTS = (1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000)
 
@@ -177,7 +181,8 @@ def scene_items(plots: Any) -> dict[str, int]:
 # ----------------------------------------------------------------------------- the bench
 
 class Bench:
-    def __init__(self, platform: str, quick: bool, rounds: int) -> None:
+    def __init__(self, platform: str, quick: bool, rounds: int, wide: bool = False) -> None:
+        self.wide = wide
         os.environ["QT_QPA_PLATFORM"] = platform
         os.environ.setdefault("LANG", "C.UTF-8")
         from PySide6.QtCore import QSettings, QStandardPaths
@@ -196,7 +201,11 @@ class Bench:
         self.win.resize(*WINDOW)
         self.win.show()
         self.pump(0.3)
-        if not self.win.open_example(EXAMPLE):
+        if self.wide:
+            opened = self.win.open_file(self._wide_graph())
+        else:
+            opened = self.win.open_example(EXAMPLE)
+        if not opened:
             raise RuntimeError(f"cannot open the {EXAMPLE} example")
         self.pump(0.2)
         self.panel = self.win.training
@@ -206,9 +215,25 @@ class Bench:
             raise RuntimeError(f"{EXAMPLE} opened with dataset {p.dataset.current_key()!r}")
         if SAMPLES is not None:
             p.samples.setValue(SAMPLES)
+        if wide:
+            p.batch.setValue(WIDE_BATCH)
         self.train_rows = p.build_split().X_train.shape[0]
         p.epochs.setValue(EPOCHS // 2 if quick else EPOCHS)
         self.run_cap_s = 20.0  # a window run longer than this is stopped (see window_run)
+
+    def _wide_graph(self) -> Path:
+        """digits_mlp with WIDE_HIDDEN hidden units, written to the temporary directory."""
+        from playground.resources import example_path
+
+        doc = json.loads(Path(example_path(EXAMPLE)).read_text(encoding="utf-8"))
+        shapes = {"W1": [64, WIDE_HIDDEN], "b1": [WIDE_HIDDEN], "W2": [WIDE_HIDDEN, 10]}
+        nodes = doc["nodes"] if isinstance(doc["nodes"], list) else doc["nodes"].values()
+        for node in nodes:
+            if node.get("name") in shapes:
+                node["params"]["shape"] = shapes[node["name"]]
+        path = Path(self.tmp.name) / "digits_wide.json"
+        path.write_text(json.dumps(doc), encoding="utf-8")
+        return path
 
     def pump(self, seconds: float = 0.0) -> None:
         from PySide6.QtCore import QEventLoop, QTimer
@@ -550,7 +575,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--json", action="store_true", help="print one JSON object of named figures")
     ap.add_argument("--example", default="moons", choices=tuple(SETUPS),
-                    help="moons: moons_mlp on 20,000 samples (default); digits: digits_mlp")
+                    help="moons: moons_mlp on 20,000 samples (default); digits: digits_mlp; "
+                         f"wide: digits_mlp with {WIDE_HIDDEN:,} hidden units, batch {WIDE_BATCH}")
     ap.add_argument("--batch", type=int, default=None, help="batch size (default: the example's)")
     ap.add_argument("--epochs", type=int, default=None, help="epochs per run (default: the setup's)")
     ap.add_argument("--platform", default="offscreen", choices=("offscreen", "xcb"))
@@ -579,7 +605,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.redraw_budget is not None:
         plots_module.REDRAW_BUDGET = args.redraw_budget
-    bench = Bench(args.platform, args.quick, rounds)
+    bench = Bench(args.platform, args.quick, rounds, wide=args.example == "wide")
     if args.batch is not None:
         bench.panel.batch.setValue(args.batch)
     if args.epochs is not None:

@@ -1,0 +1,484 @@
+"""The live plots drawn from the metrics history: loss, accuracy, gradient norm and
+update/weight ratio per parameter. Curves are created once and fed with ``setData``;
+``refresh(history)`` does nothing while the history's version has not moved. Axes keep their
+range until the data leaves it (:class:`StickyViewBox`) and draw grid lines for major ticks only
+(:class:`MajorGridAxis`), so that a redraw repaints little more than the curves.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QGraphicsItem,
+    QLabel,
+    QRadioButton,
+    QStackedWidget,
+    QWidget,
+)
+
+from .history import MetricsHistory, trailing_mean
+from .plots_views import (
+    LABEL_STYLE,
+    PlotPanel,
+    TimedPlotWidget,
+    add_legend,
+    color,
+    style_plot,
+    write_rows,
+)
+
+MARKER_PEN = "#7a3b9a"
+SMOOTHING = (("off", 1), ("10 steps", 10), ("50 steps", 50), ("200 steps", 200))
+
+
+def epoch_positions(history: MetricsHistory) -> np.ndarray:
+    """Each step as a fractional epoch: step k of an epoch of N steps sits at epoch - 1 + k/N,
+    so the last step of epoch e sits at e, where the epoch-end points are drawn. From the step
+    numbers, so thinned rows sit where they belong."""
+    epoch = history.epoch.view()
+    if epoch.shape[0] == 0:
+        return epoch.copy()
+    steps = history.step.view()
+    per = float(history.last.steps_per_epoch) if history.last is not None else 0.0
+    if per <= 0:
+        per = float(np.nanmax(steps))
+    return epoch - 1 + ((steps - 1) % per + 1) / per
+
+
+class MajorGridAxis(pg.AxisItem):
+    """An axis whose grid lines follow the major ticks only (minor ticks keep their labels).
+    pyqtgraph draws a grid line per tick of every level, alpha-blended: on a log axis that is
+    nine lines a decade, and replaying them made each repaint of a live plot three times
+    slower."""
+
+    def generateDrawSpecs(self, p: Any) -> Any:
+        specs = super().generateDrawSpecs(p)
+        if specs is None or self.grid is False:
+            return specs
+        axis_spec, tick_specs, text_specs = specs
+        if tick_specs:  # level 0 is drawn with the highest alpha, every finer level with less
+            top = max(pen.color().alpha() for pen, _, _ in tick_specs)
+            tick_specs = [spec for spec in tick_specs if spec[0].color().alpha() >= top]
+        return axis_spec, tick_specs, text_specs
+
+
+class StickyViewBox(pg.ViewBox):
+    """Auto-range with hysteresis: the range only changes when the data leaves it or fills
+    less than 1/``SLACK`` of it, and x grows with headroom. A live plot whose range (and so
+    whose axes) changed on every redraw repainted everything each time."""
+
+    SLACK = 1.6
+    HEADROOM = 0.25  # of the data's x span, to the right
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._sticky: list[list[float] | None] = [None, None]
+
+    def reset_sticky(self) -> None:
+        self._sticky = [None, None]
+
+    def childrenBounds(self, frac: Any = None, orthoRange: Any = (None, None), items: Any = None) -> Any:
+        bounds = super().childrenBounds(frac=frac, orthoRange=orthoRange, items=items)
+        if items is not None:
+            return bounds
+        out = list(bounds)
+        for ax in (0, 1):
+            b = bounds[ax]
+            if b is None or not (math.isfinite(b[0]) and math.isfinite(b[1])):
+                continue
+            lo, hi = float(b[0]), float(b[1])
+            span = hi - lo
+            if span <= 0:
+                continue
+            kept = self._sticky[ax]
+            if kept is not None and kept[0] <= lo and hi <= kept[1] and kept[1] - kept[0] <= self.SLACK * span:
+                out[ax] = list(kept)
+                continue
+            new = [lo, hi + self.HEADROOM * span] if ax == 0 else [lo, hi]
+            self._sticky[ax] = new
+            out[ax] = list(new)
+        return out
+
+
+def _on_rows(rows: np.ndarray, steps: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``values`` (one per sorted ``steps``) placed on ``rows`` (sorted steps); NaN elsewhere."""
+    out = np.full(rows.shape[0], np.nan)
+    if steps.shape[0]:
+        i = np.minimum(np.searchsorted(steps, rows), steps.shape[0] - 1)
+        hit = steps[i] == rows
+        out[hit] = values[i[hit]]
+    return out
+
+
+def _cell(value: float) -> str:
+    """A CSV cell: the number to full precision, blank when there is none."""
+    return f"{value:.17g}" if math.isfinite(value) else ("" if math.isnan(value) else repr(value))
+
+
+def positive(values: np.ndarray) -> np.ndarray:
+    """Values a log axis can show: NaN for zero, negative, infinite or missing."""
+    return np.where(np.isfinite(values) & (values > 0), values, np.nan)
+
+
+class _HistoryPlot(PlotPanel):
+    """A PlotWidget fed from the history; subclasses implement ``_draw(history)``."""
+
+    source = "history"
+
+    def __init__(self, title: str, xlabel: str, ylabel: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.set_graphics(TimedPlotWidget(
+            viewBox=StickyViewBox(),
+            axisItems={"left": MajorGridAxis("left"), "bottom": MajorGridAxis("bottom")}))
+        self.graphics.setMinimumSize(240, 180)
+        self.plot: pg.PlotItem = self.graphics.getPlotItem()
+        style_plot(self.plot, title, xlabel, ylabel)
+        for name in ("left", "bottom"):  # repaints of unchanged axes (and grid) become blits
+            self.plot.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.history: MetricsHistory | None = None
+        self._drawn: tuple[Any, ...] | None = None
+
+    def add_smoothing(self, default: int) -> QComboBox:
+        """A "smooth" choice in the toolbar: draw the mean of the last N logged steps."""
+        self.add_tool(QLabel("smooth:"))
+        combo = QComboBox()
+        for text, rows in SMOOTHING:
+            combo.addItem(text, rows)
+        combo.setCurrentIndex(max(0, combo.findData(default)))
+        combo.setToolTip("Draw the mean of the last N logged steps, so trends show through the "
+                         "noise of single minibatches (long runs keep older steps thinned, so "
+                         "there a point stands for several steps)")
+        combo.currentIndexChanged.connect(lambda _i: self.redraw())
+        self.smooth = self.add_tool(combo)  # type: ignore[assignment]
+        return combo
+
+    @property
+    def smooth_rows(self) -> int:
+        combo = getattr(self, "smooth", None)
+        return int(combo.currentData()) if combo is not None else 1
+
+    def _key(self, history: MetricsHistory) -> tuple[Any, ...]:
+        # the column objects change on clear(), so a cleared and refilled history redraws
+        return id(history), id(history.step), history.version, len(history)
+
+    def refresh(self, history: MetricsHistory | None = None) -> bool:
+        """Redraw from ``history`` (or the last one); False, doing nothing, when unchanged."""
+        history = history if history is not None else self.history
+        if history is None:
+            return False
+        self.history = history
+        key = self._key(history)
+        if key == self._drawn:
+            return False
+        self._drawn = key
+        self._draw(history)
+        self.redraws += 1
+        return True
+
+    def redraw(self) -> None:
+        """Redraw now (a setting changed)."""
+        self._drawn = None
+        self.plot.getViewBox().reset_sticky()
+        self.refresh()
+
+    def _draw(self, history: MetricsHistory) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def csv_columns(self, h: MetricsHistory) -> list[tuple[str, np.ndarray]]:
+        """The per-step columns ``export_csv`` writes (besides step and epoch)."""
+        return []
+
+    def export_csv(self, path: Path) -> None:
+        """The numbers behind the plot, one row per logged step, from the history: the raw
+        values, and the smoothed ones too while smoothing is on (blank = no value)."""
+        h = self.history if self.history is not None else MetricsHistory()
+        columns = [("step", h.step.view()), ("epoch", h.epoch.view()), *self.csv_columns(h)]
+        write_rows(path, [name for name, _ in columns],
+                   ([_cell(v) for v in row] for row in zip(*(c for _, c in columns), strict=True)))
+
+    def clear(self) -> None:
+        self._drawn = None
+        self.history = None
+        self.plot.getViewBox().reset_sticky()
+        for item in self.plot.listDataItems():
+            item.setData([], [])
+
+
+class LossPlot(_HistoryPlot):
+    """Batch loss per step (thin, light), epoch train and validation loss (markers at the
+    epoch ends), dashed lines where the learning rate changed; step/epoch x axis, log-y."""
+
+    export_name = "loss"
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Loss", "step", "loss", parent)
+        self.add_tool(QLabel("x axis:"))
+        self.by_step = self.add_tool(QRadioButton("step"))
+        self.by_epoch = self.add_tool(QRadioButton("epoch"))
+        self.by_step.setChecked(True)
+        self._x_group = QButtonGroup(self)
+        self._x_group.addButton(self.by_step)
+        self._x_group.addButton(self.by_epoch)
+        self.by_epoch.toggled.connect(self._on_x_axis_toggled)
+        self.log_y = self.add_tool(QCheckBox("log y"))
+        self.log_y.setToolTip("Logarithmic loss axis")
+        self.log_y.toggled.connect(self.set_log_y)
+        self.add_smoothing(1)
+        self.legend = add_legend(self.plot)
+        self.batch_curve = self.plot.plot(pen=pg.mkPen(160, 175, 200, width=1), name="batch loss",
+                                          connect="finite")
+        self.batch_curve.setDownsampling(auto=True, method="peak")
+        self.batch_curve.setClipToView(True)
+        # the smoothed batch loss, over the raw one; in the legend only while smoothing is on
+        self.smooth_curve = self.plot.plot(pen=pg.mkPen(70, 90, 125, width=1.5), connect="finite")
+        self.smooth_curve.setDownsampling(auto=True, method="peak")
+        self.smooth_curve.setClipToView(True)
+        self.train_curve = self.plot.plot(pen=pg.mkPen(color(0), width=2), symbol="o",
+                                          symbolSize=6, symbolBrush=color(0), symbolPen=None,
+                                          name="train loss (epoch)", connect="finite")
+        self.val_curve = self.plot.plot(pen=pg.mkPen(color(1), width=2), symbol="s",
+                                        symbolSize=6, symbolBrush=color(1), symbolPen=None,
+                                        name="validation loss (epoch)", connect="finite")
+        self.lr_lines: list[pg.InfiniteLine] = []
+        self._lr_steps: list[int] = []
+
+    @property
+    def x_mode(self) -> str:
+        return "epoch" if self.by_epoch.isChecked() else "step"
+
+    def set_x_mode(self, mode: str) -> None:
+        (self.by_epoch if mode == "epoch" else self.by_step).setChecked(True)
+
+    def _on_x_axis_toggled(self, _checked: bool) -> None:
+        self.plot.setLabel("bottom", self.x_mode, **LABEL_STYLE)
+        self.redraw()
+        self.plot.enableAutoRange()
+
+    def set_log_y(self, on: bool) -> None:
+        if self.log_y.isChecked() != on:
+            self.log_y.setChecked(on)  # emits toggled → back here once
+            return
+        self.plot.getViewBox().reset_sticky()
+        self.plot.setLogMode(x=False, y=on)
+        self.plot.setLabel("left", "loss (log scale)" if on else "loss", **LABEL_STYLE)
+        self.plot.enableAutoRange()
+
+    def _draw(self, h: MetricsHistory) -> None:
+        steps = h.step.view()
+        by_epoch = self.x_mode == "epoch"
+        x = epoch_positions(h) if by_epoch else steps
+        self.batch_curve.setData(x, h.batch_loss.view())
+        k = self.smooth_rows
+        if k > 1:
+            self.smooth_curve.setData(x, trailing_mean(h.batch_loss.view(), k))
+        else:
+            self.smooth_curve.setData([], [])
+        self._legend_smoothing(k)
+        ex = h.epoch_index.view() if by_epoch else h.epoch_step.view()
+        self.train_curve.setData(ex, h.train_loss.view())
+        self.val_curve.setData(ex, h.val_loss.view())
+        self._draw_lr_markers(h, steps, x)
+
+    def export_csv(self, path: Path) -> None:
+        """One row per logged step and per epoch end (older steps may be thinned, epoch ends
+        never): step, epoch, lr, batch loss (and its smoothed mean while smoothing is on), and
+        the epoch's train and validation loss on its last step."""
+        h = self.history if self.history is not None else MetricsHistory()
+        steps, ends = h.step.view(), h.epoch_step.view()
+        rows = np.union1d(steps, ends)
+        epoch = _on_rows(rows, steps, h.epoch.view())
+        at_end = _on_rows(rows, ends, h.epoch_index.view())
+        epoch = np.where(np.isnan(epoch), at_end, epoch)
+        columns = [("step", rows), ("epoch", epoch), ("lr", _on_rows(rows, steps, h.lr.view())),
+                   ("batch_loss", _on_rows(rows, steps, h.batch_loss.view()))]
+        k = self.smooth_rows
+        if k > 1:
+            columns.append((f"batch_loss_mean_{k}",
+                            _on_rows(rows, steps, trailing_mean(h.batch_loss.view(), k))))
+        columns += [("train_loss_epoch", _on_rows(rows, ends, h.train_loss.view())),
+                    ("val_loss_epoch", _on_rows(rows, ends, h.val_loss.view()))]
+        write_rows(path, [name for name, _ in columns],
+                   ([_cell(v) for v in row] for row in zip(*(c for _, c in columns), strict=True)))
+
+    def _legend_smoothing(self, k: int) -> None:
+        label = f"batch loss, mean of {k} steps"
+        shown = self.legend.getLabel(self.smooth_curve)
+        if k > 1 and shown is None:
+            self.legend.addItem(self.smooth_curve, label)
+        elif k > 1 and shown is not None and shown.text != label:
+            shown.setText(label)
+        elif k <= 1 and shown is not None:
+            self.legend.removeItem(self.smooth_curve)
+
+    def _draw_lr_markers(self, h: MetricsHistory, steps: np.ndarray, x: np.ndarray) -> None:
+        changes = h.lr_changes
+        while len(self.lr_lines) > len(changes):
+            self.plot.removeItem(self.lr_lines.pop())
+            self._lr_steps.pop()
+        for k, (step, lr) in enumerate(changes):
+            i = int(np.searchsorted(steps, step))
+            pos = float(x[i]) if i < len(x) and steps[i] == step else float(step)
+            if k == len(self.lr_lines):
+                line = pg.InfiniteLine(
+                    pos=pos, angle=90, movable=False,
+                    pen=pg.mkPen(MARKER_PEN, width=1.2, style=Qt.PenStyle.DashLine),
+                    label=f"lr → {lr:g}",
+                    labelOpts={"position": 0.93, "color": MARKER_PEN, "anchors": [(0, 0.5), (0, 0.5)],
+                                   "fill": pg.mkBrush(255, 255, 255, 200)})
+                self.plot.addItem(line, ignoreBounds=True)
+                self.lr_lines.append(line)
+                self._lr_steps.append(step)
+            elif self.lr_lines[k].value() != pos or self._lr_steps[k] != step:
+                self.lr_lines[k].setValue(pos)
+                self.lr_lines[k].label.setFormat(f"lr → {lr:g}")
+                self._lr_steps[k] = step
+
+    def clear(self) -> None:
+        super().clear()
+        while self.lr_lines:
+            self.plot.removeItem(self.lr_lines.pop())
+        self._lr_steps.clear()
+
+
+class AccuracyPlot(_HistoryPlot):
+    """Train and validation accuracy per epoch, in percent; a message for regression."""
+
+    export_name = "accuracy"
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Accuracy", "epoch", "accuracy (%)", parent)
+        self.legend = add_legend(self.plot)
+        self.legend.setOffset((-8, -8))  # bottom right: accuracy rises toward the top
+        self.train_curve = self.plot.plot(pen=pg.mkPen(color(0), width=2), symbol="o",
+                                          symbolSize=6, symbolBrush=color(0), symbolPen=None,
+                                          name="train accuracy", connect="finite")
+        self.val_curve = self.plot.plot(pen=pg.mkPen(color(1), width=2), symbol="s",
+                                        symbolSize=6, symbolBrush=color(1), symbolPen=None,
+                                        name="validation accuracy", connect="finite")
+        self.plot.setLimits(yMin=-5, yMax=105)
+        self.message = QLabel("No accuracy for regression: see the loss.")
+        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.message.setStyleSheet("color: #707070; font-size: 12pt;")
+        self.stack = QStackedWidget()
+        self.body.removeWidget(self.graphics)
+        self.stack.addWidget(self.graphics)
+        self.stack.addWidget(self.message)
+        self.body.addWidget(self.stack, 1)
+        self.task = "classification"
+
+    def set_task(self, task: str) -> None:
+        self.task = task
+        regression = task == "regression"
+        self.stack.setCurrentWidget(self.message if regression else self.graphics)
+        self.export_button.setEnabled(not regression)
+
+    def _draw(self, h: MetricsHistory) -> None:
+        ex = h.epoch_index.view()
+        self.train_curve.setData(ex, 100.0 * h.train_accuracy.view())
+        self.val_curve.setData(ex, 100.0 * h.val_accuracy.view())
+
+    def export_csv(self, path: Path) -> None:
+        """One row per epoch: epoch, its last step, train and validation accuracy (%)."""
+        h = self.history if self.history is not None else MetricsHistory()
+        columns = (h.epoch_index.view(), h.epoch_step.view(), 100.0 * h.train_accuracy.view(),
+                   100.0 * h.val_accuracy.view())
+        write_rows(path, ["epoch", "step", "train_accuracy_percent", "val_accuracy_percent"],
+                   ([_cell(v) for v in row] for row in zip(*columns, strict=True)))
+
+
+class _PerParamPlot(_HistoryPlot):
+    """One log-y curve per parameter node (distinct colours); a legend click hides/shows one."""
+
+    column = ""  # "grad_norms" or "update_ratios"
+
+    def __init__(self, title: str, ylabel: str, parent: QWidget | None = None) -> None:
+        super().__init__(title, "step", ylabel, parent)
+        self.plot.setLogMode(x=False, y=True)
+        self.add_smoothing(10)
+        self.legend = add_legend(self.plot)
+        self.legend.sigSampleClicked.connect(self._on_legend_clicked)
+        self.curves: dict[str, pg.PlotDataItem] = {}
+
+    def set_params(self, names: Sequence[str]) -> None:
+        """Create the curves in this order, so colours stay the same for a graph."""
+        for name in names:
+            self._curve(name)
+
+    def _curve(self, name: str) -> pg.PlotDataItem:
+        curve = self.curves.get(name)
+        if curve is None:
+            k = len(self.curves)
+            # 1 px: wider pens make Qt stroke each noisy curve several times slower
+            curve = self.plot.plot(pen=pg.mkPen(color(k), width=1), name=name, connect="finite")
+            curve.setDownsampling(auto=True, method="peak")
+            curve.setClipToView(True)
+            self.curves[name] = curve
+            self.legend.setColumnCount(1 if len(self.curves) <= 8 else 2)
+        return curve
+
+    def _on_legend_clicked(self, _item: Any) -> None:
+        self.plot.getViewBox().reset_sticky()  # fit the curves still shown
+        self.plot.getViewBox().updateAutoRange()
+
+    def _draw(self, h: MetricsHistory) -> None:
+        steps = h.step.view()
+        k = self.smooth_rows
+        for name, col in getattr(h, self.column).items():
+            values = positive(col.view())
+            if k > 1:  # the geometric mean: the middle of the noise on a log axis
+                values = trailing_mean(values, k, log=True)
+            self._curve(name).setData(steps[: len(values)], values)
+
+    def csv_columns(self, h: MetricsHistory) -> list[tuple[str, np.ndarray]]:
+        columns = getattr(h, self.column)
+        out = [(name, col.view()) for name, col in columns.items()]
+        k = self.smooth_rows
+        if k > 1:
+            out += [(f"{name}_geomean_{k}", trailing_mean(positive(col.view()), k, log=True))
+                    for name, col in columns.items()]
+        return out
+
+    def clear(self) -> None:
+        super().clear()
+        for curve in self.curves.values():
+            self.plot.removeItem(curve)  # also leaves the legend
+        self.curves.clear()
+
+
+class GradNormPlot(_PerParamPlot):
+    """L2 norm of the loss gradient for each parameter node, per step (log-y)."""
+
+    column = "grad_norms"
+    export_name = "gradient_norms"
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Gradient norm per parameter (click a legend entry to hide it)",
+                         "gradient L2 norm ‖∂L/∂w‖", parent)
+
+
+class UpdateRatioPlot(_PerParamPlot):
+    """‖Δw‖ / ‖w‖ per parameter node and step (log-y), with the 1e-3 rule of thumb."""
+
+    column = "update_ratios"
+    export_name = "update_ratios"
+    REFERENCE = 1e-3
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Update / weight ratio per parameter", "update ratio ‖Δw‖ / ‖w‖", parent)
+        # the view's y coordinate is log10(y) on a log axis
+        self.reference = pg.InfiniteLine(
+            pos=np.log10(self.REFERENCE), angle=0, movable=False,
+            pen=pg.mkPen("#555555", width=1.2, style=Qt.PenStyle.DashLine),
+            label="1e-3 rule of thumb",
+            labelOpts={"position": 0.08, "color": "#444444", "anchors": [(0, 1), (0, 1)]})
+        self.plot.addItem(self.reference)

@@ -103,6 +103,17 @@ def test_show_values_toggle_hides_and_shows_the_labels(win):
     assert all(item.isVisible() for item in win.scene.wire_labels.values())
 
 
+@pytest.mark.parametrize("name", ["square_of_sum", "sigmoid_neuron", "digits_mlp"])
+def test_fit_view_shows_every_value_label(win, name):
+    open_and_evaluate(win, name)
+    win.view.fit()
+    shown = win.view.mapToScene(win.view.viewport().rect()).boundingRect()
+    labels = [item for item in win.scene.wire_labels.values() if item.isVisible()]
+    assert labels
+    for item in labels:
+        assert shown.contains(item.label_scene_rect()), (item.source_id, item.label_scene_rect(), shown)
+
+
 @pytest.mark.parametrize("name", ["sigmoid_neuron", "digits_mlp", "moons_mlp"])
 def test_labels_overlap_neither_each_other_nor_nodes(win, name):
     open_and_evaluate(win, name)

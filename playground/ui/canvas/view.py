@@ -67,6 +67,7 @@ class GraphView(QGraphicsView):
         event.accept()
 
     def fit(self, margin: float = 40.0) -> None:
+        """Show every node and every value label on the wires (zoom at most 150%)."""
         scene = self.graph_scene()
         items = list(scene.nodes.values())
         if not items:
@@ -76,6 +77,10 @@ class GraphView(QGraphicsView):
         rect = QRectF()
         for item in items:
             rect = rect.united(item.sceneBoundingRect())
+        # the values on the wires too: the output's label sits beside its port, past the nodes
+        for label in getattr(scene, "wire_labels", {}).values():
+            if label.isVisible():
+                rect = rect.united(label.label_scene_rect())
         rect = rect.adjusted(-margin, -margin, margin, margin)
         self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
         if self.zoom() > 1.5:

@@ -112,10 +112,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         window.show()
         if args.smoke:
             return _smoke(app, window)
+        from PySide6.QtCore import QTimer
+
+        QTimer.singleShot(FREEZE_AFTER_MS, freeze_startup_objects)
         return app.exec()
     finally:
         if scratch is not None:
             scratch.cleanup()
+
+
+FREEZE_AFTER_MS = 3000  # after start-up's late imports (scikit-learn for the thumbnails)
+
+
+def freeze_startup_objects() -> int:
+    """Collect once, then move every object alive now (modules, classes, the window's widgets:
+    ~150,000 of them) out of the garbage collector's reach. A full collection then takes well
+    under a millisecond instead of ~60 ms, which showed as a stutter while dragging nodes and
+    stalls training (a collection holds the GIL). Returns how many objects were frozen."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
 
 
 _SLOT_ERRORS: list[str] = []

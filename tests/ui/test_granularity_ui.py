@@ -7,6 +7,7 @@ import pytest
 from conftest import assert_scene_mirrors_model
 
 from playground.graph import compile_graph
+from tests.ui.helpers import ids_by_name, select
 
 
 @pytest.fixture
@@ -14,17 +15,6 @@ def win(window):
     """The real window; MainWindow installs the explain tools itself."""
     assert hasattr(window, "wire_values") and hasattr(window, "stepper")
     return window
-
-
-def ids_by_name(win) -> dict[str, str]:
-    return {n.name: nid for nid, n in win.document.model.nodes.items()}
-
-
-def select(win, *names: str) -> None:
-    by = ids_by_name(win)
-    win.scene.clearSelection()
-    for name in names:
-        win.scene.nodes[by[name]].setSelected(True)
 
 
 def source_grads(model) -> dict[str, np.ndarray]:

@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt
 
 from playground.graph import GraphModel
 from playground.graph.explain import BackwardStep, ForwardStep
+from tests.ui.helpers import ids_by_name, select
 
 
 @pytest.fixture
@@ -15,17 +16,6 @@ def win(window):
     """The real window; MainWindow installs the explain tools itself."""
     assert hasattr(window, "wire_values") and hasattr(window, "stepper")
     return window
-
-
-def ids_by_name(win) -> dict[str, str]:
-    return {n.name: nid for nid, n in win.document.model.nodes.items()}
-
-
-def select(win, *names: str) -> None:
-    by = ids_by_name(win)
-    win.scene.clearSelection()
-    for name in names:
-        win.scene.nodes[by[name]].setSelected(True)
 
 
 def floats(d) -> dict[str, float]:

@@ -148,6 +148,13 @@ class _HistoryPlot(PlotPanel):
         self.history: MetricsHistory | None = None
         self._drawn: tuple[Any, ...] | None = None
 
+    def _epoch_curves(self, train: str, val: str) -> tuple[pg.PlotDataItem, pg.PlotDataItem]:
+        """The train (circles) and validation (squares) curves of per-epoch values."""
+        return tuple(  # type: ignore[return-value]
+            self.plot.plot(pen=pg.mkPen(color(k), width=2), symbol=symbol, symbolSize=6,
+                           symbolBrush=color(k), symbolPen=None, name=name, connect="finite")
+            for k, (symbol, name) in enumerate((("o", train), ("s", val))))
+
     def add_smoothing(self, default: int) -> QComboBox:
         """A "smooth" choice in the toolbar: draw the mean of the last N logged steps."""
         self.add_tool(QLabel("smooth:"))
@@ -243,12 +250,8 @@ class LossPlot(_HistoryPlot):
         self.smooth_curve = self.plot.plot(pen=pg.mkPen(70, 90, 125, width=1.5), connect="finite")
         self.smooth_curve.setDownsampling(auto=True, method="peak")
         self.smooth_curve.setClipToView(True)
-        self.train_curve = self.plot.plot(pen=pg.mkPen(color(0), width=2), symbol="o",
-                                          symbolSize=6, symbolBrush=color(0), symbolPen=None,
-                                          name="train loss (epoch)", connect="finite")
-        self.val_curve = self.plot.plot(pen=pg.mkPen(color(1), width=2), symbol="s",
-                                        symbolSize=6, symbolBrush=color(1), symbolPen=None,
-                                        name="validation loss (epoch)", connect="finite")
+        self.train_curve, self.val_curve = self._epoch_curves("train loss (epoch)",
+                                                              "validation loss (epoch)")
         self.lr_lines: list[pg.InfiniteLine] = []
         self._lr_steps: list[int] = []
 
@@ -359,12 +362,8 @@ class AccuracyPlot(_HistoryPlot):
         super().__init__("Accuracy", "epoch", "accuracy (%)", parent)
         self.legend = add_legend(self.plot)
         self.legend.setOffset((-8, -8))  # bottom right: accuracy rises toward the top
-        self.train_curve = self.plot.plot(pen=pg.mkPen(color(0), width=2), symbol="o",
-                                          symbolSize=6, symbolBrush=color(0), symbolPen=None,
-                                          name="train accuracy", connect="finite")
-        self.val_curve = self.plot.plot(pen=pg.mkPen(color(1), width=2), symbol="s",
-                                        symbolSize=6, symbolBrush=color(1), symbolPen=None,
-                                        name="validation accuracy", connect="finite")
+        self.train_curve, self.val_curve = self._epoch_curves("train accuracy",
+                                                              "validation accuracy")
         self.plot.setLimits(yMin=-5, yMax=105)
         self.message = QLabel("No accuracy for regression: see the loss.")
         self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)

@@ -353,8 +353,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--dtype", choices=("float64", "float32"))
     t.add_argument("--save-weights", metavar="FILE.npz")
     t.add_argument("--json", action="store_true", help="one JSON object per epoch")
-    for name, helptext in (("eval", "one forward and backward pass; print every value and gradient"),
-                           ("check", "numerical gradient check of every node")):
+    for name, helptext, json_help in (
+            ("eval", "one forward and backward pass; print every value and gradient", None),
+            ("check", "numerical gradient check of every node", ""),
+            ("steps", "the forward and backward pass step by step (upstream × local = downstream)",
+             "one JSON object per step")):
         e = sub.add_parser(name, help=helptext)
         e.add_argument("graph", help="a graph file or a bundled example name")
         e.add_argument("--feed", action="append", metavar="NAME=VALUE",
@@ -362,17 +365,8 @@ def build_parser() -> argparse.ArgumentParser:
         e.add_argument("--sample", type=int, help="feed sample I of the dataset")
         e.add_argument("--weights", metavar="FILE.npz", help="trained parameters")
         _add_data_args(e)
-        if name == "eval":
-            e.add_argument("--json", action="store_true")
-    s = sub.add_parser("steps", help="the forward and backward pass step by step "
-                                     "(upstream × local = downstream)")
-    s.add_argument("graph", help="a graph file or a bundled example name")
-    s.add_argument("--feed", action="append", metavar="NAME=VALUE",
-                   help="a number or JSON nested list for an input node")
-    s.add_argument("--sample", type=int, help="feed sample I of the dataset")
-    s.add_argument("--weights", metavar="FILE.npz", help="trained parameters")
-    _add_data_args(s)
-    s.add_argument("--json", action="store_true", help="one JSON object per step")
+        if json_help != "":  # check has no JSON output
+            e.add_argument("--json", action="store_true", help=json_help)
     return parser
 
 

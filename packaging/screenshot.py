@@ -64,7 +64,7 @@ def main() -> int:
         app.processEvents()
         w.grab().save(args.out)
         print("saved", args.out, w.platformName() if hasattr(w, "platformName") else app.platformName())
-        w.document.undo.setClean()
+        w.document.forget_changes()
         w.training.stop()
         w.close()
         app.quit()

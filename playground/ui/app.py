@@ -154,7 +154,7 @@ def _close(window: Any) -> None:
     from PySide6.QtWidgets import QApplication
 
     if window.document is not None:
-        window.document.undo.setClean()  # never ask to save
+        window.document.forget_changes()  # never ask to save
     window.close()
     QApplication.processEvents()
 

@@ -25,7 +25,8 @@ def recovery_dir() -> Path:
 
 
 class Document(QObject):
-    """The model plus its undo stack. ``modified`` follows the stack's clean state."""
+    """The model plus its undo stack. ``modified`` follows the stack's clean state, and is also
+    set by training (:meth:`mark_trained`: new weights and settings to save) until a save."""
 
     title_changed = Signal(str)
     structure_changed = Signal()
@@ -37,6 +38,7 @@ class Document(QObject):
         self.path: Path | None = Path(path) if path else None
         self.undo = QUndoStack(self)
         self.weights: dict[str, Any] | None = None  # trained parameters read from beside the file
+        self.trained = False  # trained since the last save: weights and settings to keep
         self.undo.cleanChanged.connect(self._on_clean_changed)
         self.undo.indexChanged.connect(self._on_index_changed)
         self.recovery_path = recovery_dir() / f"session-{os.getpid()}-{id(self):x}.json"
@@ -53,7 +55,19 @@ class Document(QObject):
     # -- state -----------------------------------------------------------------------------
     @property
     def modified(self) -> bool:
-        return not self.undo.isClean()
+        return self.trained or not self.undo.isClean()
+
+    def forget_changes(self) -> None:
+        """Treat the document as saved (the app closes without asking: checks, scripts)."""
+        self.trained = False
+        self.undo.setClean()
+        self.title_changed.emit(self.title())
+
+    def mark_trained(self) -> None:
+        """A run changed the weights (saved beside the file) and the training settings."""
+        if not self.trained:
+            self.trained = True
+            self.title_changed.emit(self.title())
 
     def display_name(self) -> str:
         return self.path.name if self.path is not None else "Untitled"
@@ -81,6 +95,7 @@ class Document(QObject):
             raise ValueError("no file name to save to")
         atomic_write(target, (dumps(self.model) + "\n").encode("utf-8"))
         self.path = target
+        self.trained = False
         self.undo.setClean()
         self.title_changed.emit(self.title())
         self.discard_recovery()
@@ -88,7 +103,7 @@ class Document(QObject):
     # -- recovery --------------------------------------------------------------------------
     def autosave(self) -> None:
         """Write the unsaved graph to the recovery folder (nothing when it is saved)."""
-        if not self.modified:
+        if self.undo.isClean():  # training alone changes no graph
             self.discard_recovery()
             return
         record = {"saved_at": time.time(), "path": str(self.path) if self.path else None,

@@ -220,7 +220,7 @@ class Bench:
 
     def close(self) -> None:
         if self.win.document is not None:
-            self.win.document.undo.setClean()
+            self.win.document.forget_changes()
         self.win.close()
         self.flush()
 

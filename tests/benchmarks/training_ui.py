@@ -678,6 +678,7 @@ def main(argv: list[str] | None = None) -> int:
         figures["lr_lines_end"] = mem["points"][-1]["lr_lines"] if mem["points"] else None
 
     bench.win.training.stop()
+    bench.win.document.forget_changes()  # trained: it would ask to save
     bench.win.close()
     bench.app.processEvents()
 

@@ -68,7 +68,7 @@ def window(qtbot, tmp_path, recovery_home):
     win.show_error = lambda title, text: win.errors.append(text)
     yield win
     if win.document is not None:
-        win.document.undo.setClean()
+        win.document.forget_changes()
     win.close()
     # the offscreen platform crashes at exit when the clipboard still holds our QMimeData
     QApplication.clipboard().clear()

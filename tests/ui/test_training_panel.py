@@ -104,7 +104,7 @@ def test_closing_the_window_mid_run_stops_the_worker(qtbot, window):
     panel = window.training
     assert panel.start()
     qtbot.waitUntil(lambda: len(panel.history) > 5, timeout=10_000)
-    window.document.undo.setClean()
+    window.document.forget_changes()
     window.close()
     assert not panel.controller.running
 
@@ -180,3 +180,106 @@ def test_plots_receive_the_run(qtbot, window):
     x, y = plots.plots["Loss"].batch_curve.getOriginalDataset()
     np.testing.assert_array_equal(y, history.batch_loss.view())
     assert pytest.approx(history.val_accuracy.view()[-1]) == history.last.val_accuracy
+
+
+def test_train_again_continues_the_curves_and_reset_starts_over(qtbot, window):
+    setup_moons(window, epochs=2)
+    panel = window.training
+    with qtbot.waitSignal(panel.controller.finished, timeout=20_000):
+        assert panel.start()
+    first = panel.history.total_steps
+    per = panel.history.last.steps_per_epoch
+    assert first == 2 * per and "Train goes on from these weights" in panel.status.text()
+    assert panel.progress.value() == 1000 and panel.progress.text() == "finished 2 epochs"
+    panel.lr.setText("0.003")
+    with qtbot.waitSignal(panel.controller.finished, timeout=20_000):
+        assert panel.start()
+    h = panel.history
+    steps = h.step.view()
+    assert h.total_steps == 2 * first and np.all(np.diff(steps) == 1)  # one curve, no restart
+    np.testing.assert_array_equal(h.epoch_index.view(), [1, 2, 3, 4])
+    assert np.all(np.diff(h.elapsed.view()) >= 0) and h.steps_per_second() > 0
+    assert h.lr_changes == [(first + 1, 0.003)]  # marked where the second run began
+    x = window.plots.loss.batch_curve.getOriginalDataset()[0]
+    assert x is None or len(x) == 0 or x[-1] <= 2 * first
+    # other data: new curves
+    panel.samples.setValue(200)
+    with qtbot.waitSignal(panel.controller.finished, timeout=20_000):
+        assert panel.start()
+    assert panel.history.step.view()[0] == 1 and panel.history.total_steps < first
+    # Reset: nothing left, the progress idle
+    panel.reset_button.click()
+    assert len(panel.history) == 0 and panel.progress.text() == "idle"
+    assert original_len(window.plots.loss.batch_curve) == 0
+
+
+def original_len(curve) -> int:
+    x, _ = curve.getOriginalDataset()
+    return 0 if x is None else len(x)
+
+
+def test_training_marks_the_graph_modified_and_its_settings_are_saved(qtbot, window, tmp_path):
+    setup_moons(window, epochs=1)
+    panel = window.training
+    path = tmp_path / "moons.json"
+    assert window._save_to(path) and not window.document.modified
+    panel.lr.setText("0.003")
+    panel.optimizer.setCurrentText("momentum")
+    panel.batch.setValue(16)
+    with qtbot.waitSignal(panel.controller.finished, timeout=20_000):
+        assert panel.start()
+    assert window.document.modified and window.isWindowModified()
+    window.questions.clear()
+    window.new_file()  # asks first: the trained weights are not saved yet
+    assert window.questions == ["moons.json"]
+    assert window.open_file(path) is not None
+    window.open_file(path)
+    assert window.training.lr.text() != "0.003"  # discarded, as answered
+    with qtbot.waitSignal(window.training.controller.finished, timeout=20_000):
+        window.training.lr.setText("0.003")
+        window.training.optimizer.setCurrentText("momentum")
+        window.training.batch.setValue(16)
+        assert window.training.start()
+    assert window._save_to(path) and not window.document.modified
+    window.open_example("square_of_sum")
+    assert window.open_file(path)
+    p = window.training
+    assert (p.lr.text(), p.optimizer.currentText(), p.batch.value()) == ("0.003", "momentum", 16)
+
+
+def test_an_invalid_learning_rate_during_a_run_keeps_the_rate_in_use(qtbot, window):
+    setup_moons(window, epochs=100_000)
+    panel = window.training
+    panel.lr.setText("0.01")
+    assert panel.start()
+    panel.lr.setText("abc")
+    panel.lr.editingFinished.emit()
+    assert panel.lr.text() == "0.01" and "not 'abc'" in panel.status.text()
+    qtbot.waitUntil(lambda: len(panel.history) > 0, timeout=10_000)
+    with qtbot.waitSignal(panel.controller.paused_at, timeout=5_000):
+        panel.train_button.click()
+    assert "Paused" in panel.status.text() and panel.progress.text().startswith("paused at epoch")
+    with qtbot.waitSignal(panel.controller.resumed, timeout=5_000):
+        panel.train_button.click()
+    assert "Paused" not in panel.status.text()
+    with qtbot.waitSignal(panel.controller.finished, timeout=5_000):
+        panel.stop()
+    assert panel.progress.text().startswith("stopped at epoch")
+
+
+def test_a_diverged_run_says_the_next_starts_from_fresh_weights(qtbot, window):
+    setup_moons(window, epochs=5)
+    panel = window.training
+    panel.optimizer.setCurrentText("sgd")
+    panel.lr.setText("1e6")
+    with qtbot.waitSignal(panel.controller.finished, timeout=20_000):
+        assert panel.start()
+    assert "fresh weights" in panel.status.text()
+    assert any(item.failed for item in window.scene.nodes.values())  # the node is marked
+    panel.lr.setText("0.01")
+    with qtbot.waitSignal(panel.controller.finished, timeout=20_000):
+        assert panel.start()
+    assert np.all(np.isfinite(panel.history.batch_loss.view()))
+    assert all(np.all(np.isfinite(a)) for a in panel.program.param_arrays().values())
+    panel.reset_button.click()
+    assert not any(item.failed for item in window.scene.nodes.values())

@@ -66,8 +66,12 @@ class MetricsHistory:
     """Per-step columns (step, epoch, batch loss, lr, elapsed, grad norm and update/weight ratio
     per parameter) and per-epoch columns (train/val loss and accuracy), plus the steps at which
     the learning rate changed. ``version`` grows with every append, so a plot can skip a redraw
-    when nothing is new. ``len()`` is the number of per-step rows kept (see ``MAX_STEP_ROWS``);
-    ``last.step`` is the number of steps."""
+    when nothing is new. ``len()`` is the number of per-step rows kept (see ``MAX_STEP_ROWS``).
+
+    A run that goes on from where the last one stopped (:meth:`continue_run`) is appended after
+    it: its steps, epochs and elapsed times are shifted past the last ones, so the curves go on.
+    ``last`` is the newest record as the trainer made it (numbered within its own run);
+    ``total_steps`` counts the steps of every run shown."""
 
     def __init__(self, max_step_rows: int = MAX_STEP_ROWS) -> None:
         self.max_step_rows = max_step_rows
@@ -82,9 +86,26 @@ class MetricsHistory:
         self.train_loss, self.val_loss = _Column(64), _Column(64)
         self.train_accuracy, self.val_accuracy = _Column(64), _Column(64)
         self.lr_changes: list[tuple[int, float]] = []  # (first step with the new lr, lr)
+        self.epoch_pos = _Column()  # each step as a fractional epoch (see append)
         self.version = 0
         self.stride = 1  # older rows are kept only at steps that are multiples of this
         self.last: Metrics | None = None
+        # added to the step, epoch and elapsed of the current run's records (continue_run)
+        self.offsets = (0, 0, 0.0)
+        self.runs = 0  # runs appended after the first
+
+    @property
+    def total_steps(self) -> int:
+        return int(self.step.view()[-1]) if self.step.n else 0
+
+    def continue_run(self) -> None:
+        """The next records come from a run that goes on from the last one's weights: number
+        them after it (a stopped run's unfinished epoch counts as one)."""
+        if self.step.n == 0:
+            return
+        self.offsets = (self.total_steps, int(self.epoch.view()[-1]), float(self.elapsed.view()[-1]))
+        self.runs += 1
+        self.version += 1
 
     def __len__(self) -> int:
         return self.step.n
@@ -100,19 +121,30 @@ class MetricsHistory:
             limit = self.max_step_rows
             if self.step.n + n > limit and self.step.n > limit // 2:
                 self._thin()
-            lrs = cols.scalars[:, 3]
+            scalars = cols.scalars
+            if self.offsets != (0, 0, 0.0):
+                scalars = scalars + np.array([self.offsets[0], self.offsets[1], 0.0, 0.0,
+                                              self.offsets[2]])
+            lrs = scalars[:, 3]
             before = np.concatenate(([self.last.lr if self.last is not None else lrs[0]], lrs[:-1]))
             for i in np.flatnonzero(lrs != before):
-                self.lr_changes.append((int(cols.scalars[i, 0]), float(lrs[i])))
+                self.lr_changes.append((int(scalars[i, 0]), float(lrs[i])))
             rows_before = self.step.n
             for j, col in enumerate((self.step, self.epoch, self.batch_loss, self.lr, self.elapsed)):
-                col.extend(cols.scalars[:, j])
+                col.extend(scalars[:, j])
+            # step k of an epoch of N steps sits at epoch - 1 + k/N (from the run's own numbers)
+            per = float(cols.last.steps_per_epoch) if cols.last is not None else 0.0
+            if per > 0:
+                self.epoch_pos.extend(scalars[:, 1] - 1 + ((cols.scalars[:, 0] - 1) % per + 1) / per)
+            else:
+                self.epoch_pos.extend(scalars[:, 1])
             _extend_table(self.grad_norms, cols.grad_names, cols.grad_norms, rows_before)
             _extend_table(self.update_ratios, cols.update_names, cols.update_ratios, rows_before)
             if cols.epochs.shape[0]:
+                epochs = cols.epochs + np.array([self.offsets[0], self.offsets[1], 0, 0, 0, 0])
                 for j, col in enumerate((self.epoch_step, self.epoch_index, self.train_loss,
                                          self.val_loss, self.train_accuracy, self.val_accuracy)):
-                    col.extend(cols.epochs[:, j])
+                    col.extend(epochs[:, j])
             self.last = cols.last
         self.version += 1
 
@@ -133,7 +165,7 @@ class MetricsHistory:
             stride *= 2
         self.stride = stride
         rows = np.flatnonzero(keep)
-        for col in (self.step, self.epoch, self.batch_loss, self.lr, self.elapsed,
+        for col in (self.step, self.epoch, self.batch_loss, self.lr, self.elapsed, self.epoch_pos,
                     *self.grad_norms.values(), *self.update_ratios.values()):
             col.keep(rows[rows < col.n])
 

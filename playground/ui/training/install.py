@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QScrollArea
+from PySide6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from ...training import CheckpointError, load_params, save_params, weights_path
 from .panel import TrainingPanel
@@ -29,8 +29,18 @@ def install(win: MainWindow) -> None:
     scroll.setFrameShape(QScrollArea.Shape.NoFrame)
     scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
     scroll.setMinimumWidth(panel.minimumSizeHint().width() + 16)
+    # the run controls (Train, Step, Stop, progress, status) stay in view below the settings,
+    # however short the dock: they were scrolled out of sight at the default window size
+    panel.layout().removeWidget(panel.run_box)
+    dock_body = QWidget(win)
+    column = QVBoxLayout(dock_body)
+    column.setContentsMargins(0, 0, 0, 0)
+    column.setSpacing(0)
+    column.addWidget(scroll, 1)
+    column.addWidget(panel.run_box)
+    panel.run_box.setContentsMargins(6, 0, 6, 6)
     win.training = panel
-    win.training_dock = win._dock("Training", scroll, Qt.DockWidgetArea.RightDockWidgetArea)
+    win.training_dock = win._dock("Training", dock_body, Qt.DockWidgetArea.RightDockWidgetArea)
     win.tabifyDockWidget(win.inspector_dock, win.training_dock)
     win.inspector_dock.raise_()
     plots = TrainingPlots(panel.history, win)
@@ -48,6 +58,7 @@ def install(win: MainWindow) -> None:
     panel.locked_changed.connect(lambda locked: set_locked(win, locked))
     panel.failure.connect(lambda message, node: show_failure(win, message, node))
     panel.message.connect(lambda text: win.statusBar().showMessage(text, 8000))
+    panel.cleared.connect(lambda: on_cleared(win))
     panel.controller.snapshot.connect(plots.on_snapshot)
     # periodic snapshots compute only what is on screen (a decision-boundary grid or validation
     # predictions no one sees would take time from training)
@@ -110,6 +121,13 @@ def show_failure(win: MainWindow, message: str, node: str) -> None:
     item.setSelected(True)
     item.set_failed(message)
     win.view.centerOn(item)
+
+
+def on_cleared(win: MainWindow) -> None:
+    """Reset: no old curves, no failure mark, no old failure message."""
+    win.plots.clear()
+    clear_failure(win)
+    win.statusBar().clearMessage()
 
 
 def clear_failure(win: MainWindow) -> None:

@@ -41,6 +41,7 @@ class TrainingPanel(QWidget):
     locked_changed = Signal(bool)
     failure = Signal(str, str)  # message, node name
     message = Signal(str)
+    cleared = Signal()  # Reset: the plots and any failure mark should go
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -52,11 +53,15 @@ class TrainingPanel(QWidget):
         self.controller = TrainingController(self)
         self.epochs_total = 1
         self._t_started = 0.0
+        # the run a new one may go on from (its curves continued): see _run_key
+        self._continuable: tuple[Any, ...] | None = None
+        self._broken = False  # the last run left non-finite weights: the next one starts afresh
+        self._lr_in_use = ""
         self._build()
         c = self.controller
         c.metrics.connect(self._on_metrics)
         c.paused_at.connect(self._on_paused)
-        c.resumed.connect(self._update_buttons)
+        c.resumed.connect(self._on_resumed)
         c.failed.connect(self._on_failed)
         c.finished.connect(self._on_finished)
 
@@ -144,6 +149,7 @@ class TrainingPanel(QWidget):
         buttons.addWidget(self.reset_button, 1, 2)
         r.addLayout(buttons)
         self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
         self.progress.setFormat("idle")
         self.progress.setValue(0)
         r.addWidget(self.progress)
@@ -151,6 +157,7 @@ class TrainingPanel(QWidget):
         self.status.setWordWrap(True)
         self.status.setTextFormat(Qt.TextFormat.RichText)
         r.addWidget(self.status)
+        self.run_box = run  # the window shows it below the scrolling settings, always in view
         outer.addWidget(run)
         outer.addStretch(1)
 
@@ -172,6 +179,9 @@ class TrainingPanel(QWidget):
         self.program = None
         self.program_version = -1
         self.history.clear()
+        self._continuable = None
+        self._broken = False
+        self._set_progress(0, "idle")
         self._apply_defaults(document.model.meta.get("training") or {})
         self.refresh_mapping()
         self._update_buttons()
@@ -193,6 +203,12 @@ class TrainingPanel(QWidget):
             self.optimizer.setCurrentText(str(t["optimizer"]))
         if "val_fraction" in t:
             self.val_fraction.setValue(float(t["val_fraction"]))
+        if "samples" in t:
+            self.samples.setValue(int(t["samples"]))
+        if "noise" in t:
+            self.noise.setValue(float(t["noise"]))
+        if "standardize" in t:
+            self.standardize.setChecked(bool(t["standardize"]))
 
     def refresh_mapping(self) -> None:
         """Offer the graph's input nodes for features and labels (defaults chosen by shape)."""
@@ -256,11 +272,14 @@ class TrainingPanel(QWidget):
                      standardize=self.standardize.isChecked())
 
     def config(self, reinit: bool) -> TrainConfig:
-        try:
-            lr = float(self.lr.text())
-            l2 = float(self.l2.text() or 0)
-        except ValueError:
-            raise TrainingError("the learning rate and L2 decay must be numbers") from None
+        values = []
+        for field, what in ((self.lr, "learning rate"), (self.l2, "L2 decay")):
+            text = field.text().strip() or ("0" if field is self.l2 else "")
+            try:
+                values.append(float(text))
+            except ValueError:
+                raise TrainingError(f"the {what} must be a number, not '{field.text()}'") from None
+        lr, l2 = values
         return TrainConfig(epochs=self.epochs.value(), batch_size=self.batch.value(), lr=lr,
                            optimizer=self.optimizer.currentText(), l2=l2, seed=self.seed.value(),
                            reinit=reinit)
@@ -301,9 +320,18 @@ class TrainingPanel(QWidget):
             self._show_status(str(exc), error=True)
             self.message.emit(str(exc))
             return False
+        if self._broken and not config.reinit:
+            config = self.config(reinit=True)  # NaN/inf weights cannot train: start afresh
+        self._broken = False
+        run_key = self._run_key(program)
+        if config.reinit or run_key != self._continuable:
+            self.history.clear()  # a new run: new curves
+        else:
+            self.history.continue_run()  # the same weights and data: the curves go on
+        self._continuable = None
+        self._run = run_key
         self.split_ = data
-        if config.reinit:
-            self.history.clear()
+        self._lr_in_use = f"{config.lr:g}"
         self.epochs_total = config.epochs
         self._t_started = time.perf_counter()
         try:
@@ -346,7 +374,11 @@ class TrainingPanel(QWidget):
     def reset(self) -> None:
         self.stop()
         self.history.clear()
+        self._continuable = None
+        self._broken = False
+        self._set_progress(0, "idle")
         self.reinitialise()
+        self.cleared.emit()
 
     def reinitialise(self) -> None:
         if self.controller.running:
@@ -360,6 +392,8 @@ class TrainingPanel(QWidget):
             self._show_status(str(exc), error=True)
             return
         program.init_params(self.seed.value())
+        self._continuable = None  # new weights: the next run draws new curves
+        self._broken = False
         self._show_status(f"Weights re-initialised from seed {self.seed.value()}.")
 
     def _on_lr_edited(self) -> None:
@@ -370,44 +404,105 @@ class TrainingPanel(QWidget):
             if not (math.isfinite(lr) and lr > 0):
                 raise ValueError
         except ValueError:
-            self._show_status("The learning rate must be a positive number.", error=True)
+            self._show_status(f"The learning rate must be a positive number, not "
+                              f"'{self.lr.text()}'; training goes on at {self._lr_in_use}.", error=True)
+            self.lr.setText(self._lr_in_use)  # the field shows the rate in use
             return
         self.controller.set_lr(lr)
+        self._lr_in_use = f"{lr:g}"
         self._show_status(f"Learning rate → {lr:g} from the next step.")
 
     # -- reactions -------------------------------------------------------------------------
+    def _run_key(self, program: Program) -> tuple[Any, ...]:
+        """What a run trains on: a new run with the same key goes on from the last one."""
+        csv = self.dataset.csv_options or {}
+        return (id(program), self.program_version, self.dataset.current_key(),
+                csv.get("path"), csv.get("label"), csv.get("task"),
+                self.samples.value() if self.samples.isEnabled() else None,
+                self.noise.value() if self.noise.isEnabled() else None,
+                self.val_fraction.value(), self.seed.value(), self.standardize.isChecked(),
+                self.features.currentText(), self.target.currentText())
+
+    def _remember_settings(self) -> None:
+        """The settings of the last run go into the graph's file (read by _apply_defaults)."""
+        t = dict(self.document.model.meta.get("training") or {})
+        t.update(dataset=self.dataset.current_key(), epochs=self.epochs.value(),
+                 batch_size=self.batch.value(), seed=self.seed.value(),
+                 optimizer=self.optimizer.currentText(), val_fraction=self.val_fraction.value(),
+                 standardize=self.standardize.isChecked())
+        for key, field in (("lr", self.lr), ("l2", self.l2)):
+            try:
+                t[key] = float(field.text() or 0)
+            except ValueError:
+                pass
+        if self.samples.isEnabled():
+            t.update(samples=self.samples.value(), noise=self.noise.value())
+        self.document.model.meta["training"] = t
+
+    def _set_progress(self, fraction: float, text: str) -> None:
+        self.progress.setValue(int(round(1000 * min(max(fraction, 0.0), 1.0))))
+        self.progress.setFormat(text)
+
+    def _done_fraction(self) -> float:
+        last = self.history.last
+        if last is None:
+            return 0.0
+        per = max(last.steps_per_epoch, 1)
+        done = (last.epoch - 1) + (((last.step - 1) % per) + 1) / per
+        return done / max(self.epochs_total, 1)
+
     def _on_metrics(self, records: Any) -> None:
         self.history.append(records)
         last = self.history.last
         if last is None:
             return
-        per = max(last.steps_per_epoch, 1)
-        done = (last.epoch - 1) + (((last.step - 1) % per) + 1) / per
-        frac = min(1.0, done / max(self.epochs_total, 1))
         rate = self.history.steps_per_second()
+        per = max(last.steps_per_epoch, 1)
         remaining = (self.epochs_total * per - last.step) / rate if rate > 0 else math.nan
-        self.progress.setValue(int(1000 * frac))
-        self.progress.setMaximum(1000)
         left = f" · {_duration(remaining)} left" if math.isfinite(remaining) else ""
-        self.progress.setFormat(f"epoch {last.epoch}/{self.epochs_total} · {rate:,.0f} steps/s{left}")
+        self._set_progress(self._done_fraction(),
+                           f"epoch {last.epoch}/{self.epochs_total} · {rate:,.0f} steps/s{left}")
 
     def _on_paused(self, step: int) -> None:
+        last = self.history.last
+        where = f"at epoch {last.epoch}/{self.epochs_total} · step {last.step}" if last else \
+            "before the first step"
+        self._set_progress(self._done_fraction(), f"paused {where}")
         self._show_status(f"Paused after step {step}. Resume, Step or Stop.")
         self._update_buttons()
 
+    def _on_resumed(self) -> None:
+        self._show_status("Training… the graph is locked until you stop.")
+        self._update_buttons()
+
     def _on_failed(self, message: str, node: str) -> None:
+        # the weights that broke (NaN, infinite or blown up) would only break again
+        self._broken = True
+        message += " The next run starts from fresh weights."
+        last = self.history.last
+        self._set_progress(self._done_fraction(), f"failed at step {last.step + 1 if last else 1}")
         self._show_status(message, error=True)
         self.failure.emit(message, node)
 
     def _on_finished(self, reason: str) -> None:
         self.locked_changed.emit(False)
+        last = self.history.last
+        if reason in ("completed", "stopped") and not self._broken:
+            self._continuable = getattr(self, "_run", None)  # Train again: the curves go on
+        if last is not None and self.document is not None:
+            self._remember_settings()
+            self.document.mark_trained()  # the weights (and settings) are worth saving
         if reason == "completed":
-            last = self.history.last
             extra = ""
             if last is not None and last.val_accuracy is not None:
                 extra = f" — validation accuracy {100 * last.val_accuracy:.1f}%"
-            self._show_status(f"Finished {self.epochs_total} epochs{extra}.")
+            n = self.epochs_total
+            self._set_progress(1.0, f"finished {n} epoch{'s' if n != 1 else ''}")
+            self._show_status(f"Finished {n} epoch{'s' if n != 1 else ''}{extra}. "
+                              "Train goes on from these weights; Reset starts over.")
         elif reason == "stopped":
+            where = f"epoch {last.epoch}/{self.epochs_total} · step {last.step}" if last else "the start"
+            self._set_progress(self._done_fraction(), f"stopped at {where}")
             self._show_status("Stopped. Train continues from these weights; Reset starts over.")
         self._update_buttons()
 

@@ -43,16 +43,8 @@ SMOOTHING = (("off", 1), ("10 steps", 10), ("50 steps", 50), ("200 steps", 200))
 
 def epoch_positions(history: MetricsHistory) -> np.ndarray:
     """Each step as a fractional epoch: step k of an epoch of N steps sits at epoch - 1 + k/N,
-    so the last step of epoch e sits at e, where the epoch-end points are drawn. From the step
-    numbers, so thinned rows sit where they belong."""
-    epoch = history.epoch.view()
-    if epoch.shape[0] == 0:
-        return epoch.copy()
-    steps = history.step.view()
-    per = float(history.last.steps_per_epoch) if history.last is not None else 0.0
-    if per <= 0:
-        per = float(np.nanmax(steps))
-    return epoch - 1 + ((steps - 1) % per + 1) / per
+    so the last step of epoch e sits at e, where the epoch-end points are drawn."""
+    return history.epoch_pos.view()
 
 
 class MajorGridAxis(pg.AxisItem):

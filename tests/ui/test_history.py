@@ -147,10 +147,11 @@ def test_loss_csv_keeps_every_epoch_end_after_thinning(qtbot, tmp_path, records)
     plot.export(tmp_path / "loss.csv")
     with open(tmp_path / "loss.csv", newline="", encoding="utf-8") as f:
         header, *body = list(csv.reader(f))
-    assert header == ["step", "epoch", "lr", "batch_loss", "train_loss_epoch", "val_loss_epoch"]
+    assert header == ["step", "epoch", "lr", "batch_loss", "batch_loss_mean_10", "train_loss_epoch",
+                      "val_loss_epoch"]
     by_step = {m.step: m for m in records}
     ends = [m for m in records if m.epoch_end]
-    got = {int(r[0]): float(r[5]) for r in body if r[5]}
+    got = {int(r[0]): float(r[6]) for r in body if r[6]}
     assert got == {m.step: m.val_loss for m in ends}  # every epoch, thinned rows or not
     for r in body:
         m = by_step[int(r[0])]

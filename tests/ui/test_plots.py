@@ -17,7 +17,7 @@ from PySide6.QtGui import QColor
 from playground.graph import compile_graph, load
 from playground.training import TrainConfig, Trainer, bind, predict_classes, train
 from playground.training.datasets import Dataset, Split, load_dataset, split
-from playground.ui.training.history import MetricsHistory, ViewSnapshot, trailing_mean
+from playground.ui.training.history import MetricsHistory, ViewSnapshot, window_mean
 from playground.ui.training.plots import (
     AccuracyPlot,
     BoundaryPlot,
@@ -178,23 +178,23 @@ def test_refresh_is_a_no_op_while_the_version_is_unchanged(qtbot, moons, monkeyp
     assert plot.refresh(h) and len(calls) == 9
 
 
-def test_trailing_mean_matches_a_plain_loop_and_skips_gaps():
+def test_window_mean_matches_a_plain_loop_and_skips_gaps():
     rng = np.random.default_rng(3)
     values = rng.lognormal(size=500)
     values[[0, 7, 8, 9, 200]] = np.nan
     values[[50, 51]] = [0.0, -1.0]
     for k in (2, 10, 64):
         for log in (False, True):
-            got = trailing_mean(values, k, log=log)
+            got = window_mean(values, k, log=log)
             for i in range(len(values)):
-                window = values[max(0, i - k + 1): i + 1]
+                window = values[max(0, i - (k - 1) // 2): i + 1 + k // 2]
                 ok = window[np.isfinite(window) & ((window > 0) if log else True)]
                 if ok.size == 0:
                     assert np.isnan(got[i])
                 else:
                     want = math.exp(np.mean(np.log(ok))) if log else np.mean(ok)
                     assert got[i] == pytest.approx(want, rel=1e-9)
-    np.testing.assert_array_equal(trailing_mean(values, 1), values)
+    np.testing.assert_array_equal(window_mean(values, 1), values)
 
 
 def test_loss_smoothing_draws_the_mean_over_the_batches_and_names_it(qtbot, moons):
@@ -203,18 +203,20 @@ def test_loss_smoothing_draws_the_mean_over_the_batches_and_names_it(qtbot, moon
     qtbot.addWidget(plot)
     plot.refresh(h)
     labels = lambda: [label.text for _, label in plot.legend.items]  # noqa: E731
-    assert plot.smooth_rows == 1 and "batch loss, mean of 50 steps" not in labels()
-    assert original(plot.smooth_curve)[0].size == 0
+    assert plot.smooth_rows == 10 and "batch loss, mean over 10 steps" in labels()
     plot.smooth.setCurrentIndex(plot.smooth.findData(50))
     raw = np.array([m.batch_loss for m in moons.records])
     x, y = original(plot.smooth_curve)
     np.testing.assert_array_equal(x, h.step.view())
     assert len(y) > 50
-    np.testing.assert_allclose(y[50], raw[1:51].mean(), rtol=1e-12)
-    np.testing.assert_allclose(y[5], raw[:6].mean(), rtol=1e-12)
-    assert "batch loss, mean of 50 steps" in labels()
+    # centred: no lag behind the data
+    np.testing.assert_allclose(y[30], raw[6:56].mean(), rtol=1e-12)
+    np.testing.assert_allclose(y[5], raw[:31].mean(), rtol=1e-12)
+    assert "batch loss, mean over 50 steps" in labels()
+    assert "batch loss, mean over 10 steps" not in labels()
     plot.smooth.setCurrentIndex(0)
-    assert "batch loss, mean of 50 steps" not in labels() and original(plot.smooth_curve)[0].size == 0
+    assert not any(t.startswith("batch loss, mean") for t in labels())
+    assert original(plot.smooth_curve)[0].size == 0
 
 
 def test_lr_change_markers_sit_at_the_steps_where_the_lr_changed(qtbot, moons):
@@ -277,7 +279,8 @@ def test_grad_norm_curves_one_per_parameter_with_distinct_colours(qtbot, moons):
     for name, curve in plot.curves.items():
         x, y = original(curve)
         raw = np.array([m.grad_norms[name] for m in moons.records])
-        expected = [math.exp(np.mean(np.log(raw[max(0, i - 9): i + 1]))) for i in range(len(raw))]
+        # a window of 10 centred on each step: 4 before it, itself, 5 after
+        expected = [math.exp(np.mean(np.log(raw[max(0, i - 4): i + 6]))) for i in range(len(raw))]
         np.testing.assert_array_equal(x, h.step.view())
         np.testing.assert_allclose(y, expected, rtol=1e-12)
     plot.smooth.setCurrentIndex(plot.smooth.findData(1))  # off: every step as logged
@@ -389,6 +392,21 @@ def test_confusion_counts_match_numpy(qtbot, digits):
     assert cell[i, j, 0] > cell[i, j, 2]  # a mistake is red
     acc = np.trace(expected) / expected.sum()
     assert f"{100 * acc:.1f}%" in plot.plot.titleLabel.text
+
+
+def test_confusion_counts_are_sized_to_their_cells_or_hidden_when_too_small(qtbot, digits):
+    plot = shown(qtbot, ConfusionPlot(), size=(900, 640))
+    plot.set_context(digits.dataset.classes)
+    plot.refresh(digits.snapshot)
+    qtbot.waitUntil(lambda: plot.texts[0][0].isVisible())
+    vb = plot.plot.getViewBox()
+    cell = min(vb.width(), vb.height()) / 10
+    size = plot.texts[0][0].textItem.font().pixelSize()
+    assert 8 <= size <= cell * 0.5  # fits its cell
+    assert plot.graphics.width() <= plot.graphics.height() + plot.square_extra  # no wide margins
+    plot.resize(900, 150)  # a short dock: 10 numbers per column cannot be read
+    qtbot.waitUntil(lambda: not plot.texts[0][0].isVisible())
+    assert not any(t.isVisible() for row in plot.texts for t in row)
 
 
 def test_sample_grid_marks_wrong_predictions_red(qtbot, digits):
@@ -521,6 +539,33 @@ def test_hidden_plots_have_no_timer_and_ask_for_no_snapshot_views(qtbot, moons):
     assert not plots.timer.isActive()  # no run: no timer
 
 
+def test_live_x_range_keeps_room_ahead_and_a_finished_run_fits_tightly(qtbot, moons):
+    h = moons.history(upto=40)
+    plots = shown(qtbot, TrainingPlots(h, interval_ms=10))
+    plots.set_context(moons.dataset, moons.param_names, split=moons.split)
+    plots.start()
+    vb = plots.loss.plot.getViewBox()
+    qtbot.waitUntil(lambda: vb.viewRange()[0][1] >= 40)  # auto-range applies at the next paint
+    assert vb.viewRange()[0][1] >= 40 * 1.2  # room ahead: the axis does not move every redraw
+    plots.stop()
+    qtbot.waitUntil(lambda: vb.viewRange()[0][1] <= 40 * 1.05)
+    assert vb.viewRange()[0][1] >= 40
+
+
+def test_many_epochs_draw_lines_without_markers(qtbot, moons):
+    plot = LossPlot()
+    qtbot.addWidget(plot)
+    plot.refresh(moons.history())
+    assert plot.train_curve.opts["symbol"] == "o" and plot.val_curve.opts["symbol"] == "s"
+    h = MetricsHistory()
+    for _ in range(12):  # 72 epochs
+        h.continue_run()
+        h.append(moons.records)
+    plot.refresh(h)
+    assert h.epoch_index.view()[-1] == 72
+    assert plot.train_curve.opts["symbol"] is None and plot.val_curve.opts["symbol"] is None
+
+
 def test_clear_empties_every_view(qtbot, moons):
     h = moons.history()
     plots = shown(qtbot, TrainingPlots(h))
@@ -563,12 +608,13 @@ def test_every_plot_exports_png_svg_and_csv(qtbot, tmp_path, moons, digits, kind
     assert len(rows) > 1
     header, body = rows[0], rows[1:]
     if kind == "loss":
-        assert header == ["step", "epoch", "lr", "batch_loss", "train_loss_epoch", "val_loss_epoch"]
+        assert header == ["step", "epoch", "lr", "batch_loss", "batch_loss_mean_10", "train_loss_epoch",
+                      "val_loss_epoch"]
         assert [int(r[0]) for r in body] == [m.step for m in moons.records]
         assert [float(r[3]) for r in body] == [m.batch_loss for m in moons.records]  # exact
         assert [float(r[2]) for r in body] == [m.lr for m in moons.records]
         ends = {m.step: m.val_loss for m in moons.records if m.epoch_end}
-        assert {int(r[0]): float(r[5]) for r in body if r[5]} == ends
+        assert {int(r[0]): float(r[6]) for r in body if r[6]} == ends
     elif kind == "grad_norms":
         # raw values, and the smoothed ones drawn by default
         assert header[:8] == ["step", "epoch", *moons.param_names]

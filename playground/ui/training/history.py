@@ -257,10 +257,11 @@ class MetricsBatch(tuple):  # type: ignore[type-arg]
         return batch
 
 
-def trailing_mean(values: np.ndarray, k: int, log: bool = False) -> np.ndarray:
-    """At each row, the mean of the last ``k`` finite values (NaN where there is none); with
-    ``log``, the geometric mean of the positive ones (what a log axis shows as the middle).
-    Vectorised (cumulative sums), so smoothing a long history costs about as much as copying it."""
+def window_mean(values: np.ndarray, k: int, log: bool = False) -> np.ndarray:
+    """At each row, the mean of the finite values in a window of ``k`` rows centred on it (the
+    window shrinks at the ends; NaN where it holds none), so the smoothed curve does not lag
+    behind the data; with ``log``, the geometric mean of the positive ones (what a log axis
+    shows as the middle). Vectorised with cumulative sums: about the cost of a copy."""
     values = np.asarray(values, dtype=np.float64)
     if k <= 1 or values.size == 0:
         return values
@@ -270,8 +271,9 @@ def trailing_mean(values: np.ndarray, k: int, log: bool = False) -> np.ndarray:
     finite = np.isfinite(values)
     total = np.concatenate(([0.0], np.cumsum(np.where(finite, values, 0.0))))
     count = np.concatenate(([0], np.cumsum(finite)))
-    end = np.arange(1, values.size + 1)
-    start = np.maximum(end - k, 0)
+    i = np.arange(values.size)
+    start = np.maximum(i - (k - 1) // 2, 0)
+    end = np.minimum(i + 1 + k // 2, values.size)
     n = count[end] - count[start]
     with np.errstate(divide="ignore", invalid="ignore"):
         out = (total[end] - total[start]) / n

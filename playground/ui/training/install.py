@@ -37,8 +37,10 @@ def install(win: MainWindow) -> None:
     column.setContentsMargins(0, 0, 0, 0)
     column.setSpacing(0)
     column.addWidget(scroll, 1)
-    column.addWidget(panel.run_box)
-    panel.run_box.setContentsMargins(6, 0, 6, 6)
+    footer = QVBoxLayout()
+    footer.setContentsMargins(6, 4, 6, 6)
+    footer.addWidget(panel.run_box)
+    column.addLayout(footer)
     win.training = panel
     win.training_dock = win._dock("Training", dock_body, Qt.DockWidgetArea.RightDockWidgetArea)
     win.tabifyDockWidget(win.inspector_dock, win.training_dock)
@@ -92,6 +94,11 @@ def set_locked(win: MainWindow, locked: bool) -> None:
         if panel.split_ is not None and panel.program is not None:
             names = list(panel.program.param_arrays())
             win.plots.set_context(panel.split_.dataset, names, split=panel.split_)
+        if not win.plots_dock.isVisible() and not getattr(win, "_plots_sized", False):
+            win.plots_dock.show()  # the first time: tall enough for the square views
+            win.resizeDocks([win.plots_dock], [max(280, int(0.38 * win.height()))],
+                            Qt.Orientation.Vertical)
+            win._plots_sized = True
         win.plots_dock.show()
         win.plots.start()
         clear_failure(win)

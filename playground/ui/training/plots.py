@@ -194,6 +194,9 @@ class TrainingPlots(QWidget):
         """Redraw on the timer (while shown) until ``stop``."""
         self._live = True
         self._pace = None
+        for plot in self.plots.values():
+            if isinstance(plot, _HistoryPlot):
+                plot.plot.getViewBox().reset_sticky(live=True)
         self.timer.setInterval(self.interval_ms)
         if self.isVisible():
             self.timer.start()
@@ -205,7 +208,7 @@ class TrainingPlots(QWidget):
         self.timer.stop()
         for plot in self.plots.values():
             if isinstance(plot, _HistoryPlot):
-                plot.plot.getViewBox().reset_sticky()
+                plot.plot.getViewBox().reset_sticky(live=False)
                 plot._drawn = None
         self.redraw()
 

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .history import MetricsHistory, trailing_mean
+from .history import MetricsHistory, window_mean
 from .plots_views import (
     LABEL_STYLE,
     PlotPanel,
@@ -38,6 +38,8 @@ from .plots_views import (
 )
 
 MARKER_PEN = "#7a3b9a"
+SMOOTH_PEN = "#3a3a3a"  # dark grey: apart from the blue and orange epoch curves
+EPOCH_SYMBOLS_MAX = 60  # more epoch points than this: lines only (markers would merge)
 SMOOTHING = (("off", 1), ("10 steps", 10), ("50 steps", 50), ("200 steps", 200))
 
 
@@ -75,9 +77,14 @@ class StickyViewBox(pg.ViewBox):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._sticky: list[list[float] | None] = [None, None]
+        self.live = True  # keep headroom for new steps
 
-    def reset_sticky(self) -> None:
+    def reset_sticky(self, live: bool | None = None) -> None:
+        """Forget the kept range; ``live`` False fits the data tightly (a finished run), True
+        keeps room for the steps to come again."""
         self._sticky = [None, None]
+        if live is not None:
+            self.live = live
 
     def childrenBounds(self, frac: Any = None, orthoRange: Any = (None, None), items: Any = None) -> Any:
         bounds = super().childrenBounds(frac=frac, orthoRange=orthoRange, items=items)
@@ -96,7 +103,7 @@ class StickyViewBox(pg.ViewBox):
             if kept is not None and kept[0] <= lo and hi <= kept[1] and kept[1] - kept[0] <= self.SLACK * span:
                 out[ax] = list(kept)
                 continue
-            new = [lo, hi + self.HEADROOM * span] if ax == 0 else [lo, hi]
+            new = [lo, hi + self.HEADROOM * span] if ax == 0 and self.live else [lo, hi]
             self._sticky[ax] = new
             out[ax] = list(new)
         return out
@@ -147,16 +154,24 @@ class _HistoryPlot(PlotPanel):
                            symbolBrush=color(k), symbolPen=None, name=name, connect="finite")
             for k, (symbol, name) in enumerate((("o", train), ("s", val))))
 
+    @staticmethod
+    def _epoch_markers(curves: tuple[pg.PlotDataItem, ...], points: int) -> None:
+        """Markers on the epoch points while there are few of them, lines only past that."""
+        for curve, symbol in zip(curves, ("o", "s"), strict=False):
+            want = symbol if points <= EPOCH_SYMBOLS_MAX else None
+            if curve.opts["symbol"] != want:
+                curve.setSymbol(want)
+
     def add_smoothing(self, default: int) -> QComboBox:
-        """A "smooth" choice in the toolbar: draw the mean of the last N logged steps."""
+        """A "smooth" choice in the toolbar: draw the mean over N logged steps around each."""
         self.add_tool(QLabel("smooth:"))
         combo = QComboBox()
         for text, rows in SMOOTHING:
             combo.addItem(text, rows)
         combo.setCurrentIndex(max(0, combo.findData(default)))
-        combo.setToolTip("Draw the mean of the last N logged steps, so trends show through the "
-                         "noise of single minibatches (long runs keep older steps thinned, so "
-                         "there a point stands for several steps)")
+        combo.setToolTip("Draw the mean over N logged steps around each step, so trends show "
+                         "through the noise of single minibatches (long runs keep older steps "
+                         "thinned, so there a point stands for several steps)")
         combo.currentIndexChanged.connect(lambda _i: self.redraw())
         self.smooth = self.add_tool(combo)  # type: ignore[assignment]
         return combo
@@ -232,14 +247,14 @@ class LossPlot(_HistoryPlot):
         self.log_y = self.add_tool(QCheckBox("log y"))
         self.log_y.setToolTip("Logarithmic loss axis")
         self.log_y.toggled.connect(self.set_log_y)
-        self.add_smoothing(1)
+        self.add_smoothing(10)
         self.legend = add_legend(self.plot)
         self.batch_curve = self.plot.plot(pen=pg.mkPen(160, 175, 200, width=1), name="batch loss",
                                           connect="finite")
         self.batch_curve.setDownsampling(auto=True, method="peak")
         self.batch_curve.setClipToView(True)
         # the smoothed batch loss, over the raw one; in the legend only while smoothing is on
-        self.smooth_curve = self.plot.plot(pen=pg.mkPen(70, 90, 125, width=1.5), connect="finite")
+        self.smooth_curve = self.plot.plot(pen=pg.mkPen(SMOOTH_PEN, width=1.5), connect="finite")
         self.smooth_curve.setDownsampling(auto=True, method="peak")
         self.smooth_curve.setClipToView(True)
         self.train_curve, self.val_curve = self._epoch_curves("train loss (epoch)",
@@ -275,13 +290,14 @@ class LossPlot(_HistoryPlot):
         self.batch_curve.setData(x, h.batch_loss.view())
         k = self.smooth_rows
         if k > 1:
-            self.smooth_curve.setData(x, trailing_mean(h.batch_loss.view(), k))
+            self.smooth_curve.setData(x, window_mean(h.batch_loss.view(), k))
         else:
             self.smooth_curve.setData([], [])
         self._legend_smoothing(k)
         ex = h.epoch_index.view() if by_epoch else h.epoch_step.view()
         self.train_curve.setData(ex, h.train_loss.view())
         self.val_curve.setData(ex, h.val_loss.view())
+        self._epoch_markers((self.train_curve, self.val_curve), ex.shape[0])
         self._draw_lr_markers(h, steps, x)
 
     def export_csv(self, path: Path) -> None:
@@ -299,14 +315,14 @@ class LossPlot(_HistoryPlot):
         k = self.smooth_rows
         if k > 1:
             columns.append((f"batch_loss_mean_{k}",
-                            _on_rows(rows, steps, trailing_mean(h.batch_loss.view(), k))))
+                            _on_rows(rows, steps, window_mean(h.batch_loss.view(), k))))
         columns += [("train_loss_epoch", _on_rows(rows, ends, h.train_loss.view())),
                     ("val_loss_epoch", _on_rows(rows, ends, h.val_loss.view()))]
         write_rows(path, [name for name, _ in columns],
                    ([_cell(v) for v in row] for row in zip(*(c for _, c in columns), strict=True)))
 
     def _legend_smoothing(self, k: int) -> None:
-        label = f"batch loss, mean of {k} steps"
+        label = f"batch loss, mean over {k} steps"
         shown = self.legend.getLabel(self.smooth_curve)
         if k > 1 and shown is None:
             self.legend.addItem(self.smooth_curve, label)
@@ -377,6 +393,7 @@ class AccuracyPlot(_HistoryPlot):
         ex = h.epoch_index.view()
         self.train_curve.setData(ex, 100.0 * h.train_accuracy.view())
         self.val_curve.setData(ex, 100.0 * h.val_accuracy.view())
+        self._epoch_markers((self.train_curve, self.val_curve), ex.shape[0])
 
     def export_csv(self, path: Path) -> None:
         """One row per epoch: epoch, its last step, train and validation accuracy (%)."""
@@ -414,7 +431,8 @@ class _PerParamPlot(_HistoryPlot):
             curve.setDownsampling(auto=True, method="peak")
             curve.setClipToView(True)
             self.curves[name] = curve
-            self.legend.setColumnCount(1 if len(self.curves) <= 8 else 2)
+            n = len(self.curves)  # a short dock fits ~4 rows of legend
+            self.legend.setColumnCount(1 if n <= 4 else 2 if n <= 10 else 3)
         return curve
 
     def _on_legend_clicked(self, _item: Any) -> None:
@@ -427,7 +445,7 @@ class _PerParamPlot(_HistoryPlot):
         for name, col in getattr(h, self.column).items():
             values = positive(col.view())
             if k > 1:  # the geometric mean: the middle of the noise on a log axis
-                values = trailing_mean(values, k, log=True)
+                values = window_mean(values, k, log=True)
             self._curve(name).setData(steps[: len(values)], values)
 
     def csv_columns(self, h: MetricsHistory) -> list[tuple[str, np.ndarray]]:
@@ -435,7 +453,7 @@ class _PerParamPlot(_HistoryPlot):
         out = [(name, col.view()) for name, col in columns.items()]
         k = self.smooth_rows
         if k > 1:
-            out += [(f"{name}_geomean_{k}", trailing_mean(positive(col.view()), k, log=True))
+            out += [(f"{name}_geomean_{k}", window_mean(positive(col.view()), k, log=True))
                     for name, col in columns.items()]
         return out
 

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 import pyqtgraph.exporters as pgx
-from PySide6.QtCore import QRectF
+from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QComboBox,
@@ -265,9 +265,19 @@ def write_rows(path: Path, header: Sequence[str], rows) -> None:
 
 
 class _SnapshotPlot(PlotPanel):
-    """A view redrawn from the latest snapshot; ``refresh`` skips the snapshot already shown."""
+    """A view redrawn from the latest snapshot; ``refresh`` skips the snapshot already shown.
+    ``square_extra`` > 0: the content is square (aspect locked), so the plot is kept at most
+    that many pixels (axes, legend) wider than it is high and centred, instead of a small
+    square lost in a wide, short dock."""
 
     source = "snapshot"
+    square_extra = 0
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        if self.square_extra and getattr(self, "graphics", None) is not None:
+            self.graphics.setMaximumWidth(max(240, self.graphics.height() + self.square_extra))
+            self.body.setAlignment(self.graphics, Qt.AlignmentFlag.AlignHCenter)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -299,6 +309,7 @@ class BoundaryPlot(_SnapshotPlot):
     """The model's decision regions (class map or p(class 1)) under the training points."""
 
     export_name = "boundary"
+    square_extra = 260  # the axis and the legend beside the square
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -392,6 +403,8 @@ class ConfusionPlot(_SnapshotPlot):
 
     export_name = "confusion"
 
+    square_extra = 260  # the class labels, the axis titles and room for the title
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.set_graphics(_plot_widget())
@@ -402,6 +415,7 @@ class ConfusionPlot(_SnapshotPlot):
         self.plot.setAspectLocked(True)
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.hideButtons()
+        self.plot.getViewBox().sigResized.connect(self._fit_text)
         self.image = pg.ImageItem(axisOrder="row-major")
         self.plot.addItem(self.image)
         self._right = pg.ColorMap([0.0, 1.0], [(255, 255, 255), (31, 119, 180)])
@@ -419,25 +433,40 @@ class ConfusionPlot(_SnapshotPlot):
         for row in self.texts:
             for t in row:
                 self.plot.removeItem(t)
-        font = QFont()
-        font.setPointSize(14 if n <= 3 else 11 if n <= 6 else 9 if n <= 12 else 7)
         self.texts = []
         for i in range(n):
             row = []
             for j in range(n):
                 t = pg.TextItem("", color=FOREGROUND, anchor=(0.5, 0.5))
-                t.setFont(font)
                 t.setPos(j, i)
-                t.setVisible(n <= 20)
                 self.plot.addItem(t)
                 row.append(t)
             self.texts.append(row)
+        self._fit_text()
         names = [self.classes[k] if k < len(self.classes) else str(k) for k in range(n)]
         ticks = [[(k, names[k]) for k in range(n)]]
         self.plot.getAxis("bottom").setTicks(ticks)
         self.plot.getAxis("left").setTicks(ticks)
         self.image.setRect(QRectF(-0.5, -0.5, n, n))
         self.plot.setRange(xRange=(-0.5, n - 0.5), yRange=(-0.5, n - 0.5), padding=0.02)
+
+    def _fit_text(self, *_: Any) -> None:
+        """Counts in a font that fits the cells as drawn now; none when the cells are too small
+        to hold a readable number (the colours and the tooltip-free export still show them)."""
+        n = len(self.texts)
+        if not n:
+            return
+        vb = self.plot.getViewBox()
+        # the matrix centred in the view (the locked aspect widens one range as the view resizes)
+        self.plot.setRange(xRange=(-0.5, n - 0.5), yRange=(-0.5, n - 0.5), padding=0.02)
+        cell = min(vb.width(), vb.height()) / n
+        readable = cell >= 14 and n <= 20
+        font = QFont()
+        font.setPixelSize(max(8, min(18, int(cell * 0.42))))
+        for row in self.texts:
+            for t in row:
+                t.setFont(font)
+                t.setVisible(readable)
 
     def _draw(self, snapshot: ViewSnapshot) -> bool:
         if snapshot.val_true is None or snapshot.val_pred is None:

@@ -24,6 +24,11 @@ def dark_palette() -> QPalette:
                          (QPalette.ColorRole.HighlightedText, "#ffffff"), (QPalette.ColorRole.ToolTipBase, "#33363b"),
                          (QPalette.ColorRole.ToolTipText, "#e6e6e6"), (QPalette.ColorRole.PlaceholderText, "#8a8f98")):
         p.setColor(role, QColor(colour))
+    # disabled widgets (locked actions, tabs that do not apply) look disabled, as in a real theme
+    disabled = QPalette.ColorGroup.Disabled
+    for role in (QPalette.ColorRole.WindowText, QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText):
+        p.setColor(disabled, role, QColor("#7d8189"))
+    p.setColor(disabled, QPalette.ColorRole.Base, QColor("#26282c"))
     return p
 
 

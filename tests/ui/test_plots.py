@@ -428,6 +428,21 @@ def test_sample_grid_marks_wrong_predictions_red(qtbot, digits):
     assert f"{wrong.sum()} wrong" in plot.title.text
 
 
+def test_sample_grid_folds_columns_that_do_not_fit_instead_of_clipping(qtbot, digits):
+    plot = shown(qtbot, SampleGridPlot(rows=2, cols=12), size=(1000, 300))
+    plot.set_context(digits.dataset.classes, (8, 8))
+    plot.refresh(digits.snapshot)
+    assert plot.shown_columns() == 12 and all(b.isVisible() for b in plot.boxes)
+    plot.resize(420, 300)
+    qtbot.waitUntil(lambda: plot.shown_columns() < 12)
+    columns = plot.shown_columns()
+    assert 4 <= columns < 12
+    visible = [b for b in plot.boxes if b.isVisible()]
+    assert len(visible) == 2 * columns
+    assert min(b.sceneBoundingRect().width() for b in visible) >= 0.6 * plot.MIN_CELL
+    assert plot.title.text.startswith(f"{2 * columns} validation samples")  # counts what is shown
+
+
 def test_weight_histogram_counts_every_value_of_the_chosen_parameter(qtbot, moons):
     plot = WeightHistogramPlot()
     qtbot.addWidget(plot)

@@ -556,6 +556,30 @@ class SampleGridPlot(_SnapshotPlot):
         self.classes = tuple(classes)
         self.image_shape = image_shape
 
+    MIN_CELL = 56  # px: narrower than this, a sample and its "pred (true)" label are clipped
+
+    def shown_columns(self) -> int:
+        """How many columns fit the widget's width (the rest are folded away, not squeezed)."""
+        width = self.graphics.width() if getattr(self, "graphics", None) is not None else 0
+        return max(1, min(self.cols, width // self.MIN_CELL)) if width > 0 else self.cols
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self._fold_columns()
+
+    def _fold_columns(self) -> None:
+        shown = self.shown_columns()
+        grid = self.layout_item.layout
+        for c in range(self.cols):
+            visible = c < shown
+            grid.setColumnMaximumWidth(c, 1e6 if visible else 0)
+            grid.setColumnStretchFactor(c, 1 if visible else 0)
+            for r in range(self.rows):
+                k = r * self.cols + c
+                self.labels[k].setVisible(visible)
+                self.boxes[k].setVisible(visible)
+        self._update_title()
+
     def _name(self, k: int) -> str:
         return self.classes[k] if 0 <= k < len(self.classes) else str(k)
 
@@ -586,10 +610,19 @@ class SampleGridPlot(_SnapshotPlot):
             box.setBorder(pg.mkPen(WRONG, width=2) if wrong else pg.mkPen("#c8c8c8"))
             box.autoRange(padding=0.02)
             self._rows_data.append((i, self._name(true[i]), self._name(pred[i]), not wrong))
-        n_wrong = int(self.wrong.sum())
-        self.title.setText(f"{k} validation samples at step {snapshot.step}: prediction (true "
-                           f"class), {n_wrong} wrong in red", color=FOREGROUND, size=TITLE_SIZE)
+        self._step = snapshot.step
+        self._update_title()
         return True
+
+    def _update_title(self) -> None:
+        """Counts of what is on screen: columns that do not fit are folded away."""
+        if getattr(self, "_step", None) is None:
+            return
+        shown = [k for k in range(len(self.wrong)) if k % self.cols < self.shown_columns()]
+        n_wrong = int(self.wrong[shown].sum()) if shown else 0
+        self.title.setText(f"{len(shown)} validation samples at step {self._step}: prediction "
+                           f"(true class), {n_wrong} wrong in red", color=FOREGROUND,
+                           size=TITLE_SIZE)
 
     def export_csv(self, path: Path) -> None:
         write_rows(path, ["sample", "true", "predicted", "correct"],

@@ -620,7 +620,7 @@ class SampleGridPlot(_SnapshotPlot):
             return
         shown = [k for k in range(len(self.wrong)) if k % self.cols < self.shown_columns()]
         n_wrong = int(self.wrong[shown].sum()) if shown else 0
-        self.title.setText(f"{len(shown)} validation samples at step {self._step}: prediction "
+        self.title.setText(f"{len(shown)} validation samples, step {self._step}: prediction "
                            f"(true class), {n_wrong} wrong in red", color=FOREGROUND,
                            size=TITLE_SIZE)
 

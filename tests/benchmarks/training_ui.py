@@ -110,6 +110,25 @@ def git_commit() -> str:
     return head + ("-dirty" if dirty else "")
 
 
+def probe_timer_into(lateness: list[float]) -> Any:
+    """A PROBE_MS precise timer (not started) that appends each tick's lateness in ms."""
+    from PySide6.QtCore import Qt, QTimer
+
+    timer = QTimer()
+    timer.setTimerType(Qt.TimerType.PreciseTimer)
+    timer.setInterval(PROBE_MS)
+    last = [0.0]
+
+    def tick() -> None:
+        now = time.perf_counter()
+        if last[0]:
+            lateness.append((now - last[0]) * 1000.0 - PROBE_MS)
+        last[0] = now
+
+    timer.timeout.connect(tick)
+    return timer
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return math.nan
@@ -280,7 +299,7 @@ class Bench:
         """One run in the window with ``tab`` visible (``hide_plots``: the Plots dock hidden).
         A run longer than ``timeout_s`` is stopped: its steps/s is then that of a shorter run
         (the per-step plots cost more as the history grows, so it flatters the run)."""
-        from PySide6.QtCore import QEventLoop, Qt, QTimer
+        from PySide6.QtCore import QEventLoop, QTimer
 
         p, plots = self.panel, self.plots
         gc.collect()
@@ -296,20 +315,7 @@ class Bench:
         if on_metrics is not None:
             p.controller.metrics.connect(on_metrics)  # after the panel's slot: history is fed
         lateness: list[float] = []
-        probe_timer = None
-        if probe:
-            probe_timer = QTimer()
-            probe_timer.setTimerType(Qt.TimerType.PreciseTimer)
-            probe_timer.setInterval(PROBE_MS)
-            last_tick = [0.0]
-
-            def tick() -> None:
-                now = time.perf_counter()
-                if last_tick[0]:
-                    lateness.append((now - last_tick[0]) * 1000.0 - PROBE_MS)
-                last_tick[0] = now
-
-            probe_timer.timeout.connect(tick)
+        probe_timer = probe_timer_into(lateness) if probe else None
         guard = QTimer()
         guard.setSingleShot(True)
         guard.timeout.connect(lambda: (reasons.append("timeout"), p.controller.stop()))
@@ -356,21 +362,8 @@ class Bench:
                 "worker_cpu": info.cpu_seconds, "worker_wall": info.seconds}
 
     def idle_lateness(self, seconds: float = 2.0) -> list[float]:
-        from PySide6.QtCore import Qt, QTimer
-
         lateness: list[float] = []
-        last = [0.0]
-
-        def tick() -> None:
-            now = time.perf_counter()
-            if last[0]:
-                lateness.append((now - last[0]) * 1000.0 - PROBE_MS)
-            last[0] = now
-
-        t = QTimer()
-        t.setTimerType(Qt.TimerType.PreciseTimer)
-        t.setInterval(PROBE_MS)
-        t.timeout.connect(tick)
+        t = probe_timer_into(lateness)
         t.start()
         self.pump(seconds)
         t.stop()

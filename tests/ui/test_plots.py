@@ -30,7 +30,7 @@ from playground.ui.training.plots import (
     WeightHistogramPlot,
     epoch_positions,
 )
-from playground.ui.training.plots_views import WRONG
+from playground.ui.training.plots_base import WRONG
 from tests.conftest import EXAMPLES
 
 LR_CHANGES = {20: 0.003, 40: 0.001}  # step → new lr, set on the trainer after that step

@@ -16,7 +16,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from ..canvas.wirelabels import as_2d, fmt_array_shape, fmt_number
-from ..training.plots_views import BACKGROUND, style_plot
+from ..training.plots_base import BACKGROUND, style_plot
 
 DIVERGING = pg.ColorMap(pos=np.array([0.0, 0.5, 1.0]),
                         color=np.array([(48, 104, 200), (247, 247, 247), (214, 72, 40)], dtype=np.ubyte))

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
 from ...training.datasets import Dataset, Split
 from .history import MetricsHistory, ViewSnapshot
+from .plots_base import PlotPanel, configure_pyqtgraph, ensure_configured
 from .plots_history import (
     AccuracyPlot,
     GradNormPlot,
@@ -27,15 +28,7 @@ from .plots_history import (
     _HistoryPlot,
     epoch_positions,
 )
-from .plots_views import (
-    BoundaryPlot,
-    ConfusionPlot,
-    PlotPanel,
-    SampleGridPlot,
-    WeightHistogramPlot,
-    configure_pyqtgraph,
-    ensure_configured,
-)
+from .plots_views import BoundaryPlot, ConfusionPlot, SampleGridPlot, WeightHistogramPlot
 
 REDRAW_INTERVAL_MS = 40  # 25 Hz at most
 REDRAW_BUDGET = 0.03  # the share of the time the live plots may keep the GUI thread busy

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from .history import MetricsHistory, window_mean
-from .plots_views import (
+from .plots_base import (
     LABEL_STYLE,
     PlotPanel,
     TimedPlotWidget,

@@ -55,6 +55,7 @@ class TrainingPanel(QWidget):
         self._t_started = 0.0
         # the run a new one may go on from (its curves continued): see _run_key
         self._continuable: tuple[Any, ...] | None = None
+        self._run: tuple[Any, ...] | None = None  # the key of the live or last run
         self._broken = False  # the last run left non-finite weights: the next one starts afresh
         self._lr_in_use = ""
         self._build()
@@ -488,7 +489,7 @@ class TrainingPanel(QWidget):
         self.locked_changed.emit(False)
         last = self.history.last
         if reason in ("completed", "stopped") and not self._broken:
-            self._continuable = getattr(self, "_run", None)  # Train again: the curves go on
+            self._continuable = self._run  # Train again: the curves go on
         if last is not None and self.document is not None:
             self._remember_settings()
             self.document.mark_trained()  # the weights (and settings) are worth saving

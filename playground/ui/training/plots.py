@@ -163,7 +163,7 @@ class TrainingPlots(QWidget):
             # lengthen at once, shorten gently (at most halve the interval per tick)
             interval = round(self.timer.interval() * max(share / REDRAW_BUDGET, 0.5))
             self.timer.setInterval(min(REDRAW_MAX_MS, max(self.interval_ms, interval)))
-        self._pace = (now, self.plots_seconds())
+        self._pace = (now, spent)
         self.redraw()
 
     def _on_tab_changed(self, _index: int) -> None:

@@ -76,6 +76,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     sys.setswitchinterval(0.001)  # the GUI thread waits at most 1 ms for the worker's GIL
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    from . import collector
+
+    collector.install()  # Python's garbage collector runs on the GUI thread only
     app.setApplicationName("Backprop Playground")
     app.setOrganizationName("BackpropPlayground")
     app.setApplicationVersion(__version__)

@@ -23,7 +23,7 @@ from ..engine import EngineError, get_op
 from ..graph import COMPOSITE, FileFormatError, GraphModel
 from ..graph.library import COMPOSITES
 from ..resources import example_names, example_path
-from . import edit_actions
+from . import collector, edit_actions
 from .canvas.scene import GraphScene
 from .canvas.view import GraphView
 from .commands import AddNodeCommand
@@ -43,6 +43,10 @@ class MainWindow(QMainWindow):
 
     def __init__(self, settings: QSettings | None = None) -> None:
         super().__init__()
+        collector.install()  # before any training thread can start (ARCHITECTURE.md §5)
+        # closing frees the window, its docks, scenes and dialogs here, in the GUI thread,
+        # rather than leaving them to the garbage collector
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.settings = settings or QSettings("BackpropPlayground", "Backprop Playground")
         self.setWindowTitle(APP_NAME)
         self.resize(1360, 860)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import shiboken6
 from PySide6.QtCore import QPointF, QSettings, QStandardPaths, QThread
 from PySide6.QtWidgets import QApplication
 
@@ -10,6 +11,18 @@ QStandardPaths.setTestModeEnabled(True)
 import sys  # noqa: E402
 
 sys.setswitchinterval(0.001)  # as the app does: the GUI thread must not starve behind a worker
+
+
+@pytest.fixture(scope="session", autouse=True)
+def gui_thread_collector(qapp):
+    """As the app does at start-up: Python's garbage collector runs on the GUI thread only,
+    so that no Qt object left in a reference cycle by one test is destroyed on the training
+    thread of another (that deadlocked the suite)."""
+    from playground.ui import collector
+
+    collector.install()
+    yield
+    collector.uninstall()
 
 
 @pytest.fixture(autouse=True)
@@ -56,7 +69,8 @@ def window(qtbot, tmp_path, recovery_home):
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     win = MainWindow(settings)
     win.resize(1300, 850)
-    qtbot.addWidget(win)
+    # not qtbot.addWidget: closing deletes the window (WA_DeleteOnClose); the teardown below
+    # closes it unless the test did
     win.show()
     qtbot.waitExposed(win)
     # never block on a dialog in tests
@@ -67,6 +81,9 @@ def window(qtbot, tmp_path, recovery_home):
     win.errors = []
     win.show_error = lambda title, text: win.errors.append(text)
     yield win
+    if not shiboken6.isValid(win):  # the test closed it: it is deleted already
+        QApplication.clipboard().clear()
+        return
     if win.document is not None:
         win.document.forget_changes()
     win.close()

@@ -41,6 +41,7 @@ from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QThread, QTime
 from ...engine import Program
 from ...training import Binding, Metrics, TrainConfig, Trainer, TrainingError
 from ...training.datasets import Split
+from .. import collector
 from .history import MetricsBatch
 from .snapshots import (  # noqa: F401 - re-exported: the worker's snapshot API
     GRID_SIZE,
@@ -102,7 +103,7 @@ class TrainingWorker(QObject):
 
     def __init__(self, program: Program, split: Split, config: TrainConfig,
                  binding: Binding | None = None, *, start_paused: bool = False,
-                 snapshot_fn: SnapshotFn | None = None, emit_interval: float = EMIT_INTERVAL,
+                 mode: str = "run", snapshot_fn: SnapshotFn | None = None, emit_interval: float = EMIT_INTERVAL,
                  snapshot_interval: float = SNAPSHOT_INTERVAL) -> None:
         super().__init__()
         self.program = program
@@ -118,7 +119,10 @@ class TrainingWorker(QObject):
         self._blocked = threading.Event()
         if start_paused:
             self._pause.set()
-        self._mode = "run"  # 'run', 'step' (pause after one step) or 'epoch' (after an epoch end)
+        if mode not in ("run", "step", "epoch"):
+            raise ValueError(f"unknown run mode {mode!r}")
+        # 'run', 'step' (pause after one step) or 'epoch' (after an epoch end)
+        self._mode = mode
         self._lr_request: tuple[int, float] | None = None  # (sequence number, lr), set atomically
         self._lr_seen: tuple[int, float] | None = None
         self._lr_seq = 0
@@ -183,8 +187,14 @@ class TrainingWorker(QObject):
             self.finished.emit(reason)
             thread = QThread.currentThread()
             app = QCoreApplication.instance()
-            if app is None or thread is not app.thread():  # never quit the GUI thread's loop
-                thread.quit()  # exec() of the worker's thread returns as soon as run() does
+            if app is not None and thread is not app.thread():
+                # hand the worker back to the GUI thread, which deletes it (no Qt object is
+                # destroyed off the GUI thread), then end this thread's event loop: exec()
+                # returns as soon as run() does
+                self.moveToThread(app.thread())
+                thread.quit()
+            elif app is None:
+                thread.quit()
 
     def _blas_limits(self) -> contextlib.AbstractContextManager[Any]:
         size = sum(int(a.size) for a in self.program.param_arrays(trainable_only=False).values()
@@ -387,14 +397,17 @@ class TrainingController(QObject):
     # -- commands -------------------------------------------------------------------------------
     def start(self, program: Program, split: Split, config: TrainConfig,
               binding: Binding | None = None, start_paused: bool = False, *,
-              snapshot_fn: SnapshotFn | None = None, emit_interval: float = EMIT_INTERVAL,
+              mode: str = "run", snapshot_fn: SnapshotFn | None = None, emit_interval: float = EMIT_INTERVAL,
               snapshot_interval: float = SNAPSHOT_INTERVAL) -> None:
         """Start a run in a new thread (it re-initialises the parameters when
         ``config.reinit``). With ``start_paused`` the worker pauses before the first step and
-        emits ``paused_at(0)``."""
+        emits ``paused_at(0)``. ``mode`` 'step' or 'epoch' runs one step or one epoch, then
+        pauses (a first Step: no pause before it, so no ``paused_at(0)`` either)."""
         if self._thread is not None:
             raise RuntimeError("a training run is live: stop it before starting another")
+        collector.install()  # the collector must never run on the training thread
         worker = TrainingWorker(program, split, config, binding, start_paused=start_paused,
+                                mode=mode,
                                 snapshot_fn=snapshot_fn, emit_interval=emit_interval,
                                 snapshot_interval=snapshot_interval)
         thread = QThread(self)
@@ -408,7 +421,6 @@ class TrainingController(QObject):
         worker.failed.connect(self._on_failed)
         worker.finished.connect(self._on_finished)
         thread.started.connect(worker.run)
-        thread.finished.connect(worker.deleteLater)  # runs in the thread as it ends
         self._thread, self._worker = thread, worker
         self._trainer, self._info = worker.trainer, worker.info
         worker.gui_beat = time.perf_counter()
@@ -513,15 +525,15 @@ class TrainingController(QObject):
         self._beat.stop()
         if thread is None:
             return
-        # run() has returned and quit() the loop: the thread is ending by itself. Wait for it
-        # BEFORE dropping the worker's last Python reference: the thread deletes the worker
-        # (deleteLater) as it ends, and a wrapper freed here at the same moment would delete it
-        # a second time.
+        # run() has handed the worker back to this thread and quit() the loop: the thread is
+        # ending by itself. Wait for it, then drop the worker here: it is deleted in the GUI
+        # thread, like every Qt object.
         if not thread.wait(10_000):  # pragma: no cover - would mean a hung Qt thread
             thread.finished.connect(thread.deleteLater)
             self._zombie = (thread, worker)  # keep both until it ends; never terminate()
             self._worker = None
             return
         self._worker = None
+        worker.deleteLater()
         del worker
         thread.deleteLater()

@@ -307,7 +307,9 @@ class TrainingPanel(QWidget):
         self.program, self.program_version = program, self.document.undo.index()
         return program, fresh
 
-    def start(self, start_paused: bool = False, reinit: bool | None = None) -> bool:
+    def start(self, start_paused: bool = False, reinit: bool | None = None,
+              mode: str = "run") -> bool:
+        """Start a run; ``mode`` 'step' or 'epoch' runs one step or one epoch, then pauses."""
         if self.controller.running or self.document is None:
             return False
         try:
@@ -336,7 +338,8 @@ class TrainingPanel(QWidget):
         self.epochs_total = config.epochs
         self._t_started = time.perf_counter()
         try:
-            self.controller.start(program, data, config, binding, start_paused=start_paused)
+            self.controller.start(program, data, config, binding, start_paused=start_paused,
+                                  mode=mode)
         except TrainingError as exc:
             self._show_status(str(exc), error=True)
             self.message.emit(str(exc))
@@ -358,14 +361,16 @@ class TrainingPanel(QWidget):
         self._update_buttons()
 
     def step_once(self) -> None:
-        if not self.controller.running and not self.start(start_paused=True):
-            return
-        self.controller.step_once()
+        if self.controller.running:
+            self.controller.step_once()
+        else:
+            self.start(mode="step")
 
     def step_epoch(self) -> None:
-        if not self.controller.running and not self.start(start_paused=True):
-            return
-        self.controller.step_epoch()
+        if self.controller.running:
+            self.controller.step_epoch()
+        else:
+            self.start(mode="epoch")
 
     def stop(self) -> None:
         if self.controller.running:

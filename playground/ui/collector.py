@@ -20,8 +20,8 @@ import gc
 import time
 from dataclasses import dataclass
 
-from PySide6.QtCore import QCoreApplication, QThread
 from pyqtgraph.util.garbage_collector import GarbageCollector
+from PySide6.QtCore import QCoreApplication, QThread
 
 INTERVAL = 0.1  # seconds between two checks of the generation counts
 

@@ -31,7 +31,7 @@ def main() -> int:
         t = time.perf_counter()
         try:
             proc = subprocess.run([sys.executable, "-m", "pytest", "-q", *args.pytest_args],
-                                  cwd=ROOT, capture_output=True, text=True, timeout=args.limit)
+                                  check=False, cwd=ROOT, capture_output=True, text=True, timeout=args.limit)
             outcome = "passed" if proc.returncode == 0 else "failed"
             tail = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""
         except subprocess.TimeoutExpired:

@@ -7,10 +7,14 @@ from typing import Any
 
 
 class Event:
-    __slots__ = ("_callbacks", "name")
+    """``before`` (optional) runs ahead of the callbacks on every emit: the model counts its
+    revision there, so a callback already sees the new revision."""
 
-    def __init__(self, name: str = "") -> None:
+    __slots__ = ("_before", "_callbacks", "name")
+
+    def __init__(self, name: str = "", before: Callable[[], None] | None = None) -> None:
         self.name = name
+        self._before = before
         self._callbacks: list[Callable[..., Any]] = []
 
     def connect(self, callback: Callable[..., Any]) -> None:
@@ -22,6 +26,8 @@ class Event:
             self._callbacks.remove(callback)
 
     def emit(self, *args: Any) -> None:
+        if self._before is not None:
+            self._before()
         for callback in list(self._callbacks):
             callback(*args)
 

@@ -21,6 +21,7 @@ from .events import Event
 
 COMPOSITE = "composite"
 Position = tuple[float, float]
+_SUFFIX = re.compile(r"(\d+)$")
 _NAME_RE = re.compile(r"^[^\s/=,\[\]{}\"']([^/=\[\]{}\"']*[^\s/=\[\]{}\"'])?$")
 
 
@@ -60,8 +61,11 @@ class GraphModel:
         self.dtype = dtype
         self.meta: dict[str, Any] = {}
         self._counter = 0
+        # goes up with every event: caches of compiled programs, evaluations and math cards are
+        # keyed on it (never on an undo index, which repeats after an undo and a new edit)
+        self.revision = 0
         for name in self.EVENTS:
-            setattr(self, name, Event(name))
+            setattr(self, name, Event(name, self._touch))
         self.node_added: Event
         self.node_removed: Event
         self.edge_added: Event
@@ -72,7 +76,25 @@ class GraphModel:
         self.body_changed: Event
         self.meta_changed: Event
 
+    def _touch(self) -> None:
+        self.revision += 1
+
     # -- ids and names ----------------------------------------------------------------------
+    @property
+    def id_floor(self) -> int:
+        """New ids are numbered above this."""
+        return self._counter
+
+    def reserve_ids(self, ids: Iterable[str], floor: int = 0) -> None:
+        """Never hand out an id numbered at or below ``floor`` or the largest number in ``ids``
+        (ids that a copy of this graph, an undo state or a file used)."""
+        best = max(self._counter, floor)
+        for i in ids:
+            m = _SUFFIX.search(i)
+            if m:
+                best = max(best, int(m.group(1)))
+        self._counter = best
+
     def new_id(self, prefix: str = "n") -> str:
         while True:
             self._counter += 1
@@ -280,6 +302,35 @@ class GraphModel:
                     "remove that wire first or keep an input node with that name")
         old, node.body = node.body, body
         self.body_changed.emit(node, old, body)
+
+    def set_dtype(self, dtype: str) -> None:
+        """The float type programs compile to (emits ``meta_changed('dtype', old, new)``)."""
+        if dtype not in ("float64", "float32"):
+            raise E.GraphError(f"dtype must be float64 or float32, not {dtype!r}")
+        if dtype == self.dtype:
+            return
+        old, self.dtype = self.dtype, dtype
+        self.meta_changed.emit("dtype", old, dtype)
+
+    def reorder(self, node_ids: Iterable[str], edge_ids: Iterable[str]) -> None:
+        """Put nodes and wires in this order (files and the stable topological order read it).
+        Both must list exactly the ids there are. No event, but a new revision."""
+        nodes, edges = list(node_ids), list(edge_ids)
+        if sorted(nodes) != sorted(self.nodes) or sorted(edges) != sorted(self.edges):
+            raise E.GraphError("reorder must list every node and wire exactly once")
+        if nodes == list(self.nodes) and edges == list(self.edges):
+            return
+        self.nodes = {nid: self.nodes[nid] for nid in nodes}
+        self.edges = {eid: self.edges[eid] for eid in edges}
+        self._touch()
+
+    def apply(self, target: Mapping[str, Any]) -> None:
+        """Become the document ``target`` (a :func:`serialize.model_to_dict` dict) through the
+        mutators, so every change emits its event: see :func:`playground.graph.apply.apply_dict`.
+        Undo commands are ``(before, after)`` pairs applied with this."""
+        from .apply import apply_dict  # local: apply imports this module
+
+        apply_dict(self, target)
 
     def set_meta(self, key: str, value: Any) -> None:
         old = self.meta.get(key)

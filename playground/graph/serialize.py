@@ -110,7 +110,7 @@ def model_from_dict(data: Mapping[str, Any], where: str = "graph", depth: int = 
         model.topological_order()
     except GraphError as exc:
         raise FileFormatError(f"{where}: {exc}") from None
-    model._counter = len(model.nodes) + len(model.edges)
+    model.reserve_ids((), len(model.nodes) + len(model.edges))
     return model
 
 

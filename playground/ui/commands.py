@@ -14,7 +14,6 @@ from typing import Any
 from PySide6.QtGui import QUndoCommand
 
 from ..graph import GraphModel
-from ..graph.edit import apply_dict
 
 Position = tuple[float, float]
 
@@ -114,10 +113,10 @@ class StateCommand(QUndoCommand):
         super().__init__(text)
 
     def redo(self) -> None:
-        apply_dict(self.model, self.after)
+        self.model.apply(self.after)
 
     def undo(self) -> None:
-        apply_dict(self.model, self.before)
+        self.model.apply(self.before)
 
 
 def remove_command(model: GraphModel, node_ids: list[str], edge_ids: list[str]) -> StateCommand:

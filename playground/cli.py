@@ -317,8 +317,8 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
         return 0
     width = max(len(n) for n in names)
     out.write(f"{'node':<{width}}  {'value':<30}  gradient ∂{out_name}/∂node\n")
-    for n in names:
-        out.write(f"{n:<{width}}  {_fmt(program.value(n)):<30}  {_fmt(program.grad(n))}\n")
+    out.writelines(f"{n:<{width}}  {_fmt(program.value(n)):<30}  {_fmt(program.grad(n))}\n"
+                   for n in names)
     return 0
 
 

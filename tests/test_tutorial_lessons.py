@@ -12,6 +12,8 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from test_cli import run_cli
+from test_lessons import assert_numbers_verified
 
 from playground.graph import compile_graph, load
 from playground.graph.explain import trace
@@ -19,8 +21,6 @@ from playground.lessons import lesson_for
 from playground.resources import example_path
 from playground.training import Trainer, load_params
 from playground.training.workbench import blas_limits, make_split, read_training
-from test_cli import run_cli
-from test_lessons import assert_numbers_verified
 
 # -- the 2-2-1 network ------------------------------------------------------------------------
 X, Y = np.array([[0.5, 1.2]]), np.array([[1.0]])
@@ -271,7 +271,7 @@ def test_the_digits_lesson_states_the_engines_numbers(digits_tutorial, digits_ml
     assert end["a1"][0] > 1 / 3 > start["a1"][0]  # "more than a third at the end"
     assert end["output"][0] > 0.9 and end["output"][1] < 0.01  # "nine in ten", "below 0.01"
     assert last.grad_norms["W1"] < 2 < first.grad_norms["W1"]
-    assert mlp.val_accuracy > 0.9 > 0.6 > last.test_accuracy
+    assert mlp.val_accuracy > 0.9 and last.test_accuracy < 0.6
     claims = {16.0, 1.0, float(t["data"].seed), float(hidden), config.lr, float(config.epochs),
               100 * t["data"].test_fraction, float(len(split.test_index)), 0.0, 0.02, 0.98,
               round(first.train_loss, 1), 300.0, 100 * last.test_accuracy,

@@ -309,9 +309,10 @@ def check_program(program: Program, feeds: Mapping[str, Any] | None = None, eps:
         for i, node in enumerate(nodes):
             label = node.name if counts[node.name] == 1 else node.key
             if node.spec.is_source:
-                if i in sources and grads[i] is not None:
-                    result[label] = _source_error(program, i, grads[i], eps, order,
-                                                  max_elements, rng)
+                grad = grads[i]
+                if i in sources and grad is not None:
+                    result[label] = _source_error(program, i, grad, eps, order, max_elements,
+                                                  rng)
                     program.values[i] = values[i]
                 continue
             xs = [values[j] for j in node.inputs]

@@ -7,6 +7,7 @@ It returns the gradient for its input, already summed back to that input's shape
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -19,11 +20,11 @@ SOURCE, MATH, ACT, LOSS, LAYER = "#4c9a5b", "#4a7fb5", "#c07a2c", "#b8434a", "#7
 ARRAY = "#5b8c8c"
 
 
-def _src_shape(shapes: Any, p: dict[str, Any]) -> tuple[int | None, ...]:
+def _src_shape(shapes: Any, p: Mapping[str, Any]) -> tuple[int | None, ...]:
     return tuple(p["shape"])
 
 
-def _const_shape(shapes: Any, p: dict[str, Any]) -> tuple[int | None, ...]:
+def _const_shape(shapes: Any, p: Mapping[str, Any]) -> tuple[int | None, ...]:
     return tuple(np.shape(p["value"]))
 
 
@@ -186,7 +187,7 @@ register(OpSpec(
 ))
 
 
-def _transpose_axes(x: np.ndarray, p: dict[str, Any]) -> list[int] | None:
+def _transpose_axes(x: np.ndarray, p: Mapping[str, Any]) -> list[int] | None:
     return p["axes"] or None
 
 

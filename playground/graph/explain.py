@@ -249,7 +249,8 @@ def _backward_steps(program: Program, names: Sequence[str],
         g = totals[i]
         xs = [values[j] for j in node.inputs]
         y = values[i]
-        saved = spec.forward(xs, node.params)[1] if spec.saves else None  # type: ignore[misc]
+        saved = (spec.forward(xs, node.params)[1]  # type: ignore[misc,arg-type]
+                 if spec.saves else None)
         port_names = {p: names[j] for p, j in zip(spec.inputs, node.inputs, strict=True)}
         for port, j, vjp in zip(spec.inputs, node.inputs, spec.vjps, strict=True):
             if vjp is None or not needs[j]:

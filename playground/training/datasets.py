@@ -43,7 +43,7 @@ class Dataset:
         if X.ndim != 2:
             raise DatasetError(f"X must be a 2-D array (samples, features), got shape {X.shape}")
         if self.task == "classification":
-            y = np.array(self.y, dtype=np.int64).reshape(-1)
+            y: np.ndarray = np.array(self.y, dtype=np.int64).reshape(-1)
             if y.size and (y.min() < 0 or y.max() >= len(self.classes)):
                 raise DatasetError(f"labels must lie in 0..{len(self.classes) - 1}")
         else:
@@ -153,14 +153,14 @@ def load_dataset(
         raise DatasetError(f"noise must be a number >= 0, not {noise!r}")
 
     if key == "digits":
-        from sklearn.datasets import load_digits
+        from sklearn.datasets import load_digits  # type: ignore[import-untyped]
 
         d = load_digits()
         return Dataset("digits", d.data / 16.0, d.target, "classification",
                        tuple(str(i) for i in range(10)), tuple(d.feature_names),
                        image_shape=(8, 8), description=BUILTIN[key])
     if key == "iris":
-        from sklearn.datasets import load_iris
+        from sklearn.datasets import load_iris  # type: ignore[import-untyped]
 
         d = load_iris()
         return Dataset("iris", d.data, d.target, "classification",
@@ -171,7 +171,7 @@ def load_dataset(
     sigma = float(noise if noise is not None else _DEFAULT_NOISE[key])
     description = f"{BUILTIN[key]}; {n} samples, noise {sigma:g}, seed {seed}"
     if key in ("moons", "circles", "blobs"):
-        from sklearn import datasets as skd
+        from sklearn import datasets as skd  # type: ignore[import-untyped]
 
         if key == "moons":
             X, y = skd.make_moons(n, noise=sigma, random_state=seed)

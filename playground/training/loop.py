@@ -237,7 +237,7 @@ class Trainer:
                 gnorms = [norm(g) for g in grads]  # type: ignore[arg-type]
                 if not all(math.isfinite(g) for g in gnorms):
                     self._non_finite("backward", step)
-                wnorms = [norm(w) for w in params]
+                wnorms = [norm(w) for w in params]  # type: ignore[arg-type]
                 deltas = self.optimizer.step(params, grads, gnorms)  # type: ignore[arg-type]
                 if not all(math.isfinite(d) for d in deltas):
                     bad = names[next(j for j, d in enumerate(deltas) if not math.isfinite(d))]
@@ -245,13 +245,14 @@ class Trainer:
                                         "lower the learning rate", bad, step)
                 self._last_ratios = [d / w if w > 0 else math.inf for d, w in zip(deltas, wnorms)]
                 last = k == len(batches) - 1
-                record = dict(
-                    step=step, epoch=epoch, batch_loss=loss, lr=self.optimizer.lr,
-                    elapsed=time.perf_counter() - start,
-                    grad_norms=MappingProxyType(dict(zip(names, gnorms, strict=True))),
-                    update_ratios=MappingProxyType(dict(zip(names, self._last_ratios, strict=True))),
-                    epoch_end=last, steps_per_epoch=steps_per_epoch,
-                )
+                record = {
+                    "step": step, "epoch": epoch, "batch_loss": loss, "lr": self.optimizer.lr,
+                    "elapsed": time.perf_counter() - start,
+                    "grad_norms": MappingProxyType(dict(zip(names, gnorms, strict=True))),
+                    "update_ratios": MappingProxyType(dict(zip(names, self._last_ratios,
+                                                               strict=True))),
+                    "epoch_end": last, "steps_per_epoch": steps_per_epoch,
+                }
                 if last:
                     tl, ta = self.evaluate(self.X_train, self.T_train, self.split.y_train)
                     vl, va = self.evaluate(self.X_val, self.T_val, self.split.y_val)

@@ -1,4 +1,4 @@
-"""Command line: ``python -m playground train|eval|check|steps GRAPH ...``. Never imports Qt.
+"""Command line: ``python -m playground train|score|eval|check|steps GRAPH ...``. Never imports Qt.
 
 Every bad input prints one clear line to stderr and exits non-zero; never a traceback.
 """
@@ -9,7 +9,7 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -98,74 +98,73 @@ def _training_defaults(model: GraphModel) -> dict[str, Any]:
 
 
 # -- datasets ---------------------------------------------------------------------------------
-def _dataset_split(args: argparse.Namespace, model: GraphModel, val_fraction: float | None = None) -> Any:
-    from .training.datasets import DatasetError, load_csv, load_dataset, split
+def _settings(args: argparse.Namespace, model: GraphModel) -> Any:
+    """(DataSettings, TrainConfig): the graph's meta.training with the command line on top."""
+    from .training.workbench import DATA_KEYS, TRAIN_KEYS, SettingsError, read_training
 
-    defaults = _training_defaults(model)
+    given = {key: getattr(args, key, None) for key in (*DATA_KEYS, *TRAIN_KEYS)}
     try:
-        if args.csv:
-            label = int(args.label) if args.label is not None and args.label.isdigit() else args.label
-            ds = load_csv(args.csv, label=label)
-        else:
-            name = args.dataset or defaults.get("dataset")
-            if not name:
-                raise CliError("no dataset: give --dataset NAME or --csv FILE --label COLUMN")
-            ds = load_dataset(name, n_samples=args.samples, noise=args.noise, seed=args.seed)
-        if val_fraction is None:
-            val_fraction = args.val_fraction if args.val_fraction is not None else defaults.get("val_fraction", 0.3)
-        return split(ds, val_fraction=val_fraction, seed=args.seed, standardize=not args.no_standardize)
+        return read_training(_training_defaults(model), **given)
+    except SettingsError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _dataset_split(args: argparse.Namespace, model: GraphModel, program: Program) -> Any:
+    from .training.datasets import DatasetError
+    from .training.workbench import make_split
+
+    try:
+        return make_split(_settings(args, model)[0], program)
     except DatasetError as exc:
         raise CliError(str(exc)) from None
 
 
 def _add_data_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("data")
-    g.add_argument("--dataset", help="digits, iris, moons, circles, blobs, xor, spiral, gaussian, sine")
+    g.add_argument("--dataset", help="digits, iris, moons, circles, blobs, xor, spiral, gaussian, "
+                   "sine, or typed (the values typed into the graph's inputs)")
     g.add_argument("--csv", help="a CSV file with a header row")
     g.add_argument("--label", help="the CSV column holding the target (name or 0-based index)")
+    g.add_argument("--task", choices=("classification", "regression"),
+                   help="what the label is (default: the data's own; CSV: guessed)")
     g.add_argument("--samples", type=int, help="sample count for generated datasets")
     g.add_argument("--noise", type=float, help="noise for generated datasets")
-    g.add_argument("--val-fraction", type=float, help="held-out fraction (default 0.3)")
-    g.add_argument("--no-standardize", action="store_true", help="keep raw feature scales")
+    g.add_argument("--val-fraction", type=float, help="validation fraction (default 0.3; 0: none)")
+    g.add_argument("--test-fraction", type=float, help="held-out test fraction (default 0)")
+    g.add_argument("--test-csv", metavar="FILE", help="a CSV file as the test part")
+    g.add_argument("--features", help="derived inputs of a 2-D set, e.g. x1,x2,x1*x2,x1^2,sin(x1)")
+    g.add_argument("--standardize", action=argparse.BooleanOptionalAction, default=None,
+                   help="standardise features with the training part's statistics (default on)")
     g.add_argument("--seed", type=int, default=None, help="seed for data, split, init and shuffling")
 
 
 # -- train ------------------------------------------------------------------------------------
 def cmd_train(args: argparse.Namespace, out: TextIO) -> int:
-    from .training import TrainConfig, TrainingError, save_params, train
+    from .training import TrainingError, save_params, train
 
     model = load_graph(args.graph)
-    defaults = _training_defaults(model)
-    if args.seed is None:
-        args.seed = int(defaults.get("seed", 0))
-    data = _dataset_split(args, model)
     program = _compile(model, args.dtype)
+    data = _dataset_split(args, model, program)
+    _, config = _settings(args, model)
     try:
-        config = TrainConfig(
-            epochs=args.epochs or int(defaults.get("epochs", 10)),
-            batch_size=args.batch_size or int(defaults.get("batch_size", 32)),
-            lr=args.lr if args.lr is not None else float(defaults.get("lr", 0.1)),
-            optimizer=args.optimizer or defaults.get("optimizer", "sgd"),
-            l2=args.l2 if args.l2 is not None else float(defaults.get("l2", 0.0)),
-            seed=args.seed,
-        )
         run = train(program, data, config)
     except TrainingError as exc:
         raise CliError(str(exc)) from None
     bar = _Progress(out, config.epochs) if not args.json and out.isatty() else None
     last = None
     try:
-        for m in run:
+        for m in _small_blas(run, program):
             last = m
             if bar:
                 bar.update(m)
             if m.epoch_end:
+                shown = m.epoch % args.every == 0 or m.epoch in (1, config.epochs)
                 if args.json:
                     out.write(json.dumps(epoch_json(m)) + "\n")
                     out.flush()
-                elif bar:
+                elif bar and shown:
                     bar.epoch(m)
-                else:
+                elif shown:
                     out.write(epoch_line(m, config.epochs) + "\n")
     except TrainingError as exc:
         raise CliError(f"training stopped: {exc}", EXIT_FAILED) from None
@@ -176,6 +175,52 @@ def cmd_train(args: argparse.Namespace, out: TextIO) -> int:
     if last is not None and not args.json:
         out.write(f"done: {last.step} steps in {last.elapsed:.2f} s "
                   f"({last.step / max(last.elapsed, 1e-9):.0f} steps/s)\n")
+        if last.test_loss is not None:
+            out.write(_part_line("test", len(data.X_test), last.test_loss, last.test_accuracy))
+    return 0
+
+
+def _small_blas(run: Iterator[Any], program: Program) -> Iterator[Any]:
+    """The run's records, with one BLAS thread for a small model while it runs."""
+    from .training.workbench import blas_limits
+
+    with blas_limits(program):
+        yield from run
+
+
+def _part_line(part: str, samples: int, loss: float, accuracy: float | None) -> str:
+    acc = f"  accuracy {100 * accuracy:.2f}%" if accuracy is not None else ""
+    return f"{part:<10}  {samples:>6} samples  loss {loss:.6g}{acc}\n"
+
+
+# -- score ------------------------------------------------------------------------------------
+def cmd_score(args: argparse.Namespace, out: TextIO) -> int:
+    """Loss and accuracy of trained weights on each part of the data (above all the test part)."""
+    from .training import CheckpointError, TrainingError, restore_params
+    from .training.workbench import score
+
+    model = load_graph(args.graph)
+    program = _compile(model, "float64")
+    data = _dataset_split(args, model, program)
+    try:
+        restored = set(restore_params(program, args.weights))
+    except CheckpointError as exc:
+        raise CliError(str(exc)) from None
+    missing = [n for n in program.param_arrays(trainable_only=False) if n not in restored]
+    if missing:
+        raise CliError(f"{args.weights} has no weights for {', '.join(missing)}; "
+                       "save them with train --save-weights")
+    try:
+        parts = score(program, data)
+    except (TrainingError, EngineError) as exc:
+        raise CliError(str(exc)) from None
+    if args.json:
+        out.write(json.dumps({part: None if s is None else {
+            "samples": s.samples, "loss": s.loss, "accuracy": s.accuracy}
+            for part, s in parts.items()}) + "\n")
+        return 0
+    out.writelines(f"{part:<10}  —\n" if s is None else
+                   _part_line(part, s.samples, s.loss, s.accuracy) for part, s in parts.items())
     return 0
 
 
@@ -184,6 +229,7 @@ def epoch_json(m: Any) -> dict[str, Any]:
         "epoch": m.epoch, "step": m.step, "train_loss": m.train_loss, "val_loss": m.val_loss,
         "train_accuracy": m.train_accuracy, "val_accuracy": m.val_accuracy, "lr": m.lr,
         "grad_norms": dict(m.grad_norms), "seconds": round(m.elapsed, 6),
+        "test_loss": m.test_loss, "test_accuracy": m.test_accuracy,
     }
 
 
@@ -226,31 +272,26 @@ class _Progress:
 def _feeds_for(args: argparse.Namespace, model: GraphModel) -> dict[str, Any]:
     feeds = parse_feeds(args.feed or [])
     if args.sample is not None:
-        from .training import TrainingError, bind
-        from .training.loop import encode_targets
+        from .training import TrainingError
+        from .training.datasets import DatasetError
+        from .training.workbench import feeds_for_sample
 
-        data = _dataset_split(args, model, val_fraction=0.0)
-        ds = data.dataset
-        if not 0 <= args.sample < ds.n_samples:
-            raise CliError(f"--sample must be in 0..{ds.n_samples - 1}")
-        try:
-            b = bind(_compile(model), data)
-        except TrainingError as exc:
+        program = _compile(model)
+        data = _dataset_split(args, model, program)
+        try:  # standardised (and derived features made) as for training
+            sample = feeds_for_sample(program, data, args.sample)
+        except (TrainingError, DatasetError) as exc:
             raise CliError(str(exc)) from None
-        row = int(np.flatnonzero(data.train_index == args.sample)[0])  # standardised like training
-        feeds.setdefault(b.features, data.X_train[row: row + 1])
-        feeds.setdefault(b.target, encode_targets(ds.y[args.sample: args.sample + 1], b,
-                                                  ds.n_classes, np.float64))
+        for name, value in sample.items():
+            feeds.setdefault(name, value)
     return feeds
 
 
 def _prepare(args: argparse.Namespace) -> Program:
     model = load_graph(args.graph)
-    if args.seed is None:
-        args.seed = int(_training_defaults(model).get("seed", 0))
     feeds = _feeds_for(args, model)
     program = _compile(model, "float64")
-    program.init_params(args.seed)
+    program.init_params(_settings(args, model)[0].seed)
     if args.weights:
         from .training import CheckpointError, restore_params
 
@@ -276,8 +317,8 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
         return 0
     width = max(len(n) for n in names)
     out.write(f"{'node':<{width}}  {'value':<30}  gradient ∂{out_name}/∂node\n")
-    for n in names:
-        out.write(f"{n:<{width}}  {_fmt(program.value(n)):<30}  {_fmt(program.grad(n))}\n")
+    out.writelines(f"{n:<{width}}  {_fmt(program.value(n)):<30}  {_fmt(program.grad(n))}\n"
+                   for n in names)
     return 0
 
 
@@ -347,12 +388,22 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_args(t)
     t.add_argument("--epochs", type=int)
     t.add_argument("--batch-size", type=int)
+    t.add_argument("--full-batch", action=argparse.BooleanOptionalAction, default=None,
+                   help="every step on the whole training part (batch size = all)")
     t.add_argument("--lr", type=float)
     t.add_argument("--optimizer", choices=("sgd", "momentum", "adam"))
     t.add_argument("--l2", type=float, help="L2 weight decay")
     t.add_argument("--dtype", choices=("float64", "float32"))
     t.add_argument("--save-weights", metavar="FILE.npz")
     t.add_argument("--json", action="store_true", help="one JSON object per epoch")
+    t.add_argument("--every", type=int, default=1, metavar="N",
+                   help="print every N-th epoch (and the first and last)")
+    sc = sub.add_parser("score", help="loss and accuracy of trained weights on the train, "
+                        "validation and test parts")
+    sc.add_argument("graph", help="a graph file or a bundled example name")
+    sc.add_argument("--weights", metavar="FILE.npz", required=True, help="trained parameters")
+    _add_data_args(sc)
+    sc.add_argument("--json", action="store_true", help="one JSON object")
     for name, helptext, json_help in (
             ("eval", "one forward and backward pass; print every value and gradient", None),
             ("check", "numerical gradient check of every node", ""),
@@ -370,7 +421,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = {"train": cmd_train, "eval": cmd_eval, "check": cmd_check, "steps": cmd_steps}
+COMMANDS = {"train": cmd_train, "score": cmd_score, "eval": cmd_eval, "check": cmd_check,
+            "steps": cmd_steps}
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:

@@ -21,7 +21,13 @@ optional ``action`` is what the app does when the step is shown:
   stepper completes the forward pass first when asked to go backward);
 * ``evaluate``: run one whole forward and backward pass, so every wire shows value and gradient;
 * ``select:<node name>``: select that node of the example (it must exist in the example);
-* ``tab:<name>``: show a training plot tab, one of :data:`TABS`.
+* ``tab:<name>``: show a training plot tab, one of :data:`TABS`;
+* ``train_step``: one training step (one update) with the example's own training settings
+  (``meta.training``, read by :func:`playground.training.workbench.read_training`), from the
+  example's initial weights;
+* ``train``: a whole run with the example's own settings;
+* ``compare:<example>``: train another bundled example with its own settings and show its
+  curves (loss, accuracy, gradients) beside this example's run.
 
 :func:`load_lessons` reads and checks every file; anything wrong raises :class:`LessonError`
 naming the file and the field. :func:`lesson_for` finds the lesson of an example.
@@ -42,7 +48,7 @@ __all__ = ["FORMAT", "TABS", "VERSION", "Lesson", "LessonError", "LessonStep", "
 
 FORMAT = "backprop-playground/lesson"
 VERSION = 1
-ACTIONS = ("forward", "backward", "evaluate")
+ACTIONS = ("forward", "backward", "evaluate", "train_step", "train")
 TABS = ("Loss", "Accuracy", "Gradients", "Updates", "Boundary", "Confusion", "Samples", "Weights")
 MAX_BYTES = 256 * 1024
 MAX_STEPS = 60
@@ -61,12 +67,14 @@ class LessonStep:
 
     @property
     def kind(self) -> str | None:
-        """``forward``, ``backward``, ``evaluate``, ``select``, ``tab`` or None."""
+        """``forward``, ``backward``, ``evaluate``, ``train_step``, ``train``, ``select``,
+        ``tab``, ``compare`` or None."""
         return None if self.action is None else self.action.split(":", 1)[0]
 
     @property
     def argument(self) -> str | None:
-        """The node name of ``select:``, the tab of ``tab:``; else None."""
+        """The node name of ``select:``, the tab of ``tab:``, the example of ``compare:``;
+        else None."""
         if self.action is None or ":" not in self.action:
             return None
         return self.action.split(":", 1)[1]
@@ -97,7 +105,8 @@ def _check_action(action: Any, where: str, names: set[str] | None) -> None:
     kind, sep, arg = action.partition(":")
     if not sep:
         _need(kind in ACTIONS, where, f"unknown action {action!r} (use forward, backward, "
-              "evaluate, select:<node name> or tab:<name>)")
+              "evaluate, train_step, train, select:<node name>, tab:<name> or "
+              "compare:<example>)")
         return
     if kind == "select":
         _need(bool(arg), where, "'select:' needs a node name")
@@ -106,6 +115,11 @@ def _check_action(action: Any, where: str, names: set[str] | None) -> None:
         return
     if kind == "tab":
         _need(arg in TABS, where, f"'{action}': unknown tab (tabs: {', '.join(TABS)})")
+        return
+    if kind == "compare":
+        known = example_names()
+        _need(arg in known, where, f"'{action}': no bundled example '{arg}' (examples: "
+              f"{', '.join(known)})")
         return
     _need(False, where, f"unknown action {action!r}")
 

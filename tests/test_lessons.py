@@ -91,7 +91,8 @@ def test_the_bundled_lessons_load_and_validate():
     assert lessons_dir() == resource_root() / "lessons" and lessons_dir().is_dir()
     lessons = load_lessons()
     assert {x.example for x in lessons} == {"square_of_sum", "sigmoid_neuron",
-                                            "sigmoid_neuron_fused", "digits_mlp"}
+                                            "sigmoid_neuron_fused", "digits_mlp",
+                                            "tutorial_2_2_1", "digits_tutorial"}
     for lesson in lessons:
         assert lesson.title and lesson.steps and lesson.path is not None
         assert lesson_for(lesson.example) == lesson
@@ -247,6 +248,8 @@ def write(folder: Path, name: str, doc: object) -> Path:
     ({"steps": [{"text": "a", "action": "jump"}]}, "unknown action 'jump'"),
     ({"steps": [{"text": "a", "action": "select:nobody"}]}, "no node named 'nobody'"),
     ({"steps": [{"text": "a", "action": "tab:Nothing"}]}, "unknown tab"),
+    ({"steps": [{"text": "a", "action": "compare:nowhere"}]}, "no bundled example 'nowhere'"),
+    ({"steps": [{"text": "a", "action": "train:5"}]}, "unknown action 'train:5'"),
     ({"steps": [{"text": "a", "note": 1}]}, "unknown field"),
     ({"extra": 1}, "unknown field"),
 ])
@@ -255,6 +258,15 @@ def test_bad_lessons_are_refused_with_the_reason(tmp_path, change, message):
     with pytest.raises(LessonError, match=re.escape(message)) as info:
         load_lessons(tmp_path)
     assert str(info.value).startswith("bad.json")
+
+
+def test_training_actions(tmp_path):
+    steps = [{"text": "one step", "action": "train_step"}, {"text": "all", "action": "train"},
+             {"text": "other", "action": "compare:digits_mlp"}]
+    write(tmp_path, "a", {**GOOD, "steps": steps})
+    (lesson,) = load_lessons(tmp_path)
+    assert [(s.kind, s.argument) for s in lesson.steps] == [
+        ("train_step", None), ("train", None), ("compare", "digits_mlp")]
 
 
 def test_broken_json_duplicates_and_a_missing_folder(tmp_path):

@@ -1,6 +1,7 @@
 """NumPy reverse-mode autodiff: the op registry and compiled programs. No Qt here."""
 
 from . import ops as _ops  # noqa: F401  (registers every op)
+from . import shapes
 from .program import FeedError, NonFiniteError, Program, ProgramNode, infer_shapes
 from .registry import (
     REGISTRY,
@@ -10,6 +11,7 @@ from .registry import (
     ParamError,
     ShapeError,
     UnknownOpError,
+    Variant,
     categories,
     fmt_shape,
     get_op,
@@ -18,10 +20,9 @@ from .registry import (
     unbroadcast,
     unregister,
 )
-from . import shapes
 
 __all__ = [
     "REGISTRY", "EngineError", "FeedError", "NonFiniteError", "OpSpec", "Param", "ParamError",
-    "Program", "ProgramNode", "ShapeError", "UnknownOpError", "categories", "fmt_shape", "get_op",
-    "infer_shapes", "ops", "register", "shapes", "unbroadcast", "unregister",
+    "Program", "ProgramNode", "ShapeError", "UnknownOpError", "Variant", "categories", "fmt_shape",
+    "get_op", "infer_shapes", "ops", "register", "shapes", "unbroadcast", "unregister",
 ]

@@ -7,23 +7,24 @@ It returns the gradient for its input, already summed back to that input's shape
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from . import shapes as S
-from .registry import OpSpec, Param, ShapeError, register, unbroadcast
+from .registry import OpSpec, Param, ShapeError, Variant, register, unbroadcast
 
 # Category colours (palette and node headers).
 SOURCE, MATH, ACT, LOSS, LAYER = "#4c9a5b", "#4a7fb5", "#c07a2c", "#b8434a", "#7d5ba6"
 ARRAY = "#5b8c8c"
 
 
-def _src_shape(shapes: Any, p: dict[str, Any]) -> tuple[int | None, ...]:
+def _src_shape(shapes: Any, p: Mapping[str, Any]) -> tuple[int | None, ...]:
     return tuple(p["shape"])
 
 
-def _const_shape(shapes: Any, p: dict[str, Any]) -> tuple[int | None, ...]:
+def _const_shape(shapes: Any, p: Mapping[str, Any]) -> tuple[int | None, ...]:
     return tuple(np.shape(p["value"]))
 
 
@@ -186,7 +187,7 @@ register(OpSpec(
 ))
 
 
-def _transpose_axes(x: np.ndarray, p: dict[str, Any]) -> list[int] | None:
+def _transpose_axes(x: np.ndarray, p: Mapping[str, Any]) -> list[int] | None:
     return p["axes"] or None
 
 
@@ -245,17 +246,49 @@ register(OpSpec(
 ))
 
 
-# ∂mse/∂pred = 2(pred − target)/n
+# How a loss adds up its terms: "mean" (over all n terms; what a file without the param means),
+# "sum", and "half_sum" (½·Σ, the tutorials' ½(ŷ − y)², whose gradient is just ŷ − y).
+_REDUCTION = Param("reduction", "choice", "mean", choices=("mean", "sum"),
+                   doc="mean over the terms, or their sum")
+_MSE_REDUCTION = Param("reduction", "choice", "mean", choices=("mean", "sum", "half_sum"),
+                       doc="mean over the terms, their sum, or ½ of their sum")
+
+
+def _mse(xs: Any, p: Any) -> np.ndarray:
+    if p["reduction"] == "mean":
+        return np.mean((xs[0] - xs[1]) ** 2)
+    total = np.sum((xs[0] - xs[1]) ** 2)
+    return total * 0.5 if p["reduction"] == "half_sum" else total
+
+
+# ∂mse/∂pred = 2(pred − target)/n (mean), 2(pred − target) (sum), pred − target (half_sum)
 def _mse_vjp(g: np.ndarray, y: Any, xs: Any, p: Any, s: Any) -> np.ndarray:
-    return g * (2.0 / xs[0].size) * (xs[0] - xs[1])
+    if p["reduction"] == "mean":
+        return g * (2.0 / xs[0].size) * (xs[0] - xs[1])
+    return g * (2.0 if p["reduction"] == "sum" else 1.0) * (xs[0] - xs[1])
 
 
+_MSE_LOCAL = "({pred} − {target})"
 register(OpSpec(
-    "mse", ("pred", "target"), lambda xs, p: np.mean((xs[0] - xs[1]) ** 2),
+    "mse", ("pred", "target"), _mse,
     (_mse_vjp, lambda g, y, xs, p, s: -_mse_vjp(g, y, xs, p, s)),
-    S.loss_pair, label="MSE loss", category="Losses", colour=LOSS, role="loss",
-    formula="(1/n) Σ (pred − target)²", derivative="2(pred − target)/n",
+    S.loss_pair, params=(_MSE_REDUCTION,), label="MSE loss", category="Losses", colour=LOSS,
+    role="loss", formula="(1/n) Σ (pred − target)²", derivative="2(pred − target)/n",
+    variant_param="reduction", variants={
+        "mean": Variant("(1/n) Σ (pred − target)²", "2(pred − target)/n",
+                        "mse({pred}, {target})",
+                        {"pred": f"2·{_MSE_LOCAL}/n·G", "target": f"−2·{_MSE_LOCAL}/n·G"}),
+        "sum": Variant("Σ (pred − target)²", "2(pred − target)", "Σ({pred} − {target})²",
+                       {"pred": f"2·{_MSE_LOCAL}·G", "target": f"−2·{_MSE_LOCAL}·G"}),
+        "half_sum": Variant("½ Σ (pred − target)²", "pred − target", "½·Σ({pred} − {target})²",
+                            {"pred": f"{_MSE_LOCAL}·G", "target": f"−{_MSE_LOCAL}·G"}),
+    },
 ))
+
+
+def _terms(p: Any, n: int) -> int:
+    """What a mean divides by: ``n`` for the mean reduction, 1 for the sum."""
+    return n if p["reduction"] == "mean" else 1
 
 
 def _labels(t: np.ndarray, classes: int) -> np.ndarray:
@@ -269,7 +302,7 @@ def _labels(t: np.ndarray, classes: int) -> np.ndarray:
 
 def _ce_forward(xs: Any, p: Any) -> tuple[np.ndarray, Any]:
     logits, t = xs
-    n = logits.shape[0]
+    n = _terms(p, logits.shape[0])
     z = logits - logits.max(axis=1, keepdims=True)
     e = np.exp(z)
     s = e.sum(axis=1, keepdims=True)
@@ -278,29 +311,37 @@ def _ce_forward(xs: Any, p: Any) -> tuple[np.ndarray, Any]:
         e /= s
         return np.asarray(loss, dtype=logits.dtype), (e, None, t)
     labels = _labels(t, logits.shape[1])
-    rows = np.arange(n)
+    rows = np.arange(logits.shape[0])
     loss = (np.log(s).sum() - z[rows, labels].sum()) / n
     e /= s
     return np.asarray(loss, dtype=logits.dtype), (e, rows, labels)
 
 
-# ∂CE/∂logits = (softmax(logits) − onehot)/N
+# ∂CE/∂logits = (softmax(logits) − onehot)/N (mean), softmax(logits) − onehot (sum)
 def _ce_vjp(g: np.ndarray, y: Any, xs: Any, p: Any, s: Any) -> np.ndarray:
     probs, rows, labels = s
     if rows is None:
-        return (probs - labels) * (g / xs[0].shape[0])
+        return (probs - labels) * (g / _terms(p, xs[0].shape[0]))
     d = probs.copy()
     d[rows, labels] -= 1.0
-    d *= g / xs[0].shape[0]
+    d *= g / _terms(p, xs[0].shape[0])
     return d
 
 
 register(OpSpec(
     "softmax_cross_entropy", ("logits", "target"), _ce_forward, (_ce_vjp, None),
-    S.cross_entropy, label="softmax CE loss", category="Losses", colour=LOSS, role="loss",
-    saves=True, formula="−(1/N) Σ log softmax(logits)[target]",
+    S.cross_entropy, params=(_REDUCTION,), label="softmax CE loss", category="Losses",
+    colour=LOSS, role="loss", saves=True, formula="−(1/N) Σ log softmax(logits)[target]",
     derivative="(softmax(logits) − onehot(target)) / N",
     doc="Softmax and cross-entropy in one stable gate; target is class labels (N,) or one-hot.",
+    variant_param="reduction", variants={
+        "mean": Variant("−(1/N) Σ log softmax(logits)[target]",
+                        "(softmax(logits) − onehot(target)) / N", "CE({logits}, {target})",
+                        {"logits": "(softmax({logits}) − onehot({target}))/N·G"}),
+        "sum": Variant("−Σ log softmax(logits)[target]", "softmax(logits) − onehot(target)",
+                       "Σ CE({logits}, {target})",
+                       {"logits": "(softmax({logits}) − onehot({target}))·G"}),
+    },
 ))
 
 _EPS = 1e-12
@@ -314,35 +355,47 @@ def _clip_prob(x: np.ndarray) -> np.ndarray:
 
 def _bce_forward(xs: Any, p: Any) -> np.ndarray:
     x, t = xs
+    reduce = np.mean if p["reduction"] == "mean" else np.sum
     if p["input"] == "logits":
         # log(1+e^x) − t·x, computed stably
-        return np.mean(np.logaddexp(0.0, x) - t * x)
+        return reduce(np.logaddexp(0.0, x) - t * x)
     q = _clip_prob(x)
-    return -np.mean(t * np.log(q) + (1.0 - t) * np.log(1.0 - q))
+    return -reduce(t * np.log(q) + (1.0 - t) * np.log(1.0 - q))
 
 
-# ∂BCE/∂x = (σ(x) − t)/n for logits, (q − t)/(q(1 − q))/n for probabilities q
+# ∂BCE/∂x = (σ(x) − t)/n for logits, (q − t)/(q(1 − q))/n for probabilities q (no /n: sum)
 def _bce_vjp(g: np.ndarray, y: Any, xs: Any, p: Any, s: Any) -> np.ndarray:
     x, t = xs
     if p["input"] == "logits":
-        return g * (_sigmoid(x) - t) / x.size
+        return g * (_sigmoid(x) - t) / _terms(p, x.size)
     q = _clip_prob(x)
-    return g * (q - t) / (q * (1.0 - q)) / x.size
+    return g * (q - t) / (q * (1.0 - q)) / _terms(p, x.size)
 
 
-# ∂BCE/∂t = −x/n for logits, log((1−q)/q)/n for probabilities
+# ∂BCE/∂t = −x/n for logits, log((1−q)/q)/n for probabilities (no /n: sum)
 def _bce_vjp_target(g: np.ndarray, y: Any, xs: Any, p: Any, s: Any) -> np.ndarray:
-    x, t = xs
+    x, _ = xs
     if p["input"] == "logits":
-        return -g * x / x.size
+        return -g * x / _terms(p, x.size)
     q = _clip_prob(x)
-    return g * np.log((1.0 - q) / q) / x.size
+    return g * np.log((1.0 - q) / q) / _terms(p, x.size)
 
 
 register(OpSpec(
     "binary_cross_entropy", ("pred", "target"), _bce_forward, (_bce_vjp, _bce_vjp_target),
     S.loss_pair, label="binary CE loss", category="Losses", colour=LOSS, role="loss",
-    params=(Param("input", "choice", "probabilities", choices=("probabilities", "logits")),),
+    params=(Param("input", "choice", "probabilities", choices=("probabilities", "logits")),
+            _REDUCTION),
     formula="−(1/n) Σ t·log q + (1−t)·log(1−q)", derivative="(q − t) / (q(1 − q)) / n",
+    variant_param="reduction", variants={
+        "mean": Variant("−(1/n) Σ t·log q + (1−t)·log(1−q)", "(q − t) / (q(1 − q)) / n",
+                        "BCE({pred}, {target})",
+                        {"pred": "(q − {target})/(q(1 − q))/n·G, q = {pred}",
+                         "target": "log((1 − q)/q)/n·G, q = {pred}"}),
+        "sum": Variant("−Σ t·log q + (1−t)·log(1−q)", "(q − t) / (q(1 − q))",
+                       "Σ BCE({pred}, {target})",
+                       {"pred": "(q − {target})/(q(1 − q))·G, q = {pred}",
+                        "target": "log((1 − q)/q)·G, q = {pred}"}),
+    },
 ))
 

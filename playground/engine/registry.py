@@ -164,6 +164,18 @@ _COERCE: dict[str, Callable[[Any, Param], Any]] = {
 
 
 @dataclass(frozen=True)
+class Variant:
+    """The texts of an op for one value of its ``variant_param`` (e.g. a loss's reduction).
+    ``expr`` and ``local`` are templates with ``{port}`` standing for the node feeding that
+    port and ``G`` for the upstream gradient, as the step-through and the Math card write them."""
+
+    formula: str
+    derivative: str
+    expr: str = ""
+    local: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class OpSpec:
     """Everything about one op. ``role`` is ``input``, ``constant``, ``parameter`` (sources whose
     value comes from outside the forward pass), ``op`` or ``loss``."""
@@ -185,6 +197,8 @@ class OpSpec:
     fused_of: tuple[str, ...] = ()  # the primitive gates this op fuses (granularity)
     test_only: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)
+    variant_param: str = ""  # a choice param whose value changes the texts below
+    variants: Mapping[str, Variant] = field(default_factory=dict)
 
     @property
     def is_source(self) -> bool:
@@ -195,6 +209,15 @@ class OpSpec:
             if p.name == name:
                 return p
         raise ParamError(f"op '{self.name}' has no param '{name}'")
+
+    def texts(self, params: Mapping[str, Any] | None = None) -> Variant:
+        """Formula, derivative and templates for these params (the variant they choose, else
+        the op's own ``formula`` and ``derivative``)."""
+        if self.variant_param:
+            value = (params or {}).get(self.variant_param, self.param(self.variant_param).default)
+            if value in self.variants:
+                return self.variants[value]
+        return Variant(self.formula, self.derivative)
 
     def defaults(self) -> dict[str, Any]:
         return {p.name: p.default for p in self.params}
@@ -215,6 +238,9 @@ def register(spec: OpSpec) -> OpSpec:
         raise EngineError(f"op '{spec.name}' is registered twice")
     if not spec.is_source and len(spec.vjps) != len(spec.inputs):
         raise EngineError(f"op '{spec.name}' needs one vjp per input")
+    if spec.variants and not set(spec.variants) <= set(spec.param(spec.variant_param).choices):
+        raise EngineError(f"op '{spec.name}': every variant must be a choice of "
+                          f"'{spec.variant_param}'")
     REGISTRY[spec.name] = spec
     return spec
 

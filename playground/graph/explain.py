@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import Program
+from ..engine import Program, get_op
 from ..engine import shapes as S
 
 __all__ = ["BackwardStep", "ForwardStep", "fmt_array", "fmt_number", "trace"]
@@ -101,6 +101,9 @@ def _pow_text(base: str, p: float) -> str:
 
 def _forward_expr(op: str, names: Mapping[str, str], params: Mapping[str, Any]) -> str | None:
     """The gate's formula with ``names`` (per port) filled in; None for an op not listed here."""
+    variant = get_op(op).texts(params)
+    if variant.expr:  # ops whose text depends on a param (a loss's reduction) say it themselves
+        return _fill(variant.expr, names)
     g = names.get
     c = fmt_number(params["c"]) if "c" in params else ""
     table = {
@@ -116,9 +119,6 @@ def _forward_expr(op: str, names: Mapping[str, str], params: Mapping[str, Any]) 
         "log_softmax": lambda: f"log_softmax({g('x')})", "matmul": lambda: f"{g('a')}·{g('b')}",
         "transpose": lambda: f"{g('x')}ᵀ", "sum": lambda: f"Σ {g('x')}",
         "mean": lambda: f"mean({g('x')})", "dense": lambda: f"{g('x')}·{g('W')} + {g('b')}",
-        "mse": lambda: f"mse({g('pred')}, {g('target')})",
-        "softmax_cross_entropy": lambda: f"CE({g('logits')}, {g('target')})",
-        "binary_cross_entropy": lambda: f"BCE({g('pred')}, {g('target')})",
     }
     make = table.get(op)
     return make() if make else None
@@ -138,11 +138,14 @@ _LOCAL: dict[str, dict[str, str]] = {
     "sum": {"x": "G copied to every element of {x}"},
     "mean": {"x": "G/n copied to every element of {x}"},
     "dense": {"x": "G·{W}ᵀ", "W": "{x}ᵀ·G", "b": "G summed over the batch"},
-    "mse": {"pred": "2·({pred} − {target})/n·G", "target": "−2·({pred} − {target})/n·G"},
-    "softmax_cross_entropy": {"logits": "(softmax({logits}) − onehot({target}))/N·G"},
-    "binary_cross_entropy": {"pred": "(q − {target})/(q(1 − q))/n·G, q = {pred}",
-                             "target": "log((1 − q)/q)/n·G, q = {pred}"},
-}
+}  # the losses' texts depend on their reduction: the registry's variants hold them
+
+
+def _fill(template: str, names: Mapping[str, str]) -> str:
+    try:
+        return template.format(**names)
+    except (KeyError, IndexError):
+        return template
 
 
 def _local_expr(op: str, port: str, names: Mapping[str, str], out: str,
@@ -151,7 +154,7 @@ def _local_expr(op: str, port: str, names: Mapping[str, str], out: str,
         p = float(params["exponent"])
         x = names["x"]
         return f"2·{x}" if p == 2.0 else f"{fmt_number(p)}·{_pow_text(x, p - 1)}"
-    template = _LOCAL.get(op, {}).get(port)
+    template = get_op(op).texts(params).local.get(port) or _LOCAL.get(op, {}).get(port)
     if template is None:
         return fallback or "the op's vjp"
     fill = dict(names)
@@ -246,7 +249,8 @@ def _backward_steps(program: Program, names: Sequence[str],
         g = totals[i]
         xs = [values[j] for j in node.inputs]
         y = values[i]
-        saved = spec.forward(xs, node.params)[1] if spec.saves else None  # type: ignore[misc]
+        saved = (spec.forward(xs, node.params)[1]  # type: ignore[misc,arg-type]
+                 if spec.saves else None)
         port_names = {p: names[j] for p, j in zip(spec.inputs, node.inputs, strict=True)}
         for port, j, vjp in zip(spec.inputs, node.inputs, spec.vjps, strict=True):
             if vjp is None or not needs[j]:
@@ -259,7 +263,7 @@ def _backward_steps(program: Program, names: Sequence[str],
             if same_shape and (np.ndim(x) == 0 or _is_elementwise(spec)):
                 local = _copy(vjp(np.ones_like(y), y, xs, node.params, saved))
             expr = _local_expr(node.op, port, port_names, node.name, node.params,
-                               spec.derivative)
+                               spec.texts(node.params).derivative)
             prev = totals.get(j)
             totals[j] = prev + down if prev is not None else down  # the engine's order and op
             steps.append(_backward_step(len(steps), node.key, node.name, port, nodes[j].key,

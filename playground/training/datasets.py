@@ -43,7 +43,7 @@ class Dataset:
         if X.ndim != 2:
             raise DatasetError(f"X must be a 2-D array (samples, features), got shape {X.shape}")
         if self.task == "classification":
-            y = np.array(self.y, dtype=np.int64).reshape(-1)
+            y: np.ndarray = np.array(self.y, dtype=np.int64).reshape(-1)
             if y.size and (y.min() < 0 or y.max() >= len(self.classes)):
                 raise DatasetError(f"labels must lie in 0..{len(self.classes) - 1}")
         else:
@@ -76,7 +76,10 @@ class Dataset:
 
 @dataclass(frozen=True, eq=False)
 class Split:
-    """A train/validation split; features standardised with train statistics when asked."""
+    """A train/validation(/test) split; features standardised with train statistics when asked.
+    ``dataset`` holds the raw samples; ``features`` names the derived inputs (x1·x2, ...) the
+    parts were made of (see :mod:`.features`); ``transform`` prepares raw points the same way.
+    Any part but the training one may be empty."""
 
     X_train: np.ndarray
     y_train: np.ndarray
@@ -87,10 +90,30 @@ class Split:
     std: np.ndarray | None
     train_index: np.ndarray
     val_index: np.ndarray
+    X_test: np.ndarray = None  # type: ignore[assignment]  # None: no test part (made empty)
+    y_test: np.ndarray = None  # type: ignore[assignment]
+    test_index: np.ndarray = None  # type: ignore[assignment]
+    features: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.X_test is None:
+            object.__setattr__(self, "X_test", self.X_train[:0].copy())
+            object.__setattr__(self, "y_test", self.y_train[:0].copy())
+            object.__setattr__(self, "test_index", np.zeros(0, dtype=np.int64))
+
+    @property
+    def n_inputs(self) -> int:
+        """Columns the network is fed (the dataset's features, or the derived ones)."""
+        return int(self.X_train.shape[1])
 
     def transform(self, X: np.ndarray) -> np.ndarray:
-        """Apply this split's standardisation to new points (e.g. a decision-boundary grid)."""
+        """Prepare raw points as the parts were (derived features, then standardisation), e.g.
+        a decision-boundary grid or ``dataset.X[i:i + 1]``."""
         X = np.asarray(X, dtype=np.float64)
+        if self.features:
+            from .features import expand_features
+
+            X = expand_features(X, self.features)
         return X.copy() if self.mean is None else (X - self.mean) / self.std
 
 
@@ -130,14 +153,14 @@ def load_dataset(
         raise DatasetError(f"noise must be a number >= 0, not {noise!r}")
 
     if key == "digits":
-        from sklearn.datasets import load_digits
+        from sklearn.datasets import load_digits  # type: ignore[import-untyped]
 
         d = load_digits()
         return Dataset("digits", d.data / 16.0, d.target, "classification",
                        tuple(str(i) for i in range(10)), tuple(d.feature_names),
                        image_shape=(8, 8), description=BUILTIN[key])
     if key == "iris":
-        from sklearn.datasets import load_iris
+        from sklearn.datasets import load_iris  # type: ignore[import-untyped]
 
         d = load_iris()
         return Dataset("iris", d.data, d.target, "classification",
@@ -148,7 +171,7 @@ def load_dataset(
     sigma = float(noise if noise is not None else _DEFAULT_NOISE[key])
     description = f"{BUILTIN[key]}; {n} samples, noise {sigma:g}, seed {seed}"
     if key in ("moons", "circles", "blobs"):
-        from sklearn import datasets as skd
+        from sklearn import datasets as skd  # type: ignore[import-untyped]
 
         if key == "moons":
             X, y = skd.make_moons(n, noise=sigma, random_state=seed)
@@ -229,10 +252,12 @@ def load_csv(
     label: str | int | None = None,
     task: str | None = None,
     delimiter: str | None = None,
+    min_classes: int = 2,
 ) -> Dataset:
     """A dataset from a CSV file with a header row. ``label`` is the target column (name or
     0-based index; default the last). ``task`` is guessed when None: non-numeric labels, or
-    at most 20 distinct integers, mean classification; other numbers mean regression."""
+    at most 20 distinct integers, mean classification; other numbers mean regression.
+    ``min_classes`` (1 for a test file) is the fewest classes classification accepts."""
     path = Path(path)
     fname = path.name
     if task is not None and task not in TASKS:
@@ -332,7 +357,7 @@ def load_csv(
     for k, v in zip(keys, labels, strict=True):
         names.setdefault(k, v)
     order = sorted(names)  # type: ignore[type-var]
-    if len(order) < 2:
+    if len(order) < min_classes:
         raise DatasetError(f"{fname}: label column {label_name!r} has only the value "
                            f"{labels[0]!r}; classification needs at least two classes")
     index = {k: i for i, k in enumerate(order)}
@@ -351,7 +376,8 @@ def split(
     stratify: bool = True,
 ) -> Split:
     """Shuffle and split into train and validation parts. Stratified by class when asked and
-    every class has at least two samples. Standardisation uses train statistics only."""
+    every class has at least two samples. Standardisation uses train statistics only.
+    (A test part and derived features: :func:`playground.training.workbench.split_parts`.)"""
     if not (isinstance(val_fraction, numbers.Real) and 0.0 <= val_fraction <= 0.9):
         raise DatasetError(f"val_fraction must be from 0 to 0.9, not {val_fraction!r}")
     rng = np.random.default_rng(seed)

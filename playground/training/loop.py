@@ -39,6 +39,7 @@ class TrainConfig:
     l2: float = 0.0
     seed: int = 0
     reinit: bool = True  # initialise the weights from ``seed`` before the first step
+    full_batch: bool = False  # every step on the whole training part (``batch_size`` ignored)
     divergence_factor: float = 1e4  # stop when the loss exceeds this × the first loss
     max_steps: int | None = None
 
@@ -59,6 +60,8 @@ class Metrics:
     train_accuracy: float | None = None
     val_accuracy: float | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    test_loss: float | None = None  # the run's last record only, when there is a test part
+    test_accuracy: float | None = None
 
 
 @dataclass(frozen=True)
@@ -89,19 +92,20 @@ def bind(program: Program, split: Split, features: str | None = None,
                                 f"not '{tnode.name}'", out.name)
         target = tnode.name
     ds = split.dataset
+    width = split.n_inputs  # the dataset's features, or the derived ones (x1·x2, ...)
     candidates = [program.nodes[i] for i in program.inputs if program.nodes[i].name != target]
     if features is None:
-        fitting = [n for n in candidates if n.shape and n.shape[-1] == ds.n_features]
+        fitting = [n for n in candidates if n.shape and n.shape[-1] == width]
         if len(fitting) != 1:
             sizes = ", ".join(f"'{n.name}' {n.shape}" for n in candidates) or "none"
             raise TrainingError(
-                f"cannot tell which input takes the {ds.n_features} features of '{ds.name}' "
-                f"(inputs: {sizes}); give the feature input shape (N, {ds.n_features})")
+                f"cannot tell which input takes the {width} features of '{ds.name}' "
+                f"(inputs: {sizes}); give the feature input shape (N, {width})")
         features = fitting[0].name
     fnode = program.nodes[program.index[features]]
-    if not fnode.shape or fnode.shape[-1] != ds.n_features:
+    if not fnode.shape or fnode.shape[-1] != width:
         raise TrainingError(f"input '{features}' takes shape {fnode.shape}, but '{ds.name}' has "
-                            f"{ds.n_features} features per sample", features)
+                            f"{width} features per sample", features)
     tshape = program.nodes[program.index[target]].shape
     if ds.task == "classification":
         if len(tshape) == 1:
@@ -134,13 +138,29 @@ def encode_targets(y: np.ndarray, binding: Binding, n_classes: int, dtype: Any) 
         out = np.zeros((y.shape[0], n_classes), dtype=dtype)
         out[np.arange(y.shape[0]), y.astype(np.intp)] = 1
         return out
-    return y.reshape(y.shape[0], -1).astype(dtype)
+    return y.reshape(y.shape[0], math.prod(y.shape[1:])).astype(dtype)  # (0, k) when empty
 
 
 def predict_classes(pred: np.ndarray, binding: Binding) -> np.ndarray:
     if pred.ndim == 2 and pred.shape[1] > 1:
         return pred.argmax(axis=1)
     return (pred.reshape(-1) > binding.threshold).astype(np.int64)
+
+
+def evaluate(program: Program, binding: Binding, X: np.ndarray, T: np.ndarray,
+             y: np.ndarray) -> tuple[float | None, float | None]:
+    """Loss and accuracy (classification) of ``program`` on a whole set, X and T already in
+    the program's dtype (``encode_targets``); (None, None) when the set is empty."""
+    if X.shape[0] == 0:
+        return None, None
+    program.set_input(binding.features, X)
+    program.set_input(binding.target, T)
+    loss = float(program.forward())
+    acc = None
+    if binding.task == "classification":
+        pred = program.values[binding.prediction]
+        acc = float(np.mean(predict_classes(pred, binding) == y))  # type: ignore[arg-type]
+    return loss, acc
 
 
 class Trainer:
@@ -152,8 +172,11 @@ class Trainer:
         self.split = split
         self.config = config
         self.binding = binding or bind(program, split)
-        if config.epochs < 1 or config.batch_size < 1:
+        if config.epochs < 1 or (config.batch_size < 1 and not config.full_batch):
             raise TrainingError("epochs and batch size must be at least 1")
+        if split.X_train.shape[0] == 0:
+            raise TrainingError("the training part has no samples: lower the validation and "
+                                "test fractions, or use more data")
         seeds = np.random.SeedSequence(config.seed).spawn(2)
         self.init_rng = np.random.default_rng(seeds[0])
         self.shuffle_rng = np.random.default_rng(seeds[1])
@@ -169,6 +192,8 @@ class Trainer:
         self.T_train = encode_targets(split.y_train, self.binding, n_classes, dt)
         self.X_val = np.ascontiguousarray(split.X_val, dtype=dt)
         self.T_val = encode_targets(split.y_val, self.binding, n_classes, dt)
+        self.X_test = np.ascontiguousarray(split.X_test, dtype=dt)
+        self.T_test = encode_targets(split.y_test, self.binding, n_classes, dt)
         self.step_count = 0
         self.first_loss: float | None = None
 
@@ -184,17 +209,7 @@ class Trainer:
 
     def evaluate(self, X: np.ndarray, T: np.ndarray, y: np.ndarray) -> tuple[float | None, float | None]:
         """Loss and accuracy (classification) on a whole set; (None, None) when it is empty."""
-        if X.shape[0] == 0:
-            return None, None
-        p = self.program
-        p.set_input(self.binding.features, X)
-        p.set_input(self.binding.target, T)
-        loss = float(p.forward())
-        acc = None
-        if self.binding.task == "classification":
-            pred = p.values[self.binding.prediction]
-            acc = float(np.mean(predict_classes(pred, self.binding) == y))  # type: ignore[arg-type]
-        return loss, acc
+        return evaluate(self.program, self.binding, X, T, y)
 
     def steps(self) -> Iterator[Metrics]:
         p, b, cfg = self.program, self.binding, self.config
@@ -202,11 +217,12 @@ class Trainer:
         names = [p.nodes[i].name for i in p.trainable]
         grad_idx = p.trainable
         n = self.X_train.shape[0]
-        steps_per_epoch = max(1, math.ceil(n / cfg.batch_size))
+        batch_size = n if cfg.full_batch else cfg.batch_size
+        steps_per_epoch = max(1, math.ceil(n / batch_size))
         start = time.perf_counter()
         fkey, tkey = b.features, b.target
         for epoch in range(1, cfg.epochs + 1):
-            batches = list(minibatches(n, cfg.batch_size, self.shuffle_rng))
+            batches = list(minibatches(n, batch_size, self.shuffle_rng, not cfg.full_batch))
             for k, idx in enumerate(batches):
                 self.step_count += 1
                 step = self.step_count
@@ -221,7 +237,7 @@ class Trainer:
                 gnorms = [norm(g) for g in grads]  # type: ignore[arg-type]
                 if not all(math.isfinite(g) for g in gnorms):
                     self._non_finite("backward", step)
-                wnorms = [norm(w) for w in params]
+                wnorms = [norm(w) for w in params]  # type: ignore[arg-type]
                 deltas = self.optimizer.step(params, grads, gnorms)  # type: ignore[arg-type]
                 if not all(math.isfinite(d) for d in deltas):
                     bad = names[next(j for j, d in enumerate(deltas) if not math.isfinite(d))]
@@ -229,19 +245,24 @@ class Trainer:
                                         "lower the learning rate", bad, step)
                 self._last_ratios = [d / w if w > 0 else math.inf for d, w in zip(deltas, wnorms)]
                 last = k == len(batches) - 1
-                record = dict(
-                    step=step, epoch=epoch, batch_loss=loss, lr=self.optimizer.lr,
-                    elapsed=time.perf_counter() - start,
-                    grad_norms=MappingProxyType(dict(zip(names, gnorms, strict=True))),
-                    update_ratios=MappingProxyType(dict(zip(names, self._last_ratios, strict=True))),
-                    epoch_end=last, steps_per_epoch=steps_per_epoch,
-                )
+                record = {
+                    "step": step, "epoch": epoch, "batch_loss": loss, "lr": self.optimizer.lr,
+                    "elapsed": time.perf_counter() - start,
+                    "grad_norms": MappingProxyType(dict(zip(names, gnorms, strict=True))),
+                    "update_ratios": MappingProxyType(dict(zip(names, self._last_ratios,
+                                                               strict=True))),
+                    "epoch_end": last, "steps_per_epoch": steps_per_epoch,
+                }
                 if last:
                     tl, ta = self.evaluate(self.X_train, self.T_train, self.split.y_train)
                     vl, va = self.evaluate(self.X_val, self.T_val, self.split.y_val)
                     record.update(train_loss=tl, train_accuracy=ta, val_loss=vl, val_accuracy=va)
                     if tl is not None and not math.isfinite(tl):
                         self._non_finite("forward", step)
+                final = (last and epoch == cfg.epochs) or step == cfg.max_steps
+                if final and self.X_test.shape[0]:
+                    sl, sa = self.evaluate(self.X_test, self.T_test, self.split.y_test)
+                    record.update(test_loss=sl, test_accuracy=sa)
                 yield Metrics(**record)  # type: ignore[arg-type]
                 if cfg.max_steps is not None and step >= cfg.max_steps:
                     return

@@ -152,18 +152,28 @@ CASES: dict[str, list[Case]] = {
         Case([(4, 3), (4, 3)], batched=(0, 1)),
         Case([(5,), (5,)], batched=(0, 1)),
         Case([(), ()]),
+        Case([(4, 3), (4, 3)], {"reduction": "sum"}, batched=(0, 1)),
+        Case([(4, 3), (4, 3)], {"reduction": "half_sum"}, batched=(0, 1)),
+        Case([(1, 1), (1, 1)], {"reduction": "half_sum"}, batched=(0, 1)),
+        Case([(), ()], {"reduction": "half_sum"}),
     ],
     "softmax_cross_entropy": [
         Case([(4, 3), (4,)], gens=(normal, labels(3)), batched=(0, 1)),
         Case([(6, 2), (6,)], gens=(normal, labels(2)), batched=(0, 1)),
         Case([(4, 3), (4, 3)], gens=(normal, onehot), batched=(0, 1)),
         Case([(1, 5), (1,)], gens=(normal, labels(5)), batched=(0, 1)),
+        Case([(4, 3), (4,)], {"reduction": "sum"}, (normal, labels(3)), batched=(0, 1)),
+        Case([(4, 3), (4, 3)], {"reduction": "sum"}, (normal, onehot), batched=(0, 1)),
     ],
     "binary_cross_entropy": [
         Case([(4, 1), (4, 1)], gens=(probabilities, probabilities), batched=(0, 1)),
         Case([(6,), (6,)], gens=(probabilities, labels(2)), batched=(0, 1)),
         Case([(4, 1), (4, 1)], {"input": "logits"}, (normal, probabilities), batched=(0, 1)),
         Case([(6,), (6,)], {"input": "logits"}, (normal, labels(2)), batched=(0, 1)),
+        Case([(4, 1), (4, 1)], {"reduction": "sum"}, (probabilities, probabilities),
+             batched=(0, 1)),
+        Case([(6,), (6,)], {"input": "logits", "reduction": "sum"}, (normal, labels(2)),
+             batched=(0, 1)),
     ],
 }
 

@@ -196,7 +196,11 @@ class Importer:
         base = n.name.strip("/") or n.output[0]
         handler: Callable[[Any, str, str, dict[str, Any]], str | None] = getattr(
             self, f"_op_{op}", self._op_simple)
-        result = handler(n, base, label, attributes(n))
+        try:
+            result = handler(n, base, label, attributes(n))
+        except (IndexError, KeyError) as exc:  # an input or constant the op needs is missing
+            raise OnnxImportError(f"{label}: malformed, an input it needs is missing "
+                                  f"({type(exc).__name__} {exc})") from None
         if result is not None:
             self.values[n.output[0]] = result
 

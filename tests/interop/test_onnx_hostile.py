@@ -134,6 +134,16 @@ def case_bad_gemm_shapes(tmp_path):
     return gemm_model(tmp_path, w), "does not fit together"
 
 
+def case_missing_operand(tmp_path):
+    return save(tmp_path, [helper.make_node("Add", ["x"], ["y"], name="half_add")],
+                [vi("x", [2])], [vi("y", [2])]), "half_add' (Add): malformed"
+
+
+def case_tensor_exponent(tmp_path):
+    return save(tmp_path, [helper.make_node("Pow", ["x", "x"], ["y"], name="p")],
+                [vi("x", [2])], [vi("y", [2])]), "exponent must be one constant"
+
+
 def case_too_many_nodes(tmp_path):
     nodes = [helper.make_node("Identity", [f"v{k}"], [f"v{k + 1}"], name=f"i{k}")
              for k in range(6000)]

@@ -38,6 +38,15 @@ def top_outputs(job: Any) -> tuple[list[str], str | None]:
     return names, target
 
 
+def fixed_inputs(job: Any) -> frozenset[str]:
+    """Top-level inputs a training run does not feed: they keep their own value."""
+    if job.setup is None:
+        return frozenset()
+    bound = {job.setup.binding.features, job.setup.binding.target}
+    return frozenset(n.name for n in job.model.nodes.values()
+                     if n.op == "input" and n.name not in bound and n.params.get("value") is not None)
+
+
 def _role(op: str) -> str:
     from ..engine import get_op
 
@@ -73,7 +82,7 @@ def export_pytorch(job: Any, out: Path, check: bool, report: Any) -> ExportRepor
     names, target = top_outputs(job)
     if job.setup is not None and job.program.nodes[job.setup.binding.prediction].name not in names:
         names.append(job.program.nodes[job.setup.binding.prediction].name)
-    writer = ModelWriter(job.model, job.program, names, target)
+    writer = ModelWriter(job.model, job.program, names, target, fixed_inputs(job))
     model_py = writer.text(job.title, job.program.dtype.name)
     if out.exists() and not out.is_dir():
         raise ExportError(f"{out} is a file; a PyTorch project needs a folder")

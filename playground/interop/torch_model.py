@@ -33,11 +33,12 @@ class ModelWriter:
     """model.py for ``model`` compiled as ``program``; ``target`` (an input name) is optional."""
 
     def __init__(self, model: GraphModel, program: Program, outputs: list[str],
-                 target: str | None) -> None:
+                 target: str | None, fixed: frozenset[str] = frozenset()) -> None:
         self.model = model
         self.program = program
         self.outputs = outputs  # top-level node names forward returns
         self.target = target
+        self.fixed = fixed  # top-level inputs that keep their own value (buffers, not arguments)
         self.classes: list[ModuleCode] = []
         self.class_names: set[str] = {"Net"}
         self.parameters: dict[str, str] = {}  # app name → state_dict key
@@ -66,7 +67,13 @@ class ModelWriter:
         order = [nid for nid in graph.topological_order() if nid in need]
         for nid in order:  # sources and submodules first: attributes
             node = graph.nodes[nid]
-            if node.op == "input":
+            if node.op == "input" and top and node.name in self.fixed:
+                attr = identifier(node.name, taken, RESERVED)
+                var[nid] = f"self.{attr}"
+                code.init.append(f"self.register_buffer({attr!r}, torch.tensor("
+                                 f"{node.params['value']!r}, dtype=DTYPE))  # input '{node.name}'"
+                                 " with its own value")
+            elif node.op == "input":
                 var[nid] = identifier(node.name, taken, RESERVED)
                 code.args.append(var[nid])
                 if top:

@@ -19,7 +19,7 @@ from playground.engine import ops
 from playground.graph import GraphModel
 from playground.interop import export, prepare
 from playground.interop.common import compile_for_export, setup_from_meta
-from playground.interop.torch_export import run_model, top_outputs
+from playground.interop.torch_export import fixed_inputs, run_model, top_outputs
 from playground.interop.torch_model import ModelWriter
 from playground.interop.torch_ops import TORCH_OPS
 from playground.training import Trainer
@@ -33,7 +33,8 @@ def model_vs_app(tmp_path, model, tol):
     names, target = top_outputs(job)
     if job.setup is not None:
         names.append(job.program.nodes[job.setup.binding.prediction].name)
-    writer = ModelWriter(job.model, job.program, list(dict.fromkeys(names)), target)
+    writer = ModelWriter(job.model, job.program, list(dict.fromkeys(names)), target,
+                         fixed_inputs(job))
     writer.text(job.title, job.program.dtype.name)
     values, grads = run_model(tmp_path / "proj", job, writer)
     program = job.program
@@ -172,3 +173,19 @@ def test_composites_are_submodules(tmp_path):
     text = (tmp_path / "proj" / "model.py").read_text()
     assert "class Hidden(nn.Module):" in text and "class Act(nn.Module):" in text
     assert "self.hidden = Hidden()" in text and "'hidden/W1': 'hidden.W1'" in text
+
+
+def test_an_input_with_its_own_value_beside_the_data_becomes_a_buffer(tmp_path):
+    """digits_mlp with the hidden pre-activation scaled by an input the data does not feed."""
+    require("torch")
+    model = example("digits_mlp")
+    scale = model.add_node("input", "scale", {"shape": [], "value": 0.5})
+    mul = model.add_node("mul", "scaled")
+    z1, h1 = model.by_name("z1"), model.by_name("h1")
+    model.disconnect(model.incoming(h1.id)["x"].id)
+    model.connect(z1.id, mul.id, "a")
+    model.connect(scale.id, mul.id, "b")
+    model.connect(mul.id, h1.id, "x")
+    model_vs_app(tmp_path, model, 1e-10)
+    text = (tmp_path / "proj" / "model.py").read_text()
+    assert "self.register_buffer('scale'" in text and "def forward(self, X, y=None):" in text

@@ -1,4 +1,4 @@
-"""Command line: ``python -m playground train|score|eval|check|steps GRAPH ...``. Never imports Qt.
+"""Command line: ``python -m playground train|score|eval|check|steps|export|import ...``. No Qt.
 
 Every bad input prints one clear line to stderr and exits non-zero; never a traceback.
 """
@@ -418,11 +418,24 @@ def build_parser() -> argparse.ArgumentParser:
         _add_data_args(e)
         if json_help != "":  # check has no JSON output
             e.add_argument("--json", action="store_true", help=json_help)
+    from .interop.commands import add_parsers
+
+    add_parsers(sub)  # export, import
     return parser
 
 
+def cmd_interop(args: argparse.Namespace, out: TextIO) -> int:
+    from .interop import InteropError
+    from .interop.commands import run
+
+    try:
+        return run(args, out, load_graph)
+    except InteropError as exc:
+        raise CliError(str(exc), EXIT_FAILED) from None
+
+
 COMMANDS = {"train": cmd_train, "score": cmd_score, "eval": cmd_eval, "check": cmd_check,
-            "steps": cmd_steps}
+            "steps": cmd_steps, "export": cmd_interop, "import": cmd_interop}
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:

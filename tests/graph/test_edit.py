@@ -38,8 +38,8 @@ from playground.graph.edit import (
     paste,
     ungroup,
 )
-from playground.graph.serialize import model_from_dict, model_to_dict
 from playground.graph.layout import layered_positions, layout_problems
+from playground.graph.serialize import model_from_dict, model_to_dict
 from playground.resources import example_names, example_path
 
 # ------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ comes within 8 px of a node it does not connect."""
 from __future__ import annotations
 
 import random
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -89,7 +90,7 @@ def test_ports_and_heights_follow_the_node_item_rules() -> None:
 def test_estimated_width_matches_the_canvas(op: str, name: str, real: float) -> None:
     m = GraphModel()
     node = m.add_node(op, name)
-    w, h = node_size(node, m.input_ports(node), None)
+    w, _h = node_size(node, m.input_ports(node), None)
     assert real <= w <= real + 2.0
 
 
@@ -119,7 +120,7 @@ def test_wire_points_follow_the_canvas_cubic() -> None:
     pts = wire_points((0.0, 0.0), (200.0, 100.0), n=4)
     assert pts[0] == (0.0, 0.0) and pts[-1] == (200.0, 100.0)
     assert pts[2] == pytest.approx((100.0, 50.0))  # symmetric S-curve
-    assert all(a[0] < b[0] and a[1] <= b[1] for a, b in zip(pts, pts[1:], strict=False))
+    assert all(a[0] < b[0] and a[1] <= b[1] for a, b in pairwise(pts))
 
 
 # -- examples, Expand, Layer Stack -------------------------------------------------------------
@@ -146,7 +147,7 @@ def test_expanding_the_fused_sigmoid_spaces_the_gates() -> None:
     gates = [m.nodes[i] for i in ids]
     assert gates[0].position == old
     geo = node_geometry(m)
-    for a, b in zip(gates, gates[1:], strict=False):
+    for a, b in pairwise(gates):
         gap = b.position[0] - (a.position[0] + geo[a.id].width)
         assert gap >= 66.0  # a scalar's value and gradient label fits between
         assert a.position[1] + geo[a.id].output == b.position[1] + geo[b.id].inputs["x"]
@@ -169,7 +170,7 @@ def test_expanding_a_dense_layer_stays_clean() -> None:
 ])
 def test_layer_stacks_lay_out_cleanly(sizes: list[int], activation: str, loss: str) -> None:
     m = GraphModel()
-    after, ids = build_mlp(m, sizes[0], sizes[1:-1], activation, sizes[-1], loss,
+    after, _ids = build_mlp(m, sizes[0], sizes[1:-1], activation, sizes[-1], loss,
                            origin=(100.0, 50.0))
     apply_dict(m, after)
     assert layout_problems(m) == []

@@ -20,13 +20,14 @@ Key = str | tuple[str, int]  # a node id, or (edge id, layer): the lane of a lon
 class LayoutStyle:
     node_gap: float = 40.0  # vertical gap between boxes in a column
     layer_gap: float = 80.0  # least horizontal gap between columns
-    label_margin: float = 14.0  # room left and right of a wire label in a gap
+    label_margin: float = 8.0  # room left and right of a wire label in a gap
     clearance: float = 12.0  # how far a wire keeps from a node it does not touch
     lane: float = 24.0  # the height a wire passing through a column takes
     component_gap: float = 90.0  # between disconnected parts
 
 
 STYLE = LayoutStyle()
+SWEEPS = 60  # of the least-squares fit over all columns (it stops when settled)
 ROUNDS = 40  # of pushing nodes off wires before widening gaps
 PUSH = True
 MAX_PUSH = 400.0  # the farthest one push moves a node
@@ -323,21 +324,24 @@ class Layered:
                 y[ly[i]] = s / w + offsets[i]
                 i += 1
 
-    def _coordinates(self) -> dict[Key, float]:
+    def _coordinates(self, start: dict[Key, float] | None = None) -> dict[Key, float]:
         self._prepare_pulls()
-        y: dict[Key, float] = {}
-        for ly in self.members:
+        if start is not None:
+            y = dict(start)
+        else:
+            y = {}
+        for ly in self.members if start is None else ():
             acc = 0.0
             for i, k in enumerate(ly):
                 y[k] = acc
                 if i + 1 < len(ly):
                     acc += self.height[k] + self._gap(k, ly[i + 1])
         n = len(self.members)
-        for sweep in range(60):
+        for sweep in range(SWEEPS):
             before = dict(y)
             for col in range(n) if sweep % 2 == 0 else range(n - 1, -1, -1):
                 self._fit_column(self.members[col], y)
-            if max(abs(y[k] - before[k]) for k in y) < 0.25:
+            if max(abs(y[k] - before[k]) for k in y) < 0.01:
                 break
         return y
 
@@ -418,6 +422,7 @@ class Layered:
         self._build()
         self._order()
         self.extra: dict[int, float] = {}
+        y: dict[Key, float] | None = None
         for _attempt in range(ATTEMPTS):  # a wire still through a node: wider gaps before it
             self._columns()
             y = self._coordinates()
@@ -426,6 +431,7 @@ class Layered:
                 break
             for k in self.tight:
                 self.extra[k] = self.extra.get(k, 0.0) + 120.0
+        assert y is not None
         top = min(y[n] for n in self.ids)
         return {n: (self.col_x[self.layer[n]], y[n] - top) for n in self.ids}
 

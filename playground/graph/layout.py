@@ -5,11 +5,10 @@
 1. **Layers.** Every gate sits one layer right of its deepest input (longest path). A source
    (input, parameter, constant) sits in the layer just before the first gate it feeds, so a
    weight is drawn beside its gate rather than in a far-left column with a long wire back.
-2. **Order within layers** (fewer wire crossings). igraph's Sugiyama layout orders each layer
-   (barycenter sweeps in C, with a lane for every wire that spans several layers); sweeps of
-   our own then refine that order by *port* (a gate's inputs are stacked top to bottom in port
-   order, so the node feeding ``x`` goes above the one feeding ``W``) and keep the order with
-   the fewest crossings, counted port by port.
+2. **Order within layers** (fewer wire crossings), with a lane for every wire that spans
+   several layers: barycenter sweeps down and up, by *port* (a gate's inputs are stacked top
+   to bottom in port order, so the node feeding ``x`` goes above the one feeding ``W``), and
+   swaps of neighbours; the order with the fewest crossings, counted port by port, is kept.
 3. **Coordinates.** Layers are columns as wide as their widest node, with gaps wide enough
    for the value/gradient label of the wires leaving them. Within a column, boxes keep their
    order and a minimum gap; their heights come from the size function. Each box is pulled so
@@ -22,8 +21,15 @@
 
 Disconnected parts are laid out one below the other. Deterministic: the same document gives
 the same positions. :func:`layout_problems` checks a layout (overlapping boxes, wires through
-boxes, edges not going left to right) and is what the tests and Expand use. Plain Python and
-igraph, no Qt.
+boxes, edges not going left to right) and is what the tests and Expand use. Plain Python,
+no Qt.
+
+Libraries tried (2026-12): grandalf 0.8's Sugiyama layout overlaps nodes of different heights
+(probs and loss of a 2-8-8-2 Layer Stack) and cannot be given layers; igraph 1.0's
+``layout_sugiyama`` takes layers and orders them fast in C, but knows neither node sizes,
+ports nor our wire curves, and as the start of our port-aware sweeps it gave no fewer
+crossings than the plain top-to-bottom start (tests/benchmarks/layout.py measured 57 vs 58
+and 881 vs 715 on 300-node random graphs), so it is not a dependency.
 """
 
 from __future__ import annotations
@@ -104,13 +110,13 @@ def layout_problems(model: GraphModel, positions: Mapping[str, Position] | None 
 
 def layered_positions(model: GraphModel, size: SizeFn | None = None,
                       node_ids: Iterable[str] | None = None, origin: Position | None = None,
-                      style: LayoutStyle = STYLE, use_igraph: bool = True) -> dict[str, Position]:
+                      style: LayoutStyle = STYLE) -> dict[str, Position]:
     """Top-left positions for ``node_ids`` (default: every node), laid out with the wires
     between them; the result's top-left corner is ``origin`` (default: theirs now).
 
     ``size`` maps a node to its box (w, h) on the canvas; by default it is estimated from the
-    node's texts (:func:`.geometry.node_size`). ``use_igraph=False`` starts the ordering from
-    the current top-to-bottom order instead of igraph's (for comparison)."""
+    node's texts (:func:`.geometry.node_size`). The ordering starts from the nodes' current
+    top-to-bottom order, so the same document always gives the same layout."""
     ids = list(model.nodes) if node_ids is None else [n for n in model.nodes
                                                       if n in set(node_ids)]
     if not ids:
@@ -122,7 +128,7 @@ def layered_positions(model: GraphModel, size: SizeFn | None = None,
     out: dict[str, Position] = {}
     top = 0.0
     for comp in _components(ids, [model.edges[e] for e in edges]):
-        part = Layered(model, comp, geo, shapes, style, use_igraph).run()
+        part = Layered(model, comp, geo, shapes, style).run()
         for nid, (x, y) in part.items():
             out[nid] = (x, y + top)
         top = max(out[n][1] + geo[n].height for n in comp) + style.component_gap

@@ -1,6 +1,6 @@
 """The steps of :func:`.layout.layered_positions` for one connected part of a graph: layers,
-order within layers (igraph, then port-aware refinement), coordinates, wires clear of nodes.
-Plain Python and igraph, no Qt."""
+order within layers (port-aware barycenter sweeps and transpositions), coordinates, wires
+clear of nodes. Plain Python, no Qt."""
 
 from __future__ import annotations
 
@@ -47,9 +47,9 @@ class Layered:
     """Lays out the nodes ``ids`` (one connected part) with their top-left corner at (0, 0)."""
 
     def __init__(self, model: GraphModel, ids: list[str], geo: Mapping[str, NodeGeometry],
-                 shapes: Mapping[str, Any], style: LayoutStyle, use_igraph: bool) -> None:
+                 shapes: Mapping[str, Any], style: LayoutStyle) -> None:
         self.model, self.ids, self.geo, self.shapes = model, ids, geo, shapes
-        self.style, self.use_igraph = style, use_igraph
+        self.style = style
         keep = set(ids)
         self.edges = [e for e in model.edges.values() if e.src in keep and e.dst in keep]
 
@@ -115,31 +115,15 @@ class Layered:
 
     # -- 2. order ------------------------------------------------------------------------
     def _initial_order(self) -> None:
-        where: dict[Key, float] = {}
-        if self.use_igraph:
-            try:
-                import igraph  # type: ignore[import-untyped]  # here: start-up stays fast
-            except ImportError:  # pragma: no cover - a dependency; the fallback still works
-                self.use_igraph = False
-        if self.use_igraph:
-            index = {n: k for k, n in enumerate(self.ids)}
-            g = igraph.Graph(n=len(self.ids), directed=True,
-                             edges=[(index[e.src], index[e.dst]) for e in self.edges])
-            lay = g.layout_sugiyama(layers=[self.layer[n] for n in self.ids], maxiter=100)
-            for n in self.ids:
-                where[n] = float(lay.coords[index[n]][0])
-            for e, route in zip(self.edges, lay.edge_routing, strict=True):
-                for x, y in route:
-                    where[(e.id, round(y))] = float(x)
-        else:
-            for n in self.ids:
-                where[n] = self.model.nodes[n].position[1]
-            for e in self.edges:
-                for lane in self.lanes[e.id]:
-                    where[lane] = self.model.nodes[e.src].position[1]
+        """Start from the current top-to-bottom order (ties: document order); a lane starts
+        where its wire's source is."""
+        where: dict[Key, float] = {n: self.model.nodes[n].position[1] for n in self.ids}
+        for e in self.edges:
+            for lane in self.lanes[e.id]:
+                where[lane] = self.model.nodes[e.src].position[1]
         rank = {k: i for ly in self.members for i, k in enumerate(ly)}
         for ly in self.members:
-            ly.sort(key=lambda k: (where.get(k, 0.0), rank[k]))
+            ly.sort(key=lambda k: (where[k], rank[k]))
 
     def _positions(self) -> dict[Key, int]:
         return {k: i for ly in self.members for i, k in enumerate(ly)}

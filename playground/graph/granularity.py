@@ -24,6 +24,7 @@ from ..engine import Program
 from . import errors as E
 from .compile import compile_graph
 from .edit import _scratch, _snapshot, ungroup
+from .layout import place_in_line
 from .model import COMPOSITE, GraphModel
 
 __all__ = ["Comparison", "Fusion", "compare", "expand", "find_fusable", "fuse", "sample_feeds"]
@@ -203,7 +204,9 @@ def fuse(model: GraphModel, fusion: Fusion) -> tuple[dict[str, Any], str]:
 def expand(model: GraphModel, node_id: str) -> tuple[dict[str, Any], list[str]]:
     """The document with a fused gate replaced by its primitive gates: σ → −x, exp, +1, 1/x;
     dense → matmul + add; a composite → its inner nodes (:func:`.edit.ungroup`). The last new
-    gate keeps the node's name; the first takes its position. Returns ``(after, new ids)``."""
+    gate keeps the node's name; the first takes its position and the others follow in a line
+    with room for their wires' values (:func:`.layout.place_in_line`). Returns
+    ``(after, new ids)``."""
     node = model.node(node_id)
     if node.op == COMPOSITE:
         return ungroup(model, node_id)
@@ -214,13 +217,16 @@ def expand(model: GraphModel, node_id: str) -> tuple[dict[str, Any], list[str]]:
                  ("reciprocal", node.name, {})]
         chain = [(0, 1, "x"), (1, 2, "x"), (2, 3, "x")]
         inputs = {(0, "x"): _source(model, node_id, "x")}
-        return _replace(model, [node_id], gates, node.position, inputs, chain, consumers, moves)
+        after, ids = _replace(model, [node_id], gates, node.position, inputs, chain, consumers,
+                              moves)
+        return place_in_line(model, after, node_id, ids), ids
     if node.op == "dense":
         gates = [("matmul", f"{node.name}_matmul", {}), ("add", node.name, {})]
         inputs = {(0, "a"): _source(model, node_id, "x"), (0, "b"): _source(model, node_id, "W"),
                   (1, "b"): _source(model, node_id, "b")}
-        return _replace(model, [node_id], gates, node.position, inputs, [(0, 1, "a")],
-                        consumers, moves)
+        after, ids = _replace(model, [node_id], gates, node.position, inputs, [(0, 1, "a")],
+                              consumers, moves)
+        return place_in_line(model, after, node_id, ids), ids
     raise E.GraphError(f"'{node.name}' ({node.op}) cannot be expanded: only σ, dense and group "
                        "nodes are made of smaller gates")
 

@@ -154,10 +154,13 @@ def _record_slot_errors() -> None:
 
 
 def _close(window: Any) -> None:
+    import shiboken6
     from PySide6.QtWidgets import QApplication
 
-    if window.document is not None:
-        window.document.forget_changes()  # never ask to save
+    if not shiboken6.isValid(window):  # quitting closed (and so deleted) it already
+        return
+    for doc in window.session.document_chain():
+        doc.forget_changes()  # never ask to save
     window.close()
     QApplication.processEvents()
 
@@ -227,10 +230,7 @@ def _smoke_train(window: Any, problems: list[str]) -> str:
     """Train one epoch through the training panel; append to ``problems`` what went wrong."""
     from PySide6.QtCore import QEventLoop, QTimer
 
-    training = getattr(window, "training", None)
-    if training is None or not hasattr(training, "controller"):
-        problems.append("the window has no training panel")
-        return ""
+    runner, panel = window.session.runner, window.training
     messages: list[str] = []
     result: dict[str, str] = {}
     loop = QEventLoop()
@@ -239,11 +239,11 @@ def _smoke_train(window: Any, problems: list[str]) -> str:
         result["reason"] = reason
         loop.quit()
 
-    training.controller.finished.connect(on_finished)
-    training.message.connect(messages.append)
-    training.epochs.setValue(1)
+    runner.finished.connect(on_finished)
+    runner.status.connect(lambda text, _error: messages.append(text))
+    panel.epochs.setValue(1)
     t0 = time.perf_counter()
-    if not training.start():
+    if not panel.start():
         problems.append("training did not start" + (f": {messages[-1]}" if messages else ""))
         return ""
     timer = QTimer()
@@ -257,12 +257,12 @@ def _smoke_train(window: Any, problems: list[str]) -> str:
     reason = result.get("reason")
     if reason is None:
         problems.append(f"training did not finish within {SMOKE_TIMEOUT_MS // 1000} s")
-        training.stop()
+        runner.stop()
     elif reason != "completed":
         problems.append(f"training ended '{reason}'" + (f": {messages[-1]}" if messages else ""))
-    elif len(training.history) == 0:
+    elif len(runner.history) == 0:
         problems.append("training completed but recorded no metrics")
-    last = training.history.last
+    last = runner.history.last
     if last is None:
         return ""
     text = f"trained {last.step} steps in {seconds:.2f} s"

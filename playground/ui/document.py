@@ -36,8 +36,8 @@ class Document(QObject):
         super().__init__(parent)
         self.model = model or GraphModel()
         self.path: Path | None = Path(path) if path else None
+        self.example: str | None = None  # the bundled example it was opened from (untitled)
         self.undo = QUndoStack(self)
-        self.weights: dict[str, Any] | None = None  # trained parameters read from beside the file
         self.trained = False  # trained since the last save: weights and settings to keep
         self.undo.cleanChanged.connect(self._on_clean_changed)
         self.undo.indexChanged.connect(self._on_index_changed)
@@ -70,7 +70,11 @@ class Document(QObject):
             self.title_changed.emit(self.title())
 
     def display_name(self) -> str:
-        return self.path.name if self.path is not None else "Untitled"
+        if self.path is not None:
+            return self.path.name
+        if self.example:
+            return f"{self.example.replace('_', ' ')} (example)"
+        return "Untitled"
 
     def title(self) -> str:
         return f"{self.display_name()}{' •' if self.modified else ''}"

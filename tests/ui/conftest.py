@@ -77,7 +77,7 @@ def window(qtbot, tmp_path, recovery_home):
     from PySide6.QtWidgets import QMessageBox
 
     win.questions = []
-    win.ask_unsaved = lambda name: (win.questions.append(name), QMessageBox.StandardButton.Discard)[1]
+    win.ask_unsaved = lambda name: (win.questions.append(name), "discard")[1]
     win.errors = []
     win.show_error = lambda title, text: win.errors.append(text)
     yield win

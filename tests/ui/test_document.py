@@ -20,18 +20,18 @@ def test_save_then_reopen_gives_the_identical_document(window, tmp_path, example
     window.open_example("moons_mlp")
     _touch(window)
     path = tmp_path / "mine.json"
-    assert window._save_to(path)
+    assert window.files.save_to(path)
     assert not window.document.modified
     saved = window.document.model.to_dict()
     assert window.open_file(path)
     assert window.document.model.to_dict() == saved
     assert load(path).to_dict() == saved
-    assert window.recent_files()[0] == str(path.resolve())
+    assert window.files.recent_files()[0] == str(path.resolve())
     assert "mine.json" in window.windowTitle()
 
 
 def test_title_shows_the_unsaved_marker(window, tmp_path):
-    window._save_to(tmp_path / "g.json")
+    window.files.save_to(tmp_path / "g.json")
     assert not window.isWindowModified()
     _touch(window)
     assert window.isWindowModified() and "[*]" in window.windowTitle()
@@ -41,20 +41,20 @@ def test_title_shows_the_unsaved_marker(window, tmp_path):
 
 def test_new_and_open_ask_before_losing_changes(window, tmp_path, examples_dir):
     _touch(window)
-    window.ask_unsaved = lambda name: (window.questions.append(name), QMessageBox.StandardButton.Cancel)[1]
-    window.new_file()
+    window.ask_unsaved = lambda name: (window.questions.append(name), "cancel")[1]
+    window.files.new_file()
     assert window.questions == ["Untitled"]
     assert len(window.document.model.nodes) == 1  # cancelled: nothing lost
     assert not window.open_file(examples_dir / "square_of_sum.json")
     assert len(window.document.model.nodes) == 1
-    window.ask_unsaved = lambda name: QMessageBox.StandardButton.Discard
-    window.new_file()
+    window.ask_unsaved = lambda name: "discard"
+    window.files.new_file()
     assert not window.document.model.nodes
 
 
 def test_close_with_changes_can_be_cancelled(window):
     _touch(window)
-    window.ask_unsaved = lambda name: QMessageBox.StandardButton.Cancel
+    window.ask_unsaved = lambda name: "cancel"
     assert not window.close()
     assert window.isVisible()
     window.document.undo.setClean()
@@ -99,7 +99,7 @@ def test_autosave_writes_a_recovery_file_and_a_restart_offers_it(qtbot, window, 
     qtbot.addWidget(second)
     asked = []
     second.ask_restore = lambda rec: (asked.append(rec["path"]), True)[1]
-    assert second.offer_recovery()
+    assert second.files.offer_recovery()
     assert asked == [None]
     assert second.document.model.to_dict() == expected
     assert second.document.modified  # restored work is unsaved until saved
@@ -119,7 +119,7 @@ def test_declining_recovery_removes_the_file(qtbot, window, recovery_home, tmp_p
     (recovery_home / "session-1-abc.json").write_text(json.dumps(
         {"pid": _dead_pid(), "saved_at": 1.0, "path": None, "graph": load_example_dict()}))
     window.ask_restore = lambda rec: False
-    assert not window.offer_recovery()
+    assert not window.files.offer_recovery()
     assert not list(recovery_home.glob("session-*.json"))
 
 
@@ -142,7 +142,7 @@ def _dead_pid() -> int:
 def test_export_canvas_png_and_svg(window, tmp_path):
     window.open_example("square_of_sum")
     png, svg = tmp_path / "g.png", tmp_path / "g.svg"
-    assert window.export_image("png", str(png)) and window.export_image("svg", str(svg))
+    assert window.files.export_image("png", str(png)) and window.files.export_image("svg", str(svg))
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     text = svg.read_text()
     assert "<svg" in text and ("<text" in text or "<path" in text)

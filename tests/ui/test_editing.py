@@ -121,7 +121,7 @@ def test_comment_box_moves_its_nodes_and_is_saved(qtbot, window, tmp_path):
     window.open_example("square_of_sum")
     model = window.document.model
     select(window, "x", "y")
-    bid = edit_actions.add_backdrop(window, "inputs")
+    bid = window.edit.add_backdrop("inputs")
     assert [b["title"] for b in model.meta["backdrops"]] == ["inputs"]
     box = window.scene.backdrops[bid]
     x0, y0 = model.by_name("x").position, model.by_name("f").position
@@ -142,12 +142,12 @@ def test_comment_box_moves_its_nodes_and_is_saved(qtbot, window, tmp_path):
     window.document.undo.undo()
     assert model.by_name("x").position == x0
     path = tmp_path / "boxes.json"
-    window._save_to(path)
+    window.files.save_to(path)
     assert window.open_file(path)
     assert [b["title"] for b in window.document.model.meta["backdrops"]] == ["inputs"]
     assert len(window.scene.backdrops) == 1
     window.ask_text = lambda *a: "the inputs"
-    edit_actions.rename_backdrop(window, bid)
+    window.edit.rename_backdrop(bid)
     assert window.document.model.meta["backdrops"][0]["title"] == "the inputs"
     window.scene.clearSelection()
     window.scene.backdrops[bid].setSelected(True)
@@ -223,7 +223,7 @@ def test_layer_stack_inserts_a_trainable_mlp(window):
     from playground.training import TrainConfig, train
     from playground.training.datasets import load_dataset, split
 
-    ids = edit_actions.insert_layer_stack(window, input_width=2, hidden=[8, 8], activation="tanh",
+    ids = window.edit.insert_layer_stack(input_width=2, hidden=[8, 8], activation="tanh",
                                           output_width=2, loss="softmax_cross_entropy")
     model = window.document.model
     assert ids and len(model.nodes) == len(ids)

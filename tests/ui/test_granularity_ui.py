@@ -13,7 +13,7 @@ from tests.ui.helpers import ids_by_name, select
 @pytest.fixture
 def win(window):
     """The real window; MainWindow installs the explain tools itself."""
-    assert hasattr(window, "wire_values") and hasattr(window, "stepper")
+    assert window.stepper is window.explain.stepper
     return window
 
 
@@ -71,7 +71,7 @@ def test_comparison_panel_shows_1_vs_4_gates_and_no_gradient_difference(win):
     select(win, "neg", "exp", "plus1", "f")
     win.actions_["fuse"].trigger()
     panel = win.granularity
-    assert win.granularity_dock.isVisible()
+    assert win.docks["granularity"].isVisible()
     result = panel.comparison
     assert result is not None
     assert result.max_grad_diff < 1e-12

@@ -14,7 +14,7 @@ from tests.ui.helpers import ids_by_name, select
 @pytest.fixture
 def win(window):
     """The real window; MainWindow installs the explain tools itself."""
-    assert hasattr(window, "wire_values") and hasattr(window, "stepper")
+    assert window.stepper is window.explain.stepper
     return window
 
 
@@ -55,22 +55,22 @@ def test_wires_show_values_only_up_to_the_current_step(win):
     x, y, q, f = by["x"], by["y"], by["q"], by["f"]
     st, scene = win.stepper, win.scene
     st.step_forward()  # q
-    assert floats(scene.wire_values) == {x: 1.0, y: 2.0, q: 3.0}
-    assert scene.wire_grads == {}
+    assert floats(scene.overlays.wire_values) == {x: 1.0, y: 2.0, q: 3.0}
+    assert scene.overlays.wire_grads == {}
     st.step_forward()  # f
-    assert floats(scene.wire_values) == {x: 1.0, y: 2.0, q: 3.0, f: 9.0}
-    assert scene.wire_grads == {}
+    assert floats(scene.overlays.wire_values) == {x: 1.0, y: 2.0, q: 3.0, f: 9.0}
+    assert scene.overlays.wire_grads == {}
     st.step_forward()  # seed
-    assert floats(scene.wire_grads) == {f: 1.0}
+    assert floats(scene.overlays.wire_grads) == {f: 1.0}
     st.step_forward()  # f -> q
-    assert floats(scene.wire_grads) == {f: 1.0, q: 6.0}
+    assert floats(scene.overlays.wire_grads) == {f: 1.0, q: 6.0}
     st.step_forward()  # q -> x
-    assert floats(scene.wire_grads) == {f: 1.0, q: 6.0, x: 6.0}
+    assert floats(scene.overlays.wire_grads) == {f: 1.0, q: 6.0, x: 6.0}
     st.step_back()
-    assert floats(scene.wire_grads) == {f: 1.0, q: 6.0}
+    assert floats(scene.overlays.wire_grads) == {f: 1.0, q: 6.0}
     st.go_to(0)
-    assert floats(scene.wire_values) == {x: 1.0, y: 2.0, q: 3.0}
-    assert scene.wire_grads == {}
+    assert floats(scene.overlays.wire_values) == {x: 1.0, y: 2.0, q: 3.0}
+    assert scene.overlays.wire_grads == {}
 
 
 def test_highlight_follows_the_step_and_reset_clears(win):
@@ -80,27 +80,27 @@ def test_highlight_follows_the_step_and_reset_clears(win):
     wire = {(model.nodes[e.src].name, model.nodes[e.dst].name): eid
             for eid, e in model.edges.items()}
     st.step_forward()
-    assert scene.step_highlight == ({by["q"]}, {wire["x", "q"], wire["y", "q"]})
+    assert scene.overlays.step_highlight == ({by["q"]}, {wire["x", "q"], wire["y", "q"]})
     assert scene.nodes[by["q"]].step_phase == "forward"
     st.step_forward()
-    assert scene.step_highlight == ({by["f"]}, {wire["q", "f"]})
+    assert scene.overlays.step_highlight == ({by["f"]}, {wire["q", "f"]})
     assert scene.nodes[by["q"]].step_phase is None
     st.step_forward()  # seed: the output glows, no wire
-    assert scene.step_highlight == ({by["f"]}, set())
+    assert scene.overlays.step_highlight == ({by["f"]}, set())
     assert scene.nodes[by["f"]].step_phase == "backward"
     st.step_forward()
-    assert scene.step_highlight == ({by["f"]}, {wire["q", "f"]})
+    assert scene.overlays.step_highlight == ({by["f"]}, {wire["q", "f"]})
     st.step_forward()
-    assert scene.step_highlight == ({by["q"]}, {wire["x", "q"]})
+    assert scene.overlays.step_highlight == ({by["q"]}, {wire["x", "q"]})
     assert scene.edges[wire["x", "q"]].step_phase == "backward"
     st.step_forward()
-    assert scene.step_highlight == ({by["q"]}, {wire["y", "q"]})
+    assert scene.overlays.step_highlight == ({by["q"]}, {wire["y", "q"]})
 
     st.reset_button.click()
     assert st.position == -1
-    assert scene.step_highlight == (set(), set())
+    assert scene.overlays.step_highlight == (set(), set())
     assert all(item.step_phase is None for item in scene.nodes.values())
-    assert scene.wire_values == {} and scene.wire_grads == {}
+    assert scene.overlays.wire_values == {} and scene.overlays.wire_grads == {}
     assert "Step" in st.text()
 
 
@@ -166,15 +166,15 @@ def test_evaluate_takes_the_wires_and_the_step_through_lets_go(win):
     by = ids_by_name(win)
     st, scene = win.stepper, win.scene
     st.step_forward()
-    assert scene.labels_visible  # stepping shows the labels even with Evaluate off
-    assert set(scene.wire_values) == {by["x"], by["y"], by["q"]}
+    assert scene.overlays.labels_visible  # stepping shows the labels even with Evaluate off
+    assert set(scene.overlays.wire_values) == {by["x"], by["y"], by["q"]}
     win.actions_["evaluate"].trigger()
-    assert set(scene.wire_values) == set(by.values()) and len(scene.wire_grads) == 4
-    assert st.position == -1 and scene.step_highlight == (set(), set())
+    assert set(scene.overlays.wire_values) == set(by.values()) and len(scene.overlays.wire_grads) == 4
+    assert st.position == -1 and scene.overlays.step_highlight == (set(), set())
     st.step_forward()  # stepping again takes the wires back
-    assert set(scene.wire_values) == {by["x"], by["y"], by["q"]} and scene.wire_grads == {}
+    assert set(scene.overlays.wire_values) == {by["x"], by["y"], by["q"]} and scene.overlays.wire_grads == {}
     st.reset()  # and Reset gives them back to Evaluate, which is on
-    assert set(scene.wire_values) == set(by.values()) and len(scene.wire_grads) == 4
+    assert set(scene.overlays.wire_values) == set(by.values()) and len(scene.overlays.wire_grads) == 4
 
 
 def test_accumulation_is_shown_as_a_sum(win):
@@ -185,14 +185,14 @@ def test_accumulation_is_shown_as_a_sum(win):
     model.add_node("mul", "p", {}, (200, 0), node_id="n2")
     model.connect("n1", "n2", "a", edge_id="e1")
     model.connect("n1", "n2", "b", edge_id="e2")
-    win.set_document(Document(model))
+    win.session.set_root(Document(model))
     st = win.stepper
     st.run_to_end()
     last = st.current()
     assert isinstance(last, BackwardStep) and last.accumulated
     assert "3 + 3 = 6" in st.text()
     assert "sum" in st.text()
-    assert float(win.scene.wire_grads["n1"]) == 6.0
+    assert float(win.scene.overlays.wire_grads["n1"]) == 6.0
 
 
 def test_refuses_politely_when_the_graph_cannot_compute(win):
@@ -201,22 +201,27 @@ def test_refuses_politely_when_the_graph_cannot_compute(win):
     assert not st.step_forward()
     assert "cannot compute" in st.text()
     assert "not connected" in st.text() or "connect" in st.text()
-    assert win.scene.step_highlight == (set(), set())
+    assert win.scene.overlays.step_highlight == (set(), set())
 
 
-def test_data_inputs_offer_a_sample_of_the_dataset(win):
+def test_data_inputs_are_fed_the_sample_evaluate_feeds(win):
     win.open_example("digits_mlp")
     st = win.stepper
-    assert not st.step_forward()
-    assert st.sample_row.isVisibleTo(st)
-    assert "need values" in st.text()
-    assert st.use_sample(3)
+    assert st.step_forward()  # no sample chosen: sample 0, as Evaluate feeds
+    assert st.sample_row.isVisibleTo(st) and "sample 0 of digits" in st.sample_note.text()
+    x = ids_by_name(win)["X"]
+    data = win.session.split()
+    np.testing.assert_allclose(win.scene.overlays.wire_values[x],
+                               data.transform(data.dataset.X[0:1]))
+    win.evaluator.evaluate_sample(5)  # the sample Evaluate feeds is the one stepping feeds
+    assert st.step_forward() and "sample 5 of digits" in st.sample_note.text()
+    assert st.use_sample(3) and win.session.sample == 3
     assert st.step_forward()
     assert st.current().name == "z1"
     x = ids_by_name(win)["X"]
-    assert win.scene.wire_values[x].shape == (1, 64)
+    assert win.scene.overlays.wire_values[x].shape == (1, 64)
     st.run_to_end()
-    assert all(np.isfinite(g).all() for g in win.scene.wire_grads.values())
+    assert all(np.isfinite(g).all() for g in win.scene.overlays.wire_grads.values())
 
 
 # -- math card ---------------------------------------------------------------------------------
@@ -258,13 +263,13 @@ def test_math_card_for_the_sigmoid(win):
 def test_lesson_opens_with_square_of_sum_and_next_performs_the_actions(win):
     assert win.open_example("square_of_sum")
     lesson = win.lesson
-    assert win.lesson_dock.isVisible()
+    assert win.docks["lesson"].isVisible()
     assert lesson.lesson is not None and "chain rule" in lesson.title.text()
     assert lesson.index == 0 and "f = (x + y)²" in lesson.text()
     assert win.stepper.position == -1
     lesson.next_button.click()  # forward: q
     assert win.stepper.position == 0
-    assert win.scene.step_highlight[0] == {ids_by_name(win)["q"]}
+    assert win.scene.overlays.step_highlight[0] == {ids_by_name(win)["q"]}
     lesson.next_button.click()  # forward: f
     assert win.stepper.position == 1 and "f = 9" in win.stepper.text()
     lesson.next_button.click()  # backward: the seed
@@ -280,16 +285,16 @@ def test_lesson_opens_with_square_of_sum_and_next_performs_the_actions(win):
     assert not lesson.next_button.isEnabled()
     # an example without a lesson ends it
     win.open_example("moons_mlp")
-    assert lesson.lesson is None and not win.lesson_dock.isVisible()
+    assert lesson.lesson is None and not win.docks["lesson"].isVisible()
 
 
 def test_lesson_evaluate_and_tab_actions(win):
     win.open_example("sigmoid_neuron")
     win.lesson.next_button.click()  # evaluate
-    assert win.scene.wire_grads, "evaluate leaves gradients on the wires"
+    assert win.scene.overlays.wire_grads, "evaluate leaves gradients on the wires"
     win.lesson.next_button.click()  # select:f
     assert win.scene.selected_node_ids() == [ids_by_name(win)["f"]]
     win.open_example("digits_mlp")
     win.lesson.next_button.click()  # tab:Gradients
-    assert win.plots_dock.isVisible()
+    assert win.docks["plots"].isVisible()
     assert win.plots.tabs.tabText(win.plots.tabs.currentIndex()) == "Gradients"

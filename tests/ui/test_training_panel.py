@@ -20,28 +20,28 @@ def setup_moons(window, epochs: int = 5000) -> None:
 def test_train_pause_resume_stop_with_live_plots_and_a_locked_graph(qtbot, window):
     setup_moons(window)
     panel = window.training
-    assert not window.plots_dock.isVisible()
+    assert not window.docks["plots"].isVisible()
     assert panel.start()
-    assert window.lock_banner.isVisible() and not window.view.isInteractive()
+    assert window.training_tools.lock_banner.isVisible() and not window.view.isInteractive()
     assert not window.actions_["delete"].isEnabled() and not window.palette_panel.isEnabled()
-    assert window.plots_dock.isVisible()
-    qtbot.waitUntil(lambda: len(panel.history) > 20, timeout=10_000)
+    assert window.docks["plots"].isVisible()
+    qtbot.waitUntil(lambda: len(panel.runner.history) > 20, timeout=10_000)
     loss_plot = window.plots.plots["Loss"]
     qtbot.waitUntil(lambda: loss_plot.redraws > 0, timeout=5_000)  # drawn by the plots' timer
     x, y = loss_plot.batch_curve.getOriginalDataset()
     assert len(y) > 0 and np.all(np.isfinite(y))
-    with qtbot.waitSignal(panel.controller.paused_at, timeout=5_000) as paused:
+    with qtbot.waitSignal(panel.runner.controller.paused_at, timeout=5_000) as paused:
         panel.train_button.click()  # pause
     step = paused.args[0]
     assert panel.train_button.text().endswith("Resume")
-    assert panel.history.last.step == step
-    with qtbot.waitSignal(panel.controller.metrics, timeout=5_000) as more:
+    assert panel.runner.history.last.step == step
+    with qtbot.waitSignal(panel.runner.controller.metrics, timeout=5_000) as more:
         panel.train_button.click()  # resume
     assert more.args[0][0].step == step + 1
-    with qtbot.waitSignal(panel.controller.finished, timeout=5_000) as done:
+    with qtbot.waitSignal(panel.runner.controller.finished, timeout=5_000) as done:
         panel.stop_button.click()
     assert done.args == ["stopped"]
-    assert not window.lock_banner.isVisible() and window.view.isInteractive()
+    assert not window.training_tools.lock_banner.isVisible() and window.view.isInteractive()
     assert window.actions_["delete"].isEnabled() or not window.scene.selected_node_ids()
     assert "Stopped" in panel.status.text()
 
@@ -49,32 +49,32 @@ def test_train_pause_resume_stop_with_live_plots_and_a_locked_graph(qtbot, windo
 def test_step_runs_exactly_one_minibatch(qtbot, window):
     setup_moons(window)
     panel = window.training
-    with qtbot.waitSignal(panel.controller.paused_at, timeout=5_000):
+    with qtbot.waitSignal(panel.runner.controller.paused_at, timeout=5_000):
         panel.step_button.click()
-    assert len(panel.history) == 1 and panel.history.last.step == 1
-    with qtbot.waitSignal(panel.controller.paused_at, timeout=5_000):
+    assert len(panel.runner.history) == 1 and panel.runner.history.last.step == 1
+    with qtbot.waitSignal(panel.runner.controller.paused_at, timeout=5_000):
         panel.step_button.click()
-    assert len(panel.history) == 2
-    with qtbot.waitSignal(panel.controller.paused_at, timeout=5_000):
+    assert len(panel.runner.history) == 2
+    with qtbot.waitSignal(panel.runner.controller.paused_at, timeout=5_000):
         panel.epoch_button.click()
-    assert panel.history.last.epoch_end
-    with qtbot.waitSignal(panel.controller.finished, timeout=5_000):
-        panel.stop()
+    assert panel.runner.history.last.epoch_end
+    with qtbot.waitSignal(panel.runner.controller.finished, timeout=5_000):
+        panel.runner.stop()
 
 
 def test_changing_the_learning_rate_mid_run_is_applied_and_marked(qtbot, window):
     setup_moons(window)
     panel = window.training
     panel.lr.setText("0.01")
-    with qtbot.waitSignal(panel.controller.paused_at, timeout=5_000):
+    with qtbot.waitSignal(panel.runner.controller.paused_at, timeout=5_000):
         panel.step_button.click()
     panel.lr.setText("0.002")
     panel.lr.editingFinished.emit()
-    with qtbot.waitSignal(panel.controller.paused_at, timeout=5_000):
+    with qtbot.waitSignal(panel.runner.controller.paused_at, timeout=5_000):
         panel.step_button.click()
-    assert panel.history.last.lr == 0.002
-    assert panel.history.lr_changes == [(2, 0.002)]
-    panel.stop()
+    assert panel.runner.history.last.lr == 0.002
+    assert panel.runner.history.lr_changes == [(2, 0.002)]
+    panel.runner.stop()
 
 
 def test_a_non_finite_value_stops_and_points_at_the_node(qtbot, window):
@@ -82,7 +82,7 @@ def test_a_non_finite_value_stops_and_points_at_the_node(qtbot, window):
     panel = window.training
     panel.optimizer.setCurrentText("sgd")
     panel.lr.setText("1e6")
-    with qtbot.waitSignal(panel.controller.finished, timeout=10_000) as done:
+    with qtbot.waitSignal(panel.runner.controller.finished, timeout=10_000) as done:
         assert panel.start()
     assert done.args == ["failed"]
     selected = window.scene.selected_node_ids()
@@ -93,7 +93,7 @@ def test_a_non_finite_value_stops_and_points_at_the_node(qtbot, window):
     assert "learning rate" in panel.status.text()
     assert window.view.isInteractive()  # the app keeps working
     panel.lr.setText("0.01")
-    with qtbot.waitSignal(panel.controller.finished, timeout=10_000):
+    with qtbot.waitSignal(panel.runner.controller.finished, timeout=10_000):
         panel.epochs.setValue(1)
         assert panel.start(reinit=True)
     assert not item.failed
@@ -103,36 +103,36 @@ def test_closing_the_window_mid_run_stops_the_worker(qtbot, window):
     setup_moons(window, epochs=100_000)
     panel = window.training
     assert panel.start()
-    qtbot.waitUntil(lambda: len(panel.history) > 5, timeout=10_000)
+    qtbot.waitUntil(lambda: len(panel.runner.history) > 5, timeout=10_000)
     window.document.forget_changes()
     window.close()
-    assert not panel.controller.running
+    assert not panel.runner.controller.running
 
 
 def test_trained_weights_are_saved_beside_the_graph_and_restored(qtbot, window, tmp_path):
     setup_moons(window, epochs=3)
     panel = window.training
-    with qtbot.waitSignal(panel.controller.finished, timeout=20_000):
+    with qtbot.waitSignal(panel.runner.controller.finished, timeout=20_000):
         panel.start()
-    trained = {k: v.copy() for k, v in panel.program.param_arrays().items()}
+    trained = {k: v.copy() for k, v in panel.session.compiled.param_arrays().items()}
     path = tmp_path / "moons.json"
-    assert window._save_to(path)
+    assert window.files.save_to(path)
     saved = load_params(weights_path(path))
     assert set(saved) == set(trained)
     for k, v in trained.items():
         np.testing.assert_array_equal(saved[k], v)
     window.open_example("square_of_sum")
     assert window.open_file(path)
-    program, fresh = window.training.ensure_program()
-    assert not fresh
+    program = window.session.program()
+    assert window.session.params_trained  # the file's weights: the next run goes on from them
     for k, v in trained.items():
         np.testing.assert_array_equal(program.param_arrays()[k], v)
     # a run continues from them: its first loss is the trained model's loss, not a fresh one's
     window.training.epochs.setValue(1)
-    with qtbot.waitSignal(window.training.controller.finished, timeout=20_000):
+    with qtbot.waitSignal(window.training.runner.controller.finished, timeout=20_000):
         assert window.training.start()
-    assert window.training.history.step.view()[0] == 1
-    assert window.training.history.batch_loss.view()[0] < 0.45
+    assert window.training.runner.history.step.view()[0] == 1
+    assert window.training.runner.history.batch_loss.view()[0] < 0.45
 
 
 def test_a_graph_that_cannot_train_says_why(window):
@@ -140,7 +140,7 @@ def test_a_graph_that_cannot_train_says_why(window):
     panel = window.training
     assert not panel.start()
     assert "not a loss" in panel.status.text()
-    assert not panel.controller.running
+    assert not panel.runner.controller.running
 
 
 def test_csv_import_trains(qtbot, window, tmp_path):
@@ -153,10 +153,10 @@ def test_csv_import_trains(qtbot, window, tmp_path):
     panel = window.training
     assert panel.import_csv_file(str(csv), label="side")
     assert panel.dataset.current_key() == panel.dataset.CSV_KEY
-    with qtbot.waitSignal(panel.controller.finished, timeout=20_000) as done:
+    with qtbot.waitSignal(panel.runner.controller.finished, timeout=20_000) as done:
         assert panel.start()
     assert done.args == ["completed"]
-    assert panel.split_.dataset.classes == ("down", "up")
+    assert panel.runner.split.dataset.classes == ("down", "up")
     bad = tmp_path / "bad.csv"
     bad.write_text("a,b,side\n1,2,up\n3,x,down\n")
     assert not panel.import_csv_file(str(bad), label="side")
@@ -166,10 +166,10 @@ def test_csv_import_trains(qtbot, window, tmp_path):
 def test_plots_receive_the_run(qtbot, window):
     setup_moons(window, epochs=3)
     panel = window.training
-    with qtbot.waitSignal(panel.controller.finished, timeout=20_000):
+    with qtbot.waitSignal(panel.runner.controller.finished, timeout=20_000):
         panel.start()
     QApplication.processEvents()
-    history = panel.history
+    history = panel.runner.history
     assert len(history) == history.last.step
     plots = window.plots
     assert plots.snapshot is not None and plots.snapshot.boundary is not None
@@ -185,16 +185,16 @@ def test_plots_receive_the_run(qtbot, window):
 def test_train_again_continues_the_curves_and_reset_starts_over(qtbot, window):
     setup_moons(window, epochs=2)
     panel = window.training
-    with qtbot.waitSignal(panel.controller.finished, timeout=20_000):
+    with qtbot.waitSignal(panel.runner.controller.finished, timeout=20_000):
         assert panel.start()
-    first = panel.history.total_steps
-    per = panel.history.last.steps_per_epoch
+    first = panel.runner.history.total_steps
+    per = panel.runner.history.last.steps_per_epoch
     assert first == 2 * per and "Train goes on from these weights" in panel.status.text()
     assert panel.progress.value() == 1000 and panel.progress.text() == "finished 2 epochs"
     panel.lr.setText("0.003")
-    with qtbot.waitSignal(panel.controller.finished, timeout=20_000):
+    with qtbot.waitSignal(panel.runner.controller.finished, timeout=20_000):
         assert panel.start()
-    h = panel.history
+    h = panel.runner.history
     steps = h.step.view()
     assert h.total_steps == 2 * first and np.all(np.diff(steps) == 1)  # one curve, no restart
     np.testing.assert_array_equal(h.epoch_index.view(), [1, 2, 3, 4])
@@ -204,12 +204,12 @@ def test_train_again_continues_the_curves_and_reset_starts_over(qtbot, window):
     assert x is None or len(x) == 0 or x[-1] <= 2 * first
     # other data: new curves
     panel.samples.setValue(200)
-    with qtbot.waitSignal(panel.controller.finished, timeout=20_000):
+    with qtbot.waitSignal(panel.runner.controller.finished, timeout=20_000):
         assert panel.start()
-    assert panel.history.step.view()[0] == 1 and panel.history.total_steps < first
+    assert panel.runner.history.step.view()[0] == 1 and panel.runner.history.total_steps < first
     # Reset: nothing left, the progress idle
     panel.reset_button.click()
-    assert len(panel.history) == 0 and panel.progress.text() == "idle"
+    assert len(panel.runner.history) == 0 and panel.progress.text() == "idle"
     assert original_len(window.plots.loss.batch_curve) == 0
 
 
@@ -222,25 +222,25 @@ def test_training_marks_the_graph_modified_and_its_settings_are_saved(qtbot, win
     setup_moons(window, epochs=1)
     panel = window.training
     path = tmp_path / "moons.json"
-    assert window._save_to(path) and not window.document.modified
+    assert window.files.save_to(path) and not window.document.modified
     panel.lr.setText("0.003")
     panel.optimizer.setCurrentText("momentum")
     panel.batch.setValue(16)
-    with qtbot.waitSignal(panel.controller.finished, timeout=20_000):
+    with qtbot.waitSignal(panel.runner.controller.finished, timeout=20_000):
         assert panel.start()
     assert window.document.modified and window.isWindowModified()
     window.questions.clear()
-    window.new_file()  # asks first: the trained weights are not saved yet
+    window.files.new_file()  # asks first: the trained weights are not saved yet
     assert window.questions == ["moons.json"]
     assert window.open_file(path) is not None
     window.open_file(path)
     assert window.training.lr.text() != "0.003"  # discarded, as answered
-    with qtbot.waitSignal(window.training.controller.finished, timeout=20_000):
+    with qtbot.waitSignal(window.training.runner.controller.finished, timeout=20_000):
         window.training.lr.setText("0.003")
         window.training.optimizer.setCurrentText("momentum")
         window.training.batch.setValue(16)
         assert window.training.start()
-    assert window._save_to(path) and not window.document.modified
+    assert window.files.save_to(path) and not window.document.modified
     window.open_example("square_of_sum")
     assert window.open_file(path)
     p = window.training
@@ -255,15 +255,15 @@ def test_an_invalid_learning_rate_during_a_run_keeps_the_rate_in_use(qtbot, wind
     panel.lr.setText("abc")
     panel.lr.editingFinished.emit()
     assert panel.lr.text() == "0.01" and "not 'abc'" in panel.status.text()
-    qtbot.waitUntil(lambda: len(panel.history) > 0, timeout=10_000)
-    with qtbot.waitSignal(panel.controller.paused_at, timeout=5_000):
+    qtbot.waitUntil(lambda: len(panel.runner.history) > 0, timeout=10_000)
+    with qtbot.waitSignal(panel.runner.controller.paused_at, timeout=5_000):
         panel.train_button.click()
     assert "Paused" in panel.status.text() and panel.progress.text().startswith("paused at epoch")
-    with qtbot.waitSignal(panel.controller.resumed, timeout=5_000):
+    with qtbot.waitSignal(panel.runner.controller.resumed, timeout=5_000):
         panel.train_button.click()
     assert "Paused" not in panel.status.text()
-    with qtbot.waitSignal(panel.controller.finished, timeout=5_000):
-        panel.stop()
+    with qtbot.waitSignal(panel.runner.controller.finished, timeout=5_000):
+        panel.runner.stop()
     assert panel.progress.text().startswith("stopped at epoch")
 
 
@@ -272,14 +272,14 @@ def test_a_diverged_run_says_the_next_starts_from_fresh_weights(qtbot, window):
     panel = window.training
     panel.optimizer.setCurrentText("sgd")
     panel.lr.setText("1e6")
-    with qtbot.waitSignal(panel.controller.finished, timeout=20_000):
+    with qtbot.waitSignal(panel.runner.controller.finished, timeout=20_000):
         assert panel.start()
     assert "fresh weights" in panel.status.text()
     assert any(item.failed for item in window.scene.nodes.values())  # the node is marked
     panel.lr.setText("0.01")
-    with qtbot.waitSignal(panel.controller.finished, timeout=20_000):
+    with qtbot.waitSignal(panel.runner.controller.finished, timeout=20_000):
         assert panel.start()
-    assert np.all(np.isfinite(panel.history.batch_loss.view()))
-    assert all(np.all(np.isfinite(a)) for a in panel.program.param_arrays().values())
+    assert np.all(np.isfinite(panel.runner.history.batch_loss.view()))
+    assert all(np.all(np.isfinite(a)) for a in panel.session.compiled.param_arrays().values())
     panel.reset_button.click()
     assert not any(item.failed for item in window.scene.nodes.values())

@@ -19,20 +19,20 @@ from playground.resources import example_names
 from playground.ui.canvas.items import EdgeItem, NodeItem
 from playground.ui.canvas.wirelabels import WireLabelItem, fmt_number, summary, thumbnail
 from playground.ui.commands import SetParamCommand
-from playground.ui.explain.values import GRADCHECK_BAD, GRADCHECK_KIND, GRADCHECK_OK
+from playground.ui.explain.checks import GRADCHECK_BAD, GRADCHECK_KIND, GRADCHECK_OK
 
 SAMPLE_FED = {"digits_mlp", "moons_mlp", "sine_regression"}
 
 
 @pytest.fixture
 def win(window):
-    assert hasattr(window, "wire_values")  # MainWindow installs the explain tools itself
+    assert window.evaluator is window.explain.evaluator  # MainWindow builds the explain tools
     return window
 
 
 def open_and_evaluate(win, name: str) -> None:
     assert win.open_example(name)
-    wv = win.wire_values
+    wv = win.evaluator
     ok = wv.evaluate_sample(0) if name in SAMPLE_FED else wv.evaluate_action()
     assert ok, win.statusBar().currentMessage()
 
@@ -42,7 +42,7 @@ def nid(win, name: str) -> str:
 
 
 def label(win, name: str) -> WireLabelItem:
-    return win.scene.wire_labels[nid(win, name)]
+    return win.scene.overlays.wire_labels[nid(win, name)]
 
 
 def test_square_of_sum_wires_show_the_engines_values_and_gradients(win):
@@ -58,7 +58,7 @@ def test_square_of_sum_wires_show_the_engines_values_and_gradients(win):
     scene = win.scene
     assert scene.edges
     for edge in scene.edges.values():
-        item = scene.wire_label_for_edge(edge.edge_id)
+        item = scene.overlays.wire_label_for_edge(edge.edge_id)
         assert item is not None and item.isVisible()
         assert item.value_text == summary(program.value(edge.src))
         assert item.grad_text == summary(program.grad(edge.src))
@@ -67,7 +67,7 @@ def test_square_of_sum_wires_show_the_engines_values_and_gradients(win):
 
 def test_tensor_labels_show_shape_mean_and_norm_with_a_heatmap(win):
     open_and_evaluate(win, "digits_mlp")
-    ev = win.wire_values.evaluation
+    ev = win.evaluator.evaluation
     z1 = label(win, "z1")
     value = ev.program.value(nid(win, "z1"))
     assert value.shape == (1, 64)
@@ -97,11 +97,11 @@ def test_show_values_toggle_hides_and_shows_the_labels(win):
     act = win.actions_["show_values"]
     assert act.isChecked()
     act.trigger()
-    assert not win.scene.labels_visible
-    assert all(not item.isVisible() for item in win.scene.wire_labels.values())
+    assert not win.scene.overlays.labels_visible
+    assert all(not item.isVisible() for item in win.scene.overlays.wire_labels.values())
     act.trigger()
-    assert win.scene.labels_visible
-    assert all(item.isVisible() for item in win.scene.wire_labels.values())
+    assert win.scene.overlays.labels_visible
+    assert all(item.isVisible() for item in win.scene.overlays.wire_labels.values())
 
 
 @pytest.mark.parametrize("name", ["square_of_sum", "sigmoid_neuron", "digits_mlp"])
@@ -109,7 +109,7 @@ def test_fit_view_shows_every_value_label(win, name):
     open_and_evaluate(win, name)
     win.view.fit()
     shown = win.view.mapToScene(win.view.viewport().rect()).boundingRect()
-    labels = [item for item in win.scene.wire_labels.values() if item.isVisible()]
+    labels = [item for item in win.scene.overlays.wire_labels.values() if item.isVisible()]
     assert labels
     for item in labels:
         assert shown.contains(item.label_scene_rect()), (item.source_id, item.label_scene_rect(), shown)
@@ -119,11 +119,11 @@ def test_fit_view_shows_every_value_label(win, name):
 def test_labels_overlap_neither_each_other_nor_nodes(win, name):
     open_and_evaluate(win, name)
     scene = win.scene
-    rects = [item.label_scene_rect() for item in scene.wire_labels.values()]
+    rects = [item.label_scene_rect() for item in scene.overlays.wire_labels.values()]
     assert len(rects) == len(win.document.model.nodes)
     for a, b in itertools.combinations(rects, 2):
         assert not a.intersects(b), (a, b)
-    for item in scene.wire_labels.values():
+    for item in scene.overlays.wire_labels.values():
         for node in scene.nodes.values():
             body = node.mapRectToScene(node.body_rect())
             assert not body.intersects(item.label_scene_rect()), (item.source_id, node.node_id)
@@ -132,7 +132,7 @@ def test_labels_overlap_neither_each_other_nor_nodes(win, name):
 def test_labels_do_not_cover_their_own_wire(win):
     open_and_evaluate(win, "sigmoid_neuron")
     scene = win.scene
-    for item in scene.wire_labels.values():
+    for item in scene.overlays.wire_labels.values():
         if item.edge_id is not None:
             assert not scene.edges[item.edge_id].shape().intersects(item.label_scene_rect())
 
@@ -163,12 +163,12 @@ def test_a_graph_that_cannot_compute_clears_the_labels_and_says_why(qtbot, win):
     after = model.to_dict()
     after["edges"] = [e for e in after["edges"] if e["id"] != edge.id]
     win.document.undo.push(StateCommand(model, after, "Remove a wire"))
-    qtbot.waitUntil(lambda: not win.scene.wire_labels, timeout=3000)
+    qtbot.waitUntil(lambda: not win.scene.overlays.wire_labels, timeout=3000)
     message = win.statusBar().currentMessage()
     assert message.startswith("Cannot evaluate")
     assert "q" in message
     win.document.undo.undo()  # fixed: the values come back by themselves
-    qtbot.waitUntil(lambda: bool(win.scene.wire_labels), timeout=3000)
+    qtbot.waitUntil(lambda: bool(win.scene.overlays.wire_labels), timeout=3000)
     assert label(win, "f").value_text == "9"
 
 
@@ -179,18 +179,18 @@ def test_an_input_without_a_value_and_no_loss_says_what_to_do(win):
     model.connect(x.id, t.id, "x")
     from playground.ui.document import Document
 
-    win.set_document(Document(model))
-    assert not win.wire_values.evaluate_action()
+    win.session.set_root(Document(model))
+    assert not win.evaluator.evaluate_action()
     assert "'x' has no value" in win.statusBar().currentMessage()
-    assert not win.scene.wire_labels
+    assert not win.scene.overlays.wire_labels
 
 
 @pytest.mark.parametrize("name", example_names())
 def test_gradient_check_badges_are_green_on_every_example(win, name):
     open_and_evaluate(win, name)
-    errors = win.wire_values.gradient_check()
+    errors = win.checks.gradient_check()
     assert errors and max(errors.values()) <= GRADCHECK_TOLERANCE
-    badges = {n: win.scene.node_badges(n).get(GRADCHECK_KIND) for n in win.scene.nodes}
+    badges = {n: win.scene.overlays.node_badges(n).get(GRADCHECK_KIND) for n in win.scene.nodes}
     checked = [b for b in badges.values() if b is not None]
     assert checked and all(colour == GRADCHECK_OK for _text, colour in checked)
     assert "passed" in win.statusBar().currentMessage()
@@ -215,12 +215,12 @@ def test_gradient_check_badges_a_wrong_backward_red(win, bad_square):
     out = model.add_node("tanh", "out")
     model.connect(x.id, sq.id, "x")
     model.connect(sq.id, out.id, "x")
-    win.set_document(Document(model))
-    errors = win.wire_values.gradient_check()
+    win.session.set_root(Document(model))
+    errors = win.checks.gradient_check()
     assert errors["sq"] > 1e-2
-    _text, colour = win.scene.node_badges(sq.id)[GRADCHECK_KIND]
+    _text, colour = win.scene.overlays.node_badges(sq.id)[GRADCHECK_KIND]
     assert colour == GRADCHECK_BAD
-    assert win.scene.node_badges(out.id)[GRADCHECK_KIND][1] == GRADCHECK_OK
+    assert win.scene.overlays.node_badges(out.id)[GRADCHECK_KIND][1] == GRADCHECK_OK
     assert "FAILED" in win.statusBar().currentMessage() and "sq" in win.statusBar().currentMessage()
     assert "gradient check" in win.scene.nodes[sq.id].toolTip()
     win.document.undo.setClean()
@@ -228,10 +228,10 @@ def test_gradient_check_badges_a_wrong_backward_red(win, bad_square):
 
 def test_badges_go_stale_when_the_graph_changes(qtbot, win):
     open_and_evaluate(win, "square_of_sum")
-    win.wire_values.gradient_check()
-    assert win.scene.node_badges(nid(win, "q"))
+    win.checks.gradient_check()
+    assert win.scene.overlays.node_badges(nid(win, "q"))
     win.document.undo.push(SetParamCommand(win.document.model, nid(win, "x"), "value", 2.0))
-    assert not win.scene.node_badges(nid(win, "q"))
+    assert not win.scene.overlays.node_badges(nid(win, "q"))
 
 
 def test_clicking_a_wire_opens_the_detail_view_with_the_values_shape(qtbot, win):
@@ -242,24 +242,24 @@ def test_clicking_a_wire_opens_the_detail_view_with_the_values_shape(qtbot, win)
     view.centerOn(edge.path().pointAtPercent(0.5))
     qtbot.wait(10)
     pos = view.mapFromScene(edge.path().pointAtPercent(0.5))
-    assert scene.source_at(edge.path().pointAtPercent(0.5)) == z1
+    assert scene.overlays.source_at(edge.path().pointAtPercent(0.5)) == z1
     with qtbot.waitSignal(scene.value_clicked, timeout=2000) as blocker:
         qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=pos)
     assert blocker.args == [z1]
-    wv = win.wire_values
-    assert wv.detail_dock.isVisible()
+    wv = win.evaluator
+    assert win.docks['values'].isVisible()
     ev = wv.evaluation
-    assert wv.detail.value_image.image.shape == ev.program.value(z1).shape == (1, 64)
-    assert wv.detail.grad_image.image.shape == ev.program.grad(z1).shape
+    assert win.explain.detail.value_image.image.shape == ev.program.value(z1).shape == (1, 64)
+    assert win.explain.detail.grad_image.image.shape == ev.program.grad(z1).shape
     # clicking a node shows that node; a matrix keeps its shape
     w1 = scene.nodes[nid(win, "W1")]
     view.centerOn(w1)
     qtbot.wait(10)
     centre = w1.mapToScene(w1.body_rect().center())
     qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=view.mapFromScene(centre))
-    assert wv.detail.node_id == w1.node_id
-    assert wv.detail.value_image.image.shape == (64, 64)
-    assert wv.detail.grad_image.image.shape == (64, 64)
+    assert win.explain.detail.node_id == w1.node_id
+    assert win.explain.detail.value_image.image.shape == (64, 64)
+    assert win.explain.detail.grad_image.image.shape == (64, 64)
 
 
 def test_clicks_do_nothing_without_values(qtbot, win):
@@ -275,7 +275,7 @@ def test_flow_overlay_widths_follow_the_gradient_magnitudes(win):
     open_and_evaluate(win, "digits_mlp")
     win.actions_["flow_overlay"].trigger()
     scene = win.scene
-    flow = scene.flow_overlay
+    flow = scene.overlays.flow_overlay
     assert flow
     by_src = {}
     for edge in scene.edges.values():
@@ -294,12 +294,12 @@ def test_flow_overlay_api_with_given_magnitudes(win):
     assert win.open_example("square_of_sum")
     scene = win.scene
     x, y, q = nid(win, "x"), nid(win, "y"), nid(win, "q")
-    scene.set_flow_overlay({x: 1e-6, y: 1e-3, q: 1.0})
+    scene.overlays.set_flow_overlay({x: 1e-6, y: 1e-3, q: 1.0})
     w = {e.src: e.flow_width for e in scene.edges.values()}
     assert w[x] == pytest.approx(1.5) and w[q] == pytest.approx(8.0)
     assert w[x] < w[y] < w[q]
     assert w[y] == pytest.approx(1.5 + 6.5 * 0.5)  # halfway on the log scale
-    scene.set_flow_overlay(None)
+    scene.overlays.set_flow_overlay(None)
     assert all(e.flow_width is None for e in scene.edges.values())
 
 
@@ -308,52 +308,52 @@ def test_step_highlight_api(win):
     scene = win.scene
     q, f = nid(win, "q"), nid(win, "f")
     edge = next(e for e in scene.edges.values() if e.src == q)
-    scene.set_step_highlight([q], [edge.edge_id], "forward")
+    scene.overlays.set_step_highlight([q], [edge.edge_id], "forward")
     assert scene.nodes[q].step_phase == "forward" and edge.step_phase == "forward"
     assert edge.pen().color().name() == "#5fd35f"
-    scene.set_step_highlight([f], [], "backward")  # replaces the last highlight
+    scene.overlays.set_step_highlight([f], [], "backward")  # replaces the last highlight
     assert scene.nodes[q].step_phase is None and edge.step_phase is None
     assert scene.nodes[f].step_phase == "backward"
-    scene.set_step_highlight([], [], None)
+    scene.overlays.set_step_highlight([], [], None)
     assert scene.nodes[f].step_phase is None
-    assert scene.step_highlight == (frozenset(), frozenset())
-    scene.set_step_highlight(["nope"], ["nope"], "forward")  # unknown ids are ignored
+    assert scene.overlays.step_highlight == (frozenset(), frozenset())
+    scene.overlays.set_step_highlight(["nope"], ["nope"], "forward")  # unknown ids are ignored
 
 
 def test_node_badge_api(win):
     assert win.open_example("square_of_sum")
     scene = win.scene
     q = nid(win, "q")
-    scene.set_node_badge(q, "gradcheck", "3e-10", "#3ccf5a")
-    scene.set_node_badge(q, "health", "vanishing", "#ff9f1a")
-    assert scene.node_badges(q) == {"gradcheck": ("3e-10", "#3ccf5a"),
+    scene.overlays.set_node_badge(q, "gradcheck", "3e-10", "#3ccf5a")
+    scene.overlays.set_node_badge(q, "health", "vanishing", "#ff9f1a")
+    assert scene.overlays.node_badges(q) == {"gradcheck": ("3e-10", "#3ccf5a"),
                                     "health": ("vanishing", "#ff9f1a")}
     tip = scene.nodes[q].toolTip()
     assert "gradcheck" in tip and "3e-10" in tip and "vanishing" in tip
     rects = scene.nodes[q].badge_rects()
     assert len(rects) == 2 and rects[0].right() < rects[1].left()
     assert scene.nodes[q].boundingRect().contains(rects[1])
-    scene.set_node_badge(q, "health", None)  # text None: that kind only
-    assert list(scene.node_badges(q)) == ["gradcheck"]
-    scene.set_node_badge(q, None)  # kind None: every badge of the node
-    assert scene.node_badges(q) == {}
+    scene.overlays.set_node_badge(q, "health", None)  # text None: that kind only
+    assert list(scene.overlays.node_badges(q)) == ["gradcheck"]
+    scene.overlays.set_node_badge(q, None)  # kind None: every badge of the node
+    assert scene.overlays.node_badges(q) == {}
     assert "gradcheck" not in scene.nodes[q].toolTip()
-    scene.set_node_badge("nope", "x", "y")  # unknown node: ignored
+    scene.overlays.set_node_badge("nope", "x", "y")  # unknown node: ignored
 
 
 def test_wire_data_api_partial_maps_and_clear(win):
     assert win.open_example("square_of_sum")
     scene = win.scene
     x, q = nid(win, "x"), nid(win, "q")
-    scene.set_wire_data({x: np.array(1.0), q: None}, {q: np.array(6.0)})
-    assert scene.wire_labels[x].value_text == "1" and scene.wire_labels[x].grad_text == ""
-    assert scene.wire_labels[q].value_text == "" and scene.wire_labels[q].grad_text == "6"
-    assert set(scene.wire_labels) == {x, q}
-    scene.set_labels_visible(False)
-    scene.set_wire_data({x: np.array(2.0)}, {})
-    assert not scene.wire_labels[x].isVisible()
-    scene.clear_wire_data()
-    assert not scene.wire_labels and not scene.has_wire_data
+    scene.overlays.set_wire_data({x: np.array(1.0), q: None}, {q: np.array(6.0)})
+    assert scene.overlays.wire_labels[x].value_text == "1" and scene.overlays.wire_labels[x].grad_text == ""
+    assert scene.overlays.wire_labels[q].value_text == "" and scene.overlays.wire_labels[q].grad_text == "6"
+    assert set(scene.overlays.wire_labels) == {x, q}
+    scene.overlays.set_labels_visible(False)
+    scene.overlays.set_wire_data({x: np.array(2.0)}, {})
+    assert not scene.overlays.wire_labels[x].isVisible()
+    scene.overlays.clear_wire_data()
+    assert not scene.overlays.wire_labels and not scene.overlays.has_wire_data
     assert not any(isinstance(i, WireLabelItem) for i in scene.items())
 
 
@@ -364,18 +364,18 @@ def test_labels_follow_a_moved_node_and_wires_added_later(qtbot, win):
     before = label(win, "x").label_scene_rect()
     q.setPos(q.pos() + QPointF(0, 200))
     qtbot.waitUntil(lambda: label(win, "x").label_scene_rect() != before, timeout=2000)
-    for item in scene.wire_labels.values():
+    for item in scene.overlays.wire_labels.values():
         if item.edge_id is not None:
             assert not scene.edges[item.edge_id].shape().intersects(item.label_scene_rect())
 
 
 def test_evaluate_on_sample_feeds_that_sample(win):
     assert win.open_example("moons_mlp")
-    wv = win.wire_values
+    wv = win.evaluator
     assert wv.evaluate_sample(5)
     X = wv.evaluation.program.value(nid(win, "X"))
     assert X.shape == (1, 2)
-    data = win.training.build_split()
+    data = win.session.split()
     assert np.allclose(X, data.transform(data.dataset.X[5:6]))
     assert "sample 5 of moons" in win.statusBar().currentMessage()
     assert not wv.evaluate_sample(10**6)
@@ -386,9 +386,9 @@ def test_edge_and_label_tooltips_have_statistics(qtbot, win):
     open_and_evaluate(win, "digits_mlp")
     scene, view = win.scene, win.view
     edge = next(e for e in scene.edges.values() if e.src == nid(win, "h1"))
-    tip = scene.tooltip_for(edge)
+    tip = scene.overlays.tooltip_for(edge)
     assert "min" in tip and "max" in tip and "mean" in tip and "std" in tip
-    assert "gradient" in scene.tooltip_for(label(win, "h1"))
+    assert "gradient" in scene.overlays.tooltip_for(label(win, "h1"))
     # hovering sets it (a real QGraphicsSceneHelpEvent through the view)
     from PySide6.QtCore import QEvent
     from PySide6.QtGui import QHelpEvent
@@ -399,10 +399,10 @@ def test_edge_and_label_tooltips_have_statistics(qtbot, win):
         return next(iter(scene.items(p, Qt.ItemSelectionMode.IntersectsItemShape,
                                      Qt.SortOrder.DescendingOrder)), None)
 
-    edge, point = next((e, p) for e in scene.edges.values() if e.src in scene.wire_labels
+    edge, point = next((e, p) for e in scene.edges.values() if e.src in scene.overlays.wire_labels
                        for p in (e.path().pointAtPercent(t / 20) for t in range(2, 19))
                        if on_top(p) is e)
-    tip = scene.tooltip_for(edge)
+    tip = scene.overlays.tooltip_for(edge)
     view.centerOn(point)
     local = view.mapFromScene(point)
     QApplication_ = __import__("PySide6.QtWidgets", fromlist=["QApplication"]).QApplication
@@ -417,24 +417,24 @@ def test_training_refreshes_the_wires_from_snapshots(qtbot, win):
     panel.epochs.setValue(2)
     assert panel.start(start_paused=True)
     try:
-        qtbot.waitUntil(lambda: win.wire_values.evaluation is not None
-                        and win.wire_values.evaluation.note.startswith("training"), timeout=5000)
-        ev = win.wire_values.evaluation
-        live = panel.program.param_arrays(trainable_only=False)
+        qtbot.waitUntil(lambda: win.evaluator.evaluation is not None
+                        and win.evaluator.evaluation.note.startswith("training"), timeout=5000)
+        ev = win.evaluator.evaluation
+        live = panel.session.compiled.param_arrays(trainable_only=False)
         shown = ev.program.param_arrays(trainable_only=False)
         assert all(shown[k] is not live[k] for k in live)  # never the live arrays
         z1 = label(win, "z1")
         assert z1.value_text.startswith(f"({panel.batch.value()},16)")
     finally:
-        with qtbot.waitSignal(panel.controller.finished, timeout=10000):
-            panel.stop()
-    qtbot.waitUntil(lambda: win.wire_values.evaluation is not None
-                    and not win.wire_values.evaluation.note.startswith("training"), timeout=3000)
+        with qtbot.waitSignal(panel.runner.controller.finished, timeout=10000):
+            panel.runner.stop()
+    qtbot.waitUntil(lambda: win.evaluator.evaluation is not None
+                    and not win.evaluator.evaluation.note.startswith("training"), timeout=3000)
 
 
 def test_label_items_never_take_clicks(win):
     open_and_evaluate(win, "square_of_sum")
-    for item in win.scene.wire_labels.values():
+    for item in win.scene.overlays.wire_labels.values():
         assert item.acceptedMouseButtons() == Qt.MouseButton.NoButton
     assert all(isinstance(e, EdgeItem) for e in win.scene.edges.values())
     assert all(isinstance(n, NodeItem) for n in win.scene.nodes.values())
@@ -442,7 +442,7 @@ def test_label_items_never_take_clicks(win):
 
 def test_health_check_badges_flagged_nodes_orange(win):
     from playground.ui.document import Document
-    from playground.ui.explain.values import HEALTH_COLOUR, HEALTH_KIND
+    from playground.ui.explain.checks import HEALTH_COLOUR, HEALTH_KIND
 
     if not win.actions_["health_check"].isEnabled():
         pytest.skip("playground.graph.health is not there")
@@ -452,13 +452,13 @@ def test_health_check_badges_flagged_nodes_orange(win):
     out = model.add_node("pow", "out")
     model.connect(x.id, s.id, "x")
     model.connect(s.id, out.id, "x")
-    win.set_document(Document(model))
-    flagged = win.wire_values.health_check()
+    win.session.set_root(Document(model))
+    flagged = win.checks.health_check()
     assert flagged is not None
-    text, colour = win.scene.node_badges(s.id)[HEALTH_KIND]
+    text, colour = win.scene.overlays.node_badges(s.id)[HEALTH_KIND]
     assert colour == HEALTH_COLOUR and "saturated" in text
     assert "saturated" in win.scene.nodes[s.id].toolTip()
-    assert HEALTH_KIND not in win.scene.node_badges(out.id)  # 'ok' is not badged
+    assert HEALTH_KIND not in win.scene.overlays.node_badges(out.id)  # 'ok' is not badged
     assert "flagged" in win.statusBar().currentMessage()
 
 
@@ -466,34 +466,35 @@ def test_health_check_on_a_healthy_graph_badges_nothing(win):
     if not win.actions_["health_check"].isEnabled():
         pytest.skip("playground.graph.health is not there")
     open_and_evaluate(win, "square_of_sum")
-    win.wire_values.health_check()
-    assert all(not win.scene.node_badges(n) for n in win.scene.nodes)
+    win.checks.health_check()
+    assert all(not win.scene.overlays.node_badges(n) for n in win.scene.nodes)
     assert "no problems" in win.statusBar().currentMessage()
 
 
 def test_one_explain_menu_whoever_makes_it_first(win):
     titles = [a.text().replace("&", "") for a in win.menuBar().actions()]
     assert titles.count("Explain") == 1
-    assert win.actions_["evaluate"] in win.explain_menu.actions()
+    menu = next(a.menu() for a in win.menuBar().actions() if a.text() == "&Explain")
+    assert win.actions_["evaluate"] in menu.actions()
 
 
 def test_zoomed_out_the_status_says_to_zoom_in(win):
     assert win.open_example("square_of_sum")
     win.view.set_zoom(0.3)
-    assert win.wire_values.evaluate_action()
+    assert win.evaluator.evaluate_action()
     assert "zoom in" in win.statusBar().currentMessage()
     win.view.set_zoom(1.0)
-    assert win.wire_values.evaluate_action()
+    assert win.evaluator.evaluate_action()
     assert "zoom in" not in win.statusBar().currentMessage()
 
 
 def test_new_numbers_keep_the_labels_in_place_unless_they_outgrow_it(win):
     open_and_evaluate(win, "digits_mlp")
     scene = win.scene
-    before = {src: item.label_scene_rect() for src, item in scene.wire_labels.items()}
-    values = {k: v * 0.5 for k, v in scene.wire_values.items()}  # same shapes, similar text
-    scene.set_wire_data(values, scene.wire_grads)
-    after = {src: item.label_scene_rect() for src, item in scene.wire_labels.items()}
+    before = {src: item.label_scene_rect() for src, item in scene.overlays.wire_labels.items()}
+    values = {k: v * 0.5 for k, v in scene.overlays.wire_values.items()}  # same shapes, similar text
+    scene.overlays.set_wire_data(values, scene.overlays.wire_grads)
+    after = {src: item.label_scene_rect() for src, item in scene.overlays.wire_labels.items()}
     same = [src for src in before if before[src].topLeft() == after[src].topLeft()]
     assert len(same) >= len(before) - 2
     for a, b in itertools.combinations(after.values(), 2):
@@ -502,7 +503,7 @@ def test_new_numbers_keep_the_labels_in_place_unless_they_outgrow_it(win):
     x = nid(win, "z1")
     big = dict(values)
     big[x] = np.full((1, 64), -123456.789)
-    scene.set_wire_data(big, scene.wire_grads)
-    rects = [item.label_scene_rect() for item in scene.wire_labels.values()]
+    scene.overlays.set_wire_data(big, scene.overlays.wire_grads)
+    rects = [item.label_scene_rect() for item in scene.overlays.wire_labels.values()]
     for a, b in itertools.combinations(rects, 2):
         assert not a.intersects(b)

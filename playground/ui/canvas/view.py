@@ -78,7 +78,7 @@ class GraphView(QGraphicsView):
         for item in items:
             rect = rect.united(item.sceneBoundingRect())
         # the values on the wires too: the output's label sits beside its port, past the nodes
-        for label in getattr(scene, "wire_labels", {}).values():
+        for label in scene.overlays.wire_labels.values():
             if label.isVisible():
                 rect = rect.united(label.label_scene_rect())
         rect = rect.adjusted(-margin, -margin, margin, margin)

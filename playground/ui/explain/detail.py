@@ -8,15 +8,21 @@ diverging map (blue negative, white zero, red positive), so the sign reads at a 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from ..canvas.wirelabels import as_2d, fmt_array_shape, fmt_number
+from ...engine.formatting import number as fmt_number
+from ..canvas.wirelabels import as_2d, fmt_array_shape
 from ..training.plots_base import BACKGROUND, style_plot
+
+if TYPE_CHECKING:
+    from ..services import WindowServices
+    from ..session import Session
+    from .evaluate import Evaluator
 
 DIVERGING = pg.ColorMap(pos=np.array([0.0, 0.5, 1.0]),
                         color=np.array([(48, 104, 200), (247, 247, 247), (214, 72, 40)], dtype=np.ubyte))
@@ -126,3 +132,59 @@ class ValueDetailPanel(QWidget):
         self.stats.setText("")
         self.value_map.set(None, "—")
         self.grad_map.set(None, "—")
+
+
+class ValueDetail(QObject):
+    """Fills the Values dock from the overlays' wire data: the node clicked, and again whenever
+    the wires change while the dock shows it."""
+
+    def __init__(self, session: Session, services: WindowServices, evaluator: Evaluator,
+                 panel: ValueDetailPanel) -> None:
+        super().__init__(panel)
+        self.session, self.services, self.evaluator, self.panel = (session, services, evaluator,
+                                                                   panel)
+        session.canvas_changed.connect(self._on_canvas)
+        if session.scene is not None:
+            self._on_canvas(session.scene)
+
+    def _on_canvas(self, scene: Any) -> None:
+        scene.value_clicked.connect(self.show_detail)
+        scene.overlays.changed.connect(self.refresh)
+        if self.panel.isVisible():
+            self.panel.clear()
+
+    def show_detail(self, node_id: str) -> None:
+        self.services.show_dock("values")
+        self.fill(node_id)
+
+    def show_selected(self) -> None:
+        ids = self.session.selected_node_ids()
+        if ids:
+            self.show_detail(ids[0])
+        else:
+            self.services.show_dock("values")
+
+    def fill(self, node_id: str) -> None:
+        scene, doc = self.session.scene, self.session.document
+        if scene is None or doc is None or node_id not in doc.model.nodes:
+            self.panel.clear()
+            return
+        node = doc.model.nodes[node_id]
+        ov = scene.overlays
+        value, grad = ov.wire_values.get(node_id), ov.wire_grads.get(node_id)
+        if value is None and grad is None:
+            error = self.evaluator.last_error
+            self.panel.clear(f"<b>{node.name}</b>: {error}" if error else
+                             f"<b>{node.name}</b>: no values yet — press Evaluate (Ctrl+E).")
+            self.panel.node_id = node_id
+            return
+        ev = self.evaluator.evaluation
+        self.panel.show_data(node_id, f"{node.name} ({node.op})", value, grad,
+                             ev.note if ev is not None else "")
+
+    def refresh(self) -> None:
+        try:
+            if self.panel.isVisible() and self.panel.node_id is not None:
+                self.fill(self.panel.node_id)
+        except RuntimeError:  # the panel or the scene is being destroyed
+            pass

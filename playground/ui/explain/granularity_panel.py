@@ -33,7 +33,8 @@ from ...graph.granularity import Comparison, compare, expand, find_fusable, fuse
 from ..commands import StateCommand
 
 if TYPE_CHECKING:
-    from ..mainwindow import MainWindow
+    from ..services import WindowServices
+    from ..session import Session
 
 EXPANDABLE = ("sigmoid", "dense", COMPOSITE)
 FUSED_GATE = {"sigmoid": "σ", "dense": "dense"}
@@ -82,9 +83,10 @@ class GranularityPanel(QWidget):
             ("Largest |difference| between the gradients of the same inputs and weights in "
              "the two forms"))
 
-    def __init__(self, win: MainWindow) -> None:
-        super().__init__(win)
-        self.win = win
+    def __init__(self, session: Session, services: WindowServices,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session, self.services = session, services
         self.comparison: Comparison | None = None
         self.pair: FormPair | None = None
         layout = QVBoxLayout(self)
@@ -133,14 +135,21 @@ class GranularityPanel(QWidget):
         self.fuse_button.clicked.connect(self.fuse_selection)
         self.expand_button.clicked.connect(self.expand_selection)
         self.compare_button.clicked.connect(self.compare_selection)
+        session.document_changed.connect(lambda _doc: self.clear())
+        session.locked_changed.connect(self._on_locked)
         self.clear()
+
+    def _on_locked(self, locked: bool) -> None:
+        """While a training run is live the graph is locked: no fusing or expanding."""
+        for b in (self.fuse_button, self.expand_button, self.compare_button):
+            b.setEnabled(not locked)
 
     # -- editing -----------------------------------------------------------------------------
     def _selection(self) -> list[str]:
-        return self.win.scene.selected_node_ids() if self.win.scene is not None else []
+        return self.session.selected_node_ids()
 
     def fuse_selection(self) -> bool:
-        doc = self.win.document
+        doc = self.session.document
         if doc is None:
             return False
         ids = self._selection()
@@ -173,7 +182,7 @@ class GranularityPanel(QWidget):
         return True
 
     def expand_selection(self) -> bool:
-        doc = self.win.document
+        doc = self.session.document
         if doc is None:
             return False
         ids = self._selection()
@@ -210,7 +219,7 @@ class GranularityPanel(QWidget):
         return True
 
     def pair_for(self, ids: list[str]) -> FormPair | None:
-        doc = self.win.document
+        doc = self.session.document
         if doc is None:
             return None
         model = doc.model
@@ -238,14 +247,7 @@ class GranularityPanel(QWidget):
         return None
 
     def _select(self, ids: list[str]) -> None:
-        scene = self.win.scene
-        if scene is None:
-            return
-        scene.clearSelection()
-        for nid in ids:
-            item = scene.nodes.get(nid)
-            if item is not None:
-                item.setSelected(True)
+        self.services.select_nodes(ids)
 
     def _refuse(self, text: str) -> bool:
         self.message.emit(text)

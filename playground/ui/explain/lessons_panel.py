@@ -11,6 +11,7 @@ always shows the same picture whichever way you arrive at it.
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Signal
@@ -19,7 +20,8 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QScrollArea, QVB
 from ...lessons import Lesson, LessonError, LessonStep, lesson_for
 
 if TYPE_CHECKING:
-    from ..mainwindow import MainWindow
+    from ..services import WindowServices
+    from ..session import Session
     from .stepper import StepThroughPanel
 
 
@@ -27,9 +29,11 @@ class LessonPanel(QWidget):
     message = Signal(str)
     step_shown = Signal(int)
 
-    def __init__(self, win: MainWindow, stepper: StepThroughPanel) -> None:
-        super().__init__(win)
-        self.win, self.stepper = win, stepper
+    def __init__(self, session: Session, services: WindowServices, stepper: StepThroughPanel,
+                 evaluate: Callable[[], bool], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session, self.services, self.stepper = session, services, stepper
+        self.evaluate = evaluate  # Evaluate, or None: the step-through's whole pass instead
         self.lesson: Lesson | None = None
         self.index = -1
         self.document: Any = None
@@ -68,6 +72,7 @@ class LessonPanel(QWidget):
         layout.addLayout(bar)
         self.back_button.clicked.connect(self.back)
         self.next_button.clicked.connect(self.next)
+        session.document_changed.connect(self.on_document)
         self._update()
 
     # -- which lesson ------------------------------------------------------------------------
@@ -79,7 +84,7 @@ class LessonPanel(QWidget):
             self.message.emit(f"The lesson for {example} cannot be shown: {exc}")
             lesson = None
         self.lesson = lesson
-        self.document = self.win.document if lesson is not None else None
+        self.document = self.session.root if lesson is not None else None
         self.index = -1
         if lesson is None:
             self._update()
@@ -92,14 +97,12 @@ class LessonPanel(QWidget):
         self._update()
 
     def on_document(self, document: Any) -> None:
-        """Another document: the lesson ends, unless it is a composite of the lesson's graph."""
+        """Another graph: the lesson ends (a composite opened inside the lesson's graph is
+        still the lesson's graph)."""
         if self.lesson is None or document is self.document:
             return
-        link = getattr(document, "parent_link", None)
-        while link is not None:
-            if link[0] is self.document:
-                return
-            link = getattr(link[0], "parent_link", None)
+        if self.session.root is self.document:
+            return
         self.close_lesson()
 
     # -- moving ------------------------------------------------------------------------------
@@ -138,52 +141,53 @@ class LessonPanel(QWidget):
             self._show_stepper()
             self.stepper.backward_step()
         elif kind == "evaluate":
-            action = self.win.actions_.get("evaluate")
-            if action is not None and action.isEnabled():
-                self.stepper.reset()
-                action.trigger()
-            else:
-                self._show_stepper()
-                self.stepper.run_to_end()
+            self.stepper.reset()
+            if not self.session.locked and self.evaluate():
+                return
+            self._show_stepper()
+            self.stepper.run_to_end()
+        elif kind == "train_step":
+            self._train(one_step=True)
+        elif kind == "train":
+            self._train(one_step=False)
         elif kind == "select" and arg:
             self._select(arg)
         elif kind == "tab" and arg:
             self._show_tab(arg)
 
     def _show_stepper(self) -> None:
-        dock = getattr(self.win, "stepper_dock", None)
-        if dock is not None and not dock.isVisible():
-            dock.show()
+        self.services.show_dock("stepper", raise_=False)
+
+    def _train(self, one_step: bool) -> None:
+        """One update (``train_step``) or a whole run (``train``) with the example's own
+        settings, from the example's weights."""
+        runner = self.session.runner
+        if runner.running:
+            runner.stop()
+        self.stepper.reset()
+        if one_step:
+            def done(_step: int) -> None:
+                runner.controller.paused_at.disconnect(done)
+                runner.stop()  # one update, then the graph is editable again
+
+            runner.controller.paused_at.connect(done)
+            if not runner.start(mode="step"):
+                runner.controller.paused_at.disconnect(done)
+        else:
+            self.services.show_dock("plots")
+            runner.start()
 
     def _select(self, name: str) -> None:
-        doc, scene = self.win.document, self.win.scene
-        if doc is None or scene is None:
-            return
-        node = next((n for n in doc.model.nodes.values() if n.name == name), None)
-        item = scene.nodes.get(node.id) if node is not None else None
-        if item is None:
+        doc = self.session.document
+        node = None if doc is None else next(
+            (n for n in doc.model.nodes.values() if n.name == name), None)
+        if node is None or not self.services.select_nodes([node.id], centre=True):
             self.message.emit(f"This graph has no node named '{name}' any more")
-            return
-        scene.clearSelection()
-        item.setSelected(True)
-        self.win.view.ensureVisible(item, 60, 60)
 
     def _show_tab(self, name: str) -> None:
-        plots = getattr(self.win, "plots", None)
-        dock = getattr(self.win, "plots_dock", None)
-        if plots is None:
-            return
-        if dock is not None:
-            dock.show()
-            dock.raise_()
-        for i in range(plots.tabs.count()):
-            if plots.tabs.tabText(i) == name:
-                if plots.tabs.isTabEnabled(i):
-                    plots.tabs.setCurrentIndex(i)
-                else:
-                    self.message.emit(plots.tabs.tabToolTip(i) or f"The {name} tab is not "
-                                      "available yet")
-                return
+        why = self.services.show_plot_tab(name)
+        if why:
+            self.message.emit(why)
 
     # -- showing -----------------------------------------------------------------------------
     def text(self) -> str:

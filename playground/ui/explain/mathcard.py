@@ -19,11 +19,12 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from ...engine import EngineError, get_op
+from ...engine.formatting import brief as fmt_array
 from ...graph import COMPOSITE, compile_graph, graph_values
-from ...graph.explain import fmt_array
+from ...training.workbench import set_fitting_params
 
 if TYPE_CHECKING:
-    from ..mainwindow import MainWindow
+    from ..session import Session
 
 Values = Mapping[str, Any]
 
@@ -212,9 +213,9 @@ _MATRIX: dict[str, dict[str, str]] = {
 class MathCard(QWidget):
     """A small card that follows the selection. ``text()`` is its plain text."""
 
-    def __init__(self, win: MainWindow) -> None:
-        super().__init__(win)
-        self.win = win
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
         self.node_id: str | None = None
         self._document: Any = None
         self._cache: tuple[Any, int, dict[str, tuple[Any, Any]] | None, str] | None = None
@@ -232,19 +233,26 @@ class MathCard(QWidget):
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         layout.addWidget(scroll)
         self._plain = ""
+        session.document_changed.connect(self.on_document)
+        session.canvas_changed.connect(self._on_canvas)
+        session.weights_changed.connect(self._forget_numbers)
+        session.runner.finished.connect(lambda _reason: self._forget_numbers())
         self.refresh()
 
     def text(self) -> str:
         return self._plain
 
     # -- following the window --------------------------------------------------------------
+    def _on_canvas(self, scene: Any) -> None:
+        scene.selectionChanged.connect(self.refresh)
+        scene.overlays.changed.connect(self.refresh)
+        self.refresh()
+
+    def _forget_numbers(self) -> None:
+        self._cache = None
+        self.refresh()
+
     def on_document(self, document: Any) -> None:
-        scene = self.win.scene
-        if scene is not None:
-            scene.selectionChanged.connect(self.refresh)
-            changed = getattr(scene, "wire_data_changed", None)
-            if changed is not None:
-                changed.connect(self.refresh)
         if self._document is not None and self._document is not document:
             try:
                 self._document.undo.indexChanged.disconnect(self._on_edited)
@@ -263,25 +271,21 @@ class MathCard(QWidget):
             pass
 
     def refresh(self) -> None:
-        scene = self.win.scene
-        try:
-            ids = scene.selected_node_ids() if scene is not None else []
-        except RuntimeError:  # the scene is being destroyed (a document was replaced)
-            return
+        ids = self.session.selected_node_ids()
         self.show_node(ids[0] if len(ids) == 1 else None)
 
     # -- numbers ---------------------------------------------------------------------------
     def _numbers(self) -> tuple[Values, Values, str]:
         """(values, gradients) by document node id, and where they come from."""
-        scene = self.win.scene
-        if scene is not None and getattr(scene, "has_wire_data", False):
-            return scene.wire_values, scene.wire_grads, "the wires"
-        doc = self.win.document
+        scene = self.session.scene
+        if scene is not None and scene.overlays.has_wire_data:
+            return scene.overlays.wire_values, scene.overlays.wire_grads, "the wires"
+        doc = self.session.document
         if doc is None:
             return {}, {}, ""
-        key = doc.undo.index()
+        key = doc.model.revision  # never an undo index: that repeats after undo + a new edit
         if self._cache is None or self._cache[0] is not doc or self._cache[1] != key:
-            self._cache = (doc, key, *self._evaluate(doc))
+            self._cache = (doc, key, *self._evaluate(doc, self.session.trained_arrays()))
         data, note = self._cache[2], self._cache[3]
         if data is None:
             return {}, {}, note
@@ -289,17 +293,15 @@ class MathCard(QWidget):
                 "one pass with the inputs' values")
 
     @staticmethod
-    def _evaluate(doc: Any) -> tuple[dict[str, tuple[Any, Any]] | None, str]:
+    def _evaluate(doc: Any, weights: Mapping[str, Any] | None
+                  ) -> tuple[dict[str, tuple[Any, Any]] | None, str]:
         try:
             program = compile_graph(doc.model, dtype="float64")
             if any(program.nodes[i].params.get("value") is None for i in program.inputs):
                 return None, ("Numbers appear once the inputs have values (Evaluate, or the "
                               "step-through with a dataset sample).")
-            weights = getattr(doc, "weights", None)
             if weights:
-                have = program.param_arrays(False)
-                program.set_params({k: v for k, v in weights.items()
-                                    if k in have and np.shape(v) == have[k].shape}, strict=False)
+                set_fitting_params(program, weights)
             program.run(None, all_grads=True)
         except (EngineError, FloatingPointError, ValueError) as exc:
             return None, f"No numbers: {exc}"
@@ -308,7 +310,7 @@ class MathCard(QWidget):
     # -- the card --------------------------------------------------------------------------
     def show_node(self, node_id: str | None) -> None:
         self.node_id = node_id
-        doc = self.win.document
+        doc = self.session.document
         if doc is None or node_id is None or node_id not in doc.model.nodes:
             self._set(["Select one node to see its formula and local derivative with numbers."],
                       [])

@@ -18,7 +18,7 @@ a selection the arrows still nudge the nodes).
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -40,16 +40,20 @@ from PySide6.QtWidgets import (
 )
 
 from ...engine import EngineError, FeedError, Program
+from ...engine.formatting import brief as fmt_array
 from ...graph import CompileError, compile_graph
-from ...graph.explain import BackwardStep, ForwardStep, fmt_array, trace
+from ...graph.explain import BackwardStep, ForwardStep, trace
+from ...training.workbench import set_fitting_params
 
 if TYPE_CHECKING:
-    from ..mainwindow import MainWindow
+    from ..canvas.overlays import Overlays
+    from ..session import Session
 
 FORWARD_COLOUR = "#4caf50"
 BACKWARD_COLOUR = "#e5534b"
 SPEEDS = (0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0)  # steps per second, one per slider notch
 DEFAULT_SPEED = 2  # index: 1.5 steps/s
+OWNER = "stepper"  # the overlays' owner name while the step-through shows the wires
 
 
 def outer_id(key: str) -> str:
@@ -68,27 +72,28 @@ class StepThroughPanel(QWidget):
     position_changed = Signal(int)
     message = Signal(str)
 
-    def __init__(self, win: MainWindow) -> None:
-        super().__init__(win)
-        self.win = win
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
         self.program: Program | None = None
         self.forward_steps: list[ForwardStep] = []
         self.backward_steps: list[BackwardStep] = []
         self.position = -1
-        self.sample: int | None = None  # dataset sample fed to data inputs, when used
         self.values_shown: dict[str, np.ndarray] = {}
         self.grads_shown: dict[str, np.ndarray] = {}
         self.highlight: tuple[tuple[str, ...], tuple[str, ...], str | None] = ((), (), None)
         self._document: Any = None
-        self._owns_wires = False
-        self._setting_wires = False
-        self._scene: Any = None
+        self._overlays: Overlays | None = None
         self._plain = ""
         self._build()
         self.timer = QTimer(self)
         self.timer.timeout.connect(self._on_tick)
         self.set_speed_index(DEFAULT_SPEED)
         self._show_idle()
+        session.document_changed.connect(self.set_document)
+        session.canvas_changed.connect(self._on_canvas)
+        session.sample_changed.connect(lambda _i: self._restart_if_fed())
+        session.locked_changed.connect(self._on_locked)
 
     # -- widgets ---------------------------------------------------------------------------
     def _build(self) -> None:
@@ -194,13 +199,26 @@ class StepThroughPanel(QWidget):
         self._document = document
         if document is not None:
             document.undo.indexChanged.connect(self._on_edited)
-        self._owns_wires = False  # a new scene starts blank
-        self._scene = self.win.scene
-        changed = getattr(self._scene, "wire_data_changed", None)
-        if changed is not None:
-            changed.connect(self._on_wire_data_changed)
-        self.sample = None
         self._forget()
+
+    def _on_canvas(self, scene: Any) -> None:
+        """A new scene starts blank; when someone else takes its wires, the step-through lets
+        go of the canvas."""
+        self._overlays = scene.overlays
+        scene.overlays.owner_changed.connect(self._on_owner_changed)
+
+    def _on_locked(self, locked: bool) -> None:
+        """While a training run is live the graph is locked: no stepping."""
+        if locked:
+            self.set_playing(False)
+            self.reset()
+        self.setEnabled(not locked)
+
+    def _restart_if_fed(self) -> None:
+        """Another dataset sample was chosen: a trace fed from the data starts over."""
+        if self.program is not None and self.sample_row.isVisible():
+            self._release_canvas()
+            self._forget()
 
     def _on_edited(self, *_: Any) -> None:
         if self.program is None:
@@ -234,10 +252,15 @@ class StepThroughPanel(QWidget):
         """A step-through is under way (at least one step shown)."""
         return self.program is not None and self.position >= 0
 
+    @property
+    def sample(self) -> int | None:
+        """The dataset sample fed to data inputs: the session's (the one Evaluate feeds)."""
+        return self.session.sample
+
     def load(self) -> bool:
         """Compile the document and trace one forward and backward pass. False (with the reason
         in the panel and the status bar) when the graph cannot compute."""
-        doc = self.win.document
+        doc = self.session.document
         if doc is None:
             return False
         if self._document is not doc:
@@ -254,15 +277,15 @@ class StepThroughPanel(QWidget):
         needs_data = [program.nodes[i].name for i in program.inputs
                       if program.nodes[i].params.get("value") is None]
         feeds = None
-        if needs_data:
-            if self.sample is None:
-                self._offer_sample(needs_data)
-                return False
+        index = self.sample
+        if needs_data or index is not None:
+            index = 0 if index is None else index  # as Evaluate: sample 0 when none is chosen
             try:
-                feeds = self._sample_feeds(program, self.sample)
+                feeds, note = self.session.sample_feeds(program, index)
             except Exception as exc:  # noqa: BLE001 - dataset, binding or feed problem
-                self._offer_sample(needs_data, f"Sample {self.sample} cannot be used: {exc}")
+                self._offer_sample(needs_data, f"Sample {index} cannot be used: {exc}")
                 return False
+            self.sample_spin.setValue(index)
         try:
             forward, backward = trace(program, feeds)
         except FeedError as exc:
@@ -271,11 +294,9 @@ class StepThroughPanel(QWidget):
         except (EngineError, FloatingPointError, ValueError) as exc:
             self._refuse(f"The pass failed: {exc}")
             return False
-        self.sample_row.setVisible(bool(needs_data))
-        if needs_data:
-            name = getattr(getattr(self.win, "training", None), "dataset", None)
-            key = name.currentText() if hasattr(name, "currentText") else "the dataset"
-            self.sample_note.setText(f"Data inputs fed from {key}, training sample {self.sample}.")
+        self.sample_row.setVisible(feeds is not None)
+        if feeds is not None:
+            self.sample_note.setText(f"Data inputs fed with {note}.")
         self.program = program
         self.forward_steps = [s for s in forward if not _is_source(program, s.node_id)]
         self.backward_steps = list(backward)
@@ -286,49 +307,18 @@ class StepThroughPanel(QWidget):
         return True
 
     def _load_weights(self, program: Program) -> None:
-        """Use the trained weights when there are any (the training panel's, else the file's)."""
-        sources: list[Mapping[str, Any]] = []
-        trained = getattr(getattr(self.win, "training", None), "program", None)
-        if trained is not None:
-            try:
-                sources.append(trained.param_arrays(trainable_only=False))
-            except Exception:  # noqa: BLE001, S110 - a program from another graph: no weights
-                pass
-        weights = getattr(self.win.document, "weights", None)
-        if weights:
-            sources.append(weights)
-        have = program.param_arrays(trainable_only=False)
-        for arrays in sources:
-            fit = {k: v for k, v in arrays.items()
-                   if k in have and np.shape(v) == have[k].shape}
-            if fit:
-                program.set_params(fit, strict=False)
-                return
-
-    def _sample_feeds(self, program: Program, index: int) -> dict[str, np.ndarray]:
-        from ...training import bind
-        from ...training.loop import encode_targets
-
-        panel = self.win.training
-        data = panel.build_split()
-        combo = getattr(panel, "features", None)
-        features = None if combo is None or combo.currentIndex() <= 0 else combo.currentText()
-        combo = getattr(panel, "target", None)
-        target = None if combo is None or combo.currentIndex() <= 0 else combo.currentText()
-        binding = bind(program, data, features, target)
-        n = len(data.X_train)
-        if not 0 <= index < n:
-            raise ValueError(f"the training set has samples 0 to {n - 1}")
-        X = data.X_train[index:index + 1]
-        y = data.y_train[index:index + 1]
-        T = encode_targets(y, binding, len(data.dataset.classes), np.float64)
-        return {binding.features: X, binding.target: T}
+        """Use the trained weights when there are any (a run's, else the file's)."""
+        program.init_params(self.session.data.seed)
+        arrays = self.session.trained_arrays()
+        if arrays:
+            set_fitting_params(program, arrays)
 
     def use_sample(self, index: int) -> bool:
-        """Feed the data inputs with sample ``index`` of the training dataset and start over."""
-        self.sample = int(index)
+        """Feed the data inputs with sample ``index`` of the dataset and start over (Evaluate
+        feeds the same sample)."""
         self._release_canvas()
         self._forget()
+        self.session.set_sample(int(index))
         return self.load()
 
     def _offer_sample(self, names: Sequence[str], why: str = "") -> None:
@@ -482,53 +472,38 @@ class StepThroughPanel(QWidget):
         phase = "forward" if isinstance(step, ForwardStep) else "backward"
         self.values_shown, self.grads_shown = values, grads
         self.highlight = (tuple(nodes), tuple(edges), phase)
-        scene = self.win.scene
-        if scene is not None:
-            self._setting_wires = True
-            try:
-                scene.set_wire_data(values, grads)
-            finally:
-                self._setting_wires = False
-            if hasattr(scene, "set_labels_visible"):
-                scene.set_labels_visible(True)  # shown while stepping, Evaluate on or off
-            scene.set_step_highlight(nodes, edges, phase)
-            self._owns_wires = True
+        ov = self._overlays
+        if ov is not None:
+            ov.set_wire_data(values, grads, OWNER)
+            ov.set_labels_visible(True)  # shown while stepping, Evaluate on or off
+            ov.set_step_highlight(nodes, edges, phase)
         if isinstance(step, ForwardStep):
             self._show_forward(step)
         else:
             self._show_backward(step)
 
     def _release_canvas(self) -> None:
+        """Let go of the wires (whoever showed them before, Evaluate, takes them back)."""
         self.values_shown, self.grads_shown = {}, {}
         self.highlight = ((), (), None)
-        scene = self.win.scene
-        if scene is not None and self._owns_wires:
-            self._owns_wires = False
-            scene.set_step_highlight((), (), None)
-            values = getattr(self.win, "wire_values", None)  # the Evaluate controller
-            if values is not None and getattr(values, "active", False):
-                values.evaluate(quiet=True)  # back to the full evaluation it showed
-            else:
-                self._setting_wires = True
-                try:
-                    scene.clear_wire_data()
-                finally:
-                    self._setting_wires = False
-                if values is not None and hasattr(scene, "set_labels_visible"):
-                    scene.set_labels_visible(False)
-        self._owns_wires = False
+        ov = self._overlays
+        if ov is not None and ov.owner == OWNER:
+            try:
+                ov.set_step_highlight((), (), None)
+                ov.release(OWNER)
+            except RuntimeError:  # the scene is being destroyed
+                pass
 
-    def _on_wire_data_changed(self) -> None:
+    def _on_owner_changed(self, owner: str) -> None:
         """Someone else (Evaluate) filled the wires: the step-through lets go of the canvas."""
-        if self._setting_wires or not self._owns_wires:
+        if owner == OWNER or owner == "":
             return
-        self._owns_wires = False
         try:
-            if self.win.scene is not None:
-                self.win.scene.set_step_highlight((), (), None)
+            if self._overlays is not None:
+                self._overlays.set_step_highlight((), (), None)
         except RuntimeError:  # the scene is being destroyed
             return
-        if self.loaded:
+        if self.loaded and self.position >= 0:
             self.position = -1
             self.step_list.setCurrentRow(-1)
             self.values_shown, self.grads_shown = {}, {}
@@ -539,8 +514,8 @@ class StepThroughPanel(QWidget):
 
     def _wire_data(self) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         """Values (and gradients) by top-level document node id, up to the current step."""
-        program = self.program
-        assert program is not None and self.win.document is not None
+        program, doc = self.program, self.session.document
+        assert program is not None and doc is not None
         nf = len(self.forward_steps)
         done = {i for i, n in enumerate(program.nodes) if n.spec.is_source}
         upto = min(self.position, nf - 1)
@@ -552,7 +527,7 @@ class StepThroughPanel(QWidget):
                 totals[program.index[s.input_id]] = s.total
         values: dict[str, np.ndarray] = {}
         grads: dict[str, np.ndarray] = {}
-        for nid in self.win.document.model.nodes:
+        for nid in doc.model.nodes:
             i = program.index.get(nid)
             if i is None:
                 continue
@@ -563,7 +538,8 @@ class StepThroughPanel(QWidget):
         return values, grads
 
     def _edges_into(self, dst: str, src: str | None = None, port: str | None = None) -> list[str]:
-        model = self.win.document.model if self.win.document else None
+        doc = self.session.document
+        model = doc.model if doc is not None else None
         if model is None:
             return []
         return [e.id for e in model.edges.values()
@@ -695,9 +671,9 @@ class CanvasArrowKeys(QObject):
     """Plain Left/Right on the canvas step through, but only while a step-through is under way
     and no node is selected; otherwise the view keeps its own arrow handling (nudging)."""
 
-    def __init__(self, win: MainWindow, panel: StepThroughPanel) -> None:
-        super().__init__(win)
-        self.win, self.panel = win, panel
+    def __init__(self, session: Session, panel: StepThroughPanel) -> None:
+        super().__init__(panel)
+        self.session, self.panel = session, panel
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
         if event.type() != QEvent.Type.KeyPress:
@@ -708,8 +684,7 @@ class CanvasArrowKeys(QObject):
             return False
         if event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier:
             return False
-        scene = self.win.scene
-        if not self.panel.active or scene is None or scene.selected_node_ids():
+        if not self.panel.active or self.session.selected_node_ids():
             return False
         if key == Qt.Key.Key_Right:
             self.panel.step_forward()

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...training.datasets import BUILTIN, TWO_D, DatasetError, load_csv, load_dataset
+from ...training.workbench import TYPED
 
 CLASS_COLOURS = ("#e4572e", "#2e86ab", "#76b041", "#f3a712", "#8e44ad", "#17becf")
 
@@ -64,6 +65,10 @@ class DatasetCombo(QComboBox):
         for name, desc in BUILTIN.items():
             self.addItem(name, name)
             self.setItemData(self.count() - 1, desc, Qt.ItemDataRole.ToolTipRole)
+        self.addItem("typed values", TYPED)
+        self.setItemData(self.count() - 1, "The values typed into the graph's input nodes: one "
+                         "example, or a small table (one row per example)",
+                         Qt.ItemDataRole.ToolTipRole)
         self.csv_options: dict[str, Any] | None = None
         self._thumbs_done = False
         # thumbnails need scikit-learn (~1 s to import): make them after the first paint

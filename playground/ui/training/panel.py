@@ -1,12 +1,19 @@
-"""The training panel: data, mapping and optimizer settings, run controls, progress."""
+"""The Training panel: a form over the session's data and run settings, and the run controls.
+
+The form shows :attr:`Session.data` (a :class:`~playground.training.workbench.DataSettings`),
+:attr:`Session.config` (a :class:`~playground.training.TrainConfig`) and the data inputs, and
+writes every edit back through :meth:`Session.set_settings`. The buttons drive the session's
+:class:`~.runner.TrainingRunner`; its progress and status come back as signals. The panel holds
+no run state of its own.
+"""
 
 from __future__ import annotations
 
-import math
-import time
-from typing import Any
+import dataclasses
+import html
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -25,46 +32,36 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...engine import EngineError, Program
-from ...graph import compile_graph
-from ...training import TrainConfig, TrainingError, bind
-from ...training.datasets import DatasetError, Split, load_csv, load_dataset, split
+from ...training import TrainingError
+from ...training.datasets import TWO_D
+from ...training.workbench import TYPED, DataSettings, SettingsError
 from .data_widgets import CsvImportDialog, DatasetCombo
-from .history import MetricsHistory
-from .worker import TrainingController
+
+if TYPE_CHECKING:
+    from ..session import Session
+
+GENERATED = TWO_D | {"sine"}  # sets whose size and noise can be chosen
 
 
 class TrainingPanel(QWidget):
-    """Owns the run: compiles the document, builds the data, drives the controller, feeds the
-    history the plots read. ``locked_changed(bool)`` tells the window to lock graph editing."""
-
-    locked_changed = Signal(bool)
-    failure = Signal(str, str)  # message, node name
-    message = Signal(str)
-    cleared = Signal()  # Reset: the plots and any failure mark should go
-
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.document: Any = None
-        self.program: Program | None = None
-        self.program_version = -1
-        self.split_: Split | None = None
-        self.history = MetricsHistory()
-        self.controller = TrainingController(self)
-        self.epochs_total = 1
-        self._t_started = 0.0
-        # the run a new one may go on from (its curves continued): see _run_key
-        self._continuable: tuple[Any, ...] | None = None
-        self._run: tuple[Any, ...] | None = None  # the key of the live or last run
-        self._broken = False  # the last run left non-finite weights: the next one starts afresh
-        self._lr_in_use = ""
+        self.session = session
+        self.runner = session.runner
+        self._loading = False
         self._build()
-        c = self.controller
-        c.metrics.connect(self._on_metrics)
-        c.paused_at.connect(self._on_paused)
-        c.resumed.connect(self._on_resumed)
-        c.failed.connect(self._on_failed)
-        c.finished.connect(self._on_finished)
+        s, r = session, self.runner
+        s.settings_changed.connect(self._load)
+        s.root_changed.connect(lambda _doc: self.refresh_mapping())
+        s.locked_changed.connect(lambda _locked: self._update_buttons())
+        r.progress.connect(self._set_progress)
+        r.status.connect(self._show_status)
+        r.lr_in_use.connect(self.lr.setText)
+        r.controller.paused_at.connect(lambda _step: self._update_buttons())
+        r.controller.resumed.connect(self._update_buttons)
+        r.finished.connect(lambda _reason: self._update_buttons())
+        self._load()
+        self._update_buttons()
 
     # -- layout ----------------------------------------------------------------------------
     def _build(self) -> None:
@@ -116,7 +113,8 @@ class TrainingPanel(QWidget):
         self.optimizer = QComboBox()
         self.optimizer.addItems(["sgd", "momentum", "adam"])
         self.lr = QLineEdit("0.1")
-        self.lr.setToolTip("Learning rate; may be changed while training (applies at the next step)")
+        self.lr.setToolTip("Learning rate; may be changed while training (applies at the next "
+                           "step)")
         self.batch = QSpinBox()
         self.batch.setRange(1, 100_000)
         self.batch.setValue(32)
@@ -163,116 +161,104 @@ class TrainingPanel(QWidget):
         outer.addStretch(1)
 
         self.import_csv.clicked.connect(self._import_csv)
-        self.dataset.currentIndexChanged.connect(self._on_dataset_changed)
+        for combo in (self.dataset, self.features, self.target, self.optimizer):
+            combo.currentIndexChanged.connect(self._on_edited)
+        for spin in (self.samples, self.noise, self.val_fraction, self.seed, self.batch,
+                     self.epochs):
+            spin.valueChanged.connect(self._on_edited)
+        self.standardize.toggled.connect(self._on_edited)
+        self.l2.editingFinished.connect(self._on_edited)
+        self.lr.editingFinished.connect(self._on_lr_edited)
         self.train_button.clicked.connect(self._on_train_clicked)
         self.step_button.clicked.connect(self.step_once)
         self.epoch_button.clicked.connect(self.step_epoch)
-        self.stop_button.clicked.connect(self.stop)
-        self.reset_button.clicked.connect(self.reset)
-        self.reinit.clicked.connect(self.reinitialise)
-        self.lr.editingFinished.connect(self._on_lr_edited)
-        self._update_buttons()
+        self.stop_button.clicked.connect(self.runner.stop)
+        self.reset_button.clicked.connect(self.runner.reset)
+        self.reinit.clicked.connect(self.runner.reinitialise)
 
-    # -- document --------------------------------------------------------------------------
-    def set_document(self, document: Any) -> None:
-        self.stop()
-        self.document = document
-        self.program = None
-        self.program_version = -1
-        self.history.clear()
-        self._continuable = None
-        self._broken = False
-        self._set_progress(0, "idle")
-        self._apply_defaults(document.model.meta.get("training") or {})
-        self.refresh_mapping()
-        self._update_buttons()
-
-    def _apply_defaults(self, t: dict[str, Any]) -> None:
-        name = t.get("dataset")
-        if name:
-            i = self.dataset.findData(name)
-            if i >= 0:
-                self.dataset.setCurrentIndex(i)
-        for key, widget in (("epochs", self.epochs), ("batch_size", self.batch), ("seed", self.seed)):
-            if key in t:
-                widget.setValue(int(t[key]))
-        if "lr" in t:
-            self.lr.setText(f"{float(t['lr']):g}")
-        if "l2" in t:
-            self.l2.setText(f"{float(t['l2']):g}")
-        if "optimizer" in t:
-            self.optimizer.setCurrentText(str(t["optimizer"]))
-        if "val_fraction" in t:
-            self.val_fraction.setValue(float(t["val_fraction"]))
-        if "samples" in t:
-            self.samples.setValue(int(t["samples"]))
-        if "noise" in t:
-            self.noise.setValue(float(t["noise"]))
-        if "standardize" in t:
-            self.standardize.setChecked(bool(t["standardize"]))
+    # -- session → form ----------------------------------------------------------------------
+    def _load(self) -> None:
+        """Show the session's settings (a new document, or settings changed elsewhere)."""
+        s = self.session
+        d, c = s.data, s.config
+        self._loading = True
+        try:
+            if d.csv is not None:
+                self.dataset.set_csv({"path": d.csv, "label": d.label, "task": d.task,
+                                      "standardize": d.standardize})
+            elif d.dataset is not None:
+                i = self.dataset.findData(d.dataset)
+                if i >= 0:
+                    self.dataset.setCurrentIndex(i)
+            if d.samples is not None:
+                self.samples.setValue(int(d.samples))
+            if d.noise is not None:
+                self.noise.setValue(float(d.noise))
+            self.val_fraction.setValue(float(d.val_fraction))
+            self.seed.setValue(int(d.seed))
+            self.standardize.setChecked(bool(d.standardize))
+            self.epochs.setValue(int(c.epochs))
+            self.batch.setValue(int(c.batch_size))
+            self.lr.setText(f"{c.lr:g}")
+            self.l2.setText(f"{c.l2:g}")
+            self.optimizer.setCurrentText(c.optimizer)
+            self.refresh_mapping()
+        finally:
+            self._loading = False
+        self._on_dataset_changed()
 
     def refresh_mapping(self) -> None:
         """Offer the graph's input nodes for features and labels (defaults chosen by shape)."""
-        if self.document is None:
+        root = self.session.root
+        if root is None:
             return
-        model = self.document.model
-        inputs = [n.name for n in model.nodes.values() if n.op == "input"]
-        for combo in (self.features, self.target):
-            current = combo.currentText()
+        inputs = [n.name for n in root.model.nodes.values() if n.op == "input"]
+        wanted = self.session.inputs
+        for combo, want in zip((self.features, self.target), wanted, strict=True):
             combo.blockSignals(True)
             combo.clear()
             combo.addItem("(automatic)")
             combo.addItems(inputs)
-            if current in inputs:
-                combo.setCurrentText(current)
+            if want in inputs:
+                combo.setCurrentText(want)
             combo.blockSignals(False)
 
     def _on_dataset_changed(self) -> None:
-        from ...training.datasets import TWO_D
+        generated = self.dataset.current_key() in GENERATED
+        running = self.runner.running
+        self.samples.setEnabled(generated and not running)
+        self.noise.setEnabled(generated and not running)
 
+    # -- form → session ----------------------------------------------------------------------
+    def _on_edited(self, *_: Any) -> None:
+        if self._loading:
+            return
+        self._on_dataset_changed()
+        try:
+            self.commit()
+        except (TrainingError, SettingsError) as exc:
+            self._show_status(str(exc), True)
+
+    def data_settings(self) -> DataSettings:
+        """The data settings the form shows (fields it does not show are kept)."""
         key = self.dataset.current_key()
-        generated = key in TWO_D or key == "sine"
-        self.samples.setEnabled(generated)
-        self.noise.setEnabled(generated)
-
-    def _import_csv(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Import CSV", "", "CSV files (*.csv *.txt);;All files (*)")
-        if path:
-            self.import_csv_file(path, interactive=True)
-
-    def import_csv_file(self, path: str, interactive: bool = False, **options: Any) -> bool:
-        dialog = CsvImportDialog(path, self)
-        if interactive:
-            if dialog.exec() != CsvImportDialog.DialogCode.Accepted:
-                return False
-        else:
-            if "label" in options:
-                dialog.label.setCurrentText(str(options["label"]))
-            dialog._accept()
-            if dialog.result() != CsvImportDialog.DialogCode.Accepted:
-                self._show_status(dialog.error.text(), error=True)
-                return False
-        opts = dialog.options()
-        self.standardize.setChecked(opts["standardize"])
-        self.dataset.set_csv(opts)
-        self._show_status(f"Imported {dialog.summary}")
-        return True
-
-    # -- building a run --------------------------------------------------------------------
-    def build_split(self) -> Split:
-        key = self.dataset.current_key()
+        base = self.session.data
+        generated = key in GENERATED
+        common = {"val_fraction": self.val_fraction.value(), "seed": self.seed.value(),
+                  "standardize": self.standardize.isChecked(),
+                  "samples": self.samples.value() if generated else None,
+                  "noise": self.noise.value() if generated else None}
         if key == DatasetCombo.CSV_KEY and self.dataset.csv_options:
             o = self.dataset.csv_options
-            ds = load_csv(o["path"], label=o["label"], task=o["task"])
-        else:
-            kwargs = {}
-            if self.samples.isEnabled():
-                kwargs = {"n_samples": self.samples.value(), "noise": self.noise.value()}
-            ds = load_dataset(key, seed=self.seed.value(), **kwargs)
-        return split(ds, val_fraction=self.val_fraction.value(), seed=self.seed.value(),
-                     standardize=self.standardize.isChecked())
+            return dataclasses.replace(base, dataset=None, csv=str(o["path"]),
+                                       label=o.get("label"), task=o.get("task"), **common)
+        keep_task = base.task if base.dataset == key else None
+        return dataclasses.replace(base, dataset=key, csv=None, label=None, task=keep_task,
+                                   **common)
 
-    def config(self, reinit: bool) -> TrainConfig:
+    def commit(self) -> None:
+        """Write the form into the session; raises TrainingError naming a field that is not a
+        number (the session keeps its value)."""
         values = []
         for field, what in ((self.lr, "learning rate"), (self.l2, "L2 decay")):
             text = field.text().strip() or ("0" if field is self.l2 else "")
@@ -281,261 +267,105 @@ class TrainingPanel(QWidget):
             except ValueError:
                 raise TrainingError(f"the {what} must be a number, not '{field.text()}'") from None
         lr, l2 = values
-        return TrainConfig(epochs=self.epochs.value(), batch_size=self.batch.value(), lr=lr,
-                           optimizer=self.optimizer.currentText(), l2=l2, seed=self.seed.value(),
-                           reinit=reinit)
+        config = dataclasses.replace(self.session.config, epochs=self.epochs.value(),
+                                     batch_size=self.batch.value(), lr=lr, l2=l2,
+                                     optimizer=self.optimizer.currentText())
+        features = None if self.features.currentIndex() <= 0 else self.features.currentText()
+        target = None if self.target.currentIndex() <= 0 else self.target.currentText()
+        self.session.set_settings(self.data_settings(), config, (features, target))
 
-    def ensure_program(self) -> tuple[Program, bool]:
-        """Compile when the graph changed since the last run, keeping weights whose names and
-        shapes still fit. Returns (program, freshly initialised)."""
-        assert self.document is not None
-        version = self.document.undo.index() if self.program is not None else -2
-        if self.program is not None and version == self.program_version:
-            return self.program, False
-        old = self.program
-        program = compile_graph(self.document.model)
-        fresh = True
-        if old is not None:
-            kept = {k: v for k, v in old.param_arrays(trainable_only=False).items()
-                    if k in program.param_arrays(trainable_only=False)
-                    and program.param_arrays(trainable_only=False)[k].shape == v.shape}
-            program.set_params(kept, strict=False)
-            fresh = not kept
-        elif getattr(self.document, "weights", None):
-            program.set_params(self.document.weights, strict=False)
-            fresh = False
-        self.program, self.program_version = program, self.document.undo.index()
-        return program, fresh
+    def _import_csv(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Import CSV", "",
+                                              "CSV files (*.csv *.txt);;All files (*)")
+        if path:
+            self.import_csv_file(path, interactive=True)
 
-    def start(self, start_paused: bool = False, reinit: bool | None = None,
-              mode: str = "run") -> bool:
-        """Start a run; ``mode`` 'step' or 'epoch' runs one step or one epoch, then pauses."""
-        if self.controller.running or self.document is None:
-            return False
+    def import_csv_file(self, path: str, interactive: bool = False, **options: Any) -> bool:
+        dialog = CsvImportDialog(path, self)
         try:
-            program, fresh = self.ensure_program()
-            data = self.build_split()
-            features = None if self.features.currentIndex() <= 0 else self.features.currentText()
-            target = None if self.target.currentIndex() <= 0 else self.target.currentText()
-            binding = bind(program, data, features, target)
-            config = self.config(reinit=fresh if reinit is None else reinit)
-        except (EngineError, TrainingError, DatasetError, ValueError) as exc:
-            self._show_status(str(exc), error=True)
-            self.message.emit(str(exc))
-            return False
-        if self._broken and not config.reinit:
-            config = self.config(reinit=True)  # NaN/inf weights cannot train: start afresh
-        self._broken = False
-        run_key = self._run_key(program)
-        if config.reinit or run_key != self._continuable:
-            self.history.clear()  # a new run: new curves
-        else:
-            self.history.continue_run()  # the same weights and data: the curves go on
-        self._continuable = None
-        self._run = run_key
-        self.split_ = data
-        self._lr_in_use = f"{config.lr:g}"
-        self.epochs_total = config.epochs
-        self._t_started = time.perf_counter()
+            if interactive:
+                if dialog.exec() != CsvImportDialog.DialogCode.Accepted:
+                    return False
+            else:
+                if "label" in options:
+                    dialog.label.setCurrentText(str(options["label"]))
+                dialog._accept()
+                if dialog.result() != CsvImportDialog.DialogCode.Accepted:
+                    self._show_status(dialog.error.text(), True)
+                    return False
+            opts = dialog.options()
+            summary = dialog.summary
+        finally:
+            dialog.deleteLater()
+        self._loading = True
         try:
-            self.controller.start(program, data, config, binding, start_paused=start_paused,
-                                  mode=mode)
-        except TrainingError as exc:
-            self._show_status(str(exc), error=True)
-            self.message.emit(str(exc))
-            return False
-        self.locked_changed.emit(True)
-        self._show_status("Training… the graph is locked until you stop.")
-        self._update_buttons()
+            self.standardize.setChecked(opts["standardize"])
+            self.dataset.set_csv(opts)
+        finally:
+            self._loading = False
+        self._on_edited()
+        self._show_status(f"Imported {summary}")
         return True
 
-    # -- controls --------------------------------------------------------------------------
+    # -- run controls ------------------------------------------------------------------------
+    def start(self, mode: str = "run", start_paused: bool = False,
+              reinit: bool | None = None) -> bool:
+        """Commit the form and start a run (see :meth:`TrainingRunner.start`)."""
+        if self.runner.running:
+            return False
+        try:
+            self.commit()
+        except (TrainingError, SettingsError) as exc:
+            self._show_status(str(exc), True)
+            return False
+        return self.runner.start(mode=mode, start_paused=start_paused, reinit=reinit)
+
     def _on_train_clicked(self) -> None:
-        c = self.controller
-        if not c.running:
-            self.start()
-        elif c.paused:
-            c.resume()
+        if self.runner.running:
+            self.runner.train_or_pause()
         else:
-            c.pause()
+            self.start()
         self._update_buttons()
 
     def step_once(self) -> None:
-        if self.controller.running:
-            self.controller.step_once()
+        if self.runner.running:
+            self.runner.step_once()
         else:
             self.start(mode="step")
 
     def step_epoch(self) -> None:
-        if self.controller.running:
-            self.controller.step_epoch()
+        if self.runner.running:
+            self.runner.step_epoch()
         else:
             self.start(mode="epoch")
 
-    def stop(self) -> None:
-        if self.controller.running:
-            self.controller.stop()
-        self._update_buttons()
-
-    def reset(self) -> None:
-        self.stop()
-        self.history.clear()
-        self._continuable = None
-        self._broken = False
-        self._set_progress(0, "idle")
-        self.reinitialise()
-        self.cleared.emit()
-
-    def reinitialise(self) -> None:
-        if self.controller.running:
-            self._show_status("Stop the run before re-initialising the weights.", error=True)
-            return
-        if self.document is None:
-            return
-        try:
-            program, _ = self.ensure_program()
-        except EngineError as exc:
-            self._show_status(str(exc), error=True)
-            return
-        program.init_params(self.seed.value())
-        self._continuable = None  # new weights: the next run draws new curves
-        self._broken = False
-        self._show_status(f"Weights re-initialised from seed {self.seed.value()}.")
-
     def _on_lr_edited(self) -> None:
-        if not self.controller.running:
-            return
-        try:
-            lr = float(self.lr.text())
-            if not (math.isfinite(lr) and lr > 0):
-                raise ValueError
-        except ValueError:
-            self._show_status(f"The learning rate must be a positive number, not "
-                              f"'{self.lr.text()}'; training goes on at {self._lr_in_use}.", error=True)
-            self.lr.setText(self._lr_in_use)  # the field shows the rate in use
-            return
-        self.controller.set_lr(lr)
-        self._lr_in_use = f"{lr:g}"
-        self._show_status(f"Learning rate → {lr:g} from the next step.")
-
-    # -- reactions -------------------------------------------------------------------------
-    def _run_key(self, program: Program) -> tuple[Any, ...]:
-        """What a run trains on: a new run with the same key goes on from the last one."""
-        csv = self.dataset.csv_options or {}
-        return (id(program), self.program_version, self.dataset.current_key(),
-                csv.get("path"), csv.get("label"), csv.get("task"),
-                self.samples.value() if self.samples.isEnabled() else None,
-                self.noise.value() if self.noise.isEnabled() else None,
-                self.val_fraction.value(), self.seed.value(), self.standardize.isChecked(),
-                self.features.currentText(), self.target.currentText())
-
-    def _remember_settings(self) -> None:
-        """The settings of the last run go into the graph's file (read by _apply_defaults)."""
-        t = dict(self.document.model.meta.get("training") or {})
-        t.update(dataset=self.dataset.current_key(), epochs=self.epochs.value(),
-                 batch_size=self.batch.value(), seed=self.seed.value(),
-                 optimizer=self.optimizer.currentText(), val_fraction=self.val_fraction.value(),
-                 standardize=self.standardize.isChecked())
-        for key, field in (("lr", self.lr), ("l2", self.l2)):
-            try:
-                t[key] = float(field.text() or 0)
-            except ValueError:
-                pass
-        if self.samples.isEnabled():
-            t.update(samples=self.samples.value(), noise=self.noise.value())
-        self.document.model.meta["training"] = t
-
-    def _set_progress(self, fraction: float, text: str) -> None:
-        self.progress.setValue(int(round(1000 * min(max(fraction, 0.0), 1.0))))
-        self.progress.setFormat(text)
-
-    def _done_fraction(self) -> float:
-        last = self.history.last
-        if last is None:
-            return 0.0
-        per = max(last.steps_per_epoch, 1)
-        done = (last.epoch - 1) + (((last.step - 1) % per) + 1) / per
-        return done / max(self.epochs_total, 1)
-
-    def _on_metrics(self, records: Any) -> None:
-        self.history.append(records)
-        last = self.history.last
-        if last is None:
-            return
-        rate = self.history.steps_per_second()
-        per = max(last.steps_per_epoch, 1)
-        remaining = (self.epochs_total * per - last.step) / rate if rate > 0 else math.nan
-        left = f" · {_duration(remaining)} left" if math.isfinite(remaining) else ""
-        self._set_progress(self._done_fraction(),
-                           f"epoch {last.epoch}/{self.epochs_total} · {rate:,.0f} steps/s{left}")
-
-    def _on_paused(self, step: int) -> None:
-        last = self.history.last
-        where = f"at epoch {last.epoch}/{self.epochs_total} · step {last.step}" if last else \
-            "before the first step"
-        self._set_progress(self._done_fraction(), f"paused {where}")
-        self._show_status(f"Paused after step {step}. Resume, Step or Stop.")
-        self._update_buttons()
-
-    def _on_resumed(self) -> None:
-        self._show_status("Training… the graph is locked until you stop.")
-        self._update_buttons()
-
-    def _on_failed(self, message: str, node: str) -> None:
-        # the weights that broke (NaN, infinite or blown up) would only break again
-        self._broken = True
-        message += " The next run starts from fresh weights."
-        last = self.history.last
-        self._set_progress(self._done_fraction(), f"failed at step {last.step + 1 if last else 1}")
-        self._show_status(message, error=True)
-        self.failure.emit(message, node)
-
-    def _on_finished(self, reason: str) -> None:
-        self.locked_changed.emit(False)
-        last = self.history.last
-        if reason in ("completed", "stopped") and not self._broken:
-            self._continuable = self._run  # Train again: the curves go on
-        if last is not None and self.document is not None:
-            self._remember_settings()
-            self.document.mark_trained()  # the weights (and settings) are worth saving
-        if reason == "completed":
-            extra = ""
-            if last is not None and last.val_accuracy is not None:
-                extra = f" — validation accuracy {100 * last.val_accuracy:.1f}%"
-            n = self.epochs_total
-            self._set_progress(1.0, f"finished {n} epoch{'s' if n != 1 else ''}")
-            self._show_status(f"Finished {n} epoch{'s' if n != 1 else ''}{extra}. "
-                              "Train goes on from these weights; Reset starts over.")
-        elif reason == "stopped":
-            where = f"epoch {last.epoch}/{self.epochs_total} · step {last.step}" if last else "the start"
-            self._set_progress(self._done_fraction(), f"stopped at {where}")
-            self._show_status("Stopped. Train continues from these weights; Reset starts over.")
-        self._update_buttons()
+        if self.runner.running:
+            self.runner.set_lr(self.lr.text())
+        else:
+            self._on_edited()
 
     def _update_buttons(self, *_: Any) -> None:
-        c = self.controller
+        c = self.runner.controller
         running, paused = c.running, c.running and c.paused
         self.train_button.setText("▶ Resume" if paused else ("❚❚ Pause" if running else "▶ Train"))
         self.stop_button.setEnabled(running)
         self.step_button.setEnabled(not running or paused)
         self.epoch_button.setEnabled(not running or paused)
-        for w in (self.dataset, self.import_csv, self.samples, self.noise, self.val_fraction, self.seed,
-                  self.standardize, self.features, self.target, self.optimizer, self.batch,
-                  self.epochs, self.l2, self.reinit):
+        for w in (self.dataset, self.import_csv, self.samples, self.noise, self.val_fraction,
+                  self.seed, self.standardize, self.features, self.target, self.optimizer,
+                  self.batch, self.epochs, self.l2, self.reinit):
             w.setEnabled(not running)
         if not running:
             self._on_dataset_changed()
 
+    def _set_progress(self, fraction: float, text: str) -> None:
+        self.progress.setValue(int(round(1000 * min(max(fraction, 0.0), 1.0))))
+        self.progress.setFormat(text)
+
     def _show_status(self, text: str, error: bool = False) -> None:
         colour = "#d1242f" if error else "palette(text)"
-        self.status.setText(f"<span style='color:{colour}'>{_escape(text)}</span>")
+        self.status.setText(f"<span style='color:{colour}'>{html.escape(text, quote=False)}</span>")
 
 
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 60:
-        return f"{seconds:.0f} s"
-    return f"{int(seconds // 60)} min {int(seconds % 60)} s"
+__all__ = ["TYPED", "TrainingPanel"]

@@ -124,6 +124,16 @@ class TrainingPlots(QWidget):
         if not self.tabs.isTabEnabled(current):
             self.tabs.setCurrentIndex(0)  # back to the loss, not the next tab along
 
+    def show_tab(self, name: str) -> str:
+        """Show the tab ``name``: '' when shown, else why it cannot be."""
+        for i in range(self.tabs.count()):
+            if self.tabs.tabText(i) == name:
+                if not self.tabs.isTabEnabled(i):
+                    return self.tabs.tabToolTip(i) or f"The {name} tab is not available yet"
+                self.tabs.setCurrentIndex(i)
+                return ""
+        return f"There is no {name} plot"
+
     def on_snapshot(self, snapshot: ViewSnapshot) -> None:
         """Keep the latest snapshot; the timer draws it on the visible tab."""
         self.snapshot = snapshot

@@ -1,0 +1,290 @@
+"""One training run at a time, for the session: compile, data, controller, history, outcome.
+
+:class:`TrainingRunner` is owned by the :class:`~playground.ui.session.Session`. It builds a run
+from the session's program and settings (:mod:`playground.training.workbench` makes the split),
+drives the :class:`~.worker.TrainingController` (the worker thread), feeds the
+:class:`~.history.MetricsHistory` the plots read, and decides what the next run starts from:
+
+- Train again after a run that completed or was stopped goes on from its weights and its curves
+  go on too (same program, same data: the *run key*); other data, a changed graph or Reset start
+  new curves;
+- after a failure (NaN, infinite or exploding values) the next run starts from fresh weights;
+- when a run ends its settings go into the graph's ``meta.training`` (through ``set_meta``) and
+  the document is marked modified: the weights and settings are worth saving.
+
+It says what happens through signals (``progress``, ``status``, ``failure``...) that the panels
+show; it has no widgets.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, Signal
+
+from ...engine import EngineError, Program
+from ...training import TrainConfig, TrainingError, bind
+from ...training.datasets import DatasetError, Split
+from ...training.loop import Binding
+from .history import MetricsHistory, ViewSnapshot
+from .worker import TrainingController
+
+if TYPE_CHECKING:
+    from ..session import Session
+
+RUN_ERRORS = (EngineError, TrainingError, DatasetError, ValueError)
+
+
+def duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    return f"{int(seconds // 60)} min {int(seconds % 60)} s"
+
+
+class TrainingRunner(QObject):
+    started = Signal()  # a run is live (the session locks the graph)
+    finished = Signal(str)  # 'completed', 'stopped' or 'failed': the run is over
+    progress = Signal(float, str)  # fraction done (0..1), the progress bar's text
+    status = Signal(str, bool)  # a sentence for the panel, and whether it is an error
+    failure = Signal(str, str)  # message, node name ('' when none): mark it on the canvas
+    cleared = Signal()  # Reset: the curves and any failure mark go
+    snapshot_arrived = Signal(object)  # ViewSnapshot: the worker's latest copies
+    lr_in_use = Signal(str)  # the learning rate the run uses (after a refused change)
+
+    def __init__(self, session: Session) -> None:
+        super().__init__(session)
+        self.session = session
+        self.history = MetricsHistory()
+        self.controller = TrainingController(self)
+        self.snapshot: ViewSnapshot | None = None
+        self.split: Split | None = None  # the data of the live or last run
+        self.binding: Binding | None = None
+        self.config: TrainConfig | None = None  # the live or last run's settings
+        self.epochs_total = 1
+        # the run a new one may go on from (its curves continued): see _run_key
+        self._continuable: tuple[Any, ...] | None = None
+        self._run: tuple[Any, ...] | None = None
+        self._broken = False  # the last run left non-finite weights: the next starts afresh
+        self._lr = ""
+        self._t_started = 0.0
+        c = self.controller
+        c.metrics.connect(self._on_metrics)
+        c.snapshot.connect(self._on_snapshot)
+        c.paused_at.connect(self._on_paused)
+        c.resumed.connect(self._on_resumed)
+        c.failed.connect(self._on_failed)
+        c.finished.connect(self._on_finished)
+
+    # -- state ----------------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self.controller.running
+
+    @property
+    def paused(self) -> bool:
+        return self.controller.running and self.controller.paused
+
+    def seed(self) -> int:
+        return int(self.session.data.seed)
+
+    def forget(self) -> None:
+        """A new document: no run to continue, no curves, no trained weights."""
+        self.stop()
+        self.history.clear()
+        self.snapshot = None
+        self.split, self.binding, self.config = None, None, None
+        self._continuable, self._run, self._broken = None, None, False
+        self.progress.emit(0.0, "idle")
+
+    # -- starting -------------------------------------------------------------------------------
+    def start(self, mode: str = "run", start_paused: bool = False,
+              reinit: bool | None = None) -> bool:
+        """Start a run; ``mode`` 'step' or 'epoch' runs one step or one epoch, then pauses.
+        False (the reason in ``status``) when the graph or the data cannot train."""
+        s = self.session
+        if self.running or s.root is None:
+            return False
+        try:
+            program = s.program()
+            fresh = not s.params_trained
+            data = s.split()
+            features, target = s.inputs
+            binding = bind(program, data, features, target)
+            config = s.run_config(reinit=fresh if reinit is None else reinit)
+        except RUN_ERRORS as exc:
+            self.status.emit(str(exc), True)
+            return False
+        if self._broken and not config.reinit:
+            config = s.run_config(reinit=True)  # NaN/inf weights cannot train: start afresh
+        self._broken = False
+        run_key = self._run_key(program)
+        if config.reinit or run_key != self._continuable:
+            self.history.clear()  # a new run: new curves
+        else:
+            self.history.continue_run()  # the same weights and data: the curves go on
+        self._continuable, self._run = None, run_key
+        self.split, self.binding, self.config = data, binding, config
+        self._lr = f"{config.lr:g}"
+        self.epochs_total = config.epochs
+        self._t_started = time.perf_counter()
+        self.snapshot = None
+        try:
+            self.controller.start(program, data, config, binding, start_paused=start_paused,
+                                  mode=mode)
+        except TrainingError as exc:
+            self.status.emit(str(exc), True)
+            return False
+        s.params_trained = True
+        s.set_locked(True)
+        self.started.emit()
+        self.status.emit("Training… the graph is locked until you stop.", False)
+        return True
+
+    def _run_key(self, program: Program) -> tuple[Any, ...]:
+        """What a run trains on: a new run with the same key goes on from the last one."""
+        s = self.session
+        return (id(program), s.data, s.inputs)
+
+    # -- controls ---------------------------------------------------------------------------------
+    def train_or_pause(self) -> None:
+        """The big button: Train when idle, Pause while training, Resume when paused."""
+        c = self.controller
+        if not c.running:
+            self.start()
+        elif c.paused:
+            c.resume()
+        else:
+            c.pause()
+
+    def step_once(self) -> None:
+        if self.controller.running:
+            self.controller.step_once()
+        else:
+            self.start(mode="step")
+
+    def step_epoch(self) -> None:
+        if self.controller.running:
+            self.controller.step_epoch()
+        else:
+            self.start(mode="epoch")
+
+    def stop(self) -> None:
+        if self.controller.running:
+            self.controller.stop()
+
+    def reset(self) -> None:
+        """Stop, clear the curves, re-initialise the weights: a fresh start."""
+        self.stop()
+        self.history.clear()
+        self._continuable, self._broken = None, False
+        self.progress.emit(0.0, "idle")
+        self.reinitialise()
+        self.cleared.emit()
+
+    def reinitialise(self) -> None:
+        if self.controller.running:
+            self.status.emit("Stop the run before re-initialising the weights.", True)
+            return
+        s = self.session
+        if s.root is None:
+            return
+        try:
+            program = s.program()
+        except EngineError as exc:
+            self.status.emit(str(exc), True)
+            return
+        program.init_params(self.seed())
+        s.params_trained = False
+        self._continuable, self._broken = None, False  # new weights: new curves next time
+        self.status.emit(f"Weights re-initialised from seed {self.seed()}.", False)
+
+    def set_lr(self, text: str) -> bool:
+        """A learning rate typed while a run is live: used from the next step. A bad one is
+        refused and the run keeps its rate (``lr_in_use`` says which)."""
+        if not self.controller.running:
+            return True
+        try:
+            lr = float(text)
+            if not (math.isfinite(lr) and lr > 0):
+                raise ValueError
+            self.controller.set_lr(lr)
+        except (ValueError, TrainingError):
+            self.status.emit(f"The learning rate must be a positive number, not '{text}'; "
+                             f"training goes on at {self._lr}.", True)
+            self.lr_in_use.emit(self._lr)
+            return False
+        self._lr = f"{lr:g}"
+        self.status.emit(f"Learning rate → {lr:g} from the next step.", False)
+        return True
+
+    # -- what the worker says (GUI thread) --------------------------------------------------------
+    def _done_fraction(self) -> float:
+        last = self.history.last
+        if last is None:
+            return 0.0
+        per = max(last.steps_per_epoch, 1)
+        done = (last.epoch - 1) + (((last.step - 1) % per) + 1) / per
+        return done / max(self.epochs_total, 1)
+
+    def _on_metrics(self, records: Any) -> None:
+        self.history.append(records)
+        last = self.history.last
+        if last is None:
+            return
+        rate = self.history.steps_per_second()
+        per = max(last.steps_per_epoch, 1)
+        remaining = (self.epochs_total * per - last.step) / rate if rate > 0 else math.nan
+        left = f" · {duration(remaining)} left" if math.isfinite(remaining) else ""
+        self.progress.emit(self._done_fraction(),
+                           f"epoch {last.epoch}/{self.epochs_total} · {rate:,.0f} steps/s{left}")
+
+    def _on_snapshot(self, snap: ViewSnapshot) -> None:
+        self.snapshot = snap
+        self.snapshot_arrived.emit(snap)
+
+    def _on_paused(self, step: int) -> None:
+        last = self.history.last
+        where = (f"at epoch {last.epoch}/{self.epochs_total} · step {last.step}" if last
+                 else "before the first step")
+        self.progress.emit(self._done_fraction(), f"paused {where}")
+        self.status.emit(f"Paused after step {step}. Resume, Step or Stop.", False)
+
+    def _on_resumed(self) -> None:
+        self.status.emit("Training… the graph is locked until you stop.", False)
+
+    def _on_failed(self, message: str, node: str) -> None:
+        # the weights that broke (NaN, infinite or blown up) would only break again
+        self._broken = True
+        message += " The next run starts from fresh weights."
+        last = self.history.last
+        self.progress.emit(self._done_fraction(), f"failed at step {last.step + 1 if last else 1}")
+        self.status.emit(message, True)
+        self.failure.emit(message, node)
+
+    def _on_finished(self, reason: str) -> None:
+        s = self.session
+        last = self.history.last
+        if reason in ("completed", "stopped") and not self._broken:
+            self._continuable = self._run  # Train again: the curves go on
+        if last is not None:
+            s.remember_settings(self.config)  # the weights and settings are worth saving
+        s.set_locked(False)
+        if reason == "completed":
+            extra = ""
+            if last is not None and getattr(last, "test_accuracy", None) is not None:
+                extra = f" — test accuracy {100 * last.test_accuracy:.1f}%"
+            elif last is not None and last.val_accuracy is not None:
+                extra = f" — validation accuracy {100 * last.val_accuracy:.1f}%"
+            n = self.epochs_total
+            self.progress.emit(1.0, f"finished {n} epoch{'s' if n != 1 else ''}")
+            self.status.emit(f"Finished {n} epoch{'s' if n != 1 else ''}{extra}. "
+                             "Train goes on from these weights; Reset starts over.", False)
+        elif reason == "stopped":
+            where = (f"epoch {last.epoch}/{self.epochs_total} · step {last.step}" if last
+                     else "the start")
+            self.progress.emit(self._done_fraction(), f"stopped at {where}")
+            self.status.emit("Stopped. Train continues from these weights; Reset starts over.",
+                             False)
+        self.finished.emit(reason)

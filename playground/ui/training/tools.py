@@ -1,0 +1,108 @@
+"""The training side of a window, built from the session: the Training panel (its settings
+scroll, its run controls stay in view), the live plots and the lock banner; what a run's start,
+failure and Reset show on the canvas. MainWindow places them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
+
+from .panel import TrainingPanel
+from .plots import TrainingPlots
+
+if TYPE_CHECKING:
+    from ..services import WindowServices
+    from ..session import Session
+
+LOCK_TEXT = ("Training — the graph is locked while a run is live. Pause, Step or Stop from the "
+             "Training panel; edits apply to the next run.")
+
+
+class TrainingTools(QObject):
+    def __init__(self, session: Session, services: WindowServices,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session, self.services = session, services
+        runner = session.runner
+        self.panel = TrainingPanel(session, parent)
+        scroll = QScrollArea(parent)
+        scroll.setWidget(self.panel)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(self.panel.minimumSizeHint().width() + 16)
+        # the run controls (Train, Step, Stop, progress, status) stay in view below the
+        # settings, however short the dock
+        layout = self.panel.layout()
+        assert layout is not None
+        layout.removeWidget(self.panel.run_box)
+        self.dock_body = QWidget(parent)
+        column = QVBoxLayout(self.dock_body)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(scroll, 1)
+        footer = QVBoxLayout()
+        footer.setContentsMargins(6, 4, 6, 6)
+        footer.addWidget(self.panel.run_box)
+        column.addLayout(footer)
+        self.plots = TrainingPlots(runner.history, parent)
+        self.lock_banner = QLabel(LOCK_TEXT, parent)
+        self.lock_banner.setStyleSheet("background: #7a5b12; color: white; padding: 4px 8px;")
+        self.lock_banner.hide()
+        runner.controller.snapshot.connect(self.plots.on_snapshot)
+        # periodic snapshots compute only what is on screen (a decision-boundary grid or
+        # validation predictions no one sees would take time from training)
+        self.plots.views_changed.connect(
+            lambda: runner.controller.set_views(self.plots.wanted_views()))
+        runner.controller.set_views(self.plots.wanted_views())
+        runner.finished.connect(lambda _reason: self.plots.redraw())
+        runner.failure.connect(self._show_failure)
+        runner.cleared.connect(self._on_cleared)
+        runner.status.connect(lambda text, error: services.show_status(text, 8000)
+                              if error else None)
+        session.locked_changed.connect(self._on_locked)
+        session.root_changed.connect(lambda _doc: self.plots.clear())
+
+    def _on_locked(self, locked: bool) -> None:
+        self.lock_banner.setVisible(locked)
+        if not locked:
+            self.plots.stop()
+            return
+        runner = self.session.runner
+        program = self.session.compiled
+        if runner.split is not None and program is not None:
+            names = list(program.param_arrays())
+            self.plots.set_context(runner.split.dataset, names, split=runner.split)
+        self.services.show_dock("plots")
+        self.plots.start()
+        self._clear_failure()
+
+    def _show_failure(self, message: str, node: str) -> None:
+        """Select the node that produced the bad value, centre on it, and say what to try."""
+        self.services.show_status(message, 15000)
+        self.services.show_dock("training")
+        scene, doc = self.session.scene, self.session.document
+        if not node or scene is None or doc is None:
+            return
+        top = node.split("/")[0]
+        found = next((n for n in doc.model.nodes.values() if n.name == top), None)
+        item = scene.nodes.get(found.id) if found is not None else None
+        if item is None:
+            return
+        self.services.select_nodes([item.node_id], centre=True)
+        item.set_failed(message)
+
+    def _on_cleared(self) -> None:
+        """Reset: no old curves, no failure mark, no old failure message."""
+        self.plots.clear()
+        self._clear_failure()
+        self.services.show_status("", 1)
+
+    def _clear_failure(self) -> None:
+        scene = self.session.scene
+        if scene is None:
+            return
+        for item in scene.nodes.values():
+            item.set_failed(None)

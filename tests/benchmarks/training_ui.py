@@ -377,7 +377,7 @@ class Bench:
 
         from playground.graph import compile_graph
         from playground.training import bind
-        from playground.ui.training.worker import TrainingController
+        from playground.ui.training.controller import TrainingController
 
         p = self.panel
         program = compile_graph(p.document.model)

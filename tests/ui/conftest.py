@@ -93,7 +93,8 @@ def window(qtbot, tmp_path, recovery_home):
 
 def scene_counts(win) -> tuple[int, int, int, int]:
     """(model nodes, node items, model edges, edge items)."""
-    from playground.ui.canvas.items import EdgeItem, NodeItem
+    from playground.ui.canvas.items import NodeItem
+    from playground.ui.canvas.wires import EdgeItem
 
     items = win.scene.items()
     return (len(win.document.model.nodes), sum(isinstance(i, NodeItem) for i in items),
@@ -101,7 +102,8 @@ def scene_counts(win) -> tuple[int, int, int, int]:
 
 
 def assert_scene_mirrors_model(win) -> None:
-    from playground.ui.canvas.items import EdgeItem, NodeItem
+    from playground.ui.canvas.items import NodeItem
+    from playground.ui.canvas.wires import EdgeItem
 
     model = win.document.model
     items = win.scene.items()

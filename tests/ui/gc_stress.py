@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     from playground.training import TrainConfig
     from playground.training.datasets import load_dataset, split
     from playground.ui import collector
-    from playground.ui.training.worker import TrainingController
+    from playground.ui.training.controller import TrainingController
 
     if args.unguarded:
         # what the app did before the fix: nothing turns automatic collection off

@@ -22,7 +22,7 @@ from playground.training.datasets import load_dataset, split
 from playground.ui import collector
 from playground.ui.canvas.scene import GraphScene
 from playground.ui.mainwindow import MainWindow
-from playground.ui.training.worker import TrainingController
+from playground.ui.training.controller import TrainingController
 
 HERE = Path(__file__).resolve().parent
 

@@ -16,7 +16,8 @@ from playground.engine import shapes as engine_shapes
 from playground.engine.gradcheck import GRADCHECK_TOLERANCE
 from playground.graph import GraphModel, compile_graph
 from playground.resources import example_names
-from playground.ui.canvas.items import EdgeItem, NodeItem
+from playground.ui.canvas.items import NodeItem
+from playground.ui.canvas.wires import EdgeItem
 from playground.ui.canvas.wirelabels import WireLabelItem, fmt_number, summary, thumbnail
 from playground.ui.commands import SetParamCommand
 from playground.ui.explain.checks import GRADCHECK_BAD, GRADCHECK_KIND, GRADCHECK_OK

@@ -26,7 +26,8 @@ from playground.training import Metrics, TrainConfig, Trainer, TrainingError, pr
 from playground.training.datasets import load_dataset, split
 from playground.ui.training import worker as worker_module
 from playground.ui.training.history import MetricsHistory, ViewSnapshot
-from playground.ui.training.worker import TrainingController, make_view_snapshot
+from playground.ui.training.controller import TrainingController
+from playground.ui.training.worker import make_view_snapshot
 
 ROOT = Path(__file__).resolve().parents[2]
 WAIT = 15_000  # ms: generous, the machine may be busy; a passing run takes a fraction of it

@@ -18,9 +18,10 @@ import numpy as np
 from PySide6.QtCore import QObject, QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor
 
-from .items import EdgeItem, NodeItem, PortItem
+from .items import NodeItem, PortItem
 from .labelplacer import LabelPlacer, RectGrid
 from .wirelabels import WireLabelItem
+from .wires import EdgeItem
 
 if TYPE_CHECKING:
     from .scene import GraphScene

@@ -50,8 +50,8 @@ class GradientChecks(QObject):
                 ("flow_overlay", "Gradient &Flow Overlay", self.set_flow,
                  "Wire width and colour follow the mean |gradient| through each wire", True),
                 ("health_check", "Check Gradient &Health", self.health_check,
-                 "Badge nodes with vanishing or exploding gradients, dead ReLUs, saturated "
-                 "sigmoids", False)):
+                 ("Badge nodes with vanishing or exploding gradients, dead ReLUs, saturated "
+                  "sigmoids"), False)):
             a = QAction(text, self)
             a.setStatusTip(tip)
             a.setToolTip(tip)

@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
 
 from .checks import GradientChecks
 from .detail import ValueDetail, ValueDetailPanel
@@ -16,7 +16,7 @@ from .evaluate import Evaluator
 from .granularity_panel import GranularityPanel
 from .lessons_panel import LessonPanel
 from .mathcard import MathCard
-from .stepper import CanvasArrowKeys, StepThroughPanel
+from .stepper import StepThroughPanel
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QWidget
@@ -96,3 +96,29 @@ class ExplainTools(QObject):
         for key in ("fuse", "expand", "compare_forms", "step_forward", "step_back", "step_play",
                     "step_reset"):
             self.actions[key].setEnabled(not locked)
+
+
+class CanvasArrowKeys(QObject):
+    """Plain Left/Right on the canvas step through, but only while a step-through is under way
+    and no node is selected; otherwise the view keeps its own arrow handling (nudging)."""
+
+    def __init__(self, session: Session, panel: StepThroughPanel) -> None:
+        super().__init__(panel)
+        self.session, self.panel = session, panel
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if event.type() != QEvent.Type.KeyPress:
+            return False
+        assert isinstance(event, QKeyEvent)
+        key = event.key()
+        if key not in (Qt.Key.Key_Left, Qt.Key.Key_Right):
+            return False
+        if event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier:
+            return False
+        if not self.panel.active or self.session.selected_node_ids():
+            return False
+        if key == Qt.Key.Key_Right:
+            self.panel.step_forward()
+        else:
+            self.panel.step_back()
+        return True

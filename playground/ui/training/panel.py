@@ -360,7 +360,7 @@ class TrainingPanel(QWidget):
             self._on_dataset_changed()
 
     def _set_progress(self, fraction: float, text: str) -> None:
-        self.progress.setValue(int(round(1000 * min(max(fraction, 0.0), 1.0))))
+        self.progress.setValue(round(1000 * min(max(fraction, 0.0), 1.0)))
         self.progress.setFormat(text)
 
     def _show_status(self, text: str, error: bool = False) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from typing import ClassVar
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QHideEvent, QShowEvent
@@ -20,15 +21,10 @@ from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 from ...training.datasets import Dataset, Split
 from .history import MetricsHistory, ViewSnapshot
 from .plots_base import PlotPanel, configure_pyqtgraph, ensure_configured
-from .plots_history import (
-    AccuracyPlot,
-    GradNormPlot,
-    LossPlot,
-    UpdateRatioPlot,
-    _HistoryPlot,
-    epoch_positions,
-)
-from .plots_views import BoundaryPlot, ConfusionPlot, SampleGridPlot, WeightHistogramPlot
+from .plots_history import AccuracyPlot, LossPlot, _HistoryPlot, epoch_positions
+from .plots_params import GradNormPlot, UpdateRatioPlot
+from .plots_samples import SampleGridPlot, WeightHistogramPlot
+from .plots_views import BoundaryPlot, ConfusionPlot
 
 REDRAW_INTERVAL_MS = 40  # 25 Hz at most
 REDRAW_BUDGET = 0.03  # the share of the time the live plots may keep the GUI thread busy
@@ -139,7 +135,7 @@ class TrainingPlots(QWidget):
         self.snapshot = snapshot
 
     # -- drawing ------------------------------------------------------------------------------
-    VIEW_OF_TAB = {"Boundary": "boundary", "Confusion": "confusion", "Samples": "samples"}
+    VIEW_OF_TAB: ClassVar[dict[str, str]] = {"Boundary": "boundary", "Confusion": "confusion", "Samples": "samples"}
 
     def wanted_views(self) -> frozenset[str]:
         """What the periodic snapshots must carry for what is on screen now (worker ``VIEWS``)."""

@@ -6,10 +6,8 @@ dark desktops alike), pyqtgraph's one-time configuration, and ``PlotPanel``: a s
 
 from __future__ import annotations
 
-import csv
 import sys
 import time
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -247,10 +245,3 @@ class PlotPanel(QWidget):
 def _blocks(image: np.ndarray, k: int) -> np.ndarray:
     """Each pixel of ``image`` as a k×k block (nearest-neighbour enlargement)."""
     return image.repeat(k, axis=0).repeat(k, axis=1) if k > 1 else image
-
-
-def write_rows(path: Path, header: Sequence[str], rows) -> None:
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(header)
-        writer.writerows(rows)

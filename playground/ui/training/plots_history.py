@@ -8,7 +8,6 @@ range until the data leaves it (:class:`StickyViewBox`) and draw grid lines for 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from .history import MetricsHistory, window_mean
+from .history_csv import accuracy_columns, loss_columns, step_columns, write_columns
 from .plots_base import (
     LABEL_STYLE,
     PlotPanel,
@@ -34,7 +34,6 @@ from .plots_base import (
     add_legend,
     color,
     style_plot,
-    write_rows,
 )
 
 MARKER_PEN = "#7a3b9a"
@@ -108,21 +107,6 @@ class StickyViewBox(pg.ViewBox):
             self._sticky[ax] = new
             out[ax] = list(new)
         return out
-
-
-def _on_rows(rows: np.ndarray, steps: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """``values`` (one per sorted ``steps``) placed on ``rows`` (sorted steps); NaN elsewhere."""
-    out = np.full(rows.shape[0], np.nan)
-    if steps.shape[0]:
-        i = np.minimum(np.searchsorted(steps, rows), steps.shape[0] - 1)
-        hit = steps[i] == rows
-        out[hit] = values[i[hit]]
-    return out
-
-
-def _cell(value: float) -> str:
-    """A CSV cell: the number to full precision, blank when there is none."""
-    return f"{value:.17g}" if math.isfinite(value) else ("" if math.isnan(value) else repr(value))
 
 
 def positive(values: np.ndarray) -> np.ndarray:
@@ -217,9 +201,7 @@ class _HistoryPlot(PlotPanel):
         """The numbers behind the plot, one row per logged step, from the history: the raw
         values, and the smoothed ones too while smoothing is on (blank = no value)."""
         h = self.history if self.history is not None else MetricsHistory()
-        columns = [("step", h.step.view()), ("epoch", h.epoch.view()), *self.csv_columns(h)]
-        write_rows(path, [name for name, _ in columns],
-                   ([_cell(v) for v in row] for row in zip(*(c for _, c in columns), strict=True)))
+        write_columns(path, step_columns(h, self.csv_columns(h)))
 
     def clear(self) -> None:
         self._drawn = None
@@ -314,21 +296,7 @@ class LossPlot(_HistoryPlot):
         never): step, epoch, lr, batch loss (and its smoothed mean while smoothing is on), and
         the epoch's train and validation loss on its last step."""
         h = self.history if self.history is not None else MetricsHistory()
-        steps, ends = h.step.view(), h.epoch_step.view()
-        rows = np.union1d(steps, ends)
-        epoch = _on_rows(rows, steps, h.epoch.view())
-        at_end = _on_rows(rows, ends, h.epoch_index.view())
-        epoch = np.where(np.isnan(epoch), at_end, epoch)
-        columns = [("step", rows), ("epoch", epoch), ("lr", _on_rows(rows, steps, h.lr.view())),
-                   ("batch_loss", _on_rows(rows, steps, h.batch_loss.view()))]
-        k = self.smooth_rows
-        if k > 1:
-            columns.append((f"batch_loss_mean_{k}",
-                            _on_rows(rows, steps, window_mean(h.batch_loss.view(), k))))
-        columns += [("train_loss_epoch", _on_rows(rows, ends, h.train_loss.view())),
-                    ("val_loss_epoch", _on_rows(rows, ends, h.val_loss.view()))]
-        write_rows(path, [name for name, _ in columns],
-                   ([_cell(v) for v in row] for row in zip(*(c for _, c in columns), strict=True)))
+        write_columns(path, loss_columns(h, self.smooth_rows))
 
     def _legend_smoothing(self, k: int) -> None:
         label = f"batch loss, mean over {k} steps"
@@ -407,96 +375,6 @@ class AccuracyPlot(_HistoryPlot):
     def export_csv(self, path: Path) -> None:
         """One row per epoch: epoch, its last step, train and validation accuracy (%)."""
         h = self.history if self.history is not None else MetricsHistory()
-        columns = (h.epoch_index.view(), h.epoch_step.view(), 100.0 * h.train_accuracy.view(),
-                   100.0 * h.val_accuracy.view())
-        write_rows(path, ["epoch", "step", "train_accuracy_percent", "val_accuracy_percent"],
-                   ([_cell(v) for v in row] for row in zip(*columns, strict=True)))
+        write_columns(path, accuracy_columns(h))
 
 
-class _PerParamPlot(_HistoryPlot):
-    """One log-y curve per parameter node (distinct colours); a legend click hides/shows one."""
-
-    column = ""  # "grad_norms" or "update_ratios"
-
-    def __init__(self, title: str, ylabel: str, parent: QWidget | None = None) -> None:
-        super().__init__(title, "step", ylabel, parent)
-        self.plot.setLogMode(x=False, y=True)
-        self.add_smoothing(10)
-        self.legend = add_legend(self.plot)
-        self.legend.sigSampleClicked.connect(self._on_legend_clicked)
-        self.curves: dict[str, pg.PlotDataItem] = {}
-
-    def set_params(self, names: Sequence[str]) -> None:
-        """Create the curves in this order, so colours stay the same for a graph."""
-        for name in names:
-            self._curve(name)
-
-    def _curve(self, name: str) -> pg.PlotDataItem:
-        curve = self.curves.get(name)
-        if curve is None:
-            k = len(self.curves)
-            # 1 px: wider pens make Qt stroke each noisy curve several times slower
-            curve = self.plot.plot(pen=pg.mkPen(color(k), width=1), name=name, connect="finite")
-            curve.setDownsampling(auto=True, method="peak")
-            curve.setClipToView(True)
-            self.curves[name] = curve
-            n = len(self.curves)  # a short dock fits ~4 rows of legend
-            self.legend.setColumnCount(1 if n <= 4 else 2 if n <= 10 else 3)
-        return curve
-
-    def _on_legend_clicked(self, _item: Any) -> None:
-        self.plot.getViewBox().reset_sticky()  # fit the curves still shown
-        self.plot.getViewBox().updateAutoRange()
-
-    def _draw(self, h: MetricsHistory) -> None:
-        steps = h.step.view()
-        k = self.smooth_rows
-        for name, col in getattr(h, self.column).items():
-            values = positive(col.view())
-            if k > 1:  # the geometric mean: the middle of the noise on a log axis
-                values = window_mean(values, k, log=True)
-            self._curve(name).setData(steps[: len(values)], values)
-
-    def csv_columns(self, h: MetricsHistory) -> list[tuple[str, np.ndarray]]:
-        columns = getattr(h, self.column)
-        out = [(name, col.view()) for name, col in columns.items()]
-        k = self.smooth_rows
-        if k > 1:
-            out += [(f"{name}_geomean_{k}", window_mean(positive(col.view()), k, log=True))
-                    for name, col in columns.items()]
-        return out
-
-    def clear(self) -> None:
-        super().clear()
-        for curve in self.curves.values():
-            self.plot.removeItem(curve)  # also leaves the legend
-        self.curves.clear()
-
-
-class GradNormPlot(_PerParamPlot):
-    """L2 norm of the loss gradient for each parameter node, per step (log-y)."""
-
-    column = "grad_norms"
-    export_name = "gradient_norms"
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__("Gradient norm per parameter (click a legend entry to hide it)",
-                         "gradient L2 norm ‖∂L/∂w‖", parent)
-
-
-class UpdateRatioPlot(_PerParamPlot):
-    """‖Δw‖ / ‖w‖ per parameter node and step (log-y), with the 1e-3 rule of thumb."""
-
-    column = "update_ratios"
-    export_name = "update_ratios"
-    REFERENCE = 1e-3
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__("Update / weight ratio per parameter", "update ratio ‖Δw‖ / ‖w‖", parent)
-        # the view's y coordinate is log10(y) on a log axis
-        self.reference = pg.InfiniteLine(
-            pos=np.log10(self.REFERENCE), angle=0, movable=False,
-            pen=pg.mkPen("#555555", width=1.2, style=Qt.PenStyle.DashLine),
-            label="1e-3 rule of thumb",
-            labelOpts={"position": 0.08, "color": "#444444", "anchors": [(0, 1), (0, 1)]})
-        self.plot.addItem(self.reference)

@@ -5,7 +5,6 @@ grid, weight histograms. Each keeps its graphics items and only feeds them new d
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -15,28 +14,23 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
-    QComboBox,
-    QLabel,
     QWidget,
 )
 
 from .history import ViewSnapshot
+from .history_csv import write_rows
 from .plots_base import (
     BACKGROUND,
     FOREGROUND,
     LABEL_STYLE,
-    PALETTE,
     TITLE_SIZE,
-    WRONG,
     PlotPanel,
-    TimedLayoutWidget,
     TimedPlotWidget,
     _blocks,
     add_legend,
     color,
     style_plot,
     tint,
-    write_rows,
 )
 
 
@@ -291,200 +285,4 @@ class ConfusionPlot(_SnapshotPlot):
                 t.setText("")
 
 
-class SampleGridPlot(_SnapshotPlot):
-    """A grid of sample images titled "pred (true)"; wrong predictions in red with a red frame."""
-
-    export_name = "samples"
-    PIXEL = 6  # screen/export pixels per image pixel, so exported pictures stay sharp
-
-    def __init__(self, rows: int = 4, cols: int = 6, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.rows, self.cols = rows, cols
-        self.set_graphics(TimedLayoutWidget(border=None))
-        self.graphics.setBackground(BACKGROUND)
-        self.graphics.setMinimumSize(240, 180)
-        self.layout_item: pg.GraphicsLayout = self.graphics.ci
-        self.title = self.layout_item.addLabel("Validation samples: prediction (true class)",
-                                               row=0, col=0, colspan=cols, color=FOREGROUND,
-                                               size=TITLE_SIZE)
-        self.classes: tuple[str, ...] = ()
-        self.image_shape: tuple[int, int] | None = None
-        self.labels: list[pg.LabelItem] = []
-        self.boxes: list[pg.ViewBox] = []
-        self.images: list[pg.ImageItem] = []
-        self.wrong: np.ndarray = np.zeros(0, dtype=bool)
-        self._rows_data: list[tuple[int, str, str, bool]] = []
-        grey = np.linspace(255, 0, 256).astype(np.uint8)  # ink (1.0) dark on white paper
-        self._lut = np.column_stack([grey, grey, grey])
-        for k in range(rows * cols):
-            r, c = divmod(k, cols)
-            label = self.layout_item.addLabel("", row=1 + 2 * r, col=c, color=FOREGROUND, size="9pt")
-            box = self.layout_item.addViewBox(row=2 + 2 * r, col=c, lockAspect=True, invertY=True,
-                                              enableMouse=False, enableMenu=False)
-            image = pg.ImageItem(axisOrder="row-major")
-            image.setLookupTable(self._lut)
-            box.addItem(image)
-            self.labels.append(label)
-            self.boxes.append(box)
-            self.images.append(image)
-
-    def set_context(self, classes: Sequence[str], image_shape: tuple[int, int] | None) -> None:
-        self.classes = tuple(classes)
-        self.image_shape = image_shape
-
-    MIN_CELL = 56  # px: narrower than this, a sample and its "pred (true)" label are clipped
-
-    def shown_columns(self) -> int:
-        """How many columns fit the widget's width (the rest are folded away, not squeezed)."""
-        width = self.graphics.width() if getattr(self, "graphics", None) is not None else 0
-        return max(1, min(self.cols, width // self.MIN_CELL)) if width > 0 else self.cols
-
-    def resizeEvent(self, event: Any) -> None:
-        super().resizeEvent(event)
-        self._fold_columns()
-
-    def _fold_columns(self) -> None:
-        shown = self.shown_columns()
-        grid = self.layout_item.layout
-        for c in range(self.cols):
-            visible = c < shown
-            grid.setColumnMaximumWidth(c, 1e6 if visible else 0)
-            grid.setColumnStretchFactor(c, 1 if visible else 0)
-            for r in range(self.rows):
-                k = r * self.cols + c
-                self.labels[k].setVisible(visible)
-                self.boxes[k].setVisible(visible)
-        self._update_title()
-
-    def _name(self, k: int) -> str:
-        return self.classes[k] if 0 <= k < len(self.classes) else str(k)
-
-    def _draw(self, snapshot: ViewSnapshot) -> bool:
-        if snapshot.samples is None or snapshot.sample_pred is None or snapshot.sample_true is None:
-            return False
-        imgs = np.asarray(snapshot.samples, dtype=np.float64)
-        if imgs.ndim == 2 and self.image_shape is not None:
-            imgs = imgs.reshape(imgs.shape[0], *self.image_shape)
-        true = np.asarray(snapshot.sample_true).reshape(-1).astype(np.int64)
-        pred = np.asarray(snapshot.sample_pred).reshape(-1).astype(np.int64)
-        k = min(len(imgs), len(true), len(pred), len(self.images))
-        lo, hi = float(np.nanmin(imgs[:k], initial=0.0)), float(np.nanmax(imgs[:k], initial=1.0))
-        self.wrong = pred[:k] != true[:k]
-        self._rows_data = []
-        for i, (label, box, image) in enumerate(zip(self.labels, self.boxes, self.images, strict=True)):
-            if i >= k:
-                image.clear()
-                label.setText("")
-                box.setBorder(None)
-                continue
-            image.setImage(_blocks(imgs[i], self.PIXEL), autoLevels=False,
-                           levels=(lo, hi if hi > lo else lo + 1))
-            wrong = bool(self.wrong[i])
-            text = f"{self._name(pred[i])} ({self._name(true[i])})"
-            label.setText(text, color=WRONG if wrong else FOREGROUND, size="9pt",
-                          bold=wrong)
-            box.setBorder(pg.mkPen(WRONG, width=2) if wrong else pg.mkPen("#c8c8c8"))
-            box.autoRange(padding=0.02)
-            self._rows_data.append((i, self._name(true[i]), self._name(pred[i]), not wrong))
-        self._step = snapshot.step
-        self._update_title()
-        return True
-
-    def _update_title(self) -> None:
-        """Counts of what is on screen: columns that do not fit are folded away."""
-        if getattr(self, "_step", None) is None:
-            return
-        shown = [k for k in range(len(self.wrong)) if k % self.cols < self.shown_columns()]
-        n_wrong = int(self.wrong[shown].sum()) if shown else 0
-        self.title.setText(f"{len(shown)} validation samples, step {self._step}: prediction "
-                           f"(true class), {n_wrong} wrong in red", color=FOREGROUND,
-                           size=TITLE_SIZE)
-
-    def export_csv(self, path: Path) -> None:
-        write_rows(path, ["sample", "true", "predicted", "correct"],
-                   ([i, t, p, int(ok)] for i, t, p, ok in self._rows_data))
-
-    def clear(self) -> None:
-        super().clear()
-        self._rows_data = []
-        self.wrong = np.zeros(0, dtype=bool)
-        for label, box, image in zip(self.labels, self.boxes, self.images, strict=True):
-            image.clear()
-            label.setText("")
-            box.setBorder(None)
-
-
-class WeightHistogramPlot(_SnapshotPlot):
-    """Histogram of one parameter's values (pick it in the combo box)."""
-
-    export_name = "weights"
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.add_tool(QLabel("Parameter:"))
-        self.combo = QComboBox()
-        self.combo.setMinimumContentsLength(8)
-        self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-        self.combo.currentTextChanged.connect(self._on_param_changed)
-        self.add_tool(self.combo)
-        self.set_graphics(_plot_widget())
-        self.plot: pg.PlotItem = self.graphics.getPlotItem()
-        style_plot(self.plot, "Parameter values", "value", "count")
-        self.curve = self.plot.plot([0.0, 1.0], [0.0], stepMode="center", fillLevel=0,
-                                    pen=pg.mkPen(PALETTE[0], width=1.5),
-                                    brush=pg.mkBrush(31, 119, 180, 90), name="count")
-        self.curve.setData([], [])
-        self.counts: np.ndarray | None = None
-        self.edges: np.ndarray | None = None
-        self._last: ViewSnapshot | None = None
-
-    def set_params(self, names: Sequence[str]) -> None:
-        current = self.combo.currentText()
-        self.combo.blockSignals(True)
-        self.combo.clear()
-        self.combo.addItems(list(names))
-        if current in names:
-            self.combo.setCurrentText(current)
-        self.combo.blockSignals(False)
-
-    def _on_param_changed(self, _name: str) -> None:
-        if self._last is not None and self._draw(self._last):
-            self.redraws += 1
-
-    def _draw(self, snapshot: ViewSnapshot) -> bool:
-        self._last = snapshot
-        if not snapshot.params:
-            return False
-        if self.combo.count() == 0:
-            self.set_params(list(snapshot.params))
-        name = self.combo.currentText()
-        if name not in snapshot.params:
-            return False
-        values = np.asarray(snapshot.params[name], dtype=np.float64)
-        flat = values[np.isfinite(values)].ravel()
-        bins = int(min(60, max(10, math.sqrt(max(flat.size, 1)))))
-        counts, edges = np.histogram(flat, bins=bins)
-        self.counts, self.edges = counts, edges
-        self.curve.setData(edges, counts)
-        shape = "×".join(str(d) for d in values.shape) or "scalar"
-        stats = f"mean {flat.mean():.3g}, std {flat.std():.3g}" if flat.size else "no values"
-        self.plot.setTitle(f"{name} ({shape}) at step {snapshot.step}: {stats}",
-                           color=FOREGROUND, size=TITLE_SIZE)
-        return True
-
-    def export_csv(self, path: Path) -> None:
-        if self.counts is None or self.edges is None:
-            write_rows(path, ["bin_start", "bin_end", "count"], [])
-            return
-        e = self.edges
-        write_rows(path, ["bin_start", "bin_end", "count"],
-                   ((f"{e[i]:.10g}", f"{e[i + 1]:.10g}", int(c)) for i, c in enumerate(self.counts)))
-
-    def clear(self) -> None:
-        super().clear()
-        self._last = None
-        self.counts = self.edges = None
-        self.curve.setData([], [])
-
-
-__all__ = ["BoundaryPlot", "ConfusionPlot", "SampleGridPlot", "WeightHistogramPlot"]
+__all__ = ["BoundaryPlot", "ConfusionPlot"]

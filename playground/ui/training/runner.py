@@ -28,8 +28,8 @@ from ...engine import EngineError, Program
 from ...training import TrainConfig, TrainingError, bind
 from ...training.datasets import DatasetError, Split
 from ...training.loop import Binding
+from .controller import TrainingController
 from .history import MetricsHistory, ViewSnapshot
-from .worker import TrainingController
 
 if TYPE_CHECKING:
     from ..session import Session

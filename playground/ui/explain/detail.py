@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from ...engine.formatting import number as fmt_number
 from ..canvas.wirelabels import as_2d, fmt_array_shape
-from ..training.plots_base import BACKGROUND, style_plot
+from ..plotstyle import BACKGROUND, style_plot
 
 if TYPE_CHECKING:
     from ..services import WindowServices

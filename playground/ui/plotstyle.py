@@ -1,0 +1,114 @@
+"""How every plot of the app looks (pyqtgraph set-up, colours, axes, legends): the training
+plots and the explain tools' heatmaps share it."""
+
+from __future__ import annotations
+
+import sys
+
+import pyqtgraph as pg
+from PySide6.QtGui import QColor, QFont
+
+# Explicit colours: a white plot area with dark text reads the same on light and dark desktops.
+BACKGROUND = "#ffffff"
+FOREGROUND = "#262626"
+AXIS_PEN = "#5a5a5a"
+GRID_ALPHA = 0.18
+WRONG = "#d62728"
+TITLE_SIZE = "11pt"
+LABEL_STYLE = {"color": FOREGROUND, "font-size": "10pt"}
+TICK_POINT_SIZE = 9
+
+
+# Tableau 10, for curves and classes; two-class data uses TensorFlow Playground's orange/blue.
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+           "#7f7f7f", "#bcbd22", "#17becf")
+TWO_CLASSES = ("#f59322", "#0877bd")
+
+
+def configure_pyqtgraph() -> None:
+    """Global pyqtgraph options: antialiasing, white background, dark foreground. (Images set
+    their row-major axis order per item, so other pyqtgraph users keep the default.)"""
+    global _configured
+    pg.setConfigOptions(antialias=True, background=BACKGROUND, foreground=FOREGROUND)
+    _patch_svg_close_paths()
+    _configured = True
+
+
+def _patch_svg_close_paths() -> None:
+    """Make pyqtgraph 0.14's SVG export work with Qt >= 6.10, whose SVG paths end in "Z".
+
+    pyqtgraph's ``correctCoordinates`` reads every path token as "x,y" and raises on the
+    close-path command (pyqtgraph issue #3495, fixed upstream in PR #3458 after 0.14.0), so every
+    plot (a ViewBox background is a closed rectangle) failed to export, from our Export button
+    and from pyqtgraph's own context menu alike. The wrapper takes the "Z" out, lets pyqtgraph
+    transform the coordinates, and puts it back."""
+    module = sys.modules.get("pyqtgraph.exporters.SVGExporter")
+    original = getattr(module, "correctCoordinates", None)
+    if original is None or getattr(original, "_keeps_close_paths", False):
+        return
+
+    def correct_coordinates(node, defs, item, options):  # type: ignore[no-untyped-def]
+        closed = []
+        for path in node.getElementsByTagName("path"):
+            tokens = path.getAttribute("d").split()
+            kept = [t.rstrip("Zz") for t in tokens if t not in ("Z", "z")]
+            if kept != tokens:
+                path.setAttribute("d", " ".join(kept))
+                closed.append(path)
+        result = original(node, defs, item, options)
+        for path in closed:
+            d = path.getAttribute("d").strip()
+            if d:
+                path.setAttribute("d", d + " Z")
+        return result
+
+    correct_coordinates._keeps_close_paths = True  # type: ignore[attr-defined]
+    module.correctCoordinates = correct_coordinates  # type: ignore[union-attr]
+
+
+def ensure_configured() -> None:
+    if not _configured:
+        configure_pyqtgraph()
+
+
+def color(i: int, n: int | None = None) -> str:
+    """A distinct colour for curve/class ``i`` (of ``n``)."""
+    if n == 2 and i < 2:
+        return TWO_CLASSES[i]
+    if i < len(PALETTE):
+        return PALETTE[i]
+    return pg.intColor(i, hues=max(n or 0, 12)).name()
+
+
+def tint(c: str, amount: float = 0.6) -> tuple[int, int, int]:
+    """``c`` mixed with ``amount`` of white (light background tints for class regions)."""
+    q = QColor(c)
+    return tuple(round(v + (255 - v) * amount) for v in (q.red(), q.green(), q.blue()))  # type: ignore[return-value]
+
+
+def style_plot(plot: pg.PlotItem, title: str, xlabel: str | None, ylabel: str | None,
+               grid: bool = True) -> None:
+    """Readable fonts, dark axes, a light grid and labels that carry the units."""
+    plot.setTitle(title, color=FOREGROUND, size=TITLE_SIZE)
+    font = QFont()
+    font.setPointSize(TICK_POINT_SIZE)
+    for name in ("left", "bottom"):
+        axis = plot.getAxis(name)
+        axis.setPen(pg.mkPen(AXIS_PEN))
+        axis.setTextPen(pg.mkPen(FOREGROUND))
+        axis.setTickFont(font)
+        axis.enableAutoSIPrefix(False)
+    if xlabel is not None:
+        plot.setLabel("bottom", xlabel, **LABEL_STYLE)
+    if ylabel is not None:
+        plot.setLabel("left", ylabel, **LABEL_STYLE)
+    if grid:
+        plot.showGrid(x=True, y=True, alpha=GRID_ALPHA)
+
+
+def add_legend(plot: pg.PlotItem, columns: int = 1) -> pg.LegendItem:
+    legend = plot.addLegend(offset=(-8, 8), brush=pg.mkBrush(255, 255, 255, 215),
+                            pen=pg.mkPen("#b4b4b4"), labelTextColor=FOREGROUND,
+                            labelTextSize="9pt", verSpacing=-4)
+    legend.setColumnCount(columns)
+    return legend

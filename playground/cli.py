@@ -382,6 +382,13 @@ def cmd_interop(args: argparse.Namespace, out: TextIO) -> int:
         raise CliError(str(exc), EXIT_FAILED) from None
 
 
+def command_summaries() -> list[tuple[str, str]]:
+    """(command, one-line help) for every command, in the order ``--help`` lists them."""
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return [(a.dest, a.help or "") for a in sub._choices_actions]
+
+
 COMMANDS = {"train": cmd_train, "eval": cmd_eval, "check": cmd_check, "steps": cmd_steps,
             "export": cmd_interop, "import": cmd_interop}
 

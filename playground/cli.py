@@ -223,8 +223,30 @@ class _Progress:
 
 
 # -- eval and check ---------------------------------------------------------------------------
+def _unfed_inputs(model: GraphModel, feeds: dict[str, Any]) -> list[str]:
+    return [n.name for n in model.nodes.values()
+            if n.op == "input" and n.params.get("value") is None and n.name not in feeds]
+
+
 def _feeds_for(args: argparse.Namespace, model: GraphModel) -> dict[str, Any]:
+    """``--feed`` values, plus sample ``--sample`` of the dataset. When inputs have no value and
+    no sample is named, sample 0 of the graph's dataset is fed (as the window's Evaluate does),
+    with a note on stderr."""
     feeds = parse_feeds(args.feed or [])
+    unfed = _unfed_inputs(model, feeds)
+    if unfed and args.sample is None:
+        names = ", ".join(unfed)
+        dataset = args.csv or args.dataset or _training_defaults(model).get("dataset")
+        if not dataset:
+            raise CliError(f"input{'s' if len(unfed) > 1 else ''} {names} "
+                           f"{'have' if len(unfed) > 1 else 'has'} no value: give "
+                           f"{'each' if len(unfed) > 1 else 'it'} one with --feed NAME=VALUE, "
+                           "or feed a sample with --sample I --dataset NAME")
+        args.sample = 0
+        print(f"note: {names} {'have' if len(unfed) > 1 else 'has'} no value of "
+              f"{'their' if len(unfed) > 1 else 'its'} own: feeding sample 0 of {dataset} "
+              "(choose another with --sample I, or give values with --feed NAME=VALUE)",
+              file=sys.stderr)
     if args.sample is not None:
         from .training import TrainingError, bind
         from .training.loop import encode_targets
@@ -361,7 +383,8 @@ def build_parser() -> argparse.ArgumentParser:
         e.add_argument("graph", help="a graph file or a bundled example name")
         e.add_argument("--feed", action="append", metavar="NAME=VALUE",
                        help="a number or JSON nested list for an input node")
-        e.add_argument("--sample", type=int, help="feed sample I of the dataset")
+        e.add_argument("--sample", type=int, help="feed sample I of the dataset (sample 0 when "
+                       "an input has no value of its own and no --sample is given)")
         e.add_argument("--weights", metavar="FILE.npz", help="trained parameters")
         _add_data_args(e)
         if json_help != "":  # check has no JSON output

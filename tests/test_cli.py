@@ -159,3 +159,36 @@ def test_version_and_help():
     assert result.returncode == 0 and "Backprop Playground" in result.stdout
     code, text = run_cli()
     assert code == 2 and "train" in text and "eval" in text and "check" in text
+
+
+@pytest.mark.parametrize("command", ["check", "eval", "steps"])
+def test_a_data_graph_without_sample_feeds_sample_0_with_a_note(command, capsys):
+    code, text = run_cli(command, "moons_mlp")
+    note = capsys.readouterr().err
+    assert code == 0, note
+    assert "X, y have no value" in note and "sample 0 of moons" in note and "--sample" in note
+    assert run_cli(command, "moons_mlp", "--sample", "0") == (0, text)  # the same numbers
+    assert capsys.readouterr().err == ""  # no note when the sample is chosen
+
+
+def test_check_on_the_digits_network_needs_no_sample(capsys):
+    code, text = run_cli("check", "digits_mlp")
+    assert code == 0 and "gradient check passed" in text
+    assert "sample 0 of digits" in capsys.readouterr().err
+
+
+def test_inputs_without_value_and_without_dataset_are_named(tmp_path):
+    m = GraphModel()
+    x = m.add_node("input", "x", {"shape": []})
+    y = m.add_node("input", "y", {"shape": []})
+    q = m.add_node("add", "q")
+    m.connect(x.id, q.id, "a")
+    m.connect(y.id, q.id, "b")
+    save(m, tmp_path / "typed.json")
+    result = run_process("eval", str(tmp_path / "typed.json"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == ("error: inputs x, y have no value: give each one with "
+                                     "--feed NAME=VALUE, or feed a sample with --sample I "
+                                     "--dataset NAME")
+    result = run_process("eval", str(tmp_path / "typed.json"), "--feed", "x=1", "--feed", "y=2")
+    assert result.returncode == 0 and "3" in result.stdout

@@ -321,8 +321,11 @@ class Program:
         if seed is None:
             out = values[self.output]
             one = self._one
-            if type(out) is np.ndarray and out.shape == () and out.dtype == one.dtype:
-                g = one.copy()  # what np.ones_like(out) gives, in a tenth of the time
+            # a scalar output (a 0-d array, or the NumPy scalar that gates on 0-d arrays give):
+            # what np.ones_like(out) gives as a 0-d array, in a tenth of the time
+            if (type(out) in (np.ndarray, one.dtype.type) and out.shape == ()
+                    and out.dtype == one.dtype):
+                g = one.copy()
             else:
                 g = np.ones_like(out)
         else:

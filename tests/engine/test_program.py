@@ -177,6 +177,24 @@ def test_fused_sigmoid_matches_its_primitive_chain() -> None:
     np.testing.assert_allclose(fused.grad("x"), chain.grad("x"), rtol=1e-12)
 
 
+def test_fused_sigmoid_matches_its_chain_on_single_numbers() -> None:
+    # gates on 0-d arrays give NumPy scalars: the σ gate's scalar path and the output's seed
+    fused = Program([node("x", "input", shape=[]), node("w", "input", shape=[]),
+                     node("z", "mul", (0, 1)), node("s", "sigmoid", (2,))], output=3)
+    chain = Program([node("x", "input", shape=[]), node("w", "input", shape=[]),
+                     node("z", "mul", (0, 1)), node("n", "neg", (2,)), node("e", "exp", (3,)),
+                     node("p", "add_const", (4,), c=1.0), node("s", "reciprocal", (5,))],
+                    output=6)
+    for x in (-40.0, -3.0, 0.0, 0.5, 40.0):
+        feeds = {"x": x, "w": 1.5}
+        assert fused.run(feeds) == pytest.approx(chain.run(feeds), rel=1e-12, abs=1e-15)
+        assert type(fused.value("z")) is np.float64  # what mul of two 0-d arrays gives
+        seed = fused.grad("s")
+        assert type(seed) is np.ndarray and seed.shape == () and seed == 1.0
+        assert fused.grad("x") == pytest.approx(chain.grad("x"), rel=1e-9, abs=1e-15)
+        assert fused.grad("w") == pytest.approx(chain.grad("w"), rel=1e-9, abs=1e-15)
+
+
 def test_fused_dense_matches_matmul_plus_add() -> None:
     assert get_op("dense").fused_of == ("matmul", "add")
     rng = np.random.default_rng(2)

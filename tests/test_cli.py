@@ -126,7 +126,7 @@ def test_check_passes_on_examples_and_fails_on_a_wrong_backward(tmp_path):
     (("train", "digits_mlp", "--dataset", "imagenet"), "unknown dataset"),
     (("eval", "square_of_sum", "--feed", "x=abc"), "not a number"),
     (("eval", "square_of_sum", "--feed", "z=1"), "no input named"),
-    (("eval", "square_of_sum", "--feed", "x=[1,2]"), "expects shape"),
+    (("eval", "square_of_sum", "--feed", "x=[1,2]"), "input 'x' is a scalar (one number)"),
     (("train", "moons_mlp", "--lr", "-1"), "learning rate"),
     (("train", "square_of_sum", "--dataset", "moons"), "not a loss"),
     (("train", "digits_mlp", "--epochs", "many"), "invalid int"),

@@ -105,16 +105,41 @@ def test_feed_errors_name_the_input() -> None:
     prog = linear_model()
     good = {"x": np.zeros((4, 2)), "t": np.zeros((4, 1))}
     prog.forward(good)
-    with pytest.raises(FeedError, match=r"input 'x' expects shape \(N, 2\), got \(4, 3\)"):
+    with pytest.raises(FeedError, match=r"^input 'x' takes shape \(N, 2\), 2 numbers per "
+                                        r"sample; the value has shape \(4, 3\)$") as info:
         prog.forward({**good, "x": np.zeros((4, 3))})
-    with pytest.raises(FeedError, match=r"input 'x' expects shape \(N, 2\), got \(4,\)"):
+    assert info.value.inputs == ("x",)
+    with pytest.raises(FeedError, match=r"input 'x' takes shape \(N, 2\), .* the value has "
+                                        r"shape \(4,\)"):
         prog.forward({**good, "x": np.zeros(4)})
     with pytest.raises(FeedError, match=r"no input named 'z'"):
         prog.forward({**good, "z": 1.0})
-    with pytest.raises(FeedError, match=r"input 't' has no value"):
+    with pytest.raises(FeedError, match=r"^input 't' has no value: feed it") as info:
         prog.forward({"x": good["x"]})
+    assert info.value.inputs == ("t",)
     with pytest.raises(FeedError, match=r"input 'x': 'abc' is not a number"):
         prog.forward({**good, "x": "abc"})
+
+
+def test_every_input_without_a_value_is_named_at_once() -> None:
+    prog = squared_sum()
+    with pytest.raises(FeedError, match=r"^inputs 'x', 'y' have no value: feed them") as info:
+        prog.forward()
+    assert info.value.inputs == ("x", "y")
+    with pytest.raises(FeedError, match=r"^input 'y' has no value") as info:
+        prog.forward({"x": 1.0})
+    assert info.value.inputs == ("y",)
+
+
+@pytest.mark.parametrize("value, words", [
+    ([1.0, 2.0], ("input 'x' is a scalar (one number); [1, 2] has 2 values: to type 2 numbers "
+                 "give 'x' shape [2]")),
+    ([[1.0, 2.0], [3.0, 4.0]], "input 'x' is a scalar (one number); the value has shape (2, 2)"),
+])
+def test_a_value_that_does_not_fit_a_scalar_input_says_why(value, words) -> None:
+    with pytest.raises(FeedError) as info:
+        squared_sum().forward({"x": value, "y": 1.0})
+    assert str(info.value) == words and info.value.inputs == ("x",)
 
 
 def test_input_value_param_is_used_when_nothing_is_fed() -> None:

@@ -30,7 +30,9 @@ def _const_shape(shapes: Any, p: dict[str, Any]) -> tuple[int | None, ...]:
 register(OpSpec(
     "input", (), None, (), _src_shape,
     params=(
-        Param("shape", "shape", [None, 1], doc="sizes; null is the batch dimension"),
+        # [] by default: an input placed by hand is one number you type in; inputs that data
+        # feeds are made with their batch shape (Layer Stack, examples, ONNX import, files)
+        Param("shape", "shape", [], doc="sizes; [] is one number, null is the batch dimension"),
         Param("value", "array", None, doc="value used by Evaluate when nothing is fed"),
     ),
     label="Input", category="Sources", colour=SOURCE, role="input",

@@ -192,3 +192,28 @@ def test_inputs_without_value_and_without_dataset_are_named(tmp_path):
                                      "--dataset NAME")
     result = run_process("eval", str(tmp_path / "typed.json"), "--feed", "x=1", "--feed", "y=2")
     assert result.returncode == 0 and "3" in result.stdout
+
+
+def test_readme_usage_lines_name_only_options_the_commands_have():
+    import argparse
+    import re
+
+    from playground.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    usage: dict[str, set[str]] = {}
+    command = None
+    for line in text.splitlines():
+        m = re.match(r"^python -m playground (\w+) ", line)
+        if m:
+            command = m.group(1)
+        elif not line.startswith(" " * 8):
+            command = None
+        if command:
+            usage.setdefault(command, set()).update(re.findall(r"(--[a-z][a-z0-9-]*)", line))
+    assert {"train", "eval", "check", "steps", "export", "import"} <= set(usage)
+    for command, options in usage.items():
+        known = set(sub.choices[command]._option_string_actions)
+        assert options <= known, f"README's {command} line: {sorted(options - known)}"
+    assert "--sample" in usage["check"]  # check on a data graph takes a sample

@@ -43,19 +43,22 @@ WINDOW_USAGE = ("backprop-playground [GRAPH | EXAMPLE] [--no-restore] [--smoke |
                 "       backprop-playground COMMAND ...   (no window: see the commands below)")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The window's options; its help also lists the command-line commands handed to
-    :mod:`playground.cli`."""
-    from ..cli import command_summaries
+def build_parser(commands: bool = True) -> argparse.ArgumentParser:
+    """The window's options; with ``commands`` its help also lists the command-line commands
+    handed to :mod:`playground.cli` (building that list costs ~0.1 s: only for ``--help``)."""
+    epilog = None
+    if commands:
+        from ..cli import command_summaries
 
-    width = max(len(name) for name, _ in command_summaries())
-    commands = "\n".join(f"  {name:<{width}}  {text}" for name, text in command_summaries())
+        summaries = command_summaries()
+        width = max(len(name) for name, _ in summaries)
+        epilog = ("commands (no window; `backprop-playground COMMAND --help` for each):\n"
+                  + "\n".join(f"  {name:<{width}}  {text}" for name, text in summaries))
     p = argparse.ArgumentParser(
         prog="backprop-playground", usage=WINDOW_USAGE,
         description="Backprop Playground: build a neural network as a computational graph,\n"
                     "watch values and gradients flow through it, and train it.",
-        epilog=f"commands (no window; `backprop-playground COMMAND --help` for each):\n{commands}",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("graph", nargs="?", help="a graph file or a bundled example name to open "
                                             f"(default: {DEFAULT_EXAMPLE})")
     p.add_argument("--version", action="version", version=f"Backprop Playground {__version__}")
@@ -74,7 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
-    return build_parser().parse_args(list(argv))
+    args = list(argv)
+    return build_parser(commands="-h" in args or "--help" in args).parse_args(args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

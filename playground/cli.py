@@ -223,17 +223,18 @@ class _Progress:
 
 
 # -- eval and check ---------------------------------------------------------------------------
-def _unfed_inputs(model: GraphModel, feeds: dict[str, Any]) -> list[str]:
-    return [n.name for n in model.nodes.values()
-            if n.op == "input" and n.params.get("value") is None and n.name not in feeds]
-
-
 def _feeds_for(args: argparse.Namespace, model: GraphModel) -> dict[str, Any]:
     """``--feed`` values, plus sample ``--sample`` of the dataset. When inputs have no value and
     no sample is named, sample 0 of the graph's dataset is fed (as the window's Evaluate does),
     with a note on stderr."""
+    from .graph.inputs import inputs_without_value
+
     feeds = parse_feeds(args.feed or [])
-    unfed = _unfed_inputs(model, feeds)
+    to_type, unfed = inputs_without_value(model, feeds)
+    if to_type:  # numbers, not data: a sample cannot feed them
+        raise CliError(f"input{'s' if len(to_type) > 1 else ''} {', '.join(to_type)} "
+                       f"{'have' if len(to_type) > 1 else 'has'} no value: give "
+                       f"{'each' if len(to_type) > 1 else 'it'} one with --feed NAME=VALUE")
     if unfed and args.sample is None:
         names = ", ".join(unfed)
         dataset = args.csv or args.dataset or _training_defaults(model).get("dataset")

@@ -187,11 +187,18 @@ def test_inputs_without_value_and_without_dataset_are_named(tmp_path):
     save(m, tmp_path / "typed.json")
     result = run_process("eval", str(tmp_path / "typed.json"))
     assert result.returncode == 2 and "Traceback" not in result.stderr
+    # numbers to type: a dataset sample cannot feed them
     assert result.stderr.strip() == ("error: inputs x, y have no value: give each one with "
-                                     "--feed NAME=VALUE, or feed a sample with --sample I "
-                                     "--dataset NAME")
+                                     "--feed NAME=VALUE")
     result = run_process("eval", str(tmp_path / "typed.json"), "--feed", "x=1", "--feed", "y=2")
     assert result.returncode == 0 and "3" in result.stdout
+    m.set_param(x.id, "shape", [None, 2])  # now a data input, and no dataset in the file
+    m.set_param(y.id, "value", 1.0)
+    save(m, tmp_path / "data.json")
+    result = run_process("eval", str(tmp_path / "data.json"))
+    assert result.returncode == 2 and result.stderr.strip() == (
+        "error: input x has no value: give it one with --feed NAME=VALUE, or feed a sample with "
+        "--sample I --dataset NAME")
 
 
 def test_readme_usage_lines_name_only_options_the_commands_have():

@@ -1,5 +1,6 @@
-"""Inputs placed by hand are single numbers; this finds the batch shape one needs when it is
-wired to a gate that takes data. Plain Python, no Qt.
+"""Inputs placed by hand are single numbers; data inputs have a batch dimension. This tells
+them apart when they have no value, and finds the batch shape an input needs when it is wired
+to a gate that takes data. Plain Python, no Qt.
 
 An Input dropped on the canvas has shape ``[]``: a number to type in (see the input op's
 params). Wired into a gate that needs a batch (a matmul with a (3, 4) weight, a dense layer),
@@ -9,6 +10,7 @@ can say it (``give 'x' shape [null, 3]``) and the window can offer to change it.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 from .model import Edge
@@ -16,7 +18,7 @@ from .model import Edge
 if TYPE_CHECKING:
     from .model import GraphModel
 
-__all__ = ["fitting_input_shape"]
+__all__ = ["fitting_input_shape", "inputs_without_value"]
 
 Shape = list[int | None]
 
@@ -51,3 +53,16 @@ def fitting_input_shape(model: GraphModel, src: str, dst: str, port: str) -> Sha
     finally:
         del model.edges[probe.id]
     return None
+
+
+def inputs_without_value(model: GraphModel, fed: Collection[str] = ()
+                         ) -> tuple[list[str], list[str]]:
+    """The names of ``model``'s inputs that have no value of their own and are not in ``fed``,
+    as ``(to_type, from_data)``: inputs without a batch dimension want a number typed in (a
+    dataset sample cannot feed them), inputs with one want data (a sample of the dataset)."""
+    to_type: list[str] = []
+    from_data: list[str] = []
+    for node in model.nodes.values():
+        if node.op == "input" and node.params.get("value") is None and node.name not in fed:
+            (from_data if None in node.params["shape"] else to_type).append(node.name)
+    return to_type, from_data

@@ -21,6 +21,7 @@ from playground.graph import (
 )
 from playground.graph.edit import apply_dict, build_mlp
 from playground.graph.explain import trace
+from playground.graph.inputs import inputs_without_value
 from playground.graph.naming import GATE_LETTERS, INPUT_LETTERS
 from playground.resources import example_names, example_path
 from playground.training import bind
@@ -189,3 +190,14 @@ def test_wiring_a_typed_number_into_a_gate_that_takes_data_says_which_shape_fits
         m.connect(seven.id, other.id, "b")
     assert info.value.shape is None and info.value.input_id is None
     assert "to feed data" not in str(info.value)
+
+
+def test_inputs_without_value_are_told_apart_numbers_to_type_from_data():
+    m, ids = square_of_sum_by_hand()
+    assert inputs_without_value(m) == (["x", "y"], [])
+    data = load(example_path("digits_mlp"))
+    assert inputs_without_value(data) == ([], ["X", "y"])
+    assert inputs_without_value(data, fed={"y"}) == ([], ["X"])
+    m.set_param(ids["x"], "value", 2.0)
+    m.set_param(ids["y"], "shape", [None, 1])
+    assert inputs_without_value(m) == ([], ["y"])

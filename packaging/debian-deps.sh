@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian/Ubuntu system libraries Backprop Playground needs (Qt offscreen and X11,
 # fonts, Xvfb for tests). Installs only what is missing; does nothing on other systems.
+# As root it installs; as another user it uses sudo; without sudo it prints the one command to
+# run as root (on stdout, so `su -c "$(packaging/debian-deps.sh)"` works) and exits 1.
 set -euo pipefail
 PKGS=(
   # Qt offscreen platform
@@ -22,9 +24,17 @@ for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
-SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+SUDO=()
+if [ "$(id -u)" -ne 0 ]; then
+  if ! command -v sudo >/dev/null 2>&1; then
+    echo "debian-deps.sh: ${#missing[@]} system package(s) are missing and installing them" \
+         "needs root (there is no sudo here). Run this as root, then run this script again:" >&2
+    echo "apt-get update && apt-get install -y --no-install-recommends ${missing[*]}"
+    exit 1
+  fi
+  SUDO=(sudo)
+fi
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+"${SUDO[@]}" apt-get update -qq
+"${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 echo "installed: ${missing[*]}"

@@ -1,4 +1,6 @@
-"""``python -m playground``: the window, or a CLI command (train, eval, check)."""
+"""``python -m playground``: the window, or a CLI command (train, eval, check, ...).
+
+``--help`` is the window's: its options and the commands it hands over to :mod:`.cli`."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ def _wants_window(args: list[str]) -> bool:
     if not args:
         return True
     first = args[0]
-    if first in COMMANDS or first in ("-h", "--help", "--version"):
+    if first in COMMANDS or first == "--version":
         return False
     if first.startswith("-"):
         return True

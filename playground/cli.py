@@ -270,7 +270,30 @@ class _Progress:
 
 # -- eval and check ---------------------------------------------------------------------------
 def _feeds_for(args: argparse.Namespace, model: GraphModel) -> dict[str, Any]:
+    """``--feed`` values, plus sample ``--sample`` of the dataset. When inputs have no value and
+    no sample is named, sample 0 of the graph's dataset is fed (as the window's Evaluate does),
+    with a note on stderr."""
+    from .graph.inputs import inputs_without_value
+
     feeds = parse_feeds(args.feed or [])
+    to_type, unfed = inputs_without_value(model, feeds)
+    if to_type:  # numbers, not data: a sample cannot feed them
+        raise CliError(f"input{'s' if len(to_type) > 1 else ''} {', '.join(to_type)} "
+                       f"{'have' if len(to_type) > 1 else 'has'} no value: give "
+                       f"{'each' if len(to_type) > 1 else 'it'} one with --feed NAME=VALUE")
+    if unfed and args.sample is None:
+        names = ", ".join(unfed)
+        dataset = args.csv or args.dataset or _training_defaults(model).get("dataset")
+        if not dataset:
+            raise CliError(f"input{'s' if len(unfed) > 1 else ''} {names} "
+                           f"{'have' if len(unfed) > 1 else 'has'} no value: give "
+                           f"{'each' if len(unfed) > 1 else 'it'} one with --feed NAME=VALUE, "
+                           "or feed a sample with --sample I --dataset NAME")
+        args.sample = 0
+        print(f"note: {names} {'have' if len(unfed) > 1 else 'has'} no value of "
+              f"{'their' if len(unfed) > 1 else 'its'} own: feeding sample 0 of {dataset} "
+              "(choose another with --sample I, or give values with --feed NAME=VALUE)",
+              file=sys.stderr)
     if args.sample is not None:
         from .training import TrainingError
         from .training.datasets import DatasetError
@@ -413,7 +436,8 @@ def build_parser() -> argparse.ArgumentParser:
         e.add_argument("graph", help="a graph file or a bundled example name")
         e.add_argument("--feed", action="append", metavar="NAME=VALUE",
                        help="a number or JSON nested list for an input node")
-        e.add_argument("--sample", type=int, help="feed sample I of the dataset")
+        e.add_argument("--sample", type=int, help="feed sample I of the dataset (sample 0 when "
+                       "an input has no value of its own and no --sample is given)")
         e.add_argument("--weights", metavar="FILE.npz", help="trained parameters")
         _add_data_args(e)
         if json_help != "":  # check has no JSON output
@@ -432,6 +456,13 @@ def cmd_interop(args: argparse.Namespace, out: TextIO) -> int:
         return run(args, out, load_graph)
     except InteropError as exc:
         raise CliError(str(exc), EXIT_FAILED) from None
+
+
+def command_summaries() -> list[tuple[str, str]]:
+    """(command, one-line help) for every command, in the order ``--help`` lists them."""
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return [(a.dest, a.help or "") for a in sub._choices_actions]
 
 
 COMMANDS = {"train": cmd_train, "score": cmd_score, "eval": cmd_eval, "check": cmd_check,

@@ -126,7 +126,7 @@ def test_check_passes_on_examples_and_fails_on_a_wrong_backward(tmp_path):
     (("train", "digits_mlp", "--dataset", "imagenet"), "unknown dataset"),
     (("eval", "square_of_sum", "--feed", "x=abc"), "not a number"),
     (("eval", "square_of_sum", "--feed", "z=1"), "no input named"),
-    (("eval", "square_of_sum", "--feed", "x=[1,2]"), "expects shape"),
+    (("eval", "square_of_sum", "--feed", "x=[1,2]"), "input 'x' is a scalar (one number)"),
     (("train", "moons_mlp", "--lr", "-1"), "learning rate"),
     (("train", "square_of_sum", "--dataset", "moons"), "not a loss"),
     (("train", "digits_mlp", "--epochs", "many"), "invalid int"),
@@ -159,3 +159,68 @@ def test_version_and_help():
     assert result.returncode == 0 and "Backprop Playground" in result.stdout
     code, text = run_cli()
     assert code == 2 and "train" in text and "eval" in text and "check" in text
+
+
+@pytest.mark.parametrize("command", ["check", "eval", "steps"])
+def test_a_data_graph_without_sample_feeds_sample_0_with_a_note(command, capsys):
+    code, text = run_cli(command, "moons_mlp")
+    note = capsys.readouterr().err
+    assert code == 0, note
+    assert "X, y have no value" in note and "sample 0 of moons" in note and "--sample" in note
+    assert run_cli(command, "moons_mlp", "--sample", "0") == (0, text)  # the same numbers
+    assert capsys.readouterr().err == ""  # no note when the sample is chosen
+
+
+def test_check_on_the_digits_network_needs_no_sample(capsys):
+    code, text = run_cli("check", "digits_mlp")
+    assert code == 0 and "gradient check passed" in text
+    assert "sample 0 of digits" in capsys.readouterr().err
+
+
+def test_inputs_without_value_and_without_dataset_are_named(tmp_path):
+    m = GraphModel()
+    x = m.add_node("input", "x", {"shape": []})
+    y = m.add_node("input", "y", {"shape": []})
+    q = m.add_node("add", "q")
+    m.connect(x.id, q.id, "a")
+    m.connect(y.id, q.id, "b")
+    save(m, tmp_path / "typed.json")
+    result = run_process("eval", str(tmp_path / "typed.json"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    # numbers to type: a dataset sample cannot feed them
+    assert result.stderr.strip() == ("error: inputs x, y have no value: give each one with "
+                                     "--feed NAME=VALUE")
+    result = run_process("eval", str(tmp_path / "typed.json"), "--feed", "x=1", "--feed", "y=2")
+    assert result.returncode == 0 and "3" in result.stdout
+    m.set_param(x.id, "shape", [None, 2])  # now a data input, and no dataset in the file
+    m.set_param(y.id, "value", 1.0)
+    save(m, tmp_path / "data.json")
+    result = run_process("eval", str(tmp_path / "data.json"))
+    assert result.returncode == 2 and result.stderr.strip() == (
+        "error: input x has no value: give it one with --feed NAME=VALUE, or feed a sample with "
+        "--sample I --dataset NAME")
+
+
+def test_readme_usage_lines_name_only_options_the_commands_have():
+    import argparse
+    import re
+
+    from playground.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    usage: dict[str, set[str]] = {}
+    command = None
+    for line in text.splitlines():
+        m = re.match(r"^python -m playground (\w+) ", line)
+        if m:
+            command = m.group(1)
+        elif not line.startswith(" " * 8):
+            command = None
+        if command:
+            usage.setdefault(command, set()).update(re.findall(r"(--[a-z][a-z0-9-]*)", line))
+    assert {"train", "eval", "check", "steps", "export", "import"} <= set(usage)
+    for command, options in usage.items():
+        known = set(sub.choices[command]._option_string_actions)
+        assert options <= known, f"README's {command} line: {sorted(options - known)}"
+    assert "--sample" in usage["check"]  # check on a data graph takes a sample

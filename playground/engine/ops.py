@@ -31,7 +31,9 @@ def _const_shape(shapes: Any, p: Mapping[str, Any]) -> tuple[int | None, ...]:
 register(OpSpec(
     "input", (), None, (), _src_shape,
     params=(
-        Param("shape", "shape", [None, 1], doc="sizes; null is the batch dimension"),
+        # [] by default: an input placed by hand is one number you type in; inputs that data
+        # feeds are made with their batch shape (Layer Stack, examples, ONNX import, files)
+        Param("shape", "shape", [], doc="sizes; [] is one number, null is the batch dimension"),
         Param("value", "array", None, doc="value used by Evaluate when nothing is fed"),
     ),
     label="Input", category="Sources", colour=SOURCE, role="input",
@@ -128,8 +130,12 @@ _unary("tanh", "tanh", lambda xs, p: np.tanh(xs[0]), lambda g, y, xs, p, s: g * 
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
-    # 0.5·tanh(x/2) + 0.5: stable for large |x|, exactly 1/(1+e^-x) up to rounding
-    y = np.multiply(x, 0.5)
+    # 0.5·tanh(x/2) + 0.5: stable for large |x|, exactly 1/(1+e^-x) up to rounding. (In place,
+    # 1/(1+e⁻ˣ) is ~15% faster on arrays, exp being cheaper than tanh, but it rounds twice near
+    # σ = 1: central differences at x ≈ 10 then miss σ' by 2e-6, over the checks' tolerance.)
+    # x * 0.5, not np.multiply(x, 0.5): on a NumPy scalar that ufunc call took ~0.6 µs, as long
+    # as the three gates that fusing saves; the operator takes the scalar's fast path.
+    y = x * 0.5
     if type(y) is not np.ndarray:  # a 0-d input gives a NumPy scalar
         return 0.5 * np.tanh(y) + 0.5
     np.tanh(y, out=y)

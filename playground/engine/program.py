@@ -16,8 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from .feeds import misfit
 from .init import initialize
-from .registry import EngineError, OpSpec, Shape, ShapeError, fmt_shape, get_op
+from .registry import EngineError, OpSpec, Shape, ShapeError, get_op
 
 try:  # NumPy >= 2 keeps the ufunc error state in a context variable: set it directly
     from numpy._core.umath import _extobj_contextvar, _make_extobj
@@ -43,7 +44,15 @@ else:  # pragma: no cover - older NumPy
 
 
 class FeedError(EngineError, ValueError):
-    """A value fed to an input is missing or has the wrong shape."""
+    """A value fed to an input is missing or has the wrong shape; ``inputs`` names the inputs."""
+
+    def __init__(self, message: str, inputs: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.inputs = tuple(inputs)
+
+
+def _names(names: Sequence[str]) -> str:
+    return ", ".join(f"'{n}'" for n in names)
 
 
 class NonFiniteError(EngineError, FloatingPointError):
@@ -156,33 +165,38 @@ class Program:
     def feed(self, feeds: Mapping[str, Any] | None = None) -> None:
         """Set input values: fed by node name or key, else the input's own ``value`` param."""
         feeds = dict(feeds or {})
+        missing = [self.nodes[i].name for i in self.inputs
+                   if not {self.nodes[i].name, self.nodes[i].key} & feeds.keys()
+                   and self.nodes[i].params.get("value") is None]
+        if missing:
+            raise FeedError(f"input {_names(missing)} has no value: feed it, or give it a value"
+                            if len(missing) == 1 else
+                            f"inputs {_names(missing)} have no value: feed them, or give them "
+                            "values", missing)
         for i in self.inputs:
             node = self.nodes[i]
             if node.name in feeds:
                 raw = feeds.pop(node.name)
             elif node.key in feeds:
                 raw = feeds.pop(node.key)
-            elif node.params.get("value") is not None:
-                raw = node.params["value"]
             else:
-                raise FeedError(f"input '{node.name}' has no value: feed it, or give it a value")
+                raw = node.params["value"]
             try:
                 arr = np.asarray(raw, dtype=self.dtype)
             except (TypeError, ValueError):
-                raise FeedError(f"input '{node.name}': {raw!r} is not a number or array") from None
+                raise FeedError(f"input '{node.name}': {raw!r} is not a number or array",
+                                [node.name]) from None
             self._check_feed(node, arr)
             self.values[i] = arr
         if feeds:
-            raise FeedError(f"no input named {', '.join(repr(k) for k in feeds)} in this graph")
+            raise FeedError(f"no input named {', '.join(repr(k) for k in feeds)} in this graph",
+                            list(feeds))
 
     @staticmethod
     def _check_feed(node: ProgramNode, arr: np.ndarray) -> None:
-        want = node.shape
-        ok = arr.ndim == len(want) and all(w is None or w == a for w, a in zip(want, arr.shape, strict=False))
-        if not ok:
-            raise FeedError(
-                f"input '{node.name}' expects shape {fmt_shape(want)}, got {fmt_shape(arr.shape)}"
-            )
+        problem = misfit(node.name, node.shape, arr)
+        if problem is not None:
+            raise FeedError(problem, [node.name])
 
     def set_input(self, key: str, arr: np.ndarray) -> None:
         """Fast path for training: store an already-cast batch (no checks)."""
@@ -321,8 +335,11 @@ class Program:
         if seed is None:
             out = values[self.output]
             one = self._one
-            if type(out) is np.ndarray and out.shape == () and out.dtype == one.dtype:
-                g = one.copy()  # what np.ones_like(out) gives, in a tenth of the time
+            # a scalar output (a 0-d array, or the NumPy scalar that gates on 0-d arrays give):
+            # what np.ones_like(out) gives as a 0-d array, in a tenth of the time
+            if (isinstance(out, (np.ndarray, np.generic)) and out.shape == ()
+                    and out.dtype == one.dtype):
+                g = one.copy()
             else:
                 g = np.ones_like(out)
         else:

@@ -8,6 +8,7 @@ from .errors import (
     FileFormatError,
     GraphError,
     InputTakenError,
+    InputValueError,
     SameNodeError,
     UnconnectedInputError,
     UnknownNodeError,
@@ -18,7 +19,8 @@ from .serialize import FORMAT, VERSION, dumps, load, loads, save
 
 __all__ = [
     "COMPOSITE", "FORMAT", "VERSION", "Analysis", "CompileError", "ConnectionShapeError",
-    "CycleError", "Edge", "FileFormatError", "GraphError", "GraphModel", "InputTakenError", "Node",
+    "CycleError", "Edge", "FileFormatError", "GraphError", "GraphModel", "InputTakenError",
+    "InputValueError", "Node",
     "SameNodeError", "UnconnectedInputError", "UnknownNodeError", "UnknownPortError",
     "compile_graph", "dumps", "graph_values", "load", "loads", "node_shape", "save",
 ]

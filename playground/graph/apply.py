@@ -59,7 +59,7 @@ def apply_dict(model: GraphModel, target: Mapping[str, Any]) -> None:
         if node.op != COMPOSITE:
             for key, value in w["params"].items():
                 if node.params.get(key) != value:
-                    model.set_param(nid, key, copy.deepcopy(value))
+                    model.set_param(nid, key, copy.deepcopy(value), check_shapes=False)
     _rename_all(model, {nid: want_nodes[nid]["name"] for nid in model.nodes})
     for nid in list(model.nodes):
         model.move_node(nid, want_nodes[nid]["position"])

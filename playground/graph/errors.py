@@ -31,7 +31,15 @@ class SameNodeError(GraphError, ValueError):
 
 
 class ConnectionShapeError(GraphError, ValueError):
-    pass
+    """A wire whose shapes do not fit. When its source is an input that a batch shape would
+    fit, ``shape`` is that shape (``[None, 3]``) and ``input_id`` the input's id: the window
+    can offer to give the input that shape."""
+
+    def __init__(self, message: str, input_id: str | None = None,
+                 shape: list[int | None] | None = None) -> None:
+        super().__init__(message)
+        self.input_id = input_id if shape is not None else None
+        self.shape = shape
 
 
 class NameError_(GraphError, ValueError):
@@ -40,6 +48,15 @@ class NameError_(GraphError, ValueError):
 
 class UnconnectedInputError(GraphError, ValueError):
     pass
+
+
+class InputValueError(GraphError, ValueError):
+    """A value typed into an input that does not fit the input's shape; ``input_name`` names
+    the input (the Inspector shows the message beside its value field)."""
+
+    def __init__(self, message: str, input_name: str) -> None:
+        super().__init__(message)
+        self.input_name = input_name
 
 
 class CompileError(GraphError, ValueError):

@@ -3,7 +3,8 @@
 A fused gate and the chain of primitive gates it stands for give the same values and the same
 gradients (to rounding): σ(x) with local derivative σ(1−σ) is −x → exp → +1 → 1/x, and
 dense = matmul + bias add. This module finds such chains, fuses them, expands fused gates again
-and compares two versions of a graph (largest gradient difference, gate counts, time per step).
+and compares two versions of a graph (largest gradient difference, gate counts, and the time per
+step measured side by side, with a verdict in words: which is faster, or that it is within noise).
 
 Like :mod:`.edit`, :func:`fuse` and :func:`expand` are pure: they read a live model and return
 the document dict it should become, to be applied with :func:`.edit.apply_dict` (undo applies
@@ -12,9 +13,9 @@ the ``before`` snapshot and restores the document exactly). Plain Python, no Qt.
 
 from __future__ import annotations
 
-import statistics
+import math
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +27,7 @@ from .compile import compile_graph
 from .edit import _scratch, _snapshot, ungroup
 from .layout import place_in_line
 from .model import COMPOSITE, GraphModel
+from .timing import side_by_side
 
 __all__ = ["Comparison", "Fusion", "compare", "expand", "find_fusable", "fuse", "sample_feeds"]
 
@@ -45,13 +47,60 @@ class Comparison:
     max_grad_diff: float  # largest |difference| of any source's gradient (same name in both)
     gates_a: int
     gates_b: int
-    seconds_a: float  # one forward + backward pass (median over interleaved repeats)
+    seconds_a: float  # one forward + backward pass (median over interleaved rounds)
     seconds_b: float
+    ratio: float = math.nan  # a's time / b's time: the median of the rounds, side by side
+    ratio_low: float = math.nan  # a 95% confidence interval of that median
+    ratio_high: float = math.nan
+    rounds: int = 0  # rounds timed side by side
+    batch: int | None = None  # samples per pass; None when the graph has no batch dimension
+    labels: tuple[str, str] = ("the first form", "the second form")
 
     @property
     def speedup(self) -> float:
         """How many times faster b runs than a."""
         return self.seconds_a / self.seconds_b if self.seconds_b > 0 else float("inf")
+
+    @property
+    def faster(self) -> str | None:
+        """'a' or 'b' when that one is faster beyond the timing noise (the whole confidence
+        interval of the ratio is on one side of 1), None when the difference is within noise."""
+        if self.ratio_high < 1.0:
+            return "a"
+        if self.ratio_low > 1.0:
+            return "b"
+        return None
+
+    @property
+    def verdict(self) -> str:
+        """The timing in words a student can read: which form is faster and by how much, or
+        that the difference is within this machine's timing noise."""
+        if math.isnan(self.ratio):
+            return "The two forms were not timed."
+        a, b = self.labels
+        how = f"over {self.rounds} rounds timed side by side"
+        if self.faster is None:
+            text = (f"Within noise: {a} and {b} take the same time here ({a} takes "
+                    f"{self.ratio_low:.2f}–{self.ratio_high:.2f}× the time of {b} {how}).")
+            if self.batch is None:
+                text += (" On single numbers each gate does very little arithmetic and the fixed "
+                         "cost of a pass dominates; on a batch of data fewer gates also means "
+                         "fewer passes over the data.")
+            return text
+        fast, slow = (a, b) if self.faster == "a" else (b, a)
+        gain = 1.0 / self.ratio if self.faster == "a" else self.ratio
+        lo, hi = sorted((self.ratio_low, self.ratio_high))
+        lo, hi = (1.0 / hi, 1.0 / lo) if self.faster == "a" else (lo, hi)
+        per = f" on a batch of {self.batch}" if self.batch else ""
+        if gain < 1.1:
+            return (f"{fast[0].upper()}{fast[1:]} is slightly faster than {slow}{per}: by "
+                    f"{_percent(gain)} ({_percent(lo)}–{_percent(hi)} {how}).")
+        return (f"{fast[0].upper()}{fast[1:]} is {gain:.2f}× as fast as {slow}{per} "
+                f"({lo:.2f}–{hi:.2f}× {how}).")
+
+
+def _percent(gain: float) -> str:
+    return f"{100 * (gain - 1):.0f}%" if gain >= 1.01 else f"{100 * (gain - 1):.1f}%"
 
 
 # -- finding ----------------------------------------------------------------------------------
@@ -280,30 +329,48 @@ def _grad_diff(pa: Program, pb: Program) -> float:
     return worst
 
 
-def _time_step(program: Program, n: int) -> float:
-    t0 = time.perf_counter()
-    for _ in range(n):
+def _pass(program: Program) -> Any:
+    def run() -> None:
         program.forward()
         program.backward(all_grads=True)
-    return (time.perf_counter() - t0) / n
+    return run
+
+
+def _batch(program: Program, feeds: Mapping[str, Any]) -> int | None:
+    for i in program.inputs:
+        node = program.nodes[i]
+        if None in node.shape and node.name in feeds:
+            return int(np.shape(feeds[node.name])[node.shape.index(None)])
+    return None
 
 
 def compare(model_a: GraphModel, model_b: GraphModel, feeds: Mapping[str, Any] | None = None,
-            repeats: int = 15, seed: int = 0, budget: float = 0.25) -> Comparison:
+            repeats: int = 15, seed: int = 0, budget: float = 0.4, batch: int | None = None,
+            labels: tuple[str, str] = ("the first form", "the second form"),
+            clock: Callable[[], float] = time.perf_counter) -> Comparison:
     """Run both graphs on the same data and weights and compare them.
 
     Parameters are initialised from ``seed`` in ``a`` and copied into ``b`` by name; inputs get
-    ``feeds`` (by name), else their own value, else :func:`sample_feeds`. ``max_grad_diff`` is
+    ``feeds`` (by name), else their own value, else :func:`sample_feeds` with ``batch`` samples
+    (default: the graph's training batch size, else 64: a realistic batch). ``max_grad_diff`` is
     the largest absolute difference between the gradients of same-named inputs and parameters.
-    Timing: one forward + backward pass (``all_grads=True``), measured in ``repeats`` interleaved
-    rounds (a, b, a, b, …, several passes each, about ``budget`` seconds in all); the median."""
+    Timing: one forward + backward pass (``all_grads=True``) of each on one BLAS thread, in
+    alternating rounds for about ``budget`` seconds (at least ``repeats`` rounds; :func:`.timing.side_by_side`): the
+    medians, and the median per-round ratio with its 95% confidence interval, from which
+    :attr:`Comparison.verdict` says which is faster or that the difference is within noise.
+    ``labels`` name the two forms in the verdict; ``clock`` as for :func:`.timing.side_by_side`."""
     pa, pb = compile_graph(model_a), compile_graph(model_b)
     pa.init_params(seed)
     pb.init_params(seed)
     pb.set_params({k: v for k, v in pa.param_arrays(False).items()}, strict=False)
     given = dict(feeds or {})
-    auto = sample_feeds(model_a, pa, seed=seed)
-    fa, fb = {}, {}
+    if batch is None:
+        training = model_a.meta.get("training")
+        size = training.get("batch_size") if isinstance(training, dict) else None
+        batch = size if isinstance(size, int) and not isinstance(size, bool) and size > 0 else 64
+    auto = sample_feeds(model_a, pa, batch=batch, seed=seed)
+    fa: dict[str, Any] = {}
+    fb: dict[str, Any] = {}
     for program, fed in ((pa, fa), (pb, fb)):
         for i in program.inputs:
             name = program.nodes[i].name
@@ -314,11 +381,12 @@ def compare(model_a: GraphModel, model_b: GraphModel, feeds: Mapping[str, Any] |
     pa.run(fa)
     pb.run(fb)
     diff = _grad_diff(pa, pb)
-    repeats = max(1, int(repeats))
-    once = _time_step(pa, 1) + _time_step(pb, 1)
-    inner = int(min(1000, max(1, budget / (repeats * max(once, 1e-7)))))
-    ta, tb = [], []
-    for _ in range(repeats):
-        ta.append(_time_step(pa, inner))
-        tb.append(_time_step(pb, inner))
-    return Comparison(diff, _gates(pa), _gates(pb), statistics.median(ta), statistics.median(tb))
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+
+    with threadpool_limits(1):  # as training runs graphs of this size: a second BLAS thread
+        # gains nothing here, and on a busy machine made single passes up to 50x slower
+        timing = side_by_side(_pass(pa), _pass(pb), budget=budget,
+                              min_rounds=max(1, int(repeats)), clock=clock)
+    return Comparison(diff, _gates(pa), _gates(pb), timing.seconds_a, timing.seconds_b,
+                      timing.ratio, timing.ratio_low, timing.ratio_high, timing.rounds,
+                      _batch(pa, fa), labels)

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ..engine.feeds import misfit
 from ..engine.registry import EngineError, ParamError, get_op
 from . import errors as E
 from .events import Event
@@ -129,6 +130,13 @@ class GraphModel:
             k += 1
         return f"{stem}{k}"
 
+    def default_name(self, op: str) -> str:
+        """A short free name for a new ``op`` node (x, y, z; q, f, g; W; h1; z1; loss: see
+        :mod:`.naming`). :meth:`add_node` uses it when no name is given."""
+        from .naming import default_name
+
+        return default_name(self, op)
+
     def check_name(self, name: str, node_id: str | None = None) -> None:
         if (not isinstance(name, str) or not _NAME_RE.match(name)
                 or any(unicodedata.category(c) in ("Cc", "Cs") for c in name)):
@@ -183,8 +191,7 @@ class GraphModel:
         elif node_id in self.nodes or node_id in self.edges:
             raise E.GraphError(f"the id '{node_id}' is already used in this graph")
         if name is None:
-            base = op if op != COMPOSITE else "group"
-            name = self.unique_name(base if op != "parameter" else "W")
+            name = self.default_name(op)
         self.check_name(name)
         pos = _position(position)
         node = Node(node_id, op, name, resolved, pos, body)
@@ -231,7 +238,12 @@ class GraphModel:
             del self.edges[probe.id]
         for nid, msg in after.items():
             if "not connected" not in msg and before.get(nid) != msg:
-                raise E.ConnectionShapeError(f"shapes do not fit: {msg}")
+                from .inputs import fitting_input_shape  # an input placed by hand is a number
+
+                shape = fitting_input_shape(self, src, dst, port)
+                hint = "" if shape is None else (
+                    f"; to feed data through '{s.name}' give it shape {_json_shape(shape)}")
+                raise E.ConnectionShapeError(f"shapes do not fit: {msg}{hint}", src, shape)
 
     def connect(self, src: str, dst: str, port: str, edge_id: str | None = None,
                 check_shapes: bool = True) -> Edge:
@@ -256,7 +268,10 @@ class GraphModel:
         self.edge_removed.emit(edge)
         return edge
 
-    def set_param(self, node_id: str, key: str, value: Any) -> None:
+    def check_param(self, node_id: str, key: str, value: Any, check_shapes: bool = True) -> Any:
+        """The value :meth:`set_param` would store, or the typed error saying why it refuses:
+        :class:`~.errors.InputValueError` for a typed value that does not fit the input's shape
+        (``input 'x' is a scalar (one number); [1, 2] has 2 values: ...``)."""
         node = self.node(node_id)
         if node.op == COMPOSITE:
             raise E.GraphError("a composite node has no params of its own: open it to edit inside")
@@ -266,6 +281,18 @@ class GraphModel:
             _check_finite(spec.param(key).kind, key, new)
         except ParamError as exc:
             raise E.GraphError(f"{node.name}: {exc}") from None
+        if check_shapes and spec.role == "input" and key == "value" and new is not None:
+            problem = misfit(node.name, node.params["shape"], new)
+            if problem is not None:
+                raise E.InputValueError(problem, node.name)
+        return new
+
+    def set_param(self, node_id: str, key: str, value: Any, check_shapes: bool = True) -> None:
+        """Set one param. ``check_shapes=False`` still refuses a value of the wrong kind but lets
+        a typed value that does not fit its input's shape through (restoring a document state,
+        as :meth:`connect` does with shapes; running it then names the input)."""
+        node = self.node(node_id)
+        new = self.check_param(node_id, key, value, check_shapes)
         old = node.params.get(key)
         if old == new:
             return
@@ -481,6 +508,10 @@ class GraphModel:
 
     def copy(self) -> GraphModel:
         return GraphModel.from_dict(self.to_dict())
+
+
+def _json_shape(shape: Iterable[int | None]) -> str:
+    return "[" + ", ".join("null" if d is None else str(d) for d in shape) + "]"
 
 
 def _position(position: Iterable[float]) -> Position:

@@ -15,7 +15,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from .. import __version__
 
@@ -38,9 +38,29 @@ def seconds_since_process_start() -> float:
         return time.perf_counter() - _T_IMPORT
 
 
-def parse_args(argv: Sequence[str]) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="backprop-playground", description="Backprop Playground")
-    p.add_argument("graph", nargs="?", help="a graph file or a bundled example name")
+WINDOW_USAGE = ("backprop-playground [GRAPH | EXAMPLE] [--no-restore] [--smoke | --first-paint]\n"
+                "       backprop-playground --install-desktop | --uninstall-desktop | --version\n"
+                "       backprop-playground COMMAND ...   (no window: see the commands below)")
+
+
+def build_parser(commands: bool = True) -> argparse.ArgumentParser:
+    """The window's options; with ``commands`` its help also lists the command-line commands
+    handed to :mod:`playground.cli` (building that list costs ~0.1 s: only for ``--help``)."""
+    epilog = None
+    if commands:
+        from ..cli import command_summaries
+
+        summaries = command_summaries()
+        width = max(len(name) for name, _ in summaries)
+        epilog = ("commands (no window; `backprop-playground COMMAND --help` for each):\n"
+                  + "\n".join(f"  {name:<{width}}  {text}" for name, text in summaries))
+    p = argparse.ArgumentParser(
+        prog="backprop-playground", usage=WINDOW_USAGE,
+        description="Backprop Playground: build a neural network as a computational graph,\n"
+                    "watch values and gradients flow through it, and train it.",
+        epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("graph", nargs="?", help="a graph file or a bundled example name to open "
+                                            f"(default: {DEFAULT_EXAMPLE})")
     p.add_argument("--version", action="version", version=f"Backprop Playground {__version__}")
     p.add_argument("--smoke", action="store_true",
                    help=f"open the window (on {SMOKE_EXAMPLE} unless GRAPH is given), train one "
@@ -53,7 +73,12 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
                    help="add the menu entry, icons and AppStream metainfo for the current user")
     g.add_argument("--uninstall-desktop", action="store_true",
                    help="remove what --install-desktop added")
-    return p.parse_args(list(argv))
+    return p
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    args = list(argv)
+    return build_parser(commands="-h" in args or "--help" in args).parse_args(args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -64,8 +89,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return desktop_main("install" if args.install_desktop else "uninstall")
     check = args.smoke or args.first_paint
     os.environ.setdefault("LANG", "C.UTF-8")
-    if check and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from ..display import display_problem
+
+    problem = display_problem()  # before Qt, which would abort with a misleading paragraph
+    if problem and check and not os.environ.get("QT_QPA_PLATFORM"):
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a check needs no display
+    elif problem:
+        print(problem, file=sys.stderr)
+        return 1
     from PySide6.QtCore import QSettings
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
@@ -75,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .mainwindow import MainWindow
 
     sys.setswitchinterval(0.001)  # the GUI thread waits at most 1 ms for the worker's GIL
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app = cast(QApplication, QApplication.instance() or QApplication(sys.argv[:1]))
     from . import collector
 
     collector.install()  # Python's garbage collector runs on the GUI thread only
@@ -98,7 +129,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         window = MainWindow(settings)
         errors: list[str] = []
         if check:  # a check never waits on a dialog: it reports and exits
-            window.show_error = lambda title, text: errors.append(" ".join(f"{title}: {text}".split()))
+            window.show_error = (  # type: ignore[method-assign]
+                lambda title, text: errors.append(" ".join(f"{title}: {text}".split())))
         restored = False if (check or args.no_restore) else window.offer_recovery()
         if not restored:
             target = args.graph or (SMOKE_EXAMPLE if args.smoke else DEFAULT_EXAMPLE)
@@ -186,7 +218,10 @@ def _first_paint(app: Any, window: Any) -> int:
     window.show()
     app.exec()
     app.removeEventFilter(watch)
-    _close(window)
+    import shiboken6
+
+    if shiboken6.isValid(window):  # Qt 6's quit() closes the windows: this one deletes itself
+        _close(window)
     if watch.at is None:
         print("first-paint: FAILED: the window was not painted within 30 s")
         return 1

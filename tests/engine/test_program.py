@@ -105,16 +105,41 @@ def test_feed_errors_name_the_input() -> None:
     prog = linear_model()
     good = {"x": np.zeros((4, 2)), "t": np.zeros((4, 1))}
     prog.forward(good)
-    with pytest.raises(FeedError, match=r"input 'x' expects shape \(N, 2\), got \(4, 3\)"):
+    with pytest.raises(FeedError, match=r"^input 'x' takes shape \(N, 2\), 2 numbers per "
+                                        r"sample; the value has shape \(4, 3\)$") as info:
         prog.forward({**good, "x": np.zeros((4, 3))})
-    with pytest.raises(FeedError, match=r"input 'x' expects shape \(N, 2\), got \(4,\)"):
+    assert info.value.inputs == ("x",)
+    with pytest.raises(FeedError, match=r"input 'x' takes shape \(N, 2\), .* the value has "
+                                        r"shape \(4,\)"):
         prog.forward({**good, "x": np.zeros(4)})
     with pytest.raises(FeedError, match=r"no input named 'z'"):
         prog.forward({**good, "z": 1.0})
-    with pytest.raises(FeedError, match=r"input 't' has no value"):
+    with pytest.raises(FeedError, match=r"^input 't' has no value: feed it") as info:
         prog.forward({"x": good["x"]})
+    assert info.value.inputs == ("t",)
     with pytest.raises(FeedError, match=r"input 'x': 'abc' is not a number"):
         prog.forward({**good, "x": "abc"})
+
+
+def test_every_input_without_a_value_is_named_at_once() -> None:
+    prog = squared_sum()
+    with pytest.raises(FeedError, match=r"^inputs 'x', 'y' have no value: feed them") as info:
+        prog.forward()
+    assert info.value.inputs == ("x", "y")
+    with pytest.raises(FeedError, match=r"^input 'y' has no value") as info:
+        prog.forward({"x": 1.0})
+    assert info.value.inputs == ("y",)
+
+
+@pytest.mark.parametrize("value, words", [
+    ([1.0, 2.0], ("input 'x' is a scalar (one number); [1, 2] has 2 values: to type 2 numbers "
+                 "give 'x' shape [2]")),
+    ([[1.0, 2.0], [3.0, 4.0]], "input 'x' is a scalar (one number); the value has shape (2, 2)"),
+])
+def test_a_value_that_does_not_fit_a_scalar_input_says_why(value, words) -> None:
+    with pytest.raises(FeedError) as info:
+        squared_sum().forward({"x": value, "y": 1.0})
+    assert str(info.value) == words and info.value.inputs == ("x",)
 
 
 def test_input_value_param_is_used_when_nothing_is_fed() -> None:
@@ -175,6 +200,24 @@ def test_fused_sigmoid_matches_its_primitive_chain() -> None:
     assert fused.run({"x": x}) == pytest.approx(chain.run({"x": x}), rel=1e-12)
     np.testing.assert_allclose(fused.value("s"), chain.value("s"), rtol=1e-12)
     np.testing.assert_allclose(fused.grad("x"), chain.grad("x"), rtol=1e-12)
+
+
+def test_fused_sigmoid_matches_its_chain_on_single_numbers() -> None:
+    # gates on 0-d arrays give NumPy scalars: the σ gate's scalar path and the output's seed
+    fused = Program([node("x", "input", shape=[]), node("w", "input", shape=[]),
+                     node("z", "mul", (0, 1)), node("s", "sigmoid", (2,))], output=3)
+    chain = Program([node("x", "input", shape=[]), node("w", "input", shape=[]),
+                     node("z", "mul", (0, 1)), node("n", "neg", (2,)), node("e", "exp", (3,)),
+                     node("p", "add_const", (4,), c=1.0), node("s", "reciprocal", (5,))],
+                    output=6)
+    for x in (-40.0, -3.0, 0.0, 0.5, 40.0):
+        feeds = {"x": x, "w": 1.5}
+        assert fused.run(feeds) == pytest.approx(chain.run(feeds), rel=1e-12, abs=1e-15)
+        assert type(fused.value("z")) is np.float64  # what mul of two 0-d arrays gives
+        seed = fused.grad("s")
+        assert type(seed) is np.ndarray and seed.shape == () and seed == 1.0
+        assert fused.grad("x") == pytest.approx(chain.grad("x"), rel=1e-9, abs=1e-15)
+        assert fused.grad("w") == pytest.approx(chain.grad("w"), rel=1e-9, abs=1e-15)
 
 
 def test_fused_dense_matches_matmul_plus_add() -> None:

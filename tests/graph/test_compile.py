@@ -283,11 +283,11 @@ def test_composite_inner_gates_are_keyed_under_the_outer_id() -> None:
     inner = [node for node in p.nodes if node.key.startswith(gid + "/")]
     assert [node.op for node in inner] == [op for op, _ in SIGMOID_CHAIN]
     assert all(node.key.count("/") == 2 for node in inner)  # outer/inner/gate
-    assert [node.name for node in inner] == [
-        f"f/inner/{name}" for name in ("neg", "exp", "add_const", "reciprocal")]
+    assert [node.name for node in inner] == [  # default names: q, f, g, r (graph/naming.py)
+        f"f/inner/{name}" for name in ("q", "f", "g", "r")]
     # the composite's inner input is an alias of the value feeding it, not a copy
     assert p.index["f/inner/x"] == p.index["z"]
-    assert close(p.value("f/inner/exp"), np.exp(-p.value("z")))
+    assert close(p.value("f/inner/f"), np.exp(-p.value("z")))
 
 
 def test_composite_shape_follows_its_inputs() -> None:
@@ -423,7 +423,7 @@ def test_broken_composite_body_is_reported_and_not_compiled() -> None:
     body = sigmoid_body()
     extra = body.add_node("add", "dangling")  # a second gate with free inputs inside
     body.connect(body.by_name("x").id, extra.id, "a")
-    body.set_meta("output", "reciprocal")
+    body.set_meta("output", "r")  # the reciprocal gate's default name
     m = GraphModel()
     x = m.add_node("input", "x", {"shape": [], "value": 1.0})
     g = m.add_node(COMPOSITE, "g", body=body)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-import time
+import math
 from pathlib import Path
 
 import numpy as np
@@ -202,21 +202,31 @@ def test_stale_fusions_and_plain_gates_are_refused():
 
 
 def test_compare_primitive_and_fused_neuron():
-    start = time.perf_counter()
-    c = compare(example("sigmoid_neuron"), example("sigmoid_neuron_fused"))
-    assert time.perf_counter() - start < 0.5 + 0.3  # budget 0.25 s plus compiling
+    c = compare(example("sigmoid_neuron"), example("sigmoid_neuron_fused"), budget=0.05,
+                labels=("the primitive form", "the fused form"))
     assert (c.gates_a, c.gates_b) == (8, 5)
     assert c.max_grad_diff < TOL
     assert 0 < c.seconds_a < 1e-2 and 0 < c.seconds_b < 1e-2
     assert c.speedup == pytest.approx(c.seconds_a / c.seconds_b)
+    # the timing's structure, not its numbers: rounds side by side, an interval around the ratio
+    assert c.rounds >= 15
+    assert 0 < c.ratio_low <= c.ratio <= c.ratio_high < math.inf
+    assert c.batch is None  # single numbers: nothing to batch
+    assert c.labels == ("the primitive form", "the fused form")
+    assert "the fused form" in c.verdict.lower() and "the primitive form" in c.verdict.lower()
+    assert f"over {c.rounds} rounds" in c.verdict
 
 
 def test_compare_expanded_digits_and_a_graph_that_really_differs():
     d = example("digits_mlp")
     e = GraphModel.from_dict(expand(d, "n4")[0])
-    c = compare(d, e)
+    c = compare(d, e, budget=0.05)
     assert (c.gates_a, c.gates_b) == (5, 6) and c.max_grad_diff < TOL
     assert c.seconds_a > 0 and c.seconds_b > 0
+    assert c.batch == d.meta["training"]["batch_size"]  # timed on the graph's training batch
+    assert compare(d, e, budget=0.01, batch=7).batch == 7
+    feeds = sample_feeds(d, compile_graph(d), batch=5)
+    assert compare(d, e, feeds=feeds, budget=0.01).batch == 5
     other = example("sigmoid_neuron")
     other.set_param("n22", "c", 1.5)  # not a sigmoid any more: the gradients differ
     assert compare(example("sigmoid_neuron"), other).max_grad_diff > 1e-3

@@ -81,6 +81,8 @@ def test_comparison_panel_shows_1_vs_4_gates_and_no_gradient_difference(win):
     assert panel.cell(2, 0).endswith("s") and panel.cell(2, 1).endswith("s")  # µs or ms
     assert result.seconds_a > 0 and result.seconds_b > 0
     assert "Same gradients" in panel.verdict.text()
+    assert result.labels == ("the fused form", "the primitive form")
+    assert result.verdict in panel.verdict.text()  # said plainly: faster by how much, or noise
     headers = [panel.table.horizontalHeaderItem(c).text() for c in range(2)]
     assert headers[0].startswith("Fused") and headers[1].startswith("Primitive")
 

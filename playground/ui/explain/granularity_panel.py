@@ -79,7 +79,7 @@ class GranularityPanel(QWidget):
     ROWS = ("Gates (the part)", "Gates (whole graph)", "Time per step", "Max gradient diff.")
     TIPS = ("How many gates compute the part that was fused or expanded",
             "Gates in the whole graph (sources not counted)",
-            "One forward + backward pass, measured just now (median of interleaved runs)",
+            "One forward + backward pass, measured just now (median of rounds timed side by side)",
             ("Largest |difference| between the gradients of the same inputs and weights in "
              "the two forms"))
 
@@ -256,7 +256,9 @@ class GranularityPanel(QWidget):
     # -- comparing ---------------------------------------------------------------------------
     def run(self, pair: FormPair) -> Comparison | None:
         try:
-            result = compare(pair.fused, pair.primitive)
+            labels = (("the composite", "its gates laid out") if pair.composite else
+                      ("the fused form", "the primitive form"))
+            result = compare(pair.fused, pair.primitive, labels=labels)
         except (EngineError, FloatingPointError, ValueError) as exc:
             self.pair, self.comparison = pair, None
             self.heading.setText(f"{pair.what}: one gate vs {pair.parts} gates")
@@ -279,7 +281,6 @@ class GranularityPanel(QWidget):
                          "inputs and weights.")
         self.table.setHorizontalHeaderLabels(
             ["Composite" if pair.composite else f"Fused {pair.what}", "Primitive"])
-        faster = result.seconds_a / result.seconds_b if result.seconds_b > 0 else 1.0
         cells = [
             ("1 node" if pair.composite else "1 gate", f"{pair.parts} gates"),
             (f"{result.gates_a} gates", f"{result.gates_b} gates"),
@@ -295,13 +296,10 @@ class GranularityPanel(QWidget):
         same = result.max_grad_diff < 1e-9
         why = ("a composite runs exactly its inner gates" if pair.composite else
                "the fused gate's local derivative is exactly the chain of the small ones'")
-        speed = (f"the fused form takes {faster:.2f}× the time of the primitive one"
-                 if result.seconds_b > 0 else "")
         self.verdict.setText(
             (f"<b style='color:#2e7d32'>Same gradients</b> (to rounding): {why}. " if same else
              f"<b style='color:#d1242f'>The gradients differ</b> by up to "
-             f"{_diff(result.max_grad_diff)}. ") + (speed[0].upper() + speed[1:] + "."
-                                                    if speed else ""))
+             f"{_diff(result.max_grad_diff)}. ") + html.escape(result.verdict, quote=False))
         self.compared.emit(result)
 
     def clear(self) -> None:

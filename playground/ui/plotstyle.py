@@ -23,6 +23,7 @@ TICK_POINT_SIZE = 9
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
            "#7f7f7f", "#bcbd22", "#17becf")
 TWO_CLASSES = ("#f59322", "#0877bd")
+_configured = False
 
 
 def configure_pyqtgraph() -> None:

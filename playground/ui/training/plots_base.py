@@ -46,7 +46,6 @@ from ..plotstyle import (  # noqa: F401
 
 EXPORT_FILTERS = "PNG image (*.png);;SVG vector image (*.svg);;CSV data (*.csv)"
 
-_configured = False
 
 
 class _TimedPaint:

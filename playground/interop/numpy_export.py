@@ -58,7 +58,7 @@ def arrays_for(parts: ScriptParts) -> dict[str, np.ndarray]:
     job = parts.job
     out = {f"param:{name}": arr for name, arr in job.arrays.items()}
     if parts.setup is not None:
-        out.update(data_arrays(parts.setup))
+        out.update(data_arrays(parts.setup, job.program))
     else:
         for i in parts.args:
             name = job.program.nodes[i].name

@@ -98,7 +98,7 @@ def export_pytorch(job: Any, out: Path, check: bool, report: Any) -> ExportRepor
     data += "no dataset)"
     if s is not None:
         write_text(out / "train.py", TRAIN.replace("{{SETTINGS}}", settings(job, writer)))
-        write_npz(out / "data.npz", data_arrays(s))
+        write_npz(out / "data.npz", data_arrays(s, job.program))
         files[2:2] = [out / "train.py", out / "data.npz"]
         ds = s.split.dataset
         data = (f"the '{ds.name}' data ({s.split.X_train.shape[0]} training and "

@@ -68,7 +68,8 @@ def data_settings(setup: Any) -> list[str]:
     lines = [f"PARTS = {PARTS!r}  # training, validation and test parts of the data",
              f"STANDARDIZE = {s.mean is not None}"]
     if s.features:
-        lines.append(f"FEATURES = {list(s.features)!r}  # derived from the raw points (x1, x2)")
+        lines.append(f"DERIVED_FEATURES = {list(s.features)!r}  # the inputs derive_features "
+                     "makes from the raw points (x1, x2)")
     return [(f"# the data: {source!r}, {len(s.y_train)} training, {len(s.y_val)} validation "
             f"and {len(s.y_test)} test samples"), *lines]
 

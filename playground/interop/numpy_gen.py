@@ -20,7 +20,8 @@ RESERVED = frozenset({"np", "p", "v", "data", "DTYPE", "math", "json", "argparse
                       "load_arrays", "softmax", "log_softmax", "sigmoid", "one_hot", "clip_prob",
                       "softmax_cross_entropy", "targets", "one_pass", "ARRAYS", "EPOCHS",
                       "BATCH_SIZE", "LR", "L2", "MOMENTUM", "SEED", "STANDARDIZE", "N_CLASSES",
-                      "THRESHOLD"}
+                      "THRESHOLD", "PARTS", "FULL_BATCH", "FROZEN", "DERIVED_FEATURES",
+                      "load_data", "batches", "prepare_inputs", "derive_features"}
                      | set(dir(builtins)))
 
 

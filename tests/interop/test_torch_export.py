@@ -148,14 +148,14 @@ def test_train_py_reproduces_the_tutorials(tmp_path, name):
     assert text.count("requires_grad=False") == 2
 
 
-LOSSES = [(loss, r) for loss, choices in (("mse", ("mean", "sum", "half_sum")),
-                                          ("softmax_cross_entropy", ("mean", "sum")),
-                                          ("binary_cross_entropy", ("mean", "sum")))
-          for r in choices]
+LOSSES = [(loss, r, variant) for loss, choices, variants in (
+    ("mse", ("mean", "sum", "half_sum"), ("onehot",)),
+    ("softmax_cross_entropy", ("mean", "sum"), ("labels", "onehot")),
+    ("binary_cross_entropy", ("mean", "sum"), ("onehot", "logits")))
+    for r in choices for variant in variants]
 
 
-@pytest.mark.parametrize("loss, reduction", LOSSES)
-@pytest.mark.parametrize("variant", ["labels", "onehot", "logits"])
+@pytest.mark.parametrize("loss, reduction, variant", LOSSES)
 def test_every_loss_reduction_matches_the_app(tmp_path, loss, reduction, variant):
     require("torch")
     params = {"reduction": reduction}
@@ -206,6 +206,20 @@ def test_ddp_on_two_cpu_processes_matches_one_process_with_the_same_global_batch
         assert abs(a["train_loss"] - b["train_loss"]) <= 1e-6
         assert abs(a["val_loss"] - b["val_loss"]) <= 1e-6
     assert two[-1]["train_loss"] < two[0]["train_loss"] + 0.05
+
+
+def test_ddp_full_batch_of_a_summed_loss_matches_the_app(tmp_path):
+    """digits_tutorial (½·Σ loss, full batch) on 2 processes: each takes half of the training
+    part, and the loss is scaled by 2 so that DDP's average of the gradients is their sum."""
+    require("torch")
+    export(example("digits_tutorial"), "pytorch", tmp_path / "proj", check=False)
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+    two = run([*torchrun, "--nproc_per_node", "2", "train.py", "--ddp", "--epochs", "2",
+               "--json"], tmp_path / "proj")
+    want = app_epochs("digits_tutorial", epochs=2)
+    for a, m in zip(two, want, strict=True):
+        assert abs(a["train_loss"] - m.train_loss) <= 1e-6 * abs(m.train_loss)
+    assert abs(two[-1]["test_loss"] - want[-1].test_loss) <= 1e-6 * abs(want[-1].test_loss)
 
 
 def test_exporting_never_needs_torch(tmp_path):

@@ -57,9 +57,10 @@ def seeded_text(spec: OpSpec, port: str, params: Mapping[str, Any],
     texts = spec.texts(params)
     if not texts.expr or port not in texts.local:
         return None
-    return (texts.expr.format(**names),
-            texts.local[port].format(**names).replace("/N·G", "/N").replace("/n·G", "/n")
-            .replace("·G", ""))
+    try:  # G, the upstream gradient, is 1 here
+        return texts.expr.format(**names), texts.local[port].format(**names).replace("·G", "")
+    except (KeyError, IndexError, ValueError):  # a template this module cannot fill
+        return None
 
 
 def _fill(template: Any, params: Mapping[str, Any]) -> str:

@@ -119,8 +119,8 @@ class ScriptParts:
                       f"N_CLASSES = {ds.n_classes}",
                       f"THRESHOLD = {s.binding.threshold!r}  # for a one-column prediction"]
             if frozen:
-                lines.append(f"FROZEN = {frozen!r}  # not trained (trainable: false in the "
-                             "app): backward gives them no gradient, so no update")
+                lines.append(f"FROZEN = {frozen!r}  # trainable: false in the app: no "
+                             "gradient, no update")
             lines += ["", *data_settings(s)]
         for i in self.fixed + self.constants:
             node = self.program.nodes[i]

@@ -101,6 +101,13 @@ expect "^smoke: ok .*platform offscreen" "${NODISPLAY[@]}" "$APP" --smoke
 expect "^smoke: ok .*platform xcb" xvfb-run -a -s "-screen 0 1280x1024x24" \
   env -u WAYLAND_DISPLAY QT_QPA_PLATFORM=xcb "$APP" --smoke
 expect "^done: [0-9]+ steps" "$APP" train digits_mlp --epochs 1
+# export needs onnx's and nbformat's metadata and nbformat's schemas inside the bundle
+for fmt in onnx:x.onnx numpy:x.py notebook:x.ipynb pytorch:proj; do
+  expect "^exported ${fmt%%:*}" "$APP" export tutorial_2_2_1 --to "${fmt%%:*}" "$WORK/export-${fmt#*:}"
+done
+expect "parity with the app \(onnx.reference.ReferenceEvaluator\): largest difference" \
+  "$APP" export digits_tutorial --to onnx "$WORK/export-d.onnx" --with-loss
+expect "^imported [0-9]+ nodes" "$APP" import "$WORK/export-d.onnx" "$WORK/imported.json"
 mkdir -p "$WORK/home"
 expect "menu entry runs: $WORK/home/.local/opt/backprop-playground/backprop-playground %f" \
   env -u XDG_DATA_HOME HOME="$WORK/home" "$B/install.sh"

@@ -22,6 +22,7 @@ from ..graph import GraphModel
 from ..graph.serialize import atomic_write
 from ..training import TrainConfig
 from ..training.datasets import Split
+from ..training.workbench import DataSettings
 from .common import (
     PARITY_TOLERANCE,
     ExportError,
@@ -29,8 +30,9 @@ from .common import (
     Setup,
     compile_for_export,
     make_setup,
+    read_meta,
     sample_feeds,
-    setup_from_meta,
+    split_for,
     to_arrays,
 )
 
@@ -63,15 +65,22 @@ class Job:
 
 def prepare(model: GraphModel, weights: Mapping[str, Any] | str | os.PathLike[str] | None = None,
             data: Split | None = None, config: TrainConfig | None = None,
-            dtype: str | None = None) -> Job:
-    """Compile ``model``, work out its training setup (``data``/``config``, else its
-    ``meta.training``) and the starting weights: ``weights`` (arrays by name, or an .npz) or,
-    without them, the initialisation a run in the app would draw from the seed."""
+            dtype: str | None = None, settings: DataSettings | None = None) -> Job:
+    """Compile ``model``, work out its training setup and the starting weights.
+
+    The data: ``settings`` (the workbench's :class:`DataSettings`) or a ready ``data`` split,
+    else the graph's ``meta.training`` (read by the workbench's ``read_training``); the split
+    is the workbench's ``make_split``. ``config``: else the graph's. ``weights``: arrays by
+    name, or an .npz; without them, the initialisation a run in the app would draw from the
+    seed."""
     program = compile_for_export(model, dtype)
-    meta_data, meta_config = setup_from_meta(model) if data is None or config is None else (None, None)
-    data = data if data is not None else meta_data
-    config = config or meta_config or TrainConfig()
-    setup = make_setup(program, data, config)  # initialises the weights as a run would
+    if config is None or (data is None and settings is None):
+        file_settings, file_config = read_meta(model)
+        config = config or file_config
+        settings = settings or (file_settings if data is None else None)
+    if data is None and settings is not None:
+        data = split_for(program, settings)
+    setup = make_setup(program, data, config, settings)  # initialises the weights as a run would
     if setup is None:
         program.init_params(config.seed)
     if isinstance(weights, (str, os.PathLike)):
@@ -92,12 +101,12 @@ def prepare(model: GraphModel, weights: Mapping[str, Any] | str | os.PathLike[st
 def export(model: GraphModel, fmt: str, path: str | os.PathLike[str],
            weights: Mapping[str, Any] | str | os.PathLike[str] | None = None,
            progress: Progress | None = None, *, data: Split | None = None,
-           config: TrainConfig | None = None, with_loss: bool = False,
-           check: bool = True) -> ExportReport:
+           config: TrainConfig | None = None, settings: DataSettings | None = None,
+           with_loss: bool = False, check: bool = True) -> ExportReport:
     """Write ``model`` as ``fmt`` to ``path`` (a folder for ``pytorch``, a file otherwise).
 
-    ``data``/``config``: the split and settings the exported training code reproduces (default:
-    the graph's ``meta.training``). ``with_loss``: ONNX keeps the loss and its target input.
+    ``settings`` (data settings) or ``data`` (a ready split), and ``config``: what the exported
+    training code reproduces (default: the graph's ``meta.training``). ``with_loss``: ONNX keeps the loss and its target input.
     ``check``: run the parity check where one can run here.
     """
     if fmt not in FORMATS:
@@ -107,7 +116,7 @@ def export(model: GraphModel, fmt: str, path: str | os.PathLike[str],
         raise ExportError(f"the {FORMAT_LABELS[fmt]} export {why}")
     report = progress or (lambda fraction, message: None)
     report(0.0, "compiling the graph")
-    job = prepare(model, weights, data, config)
+    job = prepare(model, weights, data, config, settings=settings)
     report(0.2, f"writing the {FORMAT_LABELS[fmt]}")
     out = Path(path)
     if fmt == "onnx":

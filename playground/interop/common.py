@@ -19,6 +19,7 @@ from ..engine import EngineError, Program, ProgramNode
 from ..graph import GraphModel, compile_graph
 from ..training import Binding, TrainConfig, Trainer, TrainingError
 from ..training.datasets import DatasetError, Split
+from ..training.workbench import DataSettings, SettingsError, make_split, read_training
 
 
 class InteropError(Exception):
@@ -125,66 +126,79 @@ def to_arrays(program: Program, weights: Mapping[str, Any] | None) -> dict[str, 
 @dataclass(frozen=True)
 class Setup:
     """What a training export reproduces: the split, the settings and which inputs take the data.
-    ``trainer`` is the app's own Trainer built from them (its weights are the starting point)."""
+    ``trainer`` is the app's own Trainer built from them (its weights are the starting point);
+    ``settings`` are the data settings the split was made from (None: a ready split was given).
+    """
 
     split: Split
     config: TrainConfig
     binding: Binding
     trainer: Trainer
+    settings: DataSettings | None = None
 
 
-def setup_from_meta(model: GraphModel) -> tuple[Split | None, TrainConfig]:
-    """The split and settings the graph's ``meta.training`` describes, as the CLI's ``train``
-    builds them (no split when the graph names no dataset)."""
-    from ..training.datasets import load_dataset, split
-
-    t = model.meta.get("training")
-    t = dict(t) if isinstance(t, Mapping) else {}
-    seed = int(t.get("seed", 0))
+def read_meta(model: GraphModel) -> tuple[DataSettings, TrainConfig]:
+    """The data settings and training config of the graph's ``meta.training``, read by the
+    workbench (the one reader of that key), as the CLI's ``train`` reads them."""
     try:
-        config = TrainConfig(epochs=int(t.get("epochs", 10)), batch_size=int(t.get("batch_size", 32)),
-                             lr=float(t.get("lr", 0.1)), optimizer=str(t.get("optimizer", "sgd")),
-                             l2=float(t.get("l2", 0.0)), seed=seed)
-    except (TypeError, ValueError) as exc:
+        return read_training(model.meta.get("training"))
+    except (SettingsError, TypeError, ValueError) as exc:
         raise ExportError(f"the graph's training settings are not usable: {exc}") from None
-    name = t.get("dataset")
-    if not isinstance(name, str) or not name:
-        return None, config
-    kwargs: dict[str, Any] = {}
-    if "samples" in t:
-        kwargs["n_samples"] = int(t["samples"])
-    if "noise" in t:
-        kwargs["noise"] = float(t["noise"])
+
+
+def trains(program: Program) -> bool:
+    """Whether the program can train: its output is a loss."""
+    return program.nodes[program.output].spec.role == "loss"
+
+
+def split_for(program: Program, settings: DataSettings) -> Split | None:
+    """The workbench's split for ``settings`` (None when they name no data, or the graph does
+    not train, so that a graph without a loss still exports)."""
+    if not trains(program) or (settings.dataset is None and settings.csv is None):
+        return None
     try:
-        ds = load_dataset(name, seed=seed, **kwargs)
-        data = split(ds, val_fraction=float(t.get("val_fraction", 0.3)), seed=seed,
-                     standardize=bool(t.get("standardize", True)))
+        return make_split(settings, program)
     except DatasetError as exc:
-        raise ExportError(f"the graph's dataset cannot be loaded: {exc}") from None
-    return data, config
+        raise ExportError(f"the graph's data cannot be loaded: {exc}") from None
 
 
-def make_setup(program: Program, data: Split | None, config: TrainConfig) -> Setup | None:
+def make_setup(program: Program, data: Split | None, config: TrainConfig,
+               settings: DataSettings | None = None) -> Setup | None:
     """The app's Trainer for this program and data, or None when the graph cannot train on it
     (no data, or its output is not a loss). Building it initialises the weights from the seed
     exactly as a run in the app does."""
-    if data is None or program.nodes[program.output].spec.role != "loss":
+    if data is None or not trains(program):
         return None
     try:
         trainer = Trainer(program, data, config)
     except TrainingError as exc:
         raise ExportError(f"the graph cannot be trained on its data: {exc}") from None
-    return Setup(data, config, trainer.binding, trainer)
+    return Setup(data, config, trainer.binding, trainer, settings)
 
 
-def data_arrays(setup: Setup) -> dict[str, np.ndarray]:
-    """The split as raw (unstandardised) parts plus the class labels: what the exported code
-    standardises with the training part's statistics, exactly as ``split`` does."""
+def data_arrays(setup: Setup, program: Program) -> dict[str, np.ndarray]:
+    """The split's parts in the data's own columns (before derived features and
+    standardisation) plus the labels: what the exported code turns into the network's inputs
+    exactly as the workbench does. Rows come from the split's own indices; a test part read
+    from a separate file is read again by the workbench, unstandardised."""
     s = setup.split
     ds = s.dataset
+    X_test = ds.X[s.test_index]
+    if len(s.test_index) != len(s.y_test):  # the test part is a file of its own
+        if setup.settings is None:
+            raise ExportError("the test part comes from a separate file: export with the data "
+                              "settings (settings=DataSettings(...)) rather than a ready split")
+        try:
+            raw = make_split(setup.settings.replace(standardize=False, features=()), program)
+        except DatasetError as exc:
+            raise ExportError(f"the test file cannot be read again: {exc}") from None
+        if len(raw.X_test) != len(s.X_test):
+            raise ExportError("the test file changed while exporting; export again")
+        X_test = raw.X_test
     return {
-        "X_train": np.array(ds.X[s.train_index]), "y_train": np.array(ds.y[s.train_index]),
-        "X_val": np.array(ds.X[s.val_index]), "y_val": np.array(ds.y[s.val_index]),
+        "X_train": np.array(ds.X[s.train_index]), "y_train": np.array(s.y_train),
+        "X_val": np.array(ds.X[s.val_index]), "y_val": np.array(s.y_val),
+        "X_test": np.array(X_test), "y_test": np.array(s.y_test),
     }
 
 
@@ -198,7 +212,7 @@ def sample_feeds(program: Program, batch: int = 5, seed: int = 0,
     rng = np.random.default_rng(seed)
     feeds: dict[str, np.ndarray] = {}
     bound: dict[str, np.ndarray] = {}
-    if data is not None and program.nodes[program.output].spec.role == "loss":
+    if data is not None and trains(program):
         from ..training import bind
         from ..training.loop import encode_targets
 

@@ -13,12 +13,15 @@ from .numpy_script import ScriptParts
 def _md_gate_forward(parts: ScriptParts, index: int) -> str:
     node = parts.program.nodes[index]
     spec = node.spec
+    texts = spec.texts(node.params)  # a loss's texts follow its reduction
     ins = ", ".join(f"`{parts.program.nodes[j].name}`" for j in node.inputs)
+    variant = f" ({spec.variant_param} `{node.params[spec.variant_param]}`)" \
+        if spec.variant_param else ""
     text = (f"### `{node.name}` = {spec.label or spec.name}({ins})\n\n"
-            f"**{spec.name}**: {spec.formula or spec.label}. ")
+            f"**{spec.name}**{variant}: {texts.formula or spec.label}. ")
     if spec.doc:
         text += spec.doc + " "
-    text += (f"Its local derivative is **{spec.derivative}**; the backward pass will use it.")
+    text += f"Its local derivative is **{texts.derivative}**; the backward pass will use it."
     return text
 
 
@@ -67,8 +70,10 @@ def notebook_text(parts: ScriptParts, script: str, arrays_name: str) -> str:
         b = parts.setup.binding  # type: ignore[union-attr]
         fvar = parts.var(parts.program.index[b.features])
         tvar = parts.var(parts.program.index[b.target])
-        first += ["X_train, T_train, y_train, X_val, T_val, y_val = load_data(arrays)",
-                  f"{fvar}, {tvar} = X_train[:BATCH_SIZE], T_train[:BATCH_SIZE]"]
+        first += ["data = load_data(arrays)",
+                  'X_train, T_train, y_train = data["train"]',
+                  "rows = X_train.shape[0] if FULL_BATCH else BATCH_SIZE  # full batch: all",
+                  f"{fvar}, {tvar} = X_train[:rows], T_train[:rows]"]
     else:
         first += [f"{parts.var(i)} = arrays[{'input:' + parts.program.nodes[i].name!r}]"
                   for i in parts.args]

@@ -15,9 +15,7 @@ from .numpy_script import ScriptParts
 
 HEADER = '''"""{title} — exported from Backprop Playground as plain NumPy.
 {description}
-The forward pass and the backward pass are written out gate by gate: each gradient is the
-upstream gradient times the gate's local derivative (the chain rule), and where a value feeds
-several gates its gradients add up. {what}
+{intro}
 Needs only NumPy; the arrays are in {arrays} beside this file.
 
     python {script}{usage}
@@ -58,7 +56,7 @@ def arrays_for(parts: ScriptParts) -> dict[str, np.ndarray]:
     job = parts.job
     out = {f"param:{name}": arr for name, arr in job.arrays.items()}
     if parts.setup is not None:
-        out.update(data_arrays(parts.setup))
+        out.update(data_arrays(parts.setup, job.program))
     else:
         for i in parts.args:
             name = job.program.nodes[i].name
@@ -72,12 +70,15 @@ def script_text(parts: ScriptParts, script_name: str, arrays_name: str) -> str:
     if training:
         c = parts.setup.config if parts.setup else None
         what = (f"Then the {c.optimizer if c else ''} update and a training loop over the same "
-                "data as the app: the same split, standardisation, seed and batch order, so it "
-                "prints the same losses.")
+                "data as the app: the same split, derived inputs, standardisation, seed and "
+                "batch order, the same frozen parameters, so it prints the same losses.")
     else:
         what = "It runs one forward and one backward pass with the inputs' values."
     description = "\n" + _wrap(job.description) + "\n" if job.description else ""
-    head = HEADER.format(title=job.title, description=description, what=_wrap(what),
+    intro = ("The forward pass and the backward pass are written out gate by gate: each gradient "
+             "is the upstream gradient times the gate's local derivative (the chain rule), and "
+             "where a value feeds several gates its gradients add up. " + what)
+    head = HEADER.format(title=job.title, description=description, intro=_wrap(intro),
                          arrays=arrays_name, script=script_name,
                          usage=" [--epochs N]" if training else "")
     blocks = [head, parts.settings(f"Path(__file__).with_name({arrays_name!r})"),

@@ -20,7 +20,8 @@ RESERVED = frozenset({"np", "p", "v", "data", "DTYPE", "math", "json", "argparse
                       "load_arrays", "softmax", "log_softmax", "sigmoid", "one_hot", "clip_prob",
                       "softmax_cross_entropy", "targets", "one_pass", "ARRAYS", "EPOCHS",
                       "BATCH_SIZE", "LR", "L2", "MOMENTUM", "SEED", "STANDARDIZE", "N_CLASSES",
-                      "THRESHOLD"}
+                      "THRESHOLD", "PARTS", "FULL_BATCH", "FROZEN", "DERIVED_FEATURES",
+                      "load_data", "batches", "prepare_inputs", "derive_features"}
                      | set(dir(builtins)))
 
 
@@ -36,15 +37,30 @@ class Gate:
     notes: list[str] = field(default_factory=list)  # backward: per input, its local derivative
 
 
-def local_text(spec: OpSpec, port: str) -> str:
-    """The registry's local derivative for ``port``: the ``∂/∂port = …`` part when the text has
-    one per input (``∂/∂x = G·Wᵀ, ∂/∂W = xᵀ·G``), else the whole text."""
-    parts = [s.strip() for s in spec.derivative.split(",")]
-    for part in parts:
+def local_text(spec: OpSpec, port: str, params: Mapping[str, Any] | None = None) -> str:
+    """The registry's local derivative for ``port`` (of the variant ``params`` choose, e.g. a
+    loss's reduction): the ``∂/∂port = …`` part when the text has one per input
+    (``∂/∂x = G·Wᵀ, ∂/∂W = xᵀ·G``), else the whole text."""
+    derivative = spec.texts(params).derivative
+    for part in (s.strip() for s in derivative.split(",")):
         head, _, tail = part.partition("=")
         if head.strip().lower() == f"∂/∂{port}".lower():
             return tail.strip()
-    return spec.derivative
+    return derivative
+
+
+def seeded_text(spec: OpSpec, port: str, params: Mapping[str, Any],
+                names: Mapping[str, str]) -> tuple[str, str] | None:
+    """For the gate where the chain rule starts (upstream 1): the registry's expression and
+    ``port``'s local derivative written with the names of the nodes feeding it
+    (``½·Σ(output − y)²``, ``(output − y)``), or None when the registry has no such text."""
+    texts = spec.texts(params)
+    if not texts.expr or port not in texts.local:
+        return None
+    try:  # G, the upstream gradient, is 1 here
+        return texts.expr.format(**names), texts.local[port].format(**names).replace("·G", "")
+    except (KeyError, IndexError, ValueError):  # a template this module cannot fill
+        return None
 
 
 def _fill(template: Any, params: Mapping[str, Any]) -> str:
@@ -112,7 +128,7 @@ class Generator:
             if not need[i] or node.spec.is_source:
                 continue
             expr = self._subst(node, NUMPY_OPS[node.op].forward)
-            what = node.spec.formula or node.spec.label
+            what = node.spec.texts(node.params).formula or node.spec.label
             gate = Gate(i, node.name, self.names[i], node.spec,
                         [f"{self.names[i]} = {expr}  # {node.op}: {what}"])
             gates.append(gate)
@@ -147,16 +163,24 @@ class Generator:
             op: NumpyOp = NUMPY_OPS[node.op]
             gate = Gate(i, node.name, self.names[i], node.spec)
             upstream = f"d_{self.names[i]}"
-            for port, j, template in zip(node.spec.inputs, node.inputs, op.backward, strict=True):
+            seeded = i == out and bool(op.seeded)  # the chain rule starts here: upstream 1
+            names = {port: prog.nodes[j].name for port, j in zip(node.spec.inputs, node.inputs,
+                                                                  strict=True)}
+            templates = op.seeded if seeded else op.backward
+            for port, j, template in zip(node.spec.inputs, node.inputs, templates, strict=True):
                 if template is None or not needs[j]:
                     continue
                 expr = self._subst(node, template, upstream)
                 note = ""
                 if port in op.sum_back:
                     expr, note = sum_back(expr, node.shape, prog.nodes[j].shape)
-                local = local_text(node.spec, port)
+                local = local_text(node.spec, port, node.params)
                 target = f"d_{self.names[j]}"
                 comment = f"  # upstream × local ({local})" + (f", {note}" if note else "")
+                texts = seeded_text(node.spec, port, node.params, names) if seeded else None
+                if texts is not None:
+                    local = texts[1]
+                    comment = f"  # {node.name} = {texts[0]}: ∂{node.name}/∂{names[port]} = {local}"
                 if j in has:  # never in place: the first contribution may be another's array
                     gate.lines.append(f"{target} = {target} + {expr}{comment}; "
                                       f"{prog.nodes[j].name} feeds several gates: add up")

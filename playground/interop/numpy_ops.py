@@ -5,7 +5,9 @@ same order where rounding could tell, so an exported script reproduces the app's
 A test checks that every registry op has an entry here that reads every param of the op.
 
 Templates use ``{x}``-style names for the inputs (the op's port names), ``{y}`` for the gate's
-output, ``{g}`` for the upstream gradient and ``{p[name]}`` for params.
+output, ``{g}`` for the upstream gradient and ``{p[name]}`` for params. A loss also gives its
+``seeded`` form: the local derivative alone, for the gate where the chain rule starts (its
+upstream is ∂L/∂L = 1, so leaving it out changes no bit).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ class NumpyOp:
     params: tuple[str, ...] = ()
     sum_back: tuple[str, ...] = ()  # ports whose gradient is summed back after broadcasting
     helpers: tuple[str, ...] = ()  # helper functions the expressions call
+    seeded: tuple[str | Text | None, ...] = ()  # backward where the upstream is the seed 1
 
 
 def _bin(fwd: str, da: str, db: str) -> NumpyOp:
@@ -59,23 +62,68 @@ def _transpose_bwd(p: Mapping[str, Any]) -> str:
     return f"np.transpose({{g}}, np.argsort(np.mod({list(p['axes'])}, {{g}}.ndim)))"
 
 
+# ---------------------------------------------------------------- losses, by reduction
+# Each backward is "upstream × local" in the engine's order; ``_seeded`` drops the upstream
+# where it is the seed 1 (×1 is exact, so the numbers stay the engine's).
+
+def _g(p: Mapping[str, Any]) -> str:
+    return "" if p.get("_seeded") else "{g} * "
+
+
+def _mse_fwd(p: Mapping[str, Any]) -> str:
+    if p["reduction"] == "mean":
+        return "np.mean(({pred} - {target}) ** 2)"
+    total = "np.sum(({pred} - {target}) ** 2)"
+    return f"{total} * 0.5" if p["reduction"] == "half_sum" else total
+
+
+def _mse_bwd(p: Mapping[str, Any]) -> str:
+    local = {"mean": "(2.0 / {pred}.size) * ({pred} - {target})",
+             "sum": "2.0 * ({pred} - {target})",
+             "half_sum": "({pred} - {target})"}[p["reduction"]]
+    return _g(p) + local
+
+
+def _mse_bwd_target(p: Mapping[str, Any]) -> str:
+    text = _mse_bwd(p)
+    return "-" + text if text == "({pred} - {target})" else f"-({text})"
+
+
+def _ce_fwd(p: Mapping[str, Any]) -> str:
+    if p["reduction"] == "mean":
+        return "softmax_cross_entropy({logits}, {target})"
+    return f"softmax_cross_entropy({{logits}}, {{target}}, reduction={p['reduction']!r})"
+
+
 def _ce_bwd(p: Mapping[str, Any]) -> str:
     target = "one_hot({target}, {logits}.shape[1])" if p["_target_rank"] == 1 else "{target}"
-    return f"(softmax({{logits}}, axis=1) - {target}) * ({{g}} / {{logits}}.shape[0])"
+    diff = f"(softmax({{logits}}, axis=1) - {target})"
+    if p["reduction"] == "sum":
+        return diff if p.get("_seeded") else f"{diff} * {{g}}"
+    upstream = "1.0" if p.get("_seeded") else "{g}"
+    return f"{diff} * ({upstream} / {{logits}}.shape[0])"
 
 
 def _bce_fwd(p: Mapping[str, Any]) -> str:
+    reduce = "np.mean" if p["reduction"] == "mean" else "np.sum"
     if p["input"] == "logits":  # log(1 + eˣ) − t·x, computed stably
-        return "np.mean(np.logaddexp(0.0, {pred}) - {target} * {pred})"
-    return ("-np.mean({target} * np.log(clip_prob({pred})) "
+        return f"{reduce}(np.logaddexp(0.0, {{pred}}) - {{target}} * {{pred}})"
+    return (f"-{reduce}({{target}} * np.log(clip_prob({{pred}})) "
             "+ (1.0 - {target}) * np.log(1.0 - clip_prob({pred})))")
 
 
 def _bce_bwd(p: Mapping[str, Any]) -> str:
+    per = "/ {pred}.size" if p["reduction"] == "mean" else ""
     if p["input"] == "logits":
-        return "{g} * (sigmoid({pred}) - {target}) / {pred}.size"
-    return ("{g} * (clip_prob({pred}) - {target}) "
-            "/ (clip_prob({pred}) * (1.0 - clip_prob({pred}))) / {pred}.size")
+        text = f"{_g(p)}(sigmoid({{pred}}) - {{target}}) {per}"
+    else:
+        text = (f"{_g(p)}(clip_prob({{pred}}) - {{target}}) "
+                f"/ (clip_prob({{pred}}) * (1.0 - clip_prob({{pred}}))) {per}")
+    return text.strip()
+
+
+def _seeded(fn: Text) -> Text:
+    return lambda p: fn({**p, "_seeded": True})
 
 
 NUMPY_OPS: dict[str, NumpyOp] = {
@@ -112,13 +160,14 @@ NUMPY_OPS: dict[str, NumpyOp] = {
     "mean": NumpyOp(_reduce_fwd("mean"), (lambda p: f"{_expand(p)} * ({{g}}.size / {{x}}.size)",),
                     ("axis", "keepdims")),
     "dense": NumpyOp("{x} @ {W} + {b}", ("{g} @ {W}.T", "{x}.T @ {g}", "{g}"), sum_back=("b",)),
-    "mse": NumpyOp("np.mean(({pred} - {target}) ** 2)",
-                   ("{g} * (2.0 / {pred}.size) * ({pred} - {target})",
-                    "-({g} * (2.0 / {pred}.size) * ({pred} - {target}))")),
-    "softmax_cross_entropy": NumpyOp("softmax_cross_entropy({logits}, {target})", (_ce_bwd, None),
-                                     helpers=("softmax_cross_entropy", "softmax", "one_hot")),
-    "binary_cross_entropy": NumpyOp(_bce_fwd, (_bce_bwd, None), ("input",),
-                                    helpers=("sigmoid", "clip_prob")),
+    "mse": NumpyOp(_mse_fwd, (_mse_bwd, _mse_bwd_target), ("reduction",),
+                   seeded=(_seeded(_mse_bwd), _seeded(_mse_bwd_target))),
+    "softmax_cross_entropy": NumpyOp(_ce_fwd, (_ce_bwd, None), ("reduction",),
+                                     helpers=("softmax_cross_entropy", "softmax", "one_hot"),
+                                     seeded=(_seeded(_ce_bwd), None)),
+    "binary_cross_entropy": NumpyOp(_bce_fwd, (_bce_bwd, None), ("input", "reduction"),
+                                    helpers=("sigmoid", "clip_prob"),
+                                    seeded=(_seeded(_bce_bwd), None)),
 }
 
 # The helper functions a script defines, each the engine's own computation.
@@ -136,14 +185,16 @@ HELPERS: dict[str, str] = {
     out = np.zeros((labels.shape[0], classes), dtype=DTYPE)
     out[np.arange(labels.shape[0]), labels.astype(int)] = 1.0
     return out''',
-    "softmax_cross_entropy": '''def softmax_cross_entropy(logits, target):
-    """−(1/N) Σ log softmax(logits)[target]; target: class labels (N,) or one-hot rows (N, C)."""
-    n = logits.shape[0]
+    "softmax_cross_entropy": '''def softmax_cross_entropy(logits, target, reduction="mean"):
+    """−(1/N) Σ log softmax(logits)[target] (the "sum" reduction: without the 1/N);
+    target: class labels (N,) or one-hot rows (N, C)."""
+    rows = logits.shape[0]
+    n = rows if reduction == "mean" else 1
     z = logits - logits.max(axis=1, keepdims=True)
     s = np.exp(z).sum(axis=1, keepdims=True)
     if target.ndim == 2:
         return -(target * (z - np.log(s))).sum() / n
-    return (np.log(s).sum() - z[np.arange(n), target.astype(int)].sum()) / n''',
+    return (np.log(s).sum() - z[np.arange(rows), target.astype(int)].sum()) / n''',
     "clip_prob": '''def clip_prob(q):
     """Probabilities kept off 0 and 1 (by at least the dtype's resolution), as the app does."""
     eps = max(1e-12, float(np.finfo(q.dtype).eps))

@@ -9,6 +9,7 @@ from typing import Any
 
 from ..engine import Program
 from .common import inference_outputs
+from .data_code import data_functions, data_settings
 from .numpy_gen import Gate, Generator
 from .numpy_ops import HELPERS
 
@@ -63,7 +64,7 @@ TARGETS = {
     "labels": "y.astype(DTYPE)  # class labels as numbers",
     "column": "y.reshape(-1, 1).astype(DTYPE)  # one column of 0/1",
     "onehot": "one_hot(y, N_CLASSES)  # one row per sample, 1 in its class's column",
-    "values": "y.reshape(y.shape[0], -1).astype(DTYPE)",
+    "values": "y.reshape(y.shape[0], math.prod(y.shape[1:])).astype(DTYPE)  # one row each",
 }
 
 
@@ -108,13 +109,19 @@ class ScriptParts:
             ds = s.split.dataset
             lines += ["", "# training settings, from the graph (the app's Training panel)",
                       f"EPOCHS = {c.epochs}", f"BATCH_SIZE = {c.batch_size}",
-                      f"LR = {c.lr!r}", f"L2 = {c.l2!r}"]
+                      (f"FULL_BATCH = {c.full_batch}  # True: every step takes the whole "
+                      "training part, in order"), f"LR = {c.lr!r}", f"L2 = {c.l2!r}"]
             if c.optimizer == "momentum":
                 lines.append(f"MOMENTUM = {c.momentum!r}")
+            frozen = [self.program.nodes[i].name for i in self.params
+                      if i not in self.program.trainable]
             lines += [f"SEED = {c.seed}  # the batch order: shuffled exactly as the app shuffles",
-                      f"STANDARDIZE = {s.split.mean is not None}",
                       f"N_CLASSES = {ds.n_classes}",
                       f"THRESHOLD = {s.binding.threshold!r}  # for a one-column prediction"]
+            if frozen:
+                lines.append(f"FROZEN = {frozen!r}  # trainable: false in the app: no "
+                             "gradient, no update")
+            lines += ["", *data_settings(s)]
         for i in self.fixed + self.constants:
             node = self.program.nodes[i]
             lines.append(f"{self.var(i)} = np.array({node.params['value']!r}, dtype=DTYPE)"
@@ -125,7 +132,10 @@ class ScriptParts:
         names = self.gen.helpers()
         if self.setup is not None and self.setup.binding.target_kind == "onehot":
             names.append("one_hot")
-        return "\n\n\n".join(HELPERS[h] for h in dict.fromkeys(names))
+        blocks = [HELPERS[h] for h in dict.fromkeys(names)]
+        if self.setup is not None:
+            blocks.append(data_functions(self.setup))
+        return "\n\n\n".join(blocks)
 
     def unpack(self, indices: list[int], source: str, key: Any) -> str:
         if not indices:
@@ -178,7 +188,8 @@ class ScriptParts:
 
     def backward_fn(self) -> str:
         out = [f"def backward({self.signature()}, v):",
-               '    """∂output/∂(each parameter), gate by gate from the output back:',
+               (f'    """∂{self.program.nodes[self.program.output].name}/∂(each parameter), gate '
+               'by gate from the output back:'),
                '    downstream = upstream × local (the chain rule)."""']
         unpack = self.unpack(self._params_used(self.backward), "p", lambda i: self.program.nodes[i].name)
         if unpack:
@@ -213,6 +224,16 @@ class ScriptParts:
             "        classes = (pred.reshape(-1) > THRESHOLD).astype(np.int64)",
             "    return float(v[" + repr(loss) + "]), float(np.mean(classes == labels))",
         ] if accuracy else [f"    return float(v[{loss!r}]), None"]
+        test_lines = [
+            '    X_test, T_test, y_test = data["test"]',
+            "    if X_test.shape[0]:  # the test part, scored once at the end as the app does",
+            "        test_loss, test_acc = evaluate(p, X_test, T_test, y_test)",
+            '        history[-1].update(test_loss=test_loss, test_accuracy=test_acc)',
+            '        line = f"test  {X_test.shape[0]} samples  loss {test_loss:.6g}"',
+            "        if test_acc is not None:",
+            '            line += f"  accuracy {100 * test_acc:.2f}%"',
+            "        log(line)",
+        ]
         return "\n".join([
             "def targets(y):",
             '    """The labels as the loss node takes them."""',
@@ -228,38 +249,38 @@ class ScriptParts:
             "",
             "",
             "def load_data(arrays):",
-            '    """The training and validation parts: features, targets as the loss takes them,',
-            '    and labels."""',
-            '    X_train, X_val = arrays["X_train"], arrays["X_val"]',
-            "    if STANDARDIZE:  # with the training part's statistics only, as the app does",
-            "        mean = X_train.mean(axis=0)",
-            "        std = X_train.std(axis=0)",
-            "        std[std < 1e-12] = 1.0  # a constant feature (a blank pixel) stays as it is",
-            "        X_train, X_val = (X_train - mean) / std, (X_val - mean) / std",
-            "    X_train, X_val = X_train.astype(DTYPE), X_val.astype(DTYPE)",
-            '    y_train, y_val = arrays["y_train"], arrays["y_val"]',
-            "    T_train, T_val = targets(y_train), targets(y_val)",
-            "    return X_train, T_train, y_train, X_val, T_val, y_val",
+            '    """Each part (train, val, test) as its inputs, its targets as the loss takes them,',
+            '    and its labels."""',
+            "    inputs = prepare_inputs(arrays)",
+            '    return {part: (inputs[part].astype(DTYPE), targets(arrays[f"y_{part}"]),',
+            '                   arrays[f"y_{part}"]) for part in PARTS}',
+            "",
+            "",
+            "def batches(n, shuffle):",
+            '    """One epoch\'s minibatches as the app makes them."""',
+            "    if FULL_BATCH:  # the whole training part, in order",
+            "        return [np.arange(n)]",
+            "    order = shuffle.permutation(n)  # a fresh permutation per epoch",
+            "    return [order[start:start + BATCH_SIZE] for start in range(0, n, BATCH_SIZE)]",
             "",
             "",
             "def train(epochs=EPOCHS, log=print):",
             '    """Train as the app does; return the weights, the loss of every batch and one record',
-            '    per epoch."""',
+            '    per epoch (the last one also holds the test part\'s loss and accuracy, if any)."""',
             "    p, arrays = load_arrays()",
-            "    X_train, T_train, y_train, X_val, T_val, y_val = load_data(arrays)",
+            "    data = load_data(arrays)",
+            '    X_train, T_train, y_train = data["train"]',
+            '    X_val, T_val, y_val = data["val"]',
             "    # the app's batch order: a generator seeded like its training loop's shuffler",
             "    shuffle = np.random.default_rng(np.random.SeedSequence(SEED).spawn(2)[1])",
             "    optimizer = Optimizer()",
-            "    n = X_train.shape[0]",
             "    batch_losses, history = [], []",
             "    for epoch in range(1, epochs + 1):",
-            "        order = shuffle.permutation(n)",
-            "        for start in range(0, n, BATCH_SIZE):",
-            "            batch = order[start:start + BATCH_SIZE]",
+            "        for batch in batches(X_train.shape[0], shuffle):",
             "            x, t = X_train[batch], T_train[batch]",
             f"            v = forward(p, {fvar}=x, {tvar}=t)",
             f"            grads = backward(p, {fvar}=x, {tvar}=t, v=v)",
-            "            optimizer.step(p, grads)",
+            "            optimizer.step(p, grads)  # frozen parameters get no gradient: they stay",
             f"            batch_losses.append(float(v[{loss!r}]))",
             "        train_loss, train_acc = evaluate(p, X_train, T_train, y_train)",
             "        val_loss, val_acc = evaluate(p, X_val, T_val, y_val)",
@@ -271,6 +292,7 @@ class ScriptParts:
             "        if val_acc is not None:",
             '            line += f"  val acc {100 * val_acc:.1f}%"',
             "        log(line)",
+            *test_lines,
             "    return p, batch_losses, history",
         ])
 

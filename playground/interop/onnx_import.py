@@ -81,16 +81,23 @@ class Importer:
         for n in order:
             for name in n.input:
                 self.uses[name] = self.uses.get(name, 0) + 1
+        losses = self._squared_errors(order)
+        absorbed = {id(m) for parts, _ in losses.values() for m in parts[:-1]}
         for n in order:
-            self._node(n)
+            if id(n) in losses:
+                self._mse(*losses[id(n)])
+            elif id(n) not in absorbed:
+                self._node(n)
         outputs = []
         for o in g.output:
             if o.name not in self.values:
                 raise OnnxImportError(f"output '{o.name}' is not computed by any node")
             outputs.append(self.model.nodes[self.values[o.name]].name)
+        trains = [name for name in outputs if self.model.by_name(name).op == "mse"]
         self.model.meta = {"title": g.name or "Imported ONNX model",
                            "description": (g.doc_string or self.proto.doc_string)[:2000],
-                           "output": outputs[0], "imported_from": "onnx"}
+                           "output": trains[0] if len(trains) == 1 else outputs[0],
+                           "imported_from": "onnx"}
         problems = self.model.analyse().problems
         if problems:
             raise OnnxImportError(f"the imported graph does not fit together: "
@@ -182,6 +189,66 @@ class Importer:
     def _rank(self, nid: str) -> int | None:
         shape = self.model.analyse().shapes.get(nid)
         return None if shape is None else len(shape)
+
+    # -- a squared-error loss ------------------------------------------------------------------
+    def _squared_errors(self, order: list[Any]) -> dict[int, tuple[list[Any], str]]:
+        """The squared-error losses written as this app's export writes them: Sub, Mul(d, d),
+        then ReduceMean (``mean``), ReduceSum (``sum``) or ReduceSum and Mul by 0.5
+        (``half_sum``), over every axis to a scalar, with nothing else reading the steps
+        between. By the id of the last node: (the nodes, first to last; the reduction)."""
+        readers: dict[str, list[Any]] = {}
+        for n in order:
+            for name in dict.fromkeys(n.input):  # Mul(d, d) reads d once
+                readers.setdefault(name, []).append(n)
+        outputs = {o.name for o in self.graph.output}
+
+        def only_reader(name: str) -> Any:
+            users = readers.get(name, [])
+            return users[0] if len(users) == 1 and name not in outputs else None
+
+        found: dict[int, tuple[list[Any], str]] = {}
+        for n in order:
+            if n.op_type != "Sub" or len(n.input) != 2 or len(n.output) != 1:
+                continue
+            sq = only_reader(n.output[0])
+            if sq is None or sq.op_type != "Mul" or list(sq.input) != [n.output[0]] * 2:
+                continue
+            red = only_reader(sq.output[0])
+            a = attributes(red) if red is not None else {}
+            if red is None or red.op_type not in ("ReduceMean", "ReduceSum") \
+                    or [i for i in red.input[1:] if i] or "axes" in a \
+                    or a.get("keepdims", 1) != 0 or a.get("noop_with_empty_axes", 0):
+                continue
+            parts, reduction = [n, sq, red], "mean" if red.op_type == "ReduceMean" else "sum"
+            half = only_reader(red.output[0]) if reduction == "sum" else None
+            if half is not None and half.op_type == "Mul" and len(half.input) == 2:
+                other = half.input[1] if half.input[0] == red.output[0] else half.input[0]
+                if self._scalar(other) == 0.5:
+                    parts, reduction = [*parts, half], "half_sum"
+            found[id(parts[-1])] = (parts, reduction)
+        return found
+
+    def _mse(self, parts: list[Any], reduction: str) -> None:
+        """One mse gate for the steps ``parts`` (see :meth:`_squared_errors`), when prediction
+        and target have the same shape; else the steps one gate each, as they are."""
+        from ..engine import shapes
+
+        sub, last = parts[0], parts[-1]
+        label = f"node '{last.name or last.output[0]}' ({last.op_type})"
+        pred, target = (self._data(name, label) for name in sub.input)
+        found = self.model.analyse().shapes
+        pred_shape, target_shape = found.get(pred), found.get(target)
+        try:
+            if pred_shape is None or target_shape is None:
+                raise EngineError("shapes unknown")
+            shapes.loss_pair([pred_shape, target_shape], {})
+        except EngineError:
+            for n in parts:
+                self._node(n)
+            return
+        base = last.name.strip("/") or last.output[0]
+        self.values[last.output[0]] = self._add("mse", base, {"pred": pred, "target": target},
+                                                {"reduction": reduction})
 
     # -- one node ------------------------------------------------------------------------------
     def _node(self, n: Any) -> None:

@@ -118,23 +118,37 @@ def _leaky(b: Builder, n: ProgramNode, ins: list[str], out: str) -> None:
 
 # ---------------------------------------------------------------- losses (optional outputs)
 
+def _reduce_loss(b: Builder, n: ProgramNode, terms: str, out: str) -> None:
+    """The loss's terms added up as its ``reduction`` says: ReduceMean, ReduceSum, or ReduceSum
+    then × 0.5 (``half_sum``); no axes: over every axis, to a scalar."""
+    reduction = n.params["reduction"]
+    if reduction == "mean":
+        b.node("ReduceMean", [terms], out, keepdims=0)
+    elif reduction == "sum":
+        b.node("ReduceSum", [terms], out, keepdims=0)
+    else:
+        total = b.node("ReduceSum", [terms], f"{n.name}/sum", keepdims=0)
+        b.node("Mul", [total, b.const(f"{n.name}/half", 0.5)], out)
+
+
 def _mse(b: Builder, n: ProgramNode, ins: list[str], out: str) -> None:
     d = b.node("Sub", ins, f"{n.name}/diff")
-    sq = b.node("Mul", [d, d], f"{n.name}/squared")
-    b.node("ReduceMean", [sq], out, keepdims=0)
+    _reduce_loss(b, n, b.node("Mul", [d, d], f"{n.name}/squared"), out)
 
 
 def _cross_entropy(b: Builder, n: ProgramNode, ins: list[str], out: str) -> None:
     logits, target = ins
     if len(b.in_shapes[1]) == 1:  # class labels (N,), fed as numbers
         labels = b.node("Cast", [target], f"{n.name}/labels", to=7)  # INT64
-        b.node("SoftmaxCrossEntropyLoss", [logits, labels], out, reduction="mean")
+        b.node("SoftmaxCrossEntropyLoss", [logits, labels], out,
+               reduction=str(n.params["reduction"]))
         return
     logp = b.node("LogSoftmax", [logits], f"{n.name}/log_softmax", axis=1)
     prod = b.node("Mul", [target, logp], f"{n.name}/target_log_p")
     rows = b.node("ReduceSum", [prod, b.const(f"{n.name}/axis1", [1], np.int64)],
                   f"{n.name}/row_sums", keepdims=0)
-    b.node("Neg", [b.node("ReduceMean", [rows], f"{n.name}/mean", keepdims=0)], out)
+    neg = b.node("Neg", [rows], f"{n.name}/per_row")
+    _reduce_loss(b, n, neg, out)
 
 
 def _bce(b: Builder, n: ProgramNode, ins: list[str], out: str) -> None:
@@ -158,7 +172,7 @@ def _bce(b: Builder, n: ProgramNode, ins: list[str], out: str) -> None:
                            b.node("Log", [b.node("Sub", [one, q], f"{name}/one_minus_q")],
                                   f"{name}/log_1mq")], f"{name}/rest")
         per = b.node("Neg", [b.node("Add", [a, c], f"{name}/sum_terms")], f"{name}/per_item")
-    b.node("ReduceMean", [per], out, keepdims=0)
+    _reduce_loss(b, n, per, out)
 
 
 ONNX_OPS: dict[str, OnnxOp] = {
@@ -173,7 +187,7 @@ ONNX_OPS: dict[str, OnnxOp] = {
     "transpose": OnnxOp(_transpose, ("axes",)),
     "sum": _reduce("ReduceSum"), "mean": _reduce("ReduceMean"),
     "dense": OnnxOp(_dense),
-    "mse": OnnxOp(_mse),
-    "softmax_cross_entropy": OnnxOp(_cross_entropy),
-    "binary_cross_entropy": OnnxOp(_bce, ("input",)),
+    "mse": OnnxOp(_mse, ("reduction",)),
+    "softmax_cross_entropy": OnnxOp(_cross_entropy, ("reduction",)),
+    "binary_cross_entropy": OnnxOp(_bce, ("input", "reduction")),
 }

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..graph import COMPOSITE
 from .common import ExportError, ExportReport, ancestors, data_arrays, max_difference
+from .data_code import data_functions, data_settings
 from .torch_model import ModelWriter
 from .torch_train import README, TRAIN
 
@@ -60,11 +61,15 @@ def settings(job: Any, writer: ModelWriter) -> str:
     trainable = job.program.trainable
     used = ancestors(job.program, [job.program.output])
     unused = any(not used[i] for i in trainable)
+    loss = nodes[job.program.output]
+    frozen = [nodes[i].name for i in job.program.parameters if i not in trainable]
     lines = [
         "# from the graph's training settings in the app",
-        f"EPOCHS = {c.epochs}", f"BATCH_SIZE = {c.batch_size}", f"LR = {c.lr!r}",
+        f"EPOCHS = {c.epochs}", f"BATCH_SIZE = {c.batch_size}",
+        f"FULL_BATCH = {c.full_batch}  # True: every step takes the whole training part, in order",
+        f"LR = {c.lr!r}",
         f"OPTIMIZER = {c.optimizer!r}", f"L2 = {c.l2!r}", f"MOMENTUM = {c.momentum!r}",
-        f"SEED = {c.seed}", f"STANDARDIZE = {s.split.mean is not None}",
+        f"SEED = {c.seed}",
         f"TARGET_KIND = {b.target_kind!r}", f"N_CLASSES = {s.split.dataset.n_classes}",
         f"CLASSIFICATION = {s.split.dataset.task == 'classification'}",
         f"THRESHOLD = {b.threshold!r}",
@@ -72,8 +77,22 @@ def settings(job: Any, writer: ModelWriter) -> str:
         f"FEATURES = {writer.input_args[b.features]!r}", f"TARGET = {writer.input_args[b.target]!r}",
         f"LOSS = {nodes[job.program.output].name!r}", f"PREDICTION = {nodes[b.prediction].name!r}",
         f"UNUSED_PARAMETERS = {unused}  # a trainable parameter the loss does not use",
+        (f"LOSS_SUMS = {loss.params.get('reduction', 'mean') != 'mean'}  # the loss adds its "
+        "terms up (its reduction is not the mean)"),
     ]
-    return "\n".join(lines)
+    if frozen:
+        lines.append(f"FROZEN = {frozen!r}  # not trained (trainable: false in the app)")
+    return "\n".join([*lines, "", *data_settings(s)])
+
+
+def describe_data(setup: Any) -> str:
+    """The data in words, for the README."""
+    s = setup.split
+    parts = f"{len(s.y_train)} training, {len(s.y_val)} validation and {len(s.y_test)} test samples"
+    source = setup.settings.source if setup.settings is not None else s.dataset.name
+    what = "the example typed into the graph" if source == "typed" else f"the '{source}' data"
+    extra = f"; inputs {', '.join(s.features)} derived from the raw points" if s.features else ""
+    return f"{what} ({parts}{extra})"
 
 
 def export_pytorch(job: Any, out: Path, check: bool, report: Any) -> ExportReport:
@@ -97,19 +116,19 @@ def export_pytorch(job: Any, out: Path, check: bool, report: Any) -> ExportRepor
     data = "no training data (the graph does not train: its output is not a loss, or it has "
     data += "no dataset)"
     if s is not None:
-        write_text(out / "train.py", TRAIN.replace("{{SETTINGS}}", settings(job, writer)))
-        write_npz(out / "data.npz", data_arrays(s))
+        write_text(out / "train.py", TRAIN.replace("{{SETTINGS}}", settings(job, writer))
+                   .replace("{{DATA_FUNCTIONS}}", data_functions(s)))
+        write_npz(out / "data.npz", data_arrays(s, job.program))
         files[2:2] = [out / "train.py", out / "data.npz"]
-        ds = s.split.dataset
-        data = (f"the '{ds.name}' data ({s.split.X_train.shape[0]} training and "
-                f"{s.split.X_val.shape[0]} validation samples)")
+        data = describe_data(s)
     c = s.config if s else None
     readme = (README.replace("{{TITLE}}", job.title)
               .replace("{{DESCRIPTION}}", job.description)
               .replace("{{DATA}}", data)
               .replace("{{OPTIMIZER}}", c.optimizer if c else "—")
               .replace("{{LR}}", f"{c.lr:g}" if c else "—").replace("{{L2}}", f"{c.l2:g}" if c else "—")
-              .replace("{{BATCH}}", str(c.batch_size) if c else "—")
+              .replace("{{BATCH}}", ("the whole training part (full batch)" if c.full_batch
+                                     else f"batch size {c.batch_size}") if c else "—")
               .replace("{{EPOCHS}}", str(c.epochs) if c else "—")
               .replace("{{SEED}}", str(c.seed) if c else "—"))
     write_text(out / "README.md", readme)
@@ -172,7 +191,11 @@ def check_model(folder: Path, job: Any, writer: ModelWriter) -> float:
         raise ExportError(f"the exported model fails on sample inputs: {type(exc).__name__}: "
                           f"{exc}") from None
     diffs = [max_difference(v, program.value(k)) for k, v in values.items()]
+    frozen = {program.nodes[i].name for i in program.parameters if i not in program.trainable}
     for name, g in grads.items():
+        if name in frozen:  # requires_grad=False, as the app trains it: no gradient at all
+            diffs.append(0.0 if g is None else float("inf"))
+            continue
         want = program.grad(name)
         if g is None or want is None:
             if (g is None) != (want is None or not np.any(want)):

@@ -120,7 +120,7 @@ class ModelWriter:
                 expr = self._expr(node, key_prefix + nid, dict(zip(ports, ins, strict=True)))
                 line = f"{name} = {expr}"
                 spec = get_op(node.op)
-                line += f"  # {node.name}: {spec.formula or spec.label}"
+                line += f"  # {node.name}: {spec.texts(node.params).formula or spec.label}"
             var[nid] = name
             (lines_late if nid in late else lines_now).append(line)
         code.body = lines_now

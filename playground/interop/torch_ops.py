@@ -41,16 +41,29 @@ def _transpose(p: Mapping[str, Any]) -> str:
     return "{x}.permute(*reversed(range({x}.dim())))"
 
 
+def _mse(p: Mapping[str, Any]) -> str:
+    if p["reduction"] == "mean":
+        return "F.mse_loss({pred}, {target})"
+    total = 'F.mse_loss({pred}, {target}, reduction="sum")'
+    return f"{total} * 0.5" if p["reduction"] == "half_sum" else total
+
+
 def _cross_entropy(p: Mapping[str, Any]) -> str:
+    reduction = p["reduction"]
     if p["_target_rank"] == 1:
-        return "F.cross_entropy({logits}, {target}.long())"
-    return "-(({target}) * F.log_softmax({logits}, dim=1)).sum() / {logits}.shape[0]"
+        if reduction == "mean":
+            return "F.cross_entropy({logits}, {target}.long())"
+        return f"F.cross_entropy({{logits}}, {{target}}.long(), reduction={reduction!r})"
+    # the app passes no gradient to the target (its vjp is None): detached here too
+    total = "-({target}.detach() * F.log_softmax({logits}, dim=1)).sum()"
+    return f"{total} / {{logits}}.shape[0]" if reduction == "mean" else total
 
 
 def _bce(p: Mapping[str, Any]) -> str:
+    arg = "" if p["reduction"] == "mean" else f", reduction={p['reduction']!r}"
     if p["input"] == "logits":
-        return "F.binary_cross_entropy_with_logits({pred}, {target})"
-    return "bce_probabilities({pred}, {target})"
+        return f"F.binary_cross_entropy_with_logits({{pred}}, {{target}}{arg})"
+    return f"bce_probabilities({{pred}}, {{target}}{arg})"
 
 
 TORCH_OPS: dict[str, TorchOp] = {
@@ -71,16 +84,17 @@ TORCH_OPS: dict[str, TorchOp] = {
     "sum": TorchOp(_reduce("sum"), ("axis", "keepdims")),
     "mean": TorchOp(_reduce("mean"), ("axis", "keepdims")),
     "dense": TorchOp("{x} @ {W} + {b}"),
-    "mse": TorchOp("F.mse_loss({pred}, {target})"),
-    "softmax_cross_entropy": TorchOp(_cross_entropy),
-    "binary_cross_entropy": TorchOp(_bce, ("input",), helpers=("bce_probabilities",)),
+    "mse": TorchOp(_mse, ("reduction",)),
+    "softmax_cross_entropy": TorchOp(_cross_entropy, ("reduction",)),
+    "binary_cross_entropy": TorchOp(_bce, ("input", "reduction"), helpers=("bce_probabilities",)),
 }
 
 HELPERS = {
-    "bce_probabilities": '''def bce_probabilities(q, t):
+    "bce_probabilities": '''def bce_probabilities(q, t, reduction="mean"):
     """Binary cross-entropy of probabilities q, kept off 0 and 1 as the app keeps them. The
     gradient passes through the clip unchanged, as the app's does."""
     eps = max(1e-12, torch.finfo(q.dtype).eps)
     q = q + (q.clamp(eps, 1.0 - eps) - q).detach()
-    return -(t * torch.log(q) + (1.0 - t) * torch.log(1.0 - q)).mean()''',
+    terms = t * torch.log(q) + (1.0 - t) * torch.log(1.0 - q)
+    return -(terms.mean() if reduction == "mean" else terms.sum())''',
 }

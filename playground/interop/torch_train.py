@@ -33,14 +33,15 @@ HERE = Path(__file__).resolve().parent
 {{SETTINGS}}
 
 
+{{DATA_FUNCTIONS}}
+
+
 def load_data():
-    """Features standardised with the training part's statistics; targets as the loss takes them."""
+    """Each part (train, val, test): the inputs made as the app makes them, the targets as the
+    loss takes them, and the labels."""
     with np.load(HERE / "data.npz", allow_pickle=False) as data:
-        X_train, y_train, X_val, y_val = (data[k] for k in ("X_train", "y_train", "X_val", "y_val"))
-    if STANDARDIZE:
-        mean, std = X_train.mean(axis=0), X_train.std(axis=0)
-        std[std < 1e-12] = 1.0  # a constant feature (a blank pixel) stays as it is
-        X_train, X_val = (X_train - mean) / std, (X_val - mean) / std
+        arrays = {key: data[key] for key in data.files}
+    inputs = prepare_inputs(arrays)
 
     def targets(y):
         if TARGET_KIND == "labels":
@@ -49,10 +50,10 @@ def load_data():
             return torch.as_tensor(y.reshape(-1, 1), dtype=DTYPE)
         if TARGET_KIND == "onehot":
             return torch.nn.functional.one_hot(torch.as_tensor(y), N_CLASSES).to(DTYPE)
-        return torch.as_tensor(y.reshape(y.shape[0], -1), dtype=DTYPE)
+        return torch.as_tensor(y.reshape(y.shape[0], math.prod(y.shape[1:])), dtype=DTYPE)
 
-    return (torch.as_tensor(X_train, dtype=DTYPE), targets(y_train), torch.as_tensor(y_train),
-            torch.as_tensor(X_val, dtype=DTYPE), targets(y_val), torch.as_tensor(y_val))
+    return {part: (torch.as_tensor(inputs[part], dtype=DTYPE), targets(arrays[f"y_{part}"]),
+                   torch.as_tensor(arrays[f"y_{part}"])) for part in PARTS}
 
 
 class Optimizer:
@@ -119,6 +120,8 @@ def main():
     parser = argparse.ArgumentParser(description="Train the exported network.")
     parser.add_argument("--epochs", type=int, default=EPOCHS)
     parser.add_argument("--batch-size", type=int, default=BATCH_SIZE, help="the global batch")
+    parser.add_argument("--full-batch", action=argparse.BooleanOptionalAction,
+                        default=FULL_BATCH, help="every step on the whole training part")
     parser.add_argument("--lr", type=float, default=LR)
     parser.add_argument("--optimizer", choices=("sgd", "momentum", "adam"), default=OPTIMIZER)
     parser.add_argument("--l2", type=float, default=L2)
@@ -138,20 +141,24 @@ def main():
         if args.device.startswith("cuda"):
             device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
             torch.cuda.set_device(device)
-        if args.batch_size % world:
+        if args.batch_size % world and not args.full_batch:
             raise SystemExit(f"the batch size {args.batch_size} must divide by {world} processes")
 
-    X_train, T_train, y_train, X_val, T_val, y_val = load_data()
+    data = load_data()
+    (X_train, T_train, y_train), (X_val, T_val, y_val) = data["train"], data["val"]
     model = Net().to(device)
     load_weights(model, args.weights)
     model.to(device)
     net = (DistributedDataParallel(model, find_unused_parameters=UNUSED_PARAMETERS)
            if args.ddp else model)
+    # the frozen parameters (FROZEN) have requires_grad=False: the optimizer never sees them
     optimizer = Optimizer(model.parameters(), args.optimizer, args.lr, args.l2, MOMENTUM)
+    n = X_train.shape[0]
     if args.ddp:
+        per_process = math.ceil(n / world) if args.full_batch else args.batch_size // world
         sampler = DistributedSampler(TensorDataset(X_train, T_train), num_replicas=world,
-                                     rank=rank, shuffle=True, seed=SEED)
-        loader = DataLoader(TensorDataset(X_train, T_train), batch_size=args.batch_size // world,
+                                     rank=rank, shuffle=not args.full_batch, seed=SEED)
+        loader = DataLoader(TensorDataset(X_train, T_train), batch_size=per_process,
                             sampler=sampler)
     else:  # the app's shuffler: SeedSequence(SEED), second child, as its training loop seeds it
         shuffle = np.random.default_rng(np.random.SeedSequence(SEED).spawn(2)[1])
@@ -160,19 +167,28 @@ def main():
         if args.ddp:
             sampler.set_epoch(epoch)
             batches = loader
+        elif args.full_batch:  # the whole training part, in order, every step
+            batches = [(X_train, T_train)]
         else:
             batches = ((X_train[idx], T_train[idx])
-                       for idx in app_batches(X_train.shape[0], args.batch_size, shuffle))
+                       for idx in app_batches(n, args.batch_size, shuffle))
         for x, t in batches:
             out = net(**{FEATURES: x.to(device), TARGET: t.to(device)})
             optimizer.zero_grad()
-            out[LOSS].backward()  # DDP averages the gradients of the processes here
+            loss = out[LOSS]
+            if args.ddp and LOSS_SUMS:  # DDP averages the processes' gradients; a sum adds them
+                loss = loss * world
+            loss.backward()  # DDP averages the gradients of the processes here
             optimizer.step()
         train_loss, train_acc = evaluate(model, X_train.to(device), T_train.to(device), y_train)
         val_loss, val_acc = evaluate(model, X_val.to(device), T_val.to(device), y_val)
+        record = {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss,
+                  "train_accuracy": train_acc, "val_accuracy": val_acc}
+        X_test, T_test, y_test = data["test"]
+        if epoch == args.epochs and X_test.shape[0]:  # the test part, once at the end, as the app
+            test_loss, test_acc = evaluate(model, X_test.to(device), T_test.to(device), y_test)
+            record.update(test_loss=test_loss, test_accuracy=test_acc)
         if rank == 0:
-            record = {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss,
-                      "train_accuracy": train_acc, "val_accuracy": val_acc}
             if args.json:
                 print(json.dumps(record), flush=True)
             else:
@@ -182,6 +198,11 @@ def main():
                 if val_acc is not None:
                     line += f"  val acc {100 * val_acc:.1f}%"
                 print(line, flush=True)
+                if "test_loss" in record:
+                    line = f"test  {X_test.shape[0]} samples  loss {record['test_loss']:.6g}"
+                    if record["test_accuracy"] is not None:
+                        line += f"  accuracy {100 * record['test_accuracy']:.2f}%"
+                    print(line, flush=True)
     if args.save and rank == 0:
         save_weights(model, args.save)
     if args.ddp:
@@ -200,9 +221,12 @@ Exported from Backprop Playground. {{DESCRIPTION}}
   are submodules). `load_weights(model, "weights.npz")` / `save_weights(model, path)` read and
   write `.npz` files keyed by node name, the format of the app's `NAME.weights.npz`.
 - `train.py`: the app's training run: {{DATA}}, optimizer `{{OPTIMIZER}}` (lr {{LR}},
-  L2 {{L2}}), batch size {{BATCH}}, {{EPOCHS}} epochs, seed {{SEED}}.
-- `weights.npz`: the starting weights; `data.npz`: the data split (raw features; `train.py`
-  standardises them with the training part's statistics, as the app does).
+  L2 {{L2}}), {{BATCH}}, {{EPOCHS}} epochs, seed {{SEED}}. Parameters the app does not
+  train (`trainable: false`) have `requires_grad=False` and stay as they are. A test part,
+  if the data has one, is scored once at the end, as the app does.
+- `weights.npz`: the starting weights; `data.npz`: the training, validation and test parts
+  as raw columns (`train.py` derives the feature inputs, if any, and standardises with the
+  training part's statistics, as the app does).
 
 Needs `numpy` and `torch`.
 
@@ -221,5 +245,7 @@ samples per step from a `DistributedSampler`, and DistributedDataParallel averag
 gradients, so the update is the one a single process would make on the whole batch. The
 sampler orders the samples its own way (and repeats a few when the data does not divide by N),
 so a `--ddp` run matches another `--ddp` run with the same global batch, not the app's order;
-without `--ddp` the batches are the app's.
+without `--ddp` the batches are the app's. With `--full-batch` each process takes its share
+of the whole training part; a loss that sums its terms (reduction `sum`, `half_sum`) is
+multiplied by the number of processes, so that DDP's average of the gradients is their sum.
 '''

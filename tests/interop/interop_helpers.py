@@ -6,15 +6,19 @@ from __future__ import annotations
 import importlib
 import os
 from types import ModuleType
+from typing import Any
 
 import pytest
 from conftest import EXAMPLES
 
-from playground.graph import GraphModel, load
+from playground.graph import GraphModel, compile_graph, load
 from playground.graph.edit import apply_dict, group
+from playground.training import Trainer
+from playground.training.workbench import make_split, read_training
 
 EXAMPLE_NAMES = sorted(p.stem for p in EXAMPLES.glob("*.json"))
-TRAINABLE = ["digits_mlp", "moons_mlp", "sine_regression"]
+TRAINABLE = ["digits_mlp", "digits_tutorial", "moons_mlp", "sine_regression", "tutorial_2_2_1"]
+TUTORIALS = ["tutorial_2_2_1", "digits_tutorial"]  # ½·Σ loss, frozen biases, full batch
 
 
 def require(module: str) -> ModuleType:
@@ -51,3 +55,18 @@ def composite_digits() -> GraphModel:
     inner_after, _ = group(body, ids_of(body, "h1"), name="act")
     apply_dict(body, inner_after)
     return model
+
+
+def app_trainer(model: GraphModel, **changes) -> Trainer:
+    """The app's own run of ``model`` as the CLI's ``train`` makes it: the graph's
+    ``meta.training`` read by the workbench, its split, ``changes`` on top of its settings."""
+    program = compile_graph(model)
+    settings, config = read_training(model.meta.get("training"), **changes)
+    return Trainer(program, make_split(settings, program), config)
+
+
+def app_run(model: GraphModel, epochs: int = 1, **changes) -> tuple[list, list, Any]:
+    """The app's run: every batch loss, the epoch-end records and the config."""
+    trainer = app_trainer(model, epochs=epochs, **changes)
+    metrics = list(trainer.steps())
+    return [m.batch_loss for m in metrics], [m for m in metrics if m.epoch_end], trainer.config

@@ -24,10 +24,10 @@ from playground.interop import (
     import_onnx,
     prepare,
 )
-from playground.interop.common import setup_from_meta
 from playground.interop.numpy_export import load_script
 from playground.training import save_params
 from playground.training.datasets import load_dataset, split
+from playground.training.workbench import read_training
 from tests.interop.interop_helpers import example
 
 
@@ -66,7 +66,7 @@ def test_weights_from_a_file_or_arrays_become_the_starting_point(tmp_path):
 def test_explicit_data_and_settings_override_the_graphs(tmp_path):
     model = example("moons_mlp")
     data = split(load_dataset("moons", n_samples=100, seed=3), val_fraction=0.2, seed=3)
-    _, config = setup_from_meta(model)
+    _, config = read_training(model.meta["training"])
     config = replace(config, batch_size=10, optimizer="sgd", seed=3)
     export(model, "numpy", tmp_path / "s.py", data=data, config=config)
     text = (tmp_path / "s.py").read_text()

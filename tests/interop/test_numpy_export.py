@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -13,22 +12,18 @@ import pytest
 from playground.engine import ops
 from playground.graph import GraphModel
 from playground.interop import export, prepare
-from playground.interop.common import setup_from_meta
+from playground.interop.common import ancestors
 from playground.interop.numpy_export import load_script
 from playground.interop.numpy_ops import NUMPY_OPS
-from playground.training import Trainer
-from tests.interop.interop_helpers import EXAMPLE_NAMES, composite_digits, example, require
-
-
-def app_run(model, epochs=1, **changes):
-    """The app's own run: every batch loss and the epoch records."""
-    from playground.interop.common import compile_for_export
-
-    data, config = setup_from_meta(model)
-    config = replace(config, epochs=epochs, **changes)
-    trainer = Trainer(compile_for_export(model), data, config)
-    metrics = list(trainer.steps())
-    return [m.batch_loss for m in metrics], [m for m in metrics if m.epoch_end], config
+from tests.interop.interop_helpers import (
+    EXAMPLE_NAMES,
+    TUTORIALS,
+    app_run,
+    app_trainer,
+    composite_digits,
+    example,
+    require,
+)
 
 
 def script_run(tmp_path, model, epochs=1, config=None):
@@ -38,13 +33,21 @@ def script_run(tmp_path, model, epochs=1, config=None):
     return losses, history
 
 
+def close(a, b, tol):
+    """Equal within ``tol``, or both None (an empty part has no loss)."""
+    return (a is None and b is None) or (a is not None and b is not None and abs(a - b) <= tol)
+
+
 def assert_same_run(app, script, tol=1e-10):
     (a_losses, a_epochs), (s_losses, s_epochs) = app, script
     assert len(a_losses) == len(s_losses) > 1
     assert np.max(np.abs(np.subtract(a_losses, s_losses))) <= tol
     for m, h in zip(a_epochs, s_epochs, strict=True):
-        assert abs(m.train_loss - h["train_loss"]) <= tol and abs(m.val_loss - h["val_loss"]) <= tol
+        assert close(m.train_loss, h["train_loss"], tol) and close(m.val_loss, h["val_loss"], tol)
         assert m.val_accuracy == h["val_accuracy"]
+    last = s_epochs[-1]
+    assert close(a_epochs[-1].test_loss, last.get("test_loss"), tol)
+    assert a_epochs[-1].test_accuracy == last.get("test_accuracy")
 
 
 @pytest.mark.parametrize("name", ["digits_mlp", "moons_mlp"])
@@ -64,6 +67,79 @@ def test_regression_and_composites_reproduce_the_app(tmp_path):
     for model in (example("sine_regression"), composite_digits()):
         losses, epochs, _ = app_run(model)
         assert_same_run((losses, epochs), script_run(tmp_path, model))
+
+
+@pytest.mark.parametrize("name", TUTORIALS)
+def test_the_tutorials_train_like_the_app(tmp_path, name):
+    """½·Σ(output − y)² loss, frozen biases, full batch (one step per epoch, in order), and the
+    typed example (2-2-1) or a held-out test part scored at the end (digits)."""
+    app_losses, app_epochs, _ = app_run(example(name), 3)
+    export(example(name), "numpy", tmp_path / "t.py")
+    ns = load_script((tmp_path / "t.py").read_text(), tmp_path / "t.npz")
+    start, _ = ns["load_arrays"]()
+    trained, losses, history = ns["train"](3, log=lambda line: None)
+    assert len(losses) == 3
+    assert_same_run((app_losses, app_epochs), (losses, history))
+    app = app_trainer_after(name, 3)
+    for key in ("b1", "b2"):  # frozen: not one bit moved, in the app and in the script
+        assert np.array_equal(trained[key], start[key])
+        assert np.array_equal(app.program.param_arrays(False)[key], start[key])
+    for key in ("W1", "W2"):
+        assert np.max(np.abs(trained[key] - app.program.param_arrays()[key])) <= 1e-12
+        assert not np.array_equal(trained[key], start[key])
+    if name == "digits_tutorial":
+        assert app_epochs[-1].test_loss is not None and "test_loss" in history[-1]
+
+
+def app_trainer_after(name, epochs):
+    trainer = app_trainer(example(name), epochs=epochs)
+    for _ in trainer.steps():
+        pass
+    return trainer
+
+
+def test_the_half_sum_backward_line_and_the_tutorial_settings(tmp_path):
+    export(example("tutorial_2_2_1"), "numpy", tmp_path / "t.py")
+    text = (tmp_path / "t.py").read_text()
+    assert "loss = np.sum((output - y) ** 2) * 0.5  # mse: ½ Σ (pred − target)²" in text
+    assert "d_output = (output - y)  # loss = ½·Σ(output − y)²: ∂loss/∂output = (output − y)" in text
+    assert "d_b1" not in text and "d_b2" not in text  # frozen: no gradient is even computed
+    assert "FULL_BATCH = True" in text and "FROZEN = ['b1', 'b2']" in text
+
+
+@pytest.mark.parametrize("loss, reduction", [
+    ("mse", "mean"), ("mse", "sum"), ("mse", "half_sum"),
+    ("softmax_cross_entropy", "mean"), ("softmax_cross_entropy", "sum"),
+    ("binary_cross_entropy", "mean"), ("binary_cross_entropy", "sum"),
+])
+@pytest.mark.parametrize("seeded", [True, False])
+def test_every_reduction_forward_and_backward_are_the_apps(tmp_path, loss, reduction, seeded):
+    """Each loss and reduction, as the graph's output (upstream 1: the local derivative alone)
+    and inside the graph (scaled by 3, so the upstream is 3), against the app, bit for bit."""
+    m = GraphModel()
+    x = m.add_node("parameter", "w", {"shape": [2, 3], "value": [[0.2, 0.7, 0.4], [0.9, 0.1, 0.5]]})
+    target = [2.0, 0.0] if loss == "softmax_cross_entropy" else [[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]]
+    t = m.add_node("input", "t", {"shape": [None] + ([] if loss == "softmax_cross_entropy"
+                                                     else [3]), "value": target})
+    node = m.add_node(loss, "L", {"reduction": reduction})
+    ports = get_ports(loss)
+    m.connect(x.id, node.id, ports[0])
+    m.connect(t.id, node.id, ports[1])
+    if not seeded:
+        scaled = m.add_node("mul_const", "scaled", {"c": 3.0})
+        m.connect(node.id, scaled.id, "x")
+        m.meta["output"] = "scaled"
+    report = export(m, "numpy", tmp_path / "l.py")
+    text = (tmp_path / "l.py").read_text()
+    assert report.max_difference == 0.0, text
+    first = next(line for line in text.splitlines() if line.strip().startswith("d_w = "))
+    assert ("d_L" in first.split("#")[0]) != seeded, first
+
+
+def get_ports(op):
+    from playground.engine import get_op
+
+    return get_op(op).inputs
 
 
 def test_the_script_needs_only_numpy_and_prints_the_apps_epoch_line(tmp_path):
@@ -150,30 +226,35 @@ def test_every_op_exports_with_exact_values_and_gradients(tmp_path, spec):
     assert report.max_difference is not None and report.max_difference <= 1e-13
 
 
-def test_notebook_walks_every_gate_and_trains_like_the_app(tmp_path, monkeypatch):
+@pytest.mark.parametrize("name", ["moons_mlp", "tutorial_2_2_1"])
+def test_notebook_walks_every_gate_and_trains_like_the_app(tmp_path, monkeypatch, name):
     nbformat = require("nbformat")
-    export(example("moons_mlp"), "notebook", tmp_path / "moons.ipynb")
-    nb = nbformat.read(str(tmp_path / "moons.ipynb"), as_version=4)
+    export(example(name), "notebook", tmp_path / "nb.ipynb")
+    nb = nbformat.read(str(tmp_path / "nb.ipynb"), as_version=4)
     nbformat.validate(nb)
-    job = prepare(example("moons_mlp"))
-    gates = [n for n in job.program.nodes if not n.spec.is_source and n.name != "probs"]
+    job = prepare(example(name))
+    program = job.program
+    needed = ancestors(program, [program.output])
+    gates = [n for i, n in enumerate(program.nodes) if not n.spec.is_source and needed[i]]
     md = [c.source for c in nb.cells if c.cell_type == "markdown"]
-    for node in gates:
-        assert any(f"`{node.name}`" in s and node.spec.derivative in s for s in md), node.name
+    for node in gates:  # a loss's text is the one its reduction chooses
+        derivative = node.spec.texts(node.params).derivative
+        assert any(f"`{node.name}`" in s and derivative in s for s in md), node.name
     monkeypatch.chdir(tmp_path)
     ns: dict = {}
     code = [c.source for c in nb.cells if c.cell_type == "code"]
     for source in code[:-1]:
         exec(source, ns)  # noqa: S102
     assert code[-1] == "p, batch_losses, history = train()"
-    _, losses, history = ns["train"](1, log=lambda line: None)
-    app_losses, app_epochs, _ = app_run(example("moons_mlp"))
+    _, losses, history = ns["train"](3, log=lambda line: None)
+    app_losses, app_epochs, _ = app_run(example(name), 3)
     assert_same_run((app_losses, app_epochs), (losses, history))
     # the walk-through's one pass is the app's pass on the first rows of the training set
-    program, split = job.program, job.setup.split
+    trainer, config = job.setup.trainer, job.setup.config
+    rows = trainer.X_train.shape[0] if config.full_batch else config.batch_size
     program.set_params(job.arrays)
-    batch = job.setup.config.batch_size
-    program.run({"X": split.X_train[:batch], "y": split.y_train[:batch].astype(float)})
+    b = job.setup.binding
+    program.run({b.features: trainer.X_train[:rows], b.target: trainer.T_train[:rows]})
     assert abs(float(ns["loss"]) - float(program.value("loss"))) <= 1e-12
     assert np.max(np.abs(ns["d_W1"] - program.grad("W1"))) <= 1e-12
 

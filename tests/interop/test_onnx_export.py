@@ -8,7 +8,7 @@ import pytest
 from playground.engine import OpSpec, ops, register, shapes, unregister
 from playground.graph import GraphModel
 from playground.interop import ExportError, export, prepare
-from playground.interop.onnx_export import build_model, parity
+from playground.interop.onnx_export import build_model, has_onnxruntime, parity
 from playground.interop.onnx_ops import ONNX_OPS
 from tests.interop.interop_helpers import (
     EXAMPLE_NAMES,
@@ -137,13 +137,25 @@ def test_every_op_exports_and_matches(tmp_path):
         assert report.max_difference is not None and report.max_difference <= 1e-12, spec.name
 
 
-@pytest.mark.parametrize("loss, params, target", [
+def get_reductions(op: str) -> tuple[str, ...]:
+    """The reductions a loss op offers, from the registry (mean, sum; mse also half_sum)."""
+    from playground.engine import get_op
+
+    return get_op(op).param("reduction").choices
+
+
+LOSS_CASES = [
     ("mse", {}, [[0.5, -1.0], [2.0, 0.0]]),
     ("softmax_cross_entropy", {}, [1.0, 0.0]),
     ("softmax_cross_entropy", {}, [[0.0, 1.0], [1.0, 0.0]]),
     ("binary_cross_entropy", {"input": "logits"}, [[1.0, 0.0], [0.0, 1.0]]),
     ("binary_cross_entropy", {"input": "probabilities"}, [[1.0, 0.0], [0.0, 1.0]]),
-])
+]
+
+
+@pytest.mark.parametrize("loss, params, target", [
+    (loss, {**params, "reduction": r}, target) for loss, params, target in LOSS_CASES
+    for r in get_reductions(loss)])
 def test_every_loss_exports_on_request_and_matches(tmp_path, loss, params, target):
     m = GraphModel()
     pred = [[0.3, 0.6], [0.9, 0.2]] if params.get("input") == "probabilities" else \
@@ -158,8 +170,16 @@ def test_every_loss_exports_on_request_and_matches(tmp_path, loss, params, targe
     m.meta["output"] = "L"
     proto_path = tmp_path / "l.onnx"
     report = export(m, "onnx", proto_path, with_loss=True)
-    assert "L" in [o.name for o in _load(proto_path).graph.output]
+    proto = _load(proto_path)
+    assert "L" in [o.name for o in proto.graph.output]
     assert report.max_difference is not None and report.max_difference <= 1e-10
+    assert report.checked_with.endswith("onnxruntime") or not has_onnxruntime()
+    ops = [n.op_type for n in proto.graph.node]
+    if params["reduction"] == "mean":
+        assert "ReduceSum" not in ops[-1:] and "Mul" not in ops[-1:]
+    elif loss != "softmax_cross_entropy" or len(np.shape(target)) == 2:
+        assert "ReduceMean" not in ops and ("Mul" if params["reduction"] == "half_sum"
+                                           else "ReduceSum") == ops[-1]
 
 
 def get_ports(op: str) -> tuple[str, ...]:

@@ -189,3 +189,47 @@ def test_model_built_by_hand_matches_its_export(tmp_path):
     proto = build_model(job.program, job.arrays)
     again = {t.name: numpy_helper.to_array(t) for t in proto.graph.initializer}
     assert model is not None and np.array_equal(again["W"], w)
+
+
+@pytest.mark.parametrize("name, reduction", [
+    ("tutorial_2_2_1", "half_sum"), ("sine_regression", "mean"), ("sine_regression", "sum")])
+def test_squared_error_losses_round_trip_as_mse_gates(tmp_path, name, reduction):
+    """Sub, Mul(d, d), ReduceSum and Mul by 0.5 (or ReduceMean, or ReduceSum alone) come back
+    as one mse gate with its reduction, the graph's output, so the imported graph trains; the
+    model exported again is the same model."""
+    model = example(name)
+    loss = model.by_name("loss")
+    model.set_param(loss.id, "reduction", reduction)
+    export(model, "onnx", tmp_path / "a.onnx", with_loss=True)
+    a = onnx.load(str(tmp_path / "a.onnx"))
+    ops = [n.op_type for n in a.graph.node]
+    assert ("ReduceSum" in ops) == (reduction != "mean") and ("Mul" in ops[-1:]) == (
+        reduction == "half_sum")
+    graph = import_onnx(tmp_path / "a.onnx")
+    (mse,) = [n for n in graph.nodes.values() if n.op == "mse"]
+    assert mse.name == "loss" and mse.params["reduction"] == reduction
+    assert graph.meta["output"] == "loss"
+    export(graph, "onnx", tmp_path / "b.onnx", with_loss=True)
+    b = onnx.load(str(tmp_path / "b.onnx"))
+    assert [n.op_type for n in b.graph.node] == ops
+    feeds = prepare(model).feeds
+    ra, rb = run_reference(a, feeds), run_reference(b, feeds)
+    assert ra.keys() == rb.keys() and "loss" in ra
+    assert all(np.array_equal(ra[k], rb[k]) for k in ra)
+    job = prepare(graph)  # the imported graph computes the same loss in the app
+    job.program.set_params(job.arrays)
+    assert float(job.program.forward(feeds)) == pytest.approx(float(ra["loss"]), abs=1e-15)
+
+
+def test_a_squared_error_of_different_shapes_stays_primitive_gates(tmp_path):
+    """Sub broadcasting a (3,) target over (N, 3) predictions is not an mse: gates, as written."""
+    nodes = [helper.make_node("Sub", ["x", "t"], ["d"], name="diff"),
+             helper.make_node("Mul", ["d", "d"], ["sq"], name="sq"),
+             helper.make_node("ReduceSum", ["sq"], ["s"], name="total", keepdims=0),
+             helper.make_node("Mul", ["s", "half"], ["L"], name="L")]
+    model = make(nodes, [vi("x", ["N", 3]), vi("t", [3])], [vi("L", [])], [init("half", 0.5)])
+    feeds = {"x": RNG.standard_normal((4, 3)), "t": RNG.standard_normal(3)}
+    graph, diff = app_vs_reference(tmp_path, model, feeds)
+    assert diff <= 1e-12
+    assert sorted(n.op for n in graph.nodes.values() if n.op not in ("input",)) == [
+        "mul", "mul_const", "sub", "sum"]

@@ -9,7 +9,6 @@ import json
 import os
 import subprocess
 import sys
-from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -18,12 +17,18 @@ from conftest import ROOT
 from playground.engine import ops
 from playground.graph import GraphModel
 from playground.interop import export, prepare
-from playground.interop.common import compile_for_export, setup_from_meta
 from playground.interop.torch_export import fixed_inputs, run_model, top_outputs
 from playground.interop.torch_model import ModelWriter
 from playground.interop.torch_ops import TORCH_OPS
-from playground.training import Trainer
-from tests.interop.interop_helpers import EXAMPLE_NAMES, composite_digits, example, require
+from tests.interop.interop_helpers import (
+    EXAMPLE_NAMES,
+    TUTORIALS,
+    app_run,
+    app_trainer,
+    composite_digits,
+    example,
+    require,
+)
 
 
 def model_vs_app(tmp_path, model, tol):
@@ -43,6 +48,7 @@ def model_vs_app(tmp_path, model, tol):
     assert set(values) >= {program.nodes[program.output].name}
     worst_v = max(float(np.max(np.abs(v - program.value(k)), initial=0)) for k, v in values.items())
     checked = [k for k, g in grads.items() if g is not None]
+    assert all(program.grad(k) is not None for k in checked), "a gradient the app does not have"
     assert set(program.param_arrays()) <= set(checked), "every parameter got a gradient"
     worst_g = max(float(np.max(np.abs(grads[k] - program.grad(k)), initial=0)) for k in checked)
     assert worst_v <= tol and worst_g <= tol, (worst_v, worst_g)
@@ -86,10 +92,7 @@ def test_every_op_matches_the_app_values_and_gradients(tmp_path, spec):
 
 
 def app_epochs(name, **changes):
-    model = example(name)
-    data, config = setup_from_meta(model)
-    trainer = Trainer(compile_for_export(model), data, replace(config, **changes))
-    return [m for m in trainer.steps() if m.epoch_end]
+    return app_run(example(name), **changes)[1]
 
 
 def run(args, cwd, timeout=300):
@@ -112,6 +115,72 @@ def test_train_py_two_epochs_of_sgd_reproduce_the_apps_epoch_losses(tmp_path, na
         assert abs(r["train_loss"] - m.train_loss) <= 1e-8
         assert abs(r["val_loss"] - m.val_loss) <= 1e-8
         assert r["val_accuracy"] == m.val_accuracy
+
+
+@pytest.mark.parametrize("name", TUTORIALS)
+def test_train_py_reproduces_the_tutorials(tmp_path, name):
+    """½·Σ loss, frozen biases (requires_grad=False, never updated), full batch in order, the
+    typed example (2-2-1) or the held-out test part scored at the end (digits)."""
+    require("torch")
+    export(example(name), "pytorch", tmp_path / "proj", check=False)
+    got = run([sys.executable, "train.py", "--epochs", "3", "--json",
+               "--save", str(tmp_path / "trained.npz")], tmp_path / "proj")
+    trainer = app_trainer(example(name), epochs=3)
+    start = {k: v.copy() for k, v in trainer.program.param_arrays(False).items()}
+    want = [m for m in trainer.steps() if m.epoch_end]
+    assert [r["epoch"] for r in got] == [1, 2, 3] and trainer.step_count == 3
+    for r, m in zip(got, want, strict=True):
+        assert abs(r["train_loss"] - m.train_loss) <= 1e-8
+        assert r["val_loss"] is None and m.val_loss is None
+    assert ("test_loss" in got[-1]) == (want[-1].test_loss is not None)
+    if want[-1].test_loss is not None:
+        assert abs(got[-1]["test_loss"] - want[-1].test_loss) <= 1e-8
+        assert got[-1]["test_accuracy"] == want[-1].test_accuracy
+    app = trainer.program.param_arrays(False)
+    with np.load(tmp_path / "trained.npz") as trained:
+        for key in ("b1", "b2"):
+            assert np.array_equal(trained[key], start[key]) and np.array_equal(app[key], start[key])
+        for key in ("W1", "W2"):
+            assert np.max(np.abs(trained[key] - app[key])) <= 1e-10
+            assert not np.array_equal(trained[key], start[key])
+    text = (tmp_path / "proj" / "model.py").read_text()
+    assert 'F.mse_loss(output, y, reduction="sum") * 0.5' in text
+    assert text.count("requires_grad=False") == 2
+
+
+LOSSES = [(loss, r, variant) for loss, choices, variants in (
+    ("mse", ("mean", "sum", "half_sum"), ("onehot",)),
+    ("softmax_cross_entropy", ("mean", "sum"), ("labels", "onehot")),
+    ("binary_cross_entropy", ("mean", "sum"), ("onehot", "logits")))
+    for r in choices for variant in variants]
+
+
+@pytest.mark.parametrize("loss, reduction, variant", LOSSES)
+def test_every_loss_reduction_matches_the_app(tmp_path, loss, reduction, variant):
+    require("torch")
+    params = {"reduction": reduction}
+    if loss == "binary_cross_entropy":
+        params["input"] = "logits" if variant == "logits" else "probabilities"
+    rng = np.random.default_rng(11)
+    m = GraphModel()
+    pred = rng.uniform(0.2, 0.8, size=(4, 3))
+    if loss == "softmax_cross_entropy" and variant == "labels":
+        target, tshape = np.array([0.0, 2.0, 1.0, 2.0]), [4]
+    else:
+        target, tshape = np.eye(3)[[0, 2, 1, 2]], [4, 3]
+    w = m.add_node("parameter", "w", {"shape": [4, 3], "value": pred.tolist()})
+    t = m.add_node("input", "t", {"shape": tshape, "value": target.tolist()})
+    node = m.add_node(loss, "L", params)
+    ports = node_ports(loss)
+    m.connect(w.id, node.id, ports[0])
+    m.connect(t.id, node.id, ports[1])
+    model_vs_app(tmp_path, m, 1e-12)
+
+
+def node_ports(op):
+    from playground.engine import get_op
+
+    return get_op(op).inputs
 
 
 def test_train_py_reproduces_adam_with_l2_too(tmp_path):
@@ -137,6 +206,20 @@ def test_ddp_on_two_cpu_processes_matches_one_process_with_the_same_global_batch
         assert abs(a["train_loss"] - b["train_loss"]) <= 1e-6
         assert abs(a["val_loss"] - b["val_loss"]) <= 1e-6
     assert two[-1]["train_loss"] < two[0]["train_loss"] + 0.05
+
+
+def test_ddp_full_batch_of_a_summed_loss_matches_the_app(tmp_path):
+    """digits_tutorial (½·Σ loss, full batch) on 2 processes: each takes half of the training
+    part, and the loss is scaled by 2 so that DDP's average of the gradients is their sum."""
+    require("torch")
+    export(example("digits_tutorial"), "pytorch", tmp_path / "proj", check=False)
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+    two = run([*torchrun, "--nproc_per_node", "2", "train.py", "--ddp", "--epochs", "2",
+               "--json"], tmp_path / "proj")
+    want = app_epochs("digits_tutorial", epochs=2)
+    for a, m in zip(two, want, strict=True):
+        assert abs(a["train_loss"] - m.train_loss) <= 1e-6 * abs(m.train_loss)
+    assert abs(two[-1]["test_loss"] - want[-1].test_loss) <= 1e-6 * abs(want[-1].test_loss)
 
 
 def test_exporting_never_needs_torch(tmp_path):

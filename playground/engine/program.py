@@ -131,7 +131,7 @@ class Program:
                 arr = np.array(node.params["value"], dtype=self.dtype).reshape(shape)
             else:
                 arr = initialize(node.params["init"], shape, rng, node.params.get("std", 0.01))
-            self.values[i] = np.ascontiguousarray(arr, dtype=self.dtype)
+            self.values[i] = np.array(arr, dtype=self.dtype, order="C")  # a 0-d stays 0-d
 
     def param_arrays(self, trainable_only: bool = True) -> dict[str, np.ndarray]:
         """Parameter arrays keyed by node name (the live arrays, not copies)."""
@@ -284,7 +284,8 @@ class Program:
             node = self.nodes[i]
             if not reach[i] or node.spec.is_source or not needs[i]:
                 continue
-            edges = [(j, vjp) for j, vjp in zip(node.inputs, node.spec.vjps, strict=True)
+            vjps = node.spec.vjps_for([self.nodes[j].shape for j in node.inputs])
+            edges = [(j, vjp) for j, vjp in zip(node.inputs, vjps, strict=True)
                      if needs[j] and vjp is not None]
             plan.append((i, node.inputs, node.params, edges))
         self._backward_plans[all_grads] = plan

@@ -185,6 +185,9 @@ class OpSpec:
     fused_of: tuple[str, ...] = ()  # the primitive gates this op fuses (granularity)
     test_only: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)
+    # which inputs take a gradient for given input shapes (default: every input with a vjp);
+    # e.g. class labels (N,) take none, one-hot or soft targets (N, C) do
+    grad_inputs: Callable[[Sequence[Shape]], Sequence[bool]] | None = None
 
     @property
     def is_source(self) -> bool:
@@ -195,6 +198,13 @@ class OpSpec:
             if p.name == name:
                 return p
         raise ParamError(f"op '{self.name}' has no param '{name}'")
+
+    def vjps_for(self, shapes: Sequence[Shape]) -> tuple[Vjp | None, ...]:
+        """The vjps that apply to inputs of these shapes: ``None`` where an input takes none."""
+        if self.grad_inputs is None:
+            return self.vjps
+        takes = self.grad_inputs(shapes)
+        return tuple(v if t else None for v, t in zip(self.vjps, takes, strict=True))
 
     def defaults(self) -> dict[str, Any]:
         return {p.name: p.default for p in self.params}

@@ -248,7 +248,8 @@ def _backward_steps(program: Program, names: Sequence[str],
         y = values[i]
         saved = spec.forward(xs, node.params)[1] if spec.saves else None  # type: ignore[misc]
         port_names = {p: names[j] for p, j in zip(spec.inputs, node.inputs, strict=True)}
-        for port, j, vjp in zip(spec.inputs, node.inputs, spec.vjps, strict=True):
+        vjps = spec.vjps_for([nodes[j].shape for j in node.inputs])
+        for port, j, vjp in zip(spec.inputs, node.inputs, vjps, strict=True):
             if vjp is None or not needs[j]:
                 continue
             down = vjp(g, y, xs, node.params, saved)

@@ -244,12 +244,13 @@ def _feeds_for(args: argparse.Namespace, model: GraphModel) -> dict[str, Any]:
     return feeds
 
 
-def _prepare(args: argparse.Namespace) -> Program:
+def _prepare(args: argparse.Namespace, dtype: str | None = None) -> Program:
+    """Load, compile (in the file's dtype unless ``dtype`` says otherwise), feed and run."""
     model = load_graph(args.graph)
     if args.seed is None:
         args.seed = int(_training_defaults(model).get("seed", 0))
     feeds = _feeds_for(args, model)
-    program = _compile(model, "float64")
+    program = _compile(model, dtype)
     program.init_params(args.seed)
     if args.weights:
         from .training import CheckpointError, restore_params
@@ -284,7 +285,7 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     from .engine.gradcheck import GRADCHECK_TOLERANCE, check_program
 
-    program = _prepare(args)
+    program = _prepare(args, "float64")  # central differences need float64
     try:
         errors = check_program(program, eps=1e-3, order=4)
     except EngineError as exc:

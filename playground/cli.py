@@ -24,10 +24,11 @@ EXIT_USAGE, EXIT_FAILED = 2, 1
 
 
 class CliError(Exception):
-    """A user error: printed as one line, exit code ``code``."""
+    """A user error: printed as one line per failure, exit code ``code``."""
 
-    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
-        super().__init__(message)
+    def __init__(self, message: str | Sequence[str], code: int = EXIT_USAGE) -> None:
+        self.lines = [message] if isinstance(message, str) else list(message)
+        super().__init__("\n".join(self.lines))
         self.code = code
 
 
@@ -92,28 +93,54 @@ def _fmt(a: Any) -> str:
     return " ".join(text.split())
 
 
-def _training_defaults(model: GraphModel) -> dict[str, Any]:
-    t = model.meta.get("training")
-    return dict(t) if isinstance(t, dict) else {}
+def _settings(args: argparse.Namespace, model: GraphModel) -> Any:
+    """The graph's ``meta.training`` overridden by the flags given; every value checked by the
+    one validation table (playground/training/settings.py). Refused values: one line each."""
+    from .training.settings import FIELD, FIELDS, validate_training
+
+    source = Path(args.graph).name if Path(args.graph).suffix else args.graph
+    from_file, file_errors = validate_training(model.meta.get("training"),
+                                               where=f"{source}: meta.training.")
+    flags = {f.name: getattr(args, f.name) for f in FIELDS
+             if getattr(args, f.name, None) is not None}
+    if getattr(args, "no_standardize", False):
+        flags["standardize"] = False
+    from_flags, flag_errors = validate_training(flags, flags=True)
+    lines = [str(e) for e in flag_errors]
+    for e in file_errors:
+        if e.field not in flags:
+            hint = f"; give {FIELD[e.field].flag} to override it" if e.field in FIELD else ""
+            lines.append(f"{e}{hint}")
+    if lines:
+        raise CliError(lines)
+    return from_file.merged(from_flags)
+
+
+def _label_column(label: str | None) -> str | int | None:
+    """A CSV label column: a 0-based index (negative counts from the end) or a name."""
+    if label is not None and label.lstrip("-").isdigit() and label.count("-") <= 1:
+        return int(label)
+    return label
 
 
 # -- datasets ---------------------------------------------------------------------------------
 def _dataset_split(args: argparse.Namespace, model: GraphModel, val_fraction: float | None = None) -> Any:
     from .training.datasets import DatasetError, load_csv, load_dataset, split
 
-    defaults = _training_defaults(model)
+    settings = args.settings
     try:
         if args.csv:
-            label = int(args.label) if args.label is not None and args.label.isdigit() else args.label
-            ds = load_csv(args.csv, label=label)
+            ds = load_csv(args.csv, label=_label_column(args.label))
         else:
-            name = args.dataset or defaults.get("dataset")
+            name = settings.dataset
             if not name:
                 raise CliError("no dataset: give --dataset NAME or --csv FILE --label COLUMN")
-            ds = load_dataset(name, n_samples=args.samples, noise=args.noise, seed=args.seed)
+            ds = load_dataset(name, n_samples=settings.samples, noise=settings.noise,
+                              seed=settings.seed)
         if val_fraction is None:
-            val_fraction = args.val_fraction if args.val_fraction is not None else defaults.get("val_fraction", 0.3)
-        return split(ds, val_fraction=val_fraction, seed=args.seed, standardize=not args.no_standardize)
+            val_fraction = settings.val_fraction
+        return split(ds, val_fraction=val_fraction, seed=settings.seed,
+                     standardize=settings.standardize)
     except DatasetError as exc:
         raise CliError(str(exc)) from None
 
@@ -135,20 +162,11 @@ def cmd_train(args: argparse.Namespace, out: TextIO) -> int:
     from .training import TrainConfig, TrainingError, save_params, train
 
     model = load_graph(args.graph)
-    defaults = _training_defaults(model)
-    if args.seed is None:
-        args.seed = int(defaults.get("seed", 0))
+    args.settings = _settings(args, model)
     data = _dataset_split(args, model)
     program = _compile(model, args.dtype)
     try:
-        config = TrainConfig(
-            epochs=args.epochs or int(defaults.get("epochs", 10)),
-            batch_size=args.batch_size or int(defaults.get("batch_size", 32)),
-            lr=args.lr if args.lr is not None else float(defaults.get("lr", 0.1)),
-            optimizer=args.optimizer or defaults.get("optimizer", "sgd"),
-            l2=args.l2 if args.l2 is not None else float(defaults.get("l2", 0.0)),
-            seed=args.seed,
-        )
+        config: TrainConfig = args.settings.config()
         run = train(program, data, config)
     except TrainingError as exc:
         raise CliError(str(exc)) from None
@@ -247,11 +265,10 @@ def _feeds_for(args: argparse.Namespace, model: GraphModel) -> dict[str, Any]:
 def _prepare(args: argparse.Namespace, dtype: str | None = None) -> Program:
     """Load, compile (in the file's dtype unless ``dtype`` says otherwise), feed and run."""
     model = load_graph(args.graph)
-    if args.seed is None:
-        args.seed = int(_training_defaults(model).get("seed", 0))
+    args.settings = _settings(args, model)
     feeds = _feeds_for(args, model)
     program = _compile(model, dtype)
-    program.init_params(args.seed)
+    program.init_params(args.settings.seed)
     if args.weights:
         from .training import CheckpointError, restore_params
 
@@ -383,7 +400,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             return EXIT_USAGE
         return COMMANDS[args.command](args, out)
     except CliError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        for line in exc.lines:
+            print(f"error: {one_line(line)}", file=sys.stderr)
         return exc.code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -391,8 +409,13 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     except BrokenPipeError:
         return 0
     except (OSError, ValueError, MemoryError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {one_line(str(exc) or type(exc).__name__)}", file=sys.stderr)
         return EXIT_FAILED
+
+
+def one_line(text: str) -> str:
+    """``text`` with line breaks and other control characters shown as escapes."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 if __name__ == "__main__":  # pragma: no cover

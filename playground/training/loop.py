@@ -14,6 +14,7 @@ import numpy as np
 from ..engine import NonFiniteError, Program
 from .datasets import Split, minibatches
 from .optim import make_optimizer, norm
+from .settings import FIELD, config_errors, show
 
 
 class TrainingError(Exception):
@@ -152,8 +153,9 @@ class Trainer:
         self.split = split
         self.config = config
         self.binding = binding or bind(program, split)
-        if config.epochs < 1 or config.batch_size < 1:
-            raise TrainingError("epochs and batch size must be at least 1")
+        refused = config_errors(config)
+        if refused:
+            raise TrainingError("; ".join(str(e) for e in refused))
         seeds = np.random.SeedSequence(config.seed).spawn(2)
         self.init_rng = np.random.default_rng(seeds[0])
         self.shuffle_rng = np.random.default_rng(seeds[1])
@@ -178,9 +180,11 @@ class Trainer:
 
     @lr.setter
     def lr(self, value: float) -> None:
-        if not (math.isfinite(value) and value > 0):
-            raise TrainingError(f"the learning rate must be a positive number, got {value}")
-        self.optimizer.lr = float(value)
+        try:
+            self.optimizer.lr = FIELD["lr"].check(value)
+        except ValueError:
+            raise TrainingError(f"the learning rate must be {FIELD['lr'].allowed()}; "
+                                f"got {show(value)}") from None
 
     def evaluate(self, X: np.ndarray, T: np.ndarray, y: np.ndarray) -> tuple[float | None, float | None]:
         """Loss and accuracy (classification) on a whole set; (None, None) when it is empty."""

@@ -182,7 +182,7 @@ class Trainer:
     def lr(self, value: float) -> None:
         try:
             self.optimizer.lr = FIELD["lr"].check(value)
-        except ValueError:
+        except (ValueError, TypeError):
             raise TrainingError(f"the learning rate must be {FIELD['lr'].allowed()}; "
                                 f"got {show(value)}") from None
 

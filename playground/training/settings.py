@@ -59,7 +59,8 @@ class Field:
         return text + (" (or left out)" if self.optional else "")
 
     def check(self, value: Any) -> Any:
-        """``value`` converted to this field's kind; raise ValueError when it is not allowed."""
+        """``value`` converted to this field's kind; raise ValueError (or TypeError) when it is
+        not allowed."""
         if value is None and self.optional:
             return None
         out = _CHECKS[self.kind](self, value)
@@ -78,24 +79,22 @@ def _num(x: float | None) -> str:
 
 
 def _int(f: Field, v: Any) -> int:
-    if isinstance(v, bool) or not isinstance(v, numbers.Real):
-        raise ValueError("not a number")
-    if isinstance(v, numbers.Integral):
-        return int(v)
-    if not (math.isfinite(v) and float(v).is_integer()):
+    if isinstance(v, bool) or not isinstance(v, (numbers.Integral, float)):
+        raise TypeError("not a number")
+    if isinstance(v, float) and not (math.isfinite(v) and v.is_integer()):
         raise ValueError("not whole")
     return int(v)
 
 
 def _float(f: Field, v: Any) -> float:
     if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v):
-        raise ValueError("not a finite number")
+        raise TypeError("not a finite number")
     return float(v)
 
 
 def _bool(f: Field, v: Any) -> bool:
     if not isinstance(v, bool):
-        raise ValueError("not true or false")
+        raise TypeError("not true or false")
     return v
 
 

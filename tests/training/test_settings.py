@@ -9,8 +9,8 @@ import math
 from pathlib import Path
 
 import pytest
-
 from conftest import EXAMPLES
+
 from playground.cli import main
 from playground.training import TrainConfig, Trainer, TrainingError
 from playground.training import settings as S

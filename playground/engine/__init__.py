@@ -1,6 +1,7 @@
 """NumPy reverse-mode autodiff: the op registry and compiled programs. No Qt here."""
 
 from . import ops as _ops  # noqa: F401  (registers every op)
+from .memory import MemoryBudgetError, memory_budget, set_memory_budget
 from .program import FeedError, NonFiniteError, Program, ProgramNode, infer_shapes
 from .registry import (
     REGISTRY,
@@ -21,7 +22,8 @@ from .registry import (
 from . import shapes
 
 __all__ = [
-    "REGISTRY", "EngineError", "FeedError", "NonFiniteError", "OpSpec", "Param", "ParamError",
+    "REGISTRY", "EngineError", "FeedError", "MemoryBudgetError", "NonFiniteError", "OpSpec",
+    "Param", "ParamError", "memory_budget", "set_memory_budget",
     "Program", "ProgramNode", "ShapeError", "UnknownOpError", "categories", "fmt_shape", "get_op",
     "infer_shapes", "ops", "register", "shapes", "unbroadcast", "unregister",
 ]

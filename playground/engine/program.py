@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from .init import initialize
+from .memory import check_program_memory
 from .registry import EngineError, OpSpec, Shape, ShapeError, fmt_shape, get_op
 
 try:  # NumPy >= 2 keeps the ufunc error state in a context variable: set it directly
@@ -96,6 +97,7 @@ class Program:
         shapes = infer_shapes(self.nodes)
         for node, shape in zip(self.nodes, shapes, strict=True):
             node.shape = shape
+        check_program_memory(self.nodes, self.dtype)  # before any array is made
         self.index: dict[str, int] = {}
         for i, node in enumerate(self.nodes):
             self.index[node.key] = i

@@ -3,6 +3,7 @@
 from .compile import compile_graph, graph_values, node_shape
 from .errors import (
     CompileError,
+    CompileMemoryError,
     ConnectionShapeError,
     CycleError,
     FileFormatError,
@@ -17,7 +18,8 @@ from .model import COMPOSITE, Analysis, Edge, GraphModel, Node
 from .serialize import FORMAT, VERSION, dumps, load, loads, save
 
 __all__ = [
-    "COMPOSITE", "FORMAT", "VERSION", "Analysis", "CompileError", "ConnectionShapeError",
+    "COMPOSITE", "FORMAT", "VERSION", "Analysis", "CompileError", "CompileMemoryError",
+    "ConnectionShapeError",
     "CycleError", "Edge", "FileFormatError", "GraphError", "GraphModel", "InputTakenError", "Node",
     "SameNodeError", "UnconnectedInputError", "UnknownNodeError", "UnknownPortError",
     "compile_graph", "dumps", "graph_values", "load", "loads", "node_shape", "save",

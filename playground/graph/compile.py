@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import Program, ProgramNode
+from ..engine import MemoryBudgetError, Program, ProgramNode
 from ..engine.registry import Shape, ShapeError, fmt_shape, get_op
 from . import errors as E
 from .model import COMPOSITE, GraphModel, Node
@@ -106,6 +106,10 @@ def compile_graph(model: GraphModel, dtype: str | None = None, output: str | Non
         return Program(flat.nodes, index[out_id], DTYPES[dtype or model.dtype], flat.aliases)
     except ShapeError as exc:  # pragma: no cover - analyse() runs the same rules first
         raise E.CompileError(str(exc)) from None
+    except MemoryBudgetError as exc:  # refused before any array was made
+        node_id = exc.key.split("/")[0]
+        raise E.CompileMemoryError(str(exc), (node_id,) if node_id in model.nodes else (),
+                                   exc.what, exc.nbytes, exc.budget) from None
 
 
 def _ancestors(model: GraphModel, nid: str) -> set[str]:

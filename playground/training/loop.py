@@ -11,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import NonFiniteError, Program
+from ..engine import MemoryBudgetError, NonFiniteError, Program
+from ..engine.memory import check_program_memory
 from .datasets import Split, minibatches
 from .optim import make_optimizer, norm
 from .settings import FIELD, config_errors, show
@@ -166,6 +167,12 @@ class Trainer:
         except ValueError as exc:
             raise TrainingError(str(exc)) from None
         dt = program.dtype
+        # the epoch-end evaluation runs the whole training (or validation) part as one batch
+        largest = max(len(split.X_train), len(split.X_val), config.batch_size)
+        try:
+            check_program_memory(program.nodes, dt, batch=largest)
+        except MemoryBudgetError as exc:
+            raise TrainingError(str(exc), exc.what or None) from None
         n_classes = split.dataset.n_classes
         self.X_train = np.ascontiguousarray(split.X_train, dtype=dt)
         self.T_train = encode_targets(split.y_train, self.binding, n_classes, dt)

@@ -38,7 +38,15 @@ class UnknownOpError(EngineError, KeyError):
         self.name = name
 
     def __str__(self) -> str:
-        return f"unknown op '{self.name}' (known ops: {', '.join(sorted(REGISTRY))})"
+        return f"unknown op {quoted(self.name)} (known ops: {', '.join(sorted(REGISTRY))})"
+
+
+def quoted(text: object, limit: int = 60) -> str:
+    """``'text'`` for a message: control characters (a line break) shown as escapes, lone
+    surrogates as escapes too, and cut to ``limit`` characters, so a message stays one line."""
+    s = text if isinstance(text, str) else repr(text)
+    s = "".join(c if c.isprintable() else repr(c)[1:-1] for c in s)
+    return "'" + (s if len(s) <= limit else s[: limit - 1] + "…") + "'"
 
 
 class ParamError(EngineError, ValueError):

@@ -10,6 +10,7 @@ from .errors import (
     GraphError,
     InputTakenError,
     SameNodeError,
+    SaveError,
     UnconnectedInputError,
     UnknownNodeError,
     UnknownPortError,
@@ -21,6 +22,6 @@ __all__ = [
     "COMPOSITE", "FORMAT", "VERSION", "Analysis", "CompileError", "CompileMemoryError",
     "ConnectionShapeError",
     "CycleError", "Edge", "FileFormatError", "GraphError", "GraphModel", "InputTakenError", "Node",
-    "SameNodeError", "UnconnectedInputError", "UnknownNodeError", "UnknownPortError",
+    "SameNodeError", "SaveError", "UnconnectedInputError", "UnknownNodeError", "UnknownPortError",
     "compile_graph", "dumps", "graph_values", "load", "loads", "node_shape", "save",
 ]

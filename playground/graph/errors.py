@@ -60,5 +60,10 @@ class CompileMemoryError(CompileError, MemoryBudgetError):
         self.what, self.nbytes, self.budget, self.key = what, nbytes, budget, ""
 
 
+class SaveError(GraphError, OSError):
+    """The document cannot be written (a value no JSON file can hold); the file is untouched.
+    An OSError, so a save path that reports a full disk reports this too."""
+
+
 class FileFormatError(GraphError, ValueError):
     """A graph file that cannot be read; the message names the file and what is wrong."""

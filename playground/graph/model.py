@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..engine.registry import EngineError, ParamError, get_op
+from ..engine.registry import EngineError, ParamError, get_op, quoted
 from . import errors as E
 from .events import Event
 
@@ -111,7 +111,7 @@ class GraphModel:
         if (not isinstance(name, str) or not _NAME_RE.match(name)
                 or any(unicodedata.category(c) in ("Cc", "Cs") for c in name)):
             raise E.NameError_(
-                f"'{name}' is not a usable node name: use letters, digits and _ "
+                f"{quoted(name)} is not a usable node name: use letters, digits and _ "
                 "(no spaces at the ends, no / = , brackets or quotes)"
             )
         for n in self.nodes.values():
@@ -282,6 +282,11 @@ class GraphModel:
         self.body_changed.emit(node, old, body)
 
     def set_meta(self, key: str, value: Any) -> None:
+        """Set (or with None remove) one entry of the document's metadata. Refused with a
+        GraphError when the value could not be saved as JSON (see :func:`saveable_problem`)."""
+        problem = saveable_problem({key: value}, "meta")
+        if problem:
+            raise E.GraphError(f"cannot set {problem}")
         old = self.meta.get(key)
         if value is None:
             self.meta.pop(key, None)
@@ -351,7 +356,7 @@ class GraphModel:
                                           any(n.name == want for n in self.nodes.values())):
                 return self.find(want).id
             raise E.CompileError(
-                f"the output is set to '{want}', which is not a node of this graph; "
+                f"the output is set to {quoted(want)}, which is not a node of this graph; "
                 "set another one with 'Set as output'", ())
         losses = [nid for nid, n in self.nodes.items()
                   if n.op != COMPOSITE and get_op(n.op).role == "loss"]
@@ -446,3 +451,35 @@ def _check_finite(kind: str, key: str, value: Any) -> None:
     """Refuse NaN or infinite numbers in an array param (they cannot be saved as JSON)."""
     if kind == "array" and value is not None and not np.all(np.isfinite(np.asarray(value, float))):
         raise ParamError(f"param '{key}' must hold finite numbers (no NaN or infinity)")
+
+
+MAX_META_DEPTH = 32  # nesting of lists and objects in ``meta``; deeper cannot be saved reliably
+
+
+def saveable_problem(value: Any, where: str, max_depth: int = MAX_META_DEPTH) -> str | None:
+    """Why ``value`` could not be written to a graph file as JSON, or None when it can: nested
+    deeper than ``max_depth``, a key that is not text, text with a lone surrogate (not UTF-8),
+    or a value that is not a JSON type. ``where`` names it in the answer (``meta``). Iterative,
+    so a value nested thousands deep is answered, not a RecursionError."""
+    stack: list[tuple[Any, str, int]] = [(value, where, 0)]
+    while stack:
+        v, path, depth = stack.pop()
+        if isinstance(v, str):
+            if any(unicodedata.category(c) == "Cs" for c in v):
+                return f"{path}: the text {quoted(v)} has a lone surrogate (not UTF-8 text)"
+        elif v is None or isinstance(v, (bool, int, float)):
+            continue
+        elif isinstance(v, (list, tuple, Mapping)):
+            if depth >= max_depth:
+                return f"{path}: nested deeper than {max_depth} levels"
+            if isinstance(v, Mapping):
+                for k, item in v.items():
+                    if not isinstance(k, str):
+                        return f"{path}: the key {quoted(k)} is not text"
+                    stack.append((k, f"{path}.{k}", depth + 1))
+                    stack.append((item, f"{path}.{k}", depth + 1))
+            else:
+                stack.extend((item, f"{path}[{i}]", depth + 1) for i, item in enumerate(v))
+        else:
+            return f"{path}: a {type(v).__name__} is not a JSON value"
+    return None

@@ -275,7 +275,7 @@ def _prepare(args: argparse.Namespace, dtype: str | None = None) -> Program:
         try:
             restore_params(program, args.weights)
         except CheckpointError as exc:
-            raise CliError(str(exc)) from None
+            raise CliError(exc.lines) from None
     try:
         program.run(feeds)
     except EngineError as exc:

@@ -38,3 +38,24 @@ def test_eval_of_a_float32_graph_computes_in_float32(tmp_path):
     value = json.loads(text)["nodes"]["f"]["value"]
     assert value == float(np.float32(0.1) * np.float32(3.0))
     assert value != 0.1 * 3.0  # what a float64 pass gives
+
+
+def test_eval_refuses_weights_that_do_not_fit_one_line_per_failure(tmp_path, capsys):
+    path = tmp_path / "w.npz"
+    np.savez(path, W9=np.ones(3), W1=np.full((2, 16), np.nan))
+    code, lines = cli_error(capsys, "eval", "moons_mlp", "--feed", "X=[[0, 0]]", "--feed",
+                            "y=[1]", "--weights", str(path))
+    assert code == 2
+    assert lines[0] == "error: w.npz: 'W9' skipped: not a parameter of this graph"
+    assert lines[1].startswith("error: w.npz: 'W1' skipped: has NaN or infinite values")
+    assert "error: w.npz: no weights for parameter 'b3' (it keeps its current value)" in lines
+    assert len(lines) == 2 + 6
+
+
+def test_eval_refuses_an_npy_given_as_npz(tmp_path, capsys):
+    path = tmp_path / "w.npz"
+    with open(path, "wb") as fh:
+        np.save(fh, np.ones(3))
+    code, lines = cli_error(capsys, "eval", "square_of_sum", "--weights", str(path))
+    assert code == 2 and len(lines) == 1
+    assert lines[0].startswith("error: w.npz is a single NumPy array (.npy)")

@@ -170,6 +170,9 @@ def cmd_train(args: argparse.Namespace, out: TextIO) -> int:
         run = train(program, data, config)
     except TrainingError as exc:
         raise CliError(str(exc)) from None
+    classes = class_names(data.dataset)
+    if classes and not args.json:
+        out.write("classes: " + ", ".join(f"{i} = {n!r}" for i, n in enumerate(classes)) + "\n")
     bar = _Progress(out, config.epochs) if not args.json and out.isatty() else None
     last = None
     try:
@@ -179,7 +182,10 @@ def cmd_train(args: argparse.Namespace, out: TextIO) -> int:
                 bar.update(m)
             if m.epoch_end:
                 if args.json:
-                    out.write(json.dumps(epoch_json(m)) + "\n")
+                    record = epoch_json(m)
+                    if classes:
+                        record["classes"] = list(classes)
+                    out.write(json.dumps(record) + "\n")
                     out.flush()
                 elif bar:
                     bar.epoch(m)
@@ -195,6 +201,14 @@ def cmd_train(args: argparse.Namespace, out: TextIO) -> int:
         out.write(f"done: {last.step} steps in {last.elapsed:.2f} s "
                   f"({last.step / max(last.elapsed, 1e-9):.0f} steps/s)\n")
     return 0
+
+
+def class_names(ds: Any) -> tuple[str, ...] | None:
+    """The label → class mapping when it is not plain 0, 1, 2, ... (string labels, or numbers
+    that are not their own index), else None."""
+    if ds.task != "classification" or ds.classes == tuple(str(i) for i in range(ds.n_classes)):
+        return None
+    return tuple(ds.classes)
 
 
 def epoch_json(m: Any) -> dict[str, Any]:

@@ -124,7 +124,36 @@ def bind(program: Program, split: Split, features: str | None = None,
     threshold = 0.0 if out.params.get("input") == "logits" else 0.5
     if loss_op == "softmax_cross_entropy" and kind == "column":
         raise TrainingError("softmax cross-entropy needs labels (N,) or one-hot targets", target)
+    _check_classes(program, pred_i, out.name, loss_op, ds)
     return Binding(features, target, pred_i, program.output, kind, ds.task, threshold)
+
+
+def _check_classes(program: Program, pred_i: int, loss: str, loss_op: str, ds: Any) -> None:
+    """The data's classes against what the loss can tell apart, both numbers in the message."""
+    pred = program.nodes[pred_i]
+    if ds.task != "classification":
+        if loss_op == "softmax_cross_entropy":
+            raise TrainingError(
+                f"'{loss}' (softmax cross-entropy) needs class labels, but '{ds.name}' is a "
+                "regression dataset (its targets are numbers to predict); load it as "
+                "classification, or use an MSE loss", loss)
+        if loss_op == "binary_cross_entropy" and ds.y.size and not (
+                0.0 <= float(ds.y.min()) and float(ds.y.max()) <= 1.0):
+            raise TrainingError(
+                f"'{loss}' (binary cross-entropy) needs targets from 0 to 1, but '{ds.name}' has "
+                f"targets from {float(ds.y.min()):g} to {float(ds.y.max()):g}", loss)
+        return
+    k = ds.n_classes
+    if loss_op == "softmax_cross_entropy":
+        width = pred.shape[-1] if pred.shape else None
+        if isinstance(width, int) and width != k:
+            raise TrainingError(
+                f"'{ds.name}' has {k} classes but '{pred.name}' gives {width} scores per sample; "
+                f"the graph's output must be {k} wide (one score per class)", pred.name)
+    elif loss_op == "binary_cross_entropy" and k != 2:
+        raise TrainingError(
+            f"'{loss}' (binary cross-entropy) tells 2 classes apart, but '{ds.name}' has {k}; "
+            f"use softmax cross-entropy with {k} outputs", loss)
 
 
 def encode_targets(y: np.ndarray, binding: Binding, n_classes: int, dtype: Any) -> np.ndarray:

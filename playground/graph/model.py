@@ -6,10 +6,13 @@ and emits exactly one event.
 
 from __future__ import annotations
 
+import gc
+import heapq
 import math
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,6 +63,7 @@ class GraphModel:
         self.dtype = dtype
         self.meta: dict[str, Any] = {}
         self._counter = 0
+        self._names: dict[str, str] = {}  # name -> id, kept by add_node, remove_node, rename
         for name in self.EVENTS:
             setattr(self, name, Event(name))
         self.node_added: Event
@@ -86,11 +90,24 @@ class GraphModel:
         except KeyError:
             raise E.UnknownNodeError(f"no node with id '{node_id}' in this graph") from None
 
+    def _name_index(self) -> dict[str, str]:
+        """name -> id in O(1); rebuilt if the nodes were changed around the mutators."""
+        if len(self._names) != len(self.nodes):
+            self._names = {n.name: nid for nid, n in self.nodes.items()}
+        return self._names
+
+    def _named(self, name: str) -> Node | None:
+        nid = self._name_index().get(name)
+        node = self.nodes.get(nid) if nid is not None else None
+        if node is not None and node.name == name:
+            return node
+        return next((n for n in self.nodes.values() if n.name == name), None) if nid else None
+
     def by_name(self, name: str) -> Node:
-        for n in self.nodes.values():
-            if n.name == name:
-                return n
-        raise E.UnknownNodeError(f"no node named '{name}' in this graph")
+        node = self._named(name)
+        if node is None:
+            raise E.UnknownNodeError(f"no node named {quoted(name)} in this graph")
+        return node
 
     def find(self, key: str) -> Node:
         """A node by id or by name."""
@@ -114,9 +131,9 @@ class GraphModel:
                 f"{quoted(name)} is not a usable node name: use letters, digits and _ "
                 "(no spaces at the ends, no / = , brackets or quotes)"
             )
-        for n in self.nodes.values():
-            if n.name == name and n.id != node_id:
-                raise E.NameError_(f"the name '{name}' is already used by another node")
+        other = self._named(name)
+        if other is not None and other.id != node_id:
+            raise E.NameError_(f"the name '{name}' is already used by another node")
 
     # -- ports ------------------------------------------------------------------------------
     def input_ports(self, node: Node | str) -> tuple[str, ...]:
@@ -166,6 +183,7 @@ class GraphModel:
         self.check_name(name)
         pos = _position(position)
         node = Node(node_id, op, name, resolved, pos, body)
+        self._name_index()[name] = node_id
         self.nodes[node_id] = node
         self.node_added.emit(node)
         return node
@@ -175,6 +193,8 @@ class GraphModel:
         for e in [e for e in self.edges.values() if node_id in (e.src, e.dst)]:
             self.disconnect(e.id)
         del self.nodes[node_id]
+        if self._names.get(node.name) == node_id:
+            del self._names[node.name]
         self.node_removed.emit(node)
         return node
 
@@ -256,6 +276,10 @@ class GraphModel:
             return
         self.check_name(name, node_id)
         old, node.name = node.name, name
+        names = self._name_index()
+        if names.get(old) == node_id:
+            del names[old]
+        names[name] = node_id
         self.node_renamed.emit(node, old, name)
 
     def move_node(self, node_id: str, position: Iterable[float]) -> None:
@@ -321,25 +345,33 @@ class GraphModel:
         return False
 
     def topological_order(self) -> list[str]:
-        """Node ids so that every node comes after its inputs (stable: insertion order)."""
-        indeg = {nid: 0 for nid in self.nodes}
-        out: dict[str, list[str]] = {nid: [] for nid in self.nodes}
+        """Node ids so that every node comes after its inputs (stable: insertion order).
+        O((nodes + wires) log nodes): Kahn's algorithm on integer ranks with a heap."""
+        ids = list(self.nodes)
+        rank = {nid: k for k, nid in enumerate(ids)}
+        indeg = [0] * len(ids)
+        out: list[list[int]] = [[] for _ in ids]
+        forward = True
         for e in self.edges.values():
-            indeg[e.dst] += 1
-            out[e.src].append(e.dst)
-        ready = [nid for nid in self.nodes if indeg[nid] == 0]
+            s, d = rank[e.src], rank[e.dst]
+            indeg[d] += 1
+            out[s].append(d)
+            forward = forward and s < d
+        if forward:  # every wire runs forward in insertion order: that order is the answer
+            return ids
+        ready = [k for k, n in enumerate(indeg) if n == 0]  # ascending: already a heap
         order: list[str] = []
-        rank = {nid: k for k, nid in enumerate(self.nodes)}
+        pop, push = heapq.heappop, heapq.heappush
         while ready:
-            ready.sort(key=rank.__getitem__, reverse=True)
-            cur = ready.pop()
-            order.append(cur)
-            for nxt in out[cur]:
-                indeg[nxt] -= 1
-                if indeg[nxt] == 0:
-                    ready.append(nxt)
-        if len(order) != len(self.nodes):
-            stuck = [self.nodes[n].name for n in self.nodes if n not in order]
+            k = pop(ready)
+            order.append(ids[k])
+            for j in out[k]:
+                indeg[j] -= 1
+                if not indeg[j]:
+                    push(ready, j)
+        if len(order) != len(ids):
+            done = set(order)
+            stuck = [self.nodes[n].name for n in ids if n not in done]
             raise E.CycleError(f"the graph has a loop through {', '.join(stuck)}")
         return order
 
@@ -376,13 +408,15 @@ class GraphModel:
         except E.CompileError as exc:
             raise E.GraphError(f"a composite body needs one output: {exc}") from None
 
-    def analyse(self, input_shapes: Mapping[str, Any] | None = None) -> Analysis:
-        """Shapes and problems per node. ``input_shapes`` overrides input nodes (by id)."""
+    def analyse(self, input_shapes: Mapping[str, Any] | None = None, *,
+                order: list[str] | None = None) -> Analysis:
+        """Shapes and problems per node. ``input_shapes`` overrides input nodes (by id);
+        ``order`` is this model's :meth:`topological_order` when the caller has it already."""
         from .compile import node_shape  # local: compile imports this module
 
         result = Analysis()
         try:
-            order = self.topological_order()
+            order = order if order is not None else self.topological_order()
         except E.CycleError as exc:
             for nid in self.nodes:
                 result.problems[nid] = str(exc)
@@ -483,3 +517,17 @@ def saveable_problem(value: Any, where: str, max_depth: int = MAX_META_DEPTH) ->
         else:
             return f"{path}: a {type(v).__name__} is not a JSON value"
     return None
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Hold off the cyclic garbage collector while a large document is built: its full passes
+    over every live object made loading and compiling superlinear (0.5 s of 2.2 s at 30,000
+    nodes). Nothing built here is garbage, and collection resumes (if it was on) afterwards."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()

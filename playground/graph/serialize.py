@@ -14,12 +14,12 @@ import json
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from ..engine.registry import EngineError, quoted
 from .errors import FileFormatError, GraphError, SaveError
 from .files import atomic_write, read_limited
-from .model import COMPOSITE, Edge, GraphModel, saveable_problem
+from .model import COMPOSITE, Edge, GraphModel, paused_gc, saveable_problem
 
 FORMAT = "backprop-playground/graph"
 VERSION = 1
@@ -57,6 +57,14 @@ def _id_ok(text: str) -> bool:
     return len(text) <= MAX_ID and text.isprintable()
 
 
+def _node_where(where: str, name: Any, nid: str) -> str:
+    return f"{where}: node {quoted(name if isinstance(name, str) else nid)}"
+
+
+def _fail(where: str, what: str) -> NoReturn:
+    raise FileFormatError(f"{where}: {what}")
+
+
 def _need(cond: bool, where: str, what: str) -> None:
     if not cond:
         raise FileFormatError(f"{where}: {what}")
@@ -78,44 +86,55 @@ def model_from_dict(data: Mapping[str, Any], where: str = "graph", depth: int = 
     _need(isinstance(nodes, list), where, "'nodes' must be a list")
     _need(isinstance(edges, list), where, "'edges' must be a list")
     for k, item in enumerate(nodes):
-        w = f"{where}: node {k}"
-        _need(isinstance(item, Mapping), w, "expected an object")
+        # messages are built only when a check fails: this loop runs once per node
+        if not isinstance(item, Mapping):
+            _fail(f"{where}: node {k}", "expected an object")
         nid, op, name = item.get("id"), item.get("op"), item.get("name")
-        _need(isinstance(nid, str) and bool(nid), w, "'id' must be a non-empty string")
-        _need(_id_ok(nid), w, f"the id {quoted(nid)} must be printable text of at most "
-              f"{MAX_ID} characters")
-        w = f"{where}: node {quoted(name if isinstance(name, str) else nid)}"
-        _need(isinstance(op, str), w, "'op' must be a string")
-        _need(name is None or isinstance(name, str), w, "'name' must be a string")
+        if not (isinstance(nid, str) and nid):
+            _fail(f"{where}: node {k}", "'id' must be a non-empty string")
+        if not _id_ok(nid):
+            _fail(f"{where}: node {k}",
+                  f"the id {quoted(nid)} must be printable text of at most {MAX_ID} characters")
         params = item.get("params", {})
-        _need(isinstance(params, Mapping), w, "'params' must be an object")
         pos = item.get("position", [0, 0])
-        _need(isinstance(pos, (list, tuple)) and len(pos) == 2 and
-              all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in pos),
-              w, "'position' must be two numbers")
+        if not (isinstance(op, str) and (name is None or isinstance(name, str))
+                and isinstance(params, Mapping) and isinstance(pos, (list, tuple))
+                and len(pos) == 2 and all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                          for v in pos)):
+            w = _node_where(where, name, nid)
+            _need(isinstance(op, str), w, "'op' must be a string")
+            _need(name is None or isinstance(name, str), w, "'name' must be a string")
+            _need(isinstance(params, Mapping), w, "'params' must be an object")
+            _fail(w, "'position' must be two numbers")
         body = None
         if op == COMPOSITE:
+            w = _node_where(where, name, nid)
             _need("body" in item, w, "a composite needs a 'body'")
             body = model_from_dict(item["body"], f"{w} body", depth + 1)
         try:
             model.add_node(op, name, params, pos, node_id=nid, body=body)
         except (EngineError, GraphError) as exc:
-            raise FileFormatError(f"{w}: {exc}") from None
+            raise FileFormatError(f"{_node_where(where, name, nid)}: {exc}") from None
     seen_ports: set[tuple[str, str]] = set()
     for k, item in enumerate(edges):
         w = f"{where}: wire {k}"
         _need(isinstance(item, Mapping), w, "expected an object")
-        eid, src, dst, port = (item.get(f) for f in ("id", "src", "dst", "port"))
+        eid, src, dst, port = item.get("id"), item.get("src"), item.get("dst"), item.get("port")
         _need(all(isinstance(v, str) and v for v in (eid, src, dst, port)), w,
               "'id', 'src', 'dst' and 'port' must be non-empty strings")
-        _need(_id_ok(eid), w, f"the id {quoted(eid)} must be printable text of at most "
-              f"{MAX_ID} characters")
-        _need(src in model.nodes, w, f"starts at a node that does not exist ({quoted(src)})")
-        _need(dst in model.nodes, w, f"ends at a node that does not exist ({quoted(dst)})")
-        _need(eid not in model.edges and eid not in model.nodes, w, f"id {quoted(eid)} is used twice")
-        ports = model.input_ports(dst)
-        _need(port in ports, w, f"'{model.nodes[dst].name}' has no input {quoted(port)}")
-        _need((dst, port) not in seen_ports, w, f"input '{port}' of '{model.nodes[dst].name}' is fed twice")
+        # each message is built only when its check fails (this loop runs once per wire)
+        if not _id_ok(eid):
+            _fail(w, f"the id {quoted(eid)} must be printable text of at most {MAX_ID} characters")
+        if src not in model.nodes:
+            _fail(w, f"starts at a node that does not exist ({quoted(src)})")
+        if dst not in model.nodes:
+            _fail(w, f"ends at a node that does not exist ({quoted(dst)})")
+        if eid in model.edges or eid in model.nodes:
+            _fail(w, f"id {quoted(eid)} is used twice")
+        if port not in model.input_ports(dst):
+            _fail(w, f"'{model.nodes[dst].name}' has no input {quoted(port)}")
+        if (dst, port) in seen_ports:
+            _fail(w, f"input '{port}' of '{model.nodes[dst].name}' is fed twice")
         _need(src != dst, w, "a node cannot feed itself")
         seen_ports.add((dst, port))
         model.edges[eid] = Edge(eid, src, dst, port)
@@ -147,7 +166,8 @@ def loads(text: str, source: str = "graph") -> GraphModel:
     while version < VERSION:
         data = MIGRATIONS[version](data)
         version += 1
-    return model_from_dict(data, source)
+    with paused_gc():
+        return model_from_dict(data, source)
 
 
 def dumps(model: GraphModel) -> str:

@@ -106,7 +106,9 @@ def main(argv: list[str] | None = None) -> int:
         for n in sizes:
             paths[n] = Path(tmp) / f"g{n}.json"
             paths[n].write_text(json.dumps(graph_dict(n)), encoding="utf-8")
+        texts = {n: paths[n].read_text(encoding="utf-8") for n in sizes}
         time_one(paths[sizes[0]])  # warm up imports and caches
+        baseline: list[float] = []
         for _ in range(args.rounds):
             # the small file is timed three times and its best kept: it takes a few hundredths
             # of a second, so one busy moment on a shared machine would swing the ratio
@@ -115,11 +117,15 @@ def main(argv: list[str] | None = None) -> int:
             runs[sizes[0]].append(small)
             runs[sizes[1]].append(large)
             ratios.append(large["cpu_s"] / small["cpu_s"])
+            # the floor this machine sets: json.loads alone (C, linear) on the same two files
+            js = min(_cpu(lambda: json.loads(texts[sizes[0]])) for _ in range(3))
+            baseline.append(_cpu(lambda: json.loads(texts[sizes[1]])) / js)
     best = {n: min(runs[n], key=lambda r: r["total_s"]) for n in sizes}
     ratio = statistics.median(ratios)
+    floor = statistics.median(baseline)
     if args.json:
         print(json.dumps({"best": {str(n): best[n] for n in sizes}, "ratio": ratio,
-                          "ratios": ratios}))
+                          "ratios": ratios, "json_loads_ratio": floor}))
         return 0
     for n in sizes:
         r = best[n]
@@ -129,7 +135,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"ratio {sizes[1]} / {sizes[0]} nodes: {ratio:.1f}x (median over {args.rounds} "
           f"interleaved rounds of CPU time; linear would be {sizes[1] / sizes[0]:.0f}x; goal "
           f"<= 12x, and <= 2 s at 30,000)")
+    print(f"json.loads alone on the same files: {floor:.1f}x (what this machine's caches and "
+          f"allocator make of 10x the objects)")
     return 0
+
+
+def _cpu(call: Any) -> float:
+    start = time.process_time()
+    call()
+    return time.process_time() - start
 
 
 def paths_size(n: int) -> float:

@@ -115,14 +115,19 @@ def _directional(diff: Difference, x: np.ndarray, direction: np.ndarray, eps: fl
 
 def _elementwise(diff: Difference, x: np.ndarray, idx: np.ndarray, eps: float,
                  order: int) -> np.ndarray:
-    """Central-difference gradient of F at the flat indices ``idx`` of ``x``."""
+    """Central-difference gradient of F at the flat indices ``idx`` of ``x``. The step is
+    ``eps`` for elements up to 1 in size and ``eps·|x|`` above (a step of 1e-6 is lost in
+    rounding on 2**63); a non-finite element gives NaN (so its error is infinite)."""
     numeric = np.empty(idx.size)
     unit = np.zeros_like(x)
     flat_unit = unit.reshape(-1)
+    flat_x = x.reshape(-1)
     for n, flat in enumerate(idx):
-        flat_unit[flat] = 1
-        estimate, taken = _directional(diff, x, unit, eps, order)
-        numeric[n] = estimate / float(taken.reshape(-1)[flat])
+        flat_unit[flat] = max(1.0, abs(float(flat_x[flat])))
+        with np.errstate(all="ignore"):
+            estimate, taken = _directional(diff, x, unit, eps, order)
+        step = float(taken.reshape(-1)[flat])
+        numeric[n] = estimate / step if step != 0 and np.isfinite(step) else np.nan
         flat_unit[flat] = 0
     return numeric
 

@@ -134,3 +134,20 @@ def test_labels_a_rounding_step_off_a_whole_number_count_as_that_class() -> None
     z = np.array([[1.0, 2.0, 3.0]])
     exact = prog.run({"z": z, "y": [2.0]})
     assert prog.run({"z": z, "y": [2.0 - 1e-9]}) == exact == prog.run({"z": z, "y": [2 + 1e-9]})
+
+
+@pytest.mark.parametrize("x", [2.0**63, -1e200, 1e-300])
+def test_check_takes_a_step_that_is_not_lost_in_rounding(x: float) -> None:
+    # x · w with x = 2**63: a step of 1e-6 on x is lost entirely (x + 1e-6 == x)
+    prog = Program([node("x", "input", shape=[], value=x), node("w", "input", shape=[],
+                                                                 value=0.5),
+                    node("f", "mul", (0, 1))], output=2)
+    errors = check_program(prog)
+    assert set(errors) == {"x", "w", "f"}
+    assert errors["x"] < GRADCHECK_TOLERANCE and errors["f"] < GRADCHECK_TOLERANCE
+
+
+def test_check_reports_a_non_finite_value_as_an_infinite_error() -> None:
+    prog = Program([node("x", "input", shape=[], value=1.0), node("f", "exp", (0,))], output=1)
+    errors = check_program(prog, {"x": np.inf})
+    assert errors["x"] == np.inf

@@ -93,9 +93,14 @@ def _fmt(a: Any) -> str:
     return " ".join(text.split())
 
 
-def _settings(args: argparse.Namespace, model: GraphModel) -> Any:
+DATA_FIELDS = frozenset({"dataset", "samples", "noise", "seed", "standardize"})
+
+
+def _settings(args: argparse.Namespace, model: GraphModel,
+              used: frozenset[str] | None = None) -> Any:
     """The graph's ``meta.training`` overridden by the flags given; every value checked by the
-    one validation table (playground/training/settings.py). Refused values: one line each."""
+    one validation table (playground/training/settings.py). Refused values: one line each;
+    of the file's values only those in ``used`` (default: all) are refused."""
     from .training.settings import FIELD, FIELDS, validate_training
 
     source = Path(args.graph).name if Path(args.graph).suffix else args.graph
@@ -108,8 +113,10 @@ def _settings(args: argparse.Namespace, model: GraphModel) -> Any:
     from_flags, flag_errors = validate_training(flags, flags=True)
     lines = [str(e) for e in flag_errors]
     for e in file_errors:
-        if e.field not in flags:
-            hint = f"; give {FIELD[e.field].flag} to override it" if e.field in FIELD else ""
+        if e.field not in flags and (used is None or e.field in used):
+            has_flag = e.field in FIELD and hasattr(args, e.field)
+            hint = f"; give {FIELD[e.field].flag} to override it" if has_flag else \
+                "; correct it in the file"
             lines.append(f"{e}{hint}")
     if lines:
         raise CliError(lines)
@@ -279,7 +286,7 @@ def _feeds_for(args: argparse.Namespace, model: GraphModel) -> dict[str, Any]:
 def _prepare(args: argparse.Namespace, dtype: str | None = None) -> Program:
     """Load, compile (in the file's dtype unless ``dtype`` says otherwise), feed and run."""
     model = load_graph(args.graph)
-    args.settings = _settings(args, model)
+    args.settings = _settings(args, model, DATA_FIELDS)  # eval, check, steps: data settings
     feeds = _feeds_for(args, model)
     program = _compile(model, dtype)
     program.init_params(args.settings.seed)

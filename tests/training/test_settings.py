@@ -178,12 +178,18 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, list[
 def test_cli_refuses_bad_file_settings_with_one_line_naming_the_field(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], training: dict[str, object]) -> None:
     field = next(k for k in training if k != "dataset")
-    for command in (("train", "--epochs", "1") if field != "epochs" else ("train",),
-                    ("eval", "--feed", "X=[[0, 0]]", "--feed", "y=[1]")):
-        code, _, err = run(capsys, command[0], graph_with(tmp_path, training), *command[1:])
-        assert code == 2 and len(err) == 1, err
-        assert err[0].startswith(f"error: g.json: meta.training.{field}"), err
-        assert f"give {FIELD[field].flag} to override it" in err[0]
+    path = graph_with(tmp_path, training)
+    code, _, err = run(capsys, "train", path, *(("--epochs", "1") if field != "epochs" else ()))
+    assert code == 2 and len(err) == 1, err
+    assert err[0].startswith(f"error: g.json: meta.training.{field}"), err
+    assert err[0].endswith(f"; give {FIELD[field].flag} to override it")
+    # eval reads only the data settings (the seed among them) and refuses only those
+    code, _, err = run(capsys, "eval", path, "--feed", "X=[[0, 0]]", "--feed", "y=[1]")
+    if field == "seed":
+        assert code == 2 and len(err) == 1 and err[0].startswith(
+            "error: g.json: meta.training.seed must be a whole number"), err
+    else:
+        assert code == 0 and err == [], err
 
 
 def test_cli_flag_overrides_a_bad_file_value(tmp_path: Path,
@@ -202,3 +208,12 @@ def test_cli_refuses_bad_flags_one_line_each(tmp_path: Path,
     assert err[0].startswith("error: --epochs must be a whole number from 1")
     assert err[1].startswith("error: --lr (learning rate) must be a number above 0")
     assert err[2].startswith("error: --seed must be a whole number from 0")
+
+
+def test_cli_hint_names_a_flag_only_when_there_is_one(tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    path = graph_with(tmp_path, {"dataset": "moons", "momentum": 7})
+    code, _, err = run(capsys, "train", path, "--epochs", "1")
+    assert code == 2 and len(err) == 1
+    assert err[0] == ("error: g.json: meta.training.momentum must be a number from 0 to 1; got 7;"
+                      " correct it in the file")

@@ -23,7 +23,7 @@ from . import shapes
 
 __all__ = [
     "REGISTRY", "EngineError", "FeedError", "MemoryBudgetError", "NonFiniteError", "OpSpec",
-    "Param", "ParamError", "memory_budget", "set_memory_budget",
-    "Program", "ProgramNode", "ShapeError", "UnknownOpError", "categories", "fmt_shape", "get_op",
-    "infer_shapes", "ops", "register", "shapes", "unbroadcast", "unregister",
+    "Param", "ParamError", "Program", "ProgramNode", "ShapeError", "UnknownOpError",
+    "categories", "fmt_shape", "get_op", "infer_shapes", "memory_budget", "ops", "register",
+    "set_memory_budget", "shapes", "unbroadcast", "unregister",
 ]

@@ -197,7 +197,7 @@ class Trainer:
             raise TrainingError(str(exc)) from None
         dt = program.dtype
         # the epoch-end evaluation runs the whole training (or validation) part as one batch
-        largest = max(len(split.X_train), len(split.X_val), config.batch_size)
+        largest = max(len(split.X_train), len(split.X_val), 1)
         try:
             check_program_memory(program.nodes, dt, batch=largest)
         except MemoryBudgetError as exc:

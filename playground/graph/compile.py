@@ -11,7 +11,8 @@ import numpy as np
 from ..engine import MemoryBudgetError, Program, ProgramNode
 from ..engine.registry import Shape, ShapeError, fmt_shape, get_op
 from . import errors as E
-from .model import COMPOSITE, Edge, GraphModel, Node, paused_gc
+from .gcpause import paused_gc
+from .model import COMPOSITE, Edge, GraphModel, Node
 
 DTYPES = {"float64": np.float64, "float32": np.float32}
 

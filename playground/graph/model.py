@@ -6,13 +6,11 @@ and emits exactly one event.
 
 from __future__ import annotations
 
-import gc
 import heapq
 import math
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +19,7 @@ import numpy as np
 from ..engine.registry import EngineError, ParamError, get_op, quoted
 from . import errors as E
 from .events import Event
+from .saveable import saveable_problem
 
 COMPOSITE = "composite"
 Position = tuple[float, float]
@@ -90,18 +89,13 @@ class GraphModel:
         except KeyError:
             raise E.UnknownNodeError(f"no node with id '{node_id}' in this graph") from None
 
-    def _name_index(self) -> dict[str, str]:
-        """name -> id in O(1); rebuilt if the nodes were changed around the mutators."""
+    def _named(self, name: str) -> Node | None:
+        """The node called ``name``, in O(1): the name index is rebuilt when the nodes were
+        changed around the mutators."""
         if len(self._names) != len(self.nodes):
             self._names = {n.name: nid for nid, n in self.nodes.items()}
-        return self._names
-
-    def _named(self, name: str) -> Node | None:
-        nid = self._name_index().get(name)
-        node = self.nodes.get(nid) if nid is not None else None
-        if node is not None and node.name == name:
-            return node
-        return next((n for n in self.nodes.values() if n.name == name), None) if nid else None
+        node = self.nodes.get(self._names.get(name, ""))
+        return node if node is not None and node.name == name else None
 
     def by_name(self, name: str) -> Node:
         node = self._named(name)
@@ -183,7 +177,7 @@ class GraphModel:
         self.check_name(name)
         pos = _position(position)
         node = Node(node_id, op, name, resolved, pos, body)
-        self._name_index()[name] = node_id
+        self._names[name] = node_id  # check_name synced the index
         self.nodes[node_id] = node
         self.node_added.emit(node)
         return node
@@ -276,10 +270,8 @@ class GraphModel:
             return
         self.check_name(name, node_id)
         old, node.name = node.name, name
-        names = self._name_index()
-        if names.get(old) == node_id:
-            del names[old]
-        names[name] = node_id
+        self._names.pop(old, None)
+        self._names[name] = node_id
         self.node_renamed.emit(node, old, name)
 
     def move_node(self, node_id: str, position: Iterable[float]) -> None:
@@ -486,48 +478,3 @@ def _check_finite(kind: str, key: str, value: Any) -> None:
     if kind == "array" and value is not None and not np.all(np.isfinite(np.asarray(value, float))):
         raise ParamError(f"param '{key}' must hold finite numbers (no NaN or infinity)")
 
-
-MAX_META_DEPTH = 32  # nesting of lists and objects in ``meta``; deeper cannot be saved reliably
-
-
-def saveable_problem(value: Any, where: str, max_depth: int = MAX_META_DEPTH) -> str | None:
-    """Why ``value`` could not be written to a graph file as JSON, or None when it can: nested
-    deeper than ``max_depth``, a key that is not text, text with a lone surrogate (not UTF-8),
-    or a value that is not a JSON type. ``where`` names it in the answer (``meta``). Iterative,
-    so a value nested thousands deep is answered, not a RecursionError."""
-    stack: list[tuple[Any, str, int]] = [(value, where, 0)]
-    while stack:
-        v, path, depth = stack.pop()
-        if isinstance(v, str):
-            if any(unicodedata.category(c) == "Cs" for c in v):
-                return f"{path}: the text {quoted(v)} has a lone surrogate (not UTF-8 text)"
-        elif v is None or isinstance(v, (bool, int, float)):
-            continue
-        elif isinstance(v, (list, tuple, Mapping)):
-            if depth >= max_depth:
-                return f"{path}: nested deeper than {max_depth} levels"
-            if isinstance(v, Mapping):
-                for k, item in v.items():
-                    if not isinstance(k, str):
-                        return f"{path}: the key {quoted(k)} is not text"
-                    stack.append((k, f"{path}.{k}", depth + 1))
-                    stack.append((item, f"{path}.{k}", depth + 1))
-            else:
-                stack.extend((item, f"{path}[{i}]", depth + 1) for i, item in enumerate(v))
-        else:
-            return f"{path}: a {type(v).__name__} is not a JSON value"
-    return None
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Hold off the cyclic garbage collector while a large document is built: its full passes
-    over every live object made loading and compiling superlinear (0.5 s of 2.2 s at 30,000
-    nodes). Nothing built here is garbage, and collection resumes (if it was on) afterwards."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()

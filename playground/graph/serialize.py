@@ -19,7 +19,9 @@ from typing import Any, NoReturn
 from ..engine.registry import EngineError, quoted
 from .errors import FileFormatError, GraphError, SaveError
 from .files import atomic_write, read_limited
-from .model import COMPOSITE, Edge, GraphModel, paused_gc, saveable_problem
+from .gcpause import paused_gc
+from .model import COMPOSITE, Edge, GraphModel
+from .saveable import saveable_problem
 
 FORMAT = "backprop-playground/graph"
 VERSION = 1

@@ -11,7 +11,7 @@ import pytest
 from conftest import EXAMPLES
 
 from playground.graph import FileFormatError, GraphError, GraphModel, SaveError, dumps, load, save
-from playground.graph.model import MAX_META_DEPTH
+from playground.graph.saveable import MAX_META_DEPTH
 
 
 def example() -> dict[str, Any]:

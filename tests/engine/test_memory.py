@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import tracemalloc
+from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import EXAMPLES
 
 from playground.engine import MemoryBudgetError, Program, ProgramNode, get_op
 from playground.engine import memory as M
 from playground.graph import CompileError, CompileMemoryError, GraphModel, compile_graph, loads
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
 
 
 def node(key: str, op: str, inputs: tuple[int, ...] = (), **params: object) -> ProgramNode:

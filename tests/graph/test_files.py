@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES, ROOT
 
 from playground.graph import FileFormatError, load, save
 from playground.graph.files import (
@@ -20,6 +19,9 @@ from playground.graph.files import (
     clean_stale_temporaries,
     read_limited,
 )
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "resources" / "examples"
 
 
 @pytest.mark.timeout(20)

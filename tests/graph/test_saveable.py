@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import EXAMPLES
 
 from playground.graph import FileFormatError, GraphError, GraphModel, SaveError, dumps, load, save
 from playground.graph.saveable import MAX_META_DEPTH
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
 
 
 def example() -> dict[str, Any]:

@@ -11,13 +11,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import EXAMPLES
 
 from playground.cli import main
 from playground.engine import memory
 from playground.graph import compile_graph, load
 from playground.training import TrainingError, bind
 from playground.training.datasets import DatasetError, load_csv, load_dataset, preview_csv, split
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
 
 
 def csv(tmp_path: Path, text: str, name: str = "data.csv") -> Path:

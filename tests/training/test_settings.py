@@ -9,7 +9,6 @@ import math
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES
 
 from playground.cli import main
 from playground.training import TrainConfig, Trainer, TrainingError
@@ -24,6 +23,8 @@ from playground.training.settings import (
     check_settings,
     validate_training,
 )
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
 
 
 def test_every_default_passes_its_own_field() -> None:

@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import EXAMPLES
 
 from playground.engine import memory
 from playground.graph import compile_graph, load
@@ -25,6 +24,8 @@ from playground.training import (
     restore_params,
     save_params,
 )
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
 
 
 @pytest.fixture

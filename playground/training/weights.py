@@ -63,11 +63,12 @@ class WeightsFit:
         return not self.skipped and not self.missing
 
     def lines(self) -> list[str]:
-        """One line per failure: each name skipped, then each parameter missing."""
+        """One line per failure: each name skipped, then each parameter missing (one already
+        named as skipped is not named twice)."""
         out = [f"{self.source}: {quoted(name)} skipped: {why}"
                for name, why in self.skipped.items()]
         out += [f"{self.source}: no weights for parameter {quoted(name)} (it keeps its current "
-                "value)" for name in self.missing]
+                "value)" for name in self.missing if name not in self.skipped]
         return out
 
     def summary(self) -> str:

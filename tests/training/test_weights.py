@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import re
-import time
 import tracemalloc
 import zipfile
 from pathlib import Path
@@ -203,7 +202,6 @@ def zip_bomb(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_a_zip_bomb_is_refused_before_it_expands(program: Any, zip_bomb: Path) -> None:
     assert zip_bomb.stat().st_size < 1_000_000
     tracemalloc.start()
-    start = time.perf_counter()
     try:
         fit = fit_weights(program, zip_bomb)  # its shape is not W1's: never inflated
         with memory.budget("64M"), pytest.raises(
@@ -213,7 +211,7 @@ def test_a_zip_bomb_is_refused_before_it_expands(program: Any, zip_bomb: Path) -
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert time.perf_counter() - start < 1.0 and peak < 2_000_000
+    assert peak < 2_000_000  # inflating it would have held 256 MB at once
     assert fit.skipped["W1"].startswith("shape (8192, 4096) does not fit")
 
 

@@ -92,7 +92,7 @@ def compile_graph(model: GraphModel, dtype: str | None = None, output: str | Non
     valid node has a value after a forward pass. Raises :class:`CompileError` naming the nodes at
     fault when the output cannot be computed.
     """
-    with paused_gc():
+    with paused_gc(len(model.nodes)):
         return _compile(model, dtype, output)
 
 

@@ -168,7 +168,8 @@ def loads(text: str, source: str = "graph") -> GraphModel:
     while version < VERSION:
         data = MIGRATIONS[version](data)
         version += 1
-    with paused_gc():
+    nodes = data.get("nodes")
+    with paused_gc(len(nodes) if isinstance(nodes, list) else 0):
         return model_from_dict(data, source)
 
 

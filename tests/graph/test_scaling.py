@@ -76,3 +76,23 @@ def load_dict(tmp_path: Path, data: dict[str, Any]) -> Any:
     path = tmp_path / "g.json"
     path.write_text(json.dumps(data), encoding="utf-8")
     return load(path)
+
+
+def test_the_collector_is_paused_only_for_large_documents(tmp_path: Path,
+                                                          monkeypatch: Any) -> None:
+    import gc
+
+    from playground.graph import gcpause
+
+    seen: list[bool] = []
+    real = compile_graph.__globals__["_compile"]
+
+    def spy(*args: Any) -> Any:
+        seen.append(gc.isenabled())
+        return real(*args)
+
+    monkeypatch.setitem(compile_graph.__globals__, "_compile", spy)
+    assert gc.isenabled()
+    for n in (gcpause.LARGE // 2, gcpause.LARGE * 2):
+        compile_graph(load_dict(tmp_path, graph_dict(n)))
+    assert seen == [True, False] and gc.isenabled()

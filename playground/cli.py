@@ -24,10 +24,11 @@ EXIT_USAGE, EXIT_FAILED = 2, 1
 
 
 class CliError(Exception):
-    """A user error: printed as one line, exit code ``code``."""
+    """A user error: printed as one line per failure, exit code ``code``."""
 
-    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
-        super().__init__(message)
+    def __init__(self, message: str | Sequence[str], code: int = EXIT_USAGE) -> None:
+        self.lines = [message] if isinstance(message, str) else list(message)
+        super().__init__("\n".join(self.lines))
         self.code = code
 
 
@@ -92,29 +93,56 @@ def _fmt(a: Any) -> str:
     return " ".join(text.split())
 
 
-def _training_defaults(model: GraphModel) -> dict[str, Any]:
-    t = model.meta.get("training")
-    return dict(t) if isinstance(t, dict) else {}
+# eval, check and steps read only the data settings of a file
+DATA_FIELDS = frozenset({"dataset", "csv", "label", "task", "samples", "noise", "val_fraction",
+                         "test_fraction", "test_csv", "seed", "standardize", "features"})
+
+
+def _label_column(label: str | None) -> str | int | None:
+    """A CSV label column: a 0-based index (negative counts from the end) or a name."""
+    if label is not None and label.lstrip("-").isdigit() and label.count("-") <= 1:
+        return int(label)
+    return label
 
 
 # -- datasets ---------------------------------------------------------------------------------
-def _settings(args: argparse.Namespace, model: GraphModel) -> Any:
-    """(DataSettings, TrainConfig): the graph's meta.training with the command line on top."""
-    from .training.workbench import DATA_KEYS, TRAIN_KEYS, SettingsError, read_training
+def _settings(args: argparse.Namespace, model: GraphModel,
+              used: frozenset[str] | None = None) -> Any:
+    """(DataSettings, TrainConfig): the graph's ``meta.training`` with the command line on top,
+    every value checked by the one validation table (playground/training/settings.py). Refused
+    values: one line each; of the file's values only those in ``used`` (default: all)."""
+    from .training.settings import FIELD
+    from .training.workbench import DATA_KEYS, TRAIN_KEYS, SettingsError, check_training
 
+    source = Path(args.graph).name if Path(args.graph).suffix else args.graph
     given = {key: getattr(args, key, None) for key in (*DATA_KEYS, *TRAIN_KEYS)}
+    if given.get("label") is not None:
+        given["label"] = _label_column(given["label"])
     try:
-        return read_training(_training_defaults(model), **given)
+        read = check_training(model.meta.get("training"), where=f"{source}: meta.training.",
+                              used=used, **given)
     except SettingsError as exc:
-        raise CliError(str(exc)) from None
+        raise CliError(exc.lines) from None
+    if read.problems:
+        lines = []
+        for line in read.problems:
+            field = next((f for f in FIELD.values() if f".{f.name} " in line), None)
+            hint = ""
+            if field is not None and not line.startswith("--"):
+                hint = (f"; give {field.flag} to override it" if hasattr(args, field.name)
+                        else "; correct it in the file")
+            lines.append(line + hint)
+        raise CliError(lines)
+    return read.data, read.config
 
 
-def _dataset_split(args: argparse.Namespace, model: GraphModel, program: Program) -> Any:
+def _dataset_split(args: argparse.Namespace, model: GraphModel, program: Program,
+                   used: frozenset[str] | None = None) -> Any:
     from .training.datasets import DatasetError
     from .training.workbench import make_split
 
     try:
-        return make_split(_settings(args, model)[0], program)
+        return make_split(_settings(args, model, used)[0], program)
     except DatasetError as exc:
         raise CliError(str(exc)) from None
 
@@ -150,6 +178,9 @@ def cmd_train(args: argparse.Namespace, out: TextIO) -> int:
         run = train(program, data, config)
     except TrainingError as exc:
         raise CliError(str(exc)) from None
+    classes = class_names(data.dataset)
+    if classes and not args.json:
+        out.write("classes: " + ", ".join(f"{i} = {n!r}" for i, n in enumerate(classes)) + "\n")
     bar = _Progress(out, config.epochs) if not args.json and out.isatty() else None
     last = None
     try:
@@ -160,7 +191,10 @@ def cmd_train(args: argparse.Namespace, out: TextIO) -> int:
             if m.epoch_end:
                 shown = m.epoch % args.every == 0 or m.epoch in (1, config.epochs)
                 if args.json:
-                    out.write(json.dumps(epoch_json(m)) + "\n")
+                    record = epoch_json(m)
+                    if classes:
+                        record["classes"] = list(classes)
+                    out.write(json.dumps(record) + "\n")
                     out.flush()
                 elif bar and shown:
                     bar.epoch(m)
@@ -205,7 +239,7 @@ def cmd_score(args: argparse.Namespace, out: TextIO) -> int:
     try:
         restored = set(restore_params(program, args.weights))
     except CheckpointError as exc:
-        raise CliError(str(exc)) from None
+        raise CliError(exc.lines) from None
     missing = [n for n in program.param_arrays(trainable_only=False) if n not in restored]
     if missing:
         raise CliError(f"{args.weights} has no weights for {', '.join(missing)}; "
@@ -222,6 +256,14 @@ def cmd_score(args: argparse.Namespace, out: TextIO) -> int:
     out.writelines(f"{part:<10}  —\n" if s is None else
                    _part_line(part, s.samples, s.loss, s.accuracy) for part, s in parts.items())
     return 0
+
+
+def class_names(ds: Any) -> tuple[str, ...] | None:
+    """The label → class mapping when it is not plain 0, 1, 2, ... (string labels, or numbers
+    that are not their own index), else None."""
+    if ds.task != "classification" or ds.classes == tuple(str(i) for i in range(ds.n_classes)):
+        return None
+    return tuple(ds.classes)
 
 
 def epoch_json(m: Any) -> dict[str, Any]:
@@ -283,7 +325,8 @@ def _feeds_for(args: argparse.Namespace, model: GraphModel) -> dict[str, Any]:
                        f"{'each' if len(to_type) > 1 else 'it'} one with --feed NAME=VALUE")
     if unfed and args.sample is None:
         names = ", ".join(unfed)
-        dataset = args.csv or args.dataset or _training_defaults(model).get("dataset")
+        data_settings = _settings(args, model, DATA_FIELDS)[0]
+        dataset = data_settings.csv or data_settings.dataset
         if not dataset:
             raise CliError(f"input{'s' if len(unfed) > 1 else ''} {names} "
                            f"{'have' if len(unfed) > 1 else 'has'} no value: give "
@@ -300,7 +343,7 @@ def _feeds_for(args: argparse.Namespace, model: GraphModel) -> dict[str, Any]:
         from .training.workbench import feeds_for_sample
 
         program = _compile(model)
-        data = _dataset_split(args, model, program)
+        data = _dataset_split(args, model, program, DATA_FIELDS)
         try:  # standardised (and derived features made) as for training
             sample = feeds_for_sample(program, data, args.sample)
         except (TrainingError, DatasetError) as exc:
@@ -310,18 +353,19 @@ def _feeds_for(args: argparse.Namespace, model: GraphModel) -> dict[str, Any]:
     return feeds
 
 
-def _prepare(args: argparse.Namespace) -> Program:
+def _prepare(args: argparse.Namespace, dtype: str | None = None) -> Program:
+    """Load, compile (in the file's dtype unless ``dtype`` says otherwise), feed and run."""
     model = load_graph(args.graph)
     feeds = _feeds_for(args, model)
-    program = _compile(model, "float64")
-    program.init_params(_settings(args, model)[0].seed)
+    program = _compile(model, dtype)
+    program.init_params(_settings(args, model, DATA_FIELDS)[0].seed)
     if args.weights:
         from .training import CheckpointError, restore_params
 
         try:
             restore_params(program, args.weights)
         except CheckpointError as exc:
-            raise CliError(str(exc)) from None
+            raise CliError(exc.lines) from None
     try:
         program.run(feeds)
     except EngineError as exc:
@@ -348,7 +392,7 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     from .engine.gradcheck import GRADCHECK_TOLERANCE, check_program
 
-    program = _prepare(args)
+    program = _prepare(args, "float64")  # central differences need float64
     try:
         errors = check_program(program, eps=1e-3, order=4)
     except EngineError as exc:
@@ -478,7 +522,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             return EXIT_USAGE
         return COMMANDS[args.command](args, out)
     except CliError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        for line in exc.lines:
+            print(f"error: {one_line(line)}", file=sys.stderr)
         return exc.code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -486,8 +531,13 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     except BrokenPipeError:
         return 0
     except (OSError, ValueError, MemoryError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {one_line(str(exc) or type(exc).__name__)}", file=sys.stderr)
         return EXIT_FAILED
+
+
+def one_line(text: str) -> str:
+    """``text`` with line breaks and other control characters shown as escapes."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 if __name__ == "__main__":  # pragma: no cover

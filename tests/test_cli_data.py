@@ -96,7 +96,7 @@ def test_score_refuses_weights_that_do_not_fit(tmp_path, capsys):
     assert code == 2 and "shape" in capsys.readouterr().err
     np.savez(weights, nothing=np.zeros(2))
     code, _ = run_cli("score", graph, "--weights", weights)
-    assert code == 2 and "has no weights for W1" in capsys.readouterr().err
+    assert code == 2 and "no weights for parameter 'W1'" in capsys.readouterr().err
     code, _ = run_cli("score", graph)
     assert code == 2 and "--weights" in capsys.readouterr().err
 

@@ -2,6 +2,7 @@
 
 from . import ops as _ops  # noqa: F401  (registers every op)
 from . import shapes
+from .memory import MemoryBudgetError, memory_budget, set_memory_budget
 from .program import FeedError, NonFiniteError, Program, ProgramNode, infer_shapes
 from .registry import (
     REGISTRY,
@@ -22,7 +23,8 @@ from .registry import (
 )
 
 __all__ = [
-    "REGISTRY", "EngineError", "FeedError", "NonFiniteError", "OpSpec", "Param", "ParamError",
-    "Program", "ProgramNode", "ShapeError", "UnknownOpError", "Variant", "categories", "fmt_shape",
-    "get_op", "infer_shapes", "ops", "register", "shapes", "unbroadcast", "unregister",
+    "REGISTRY", "EngineError", "FeedError", "MemoryBudgetError", "NonFiniteError", "OpSpec",
+    "Param", "ParamError", "Program", "ProgramNode", "ShapeError", "UnknownOpError", "Variant",
+    "categories", "fmt_shape", "get_op", "infer_shapes", "memory_budget", "ops", "register",
+    "set_memory_budget", "shapes", "unbroadcast", "unregister",
 ]

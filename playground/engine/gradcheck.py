@@ -129,14 +129,19 @@ def _directional(diff: Difference, x: np.ndarray, direction: np.ndarray, eps: fl
 
 def _elementwise(diff: Difference, x: np.ndarray, idx: np.ndarray, eps: float,
                  order: int) -> np.ndarray:
-    """Central-difference gradient of F at the flat indices ``idx`` of ``x``."""
+    """Central-difference gradient of F at the flat indices ``idx`` of ``x``. The step is
+    ``eps`` for elements up to 1 in size and ``eps·|x|`` above (a step of 1e-6 is lost in
+    rounding on 2**63); a non-finite element gives NaN (so its error is infinite)."""
     numeric = np.empty(idx.size)
     unit = np.zeros_like(x)
     flat_unit = unit.reshape(-1)
+    flat_x = x.reshape(-1)
     for n, flat in enumerate(idx):
-        flat_unit[flat] = 1
-        estimate, taken = _directional(diff, x, unit, eps, order)
-        numeric[n] = estimate / float(taken.reshape(-1)[flat])
+        flat_unit[flat] = max(1.0, abs(float(flat_x[flat])))
+        with np.errstate(all="ignore"):
+            estimate, taken = _directional(diff, x, unit, eps, order)
+        step = float(taken.reshape(-1)[flat])
+        numeric[n] = estimate / step if step != 0 and np.isfinite(step) else np.nan
         flat_unit[flat] = 0
     return numeric
 
@@ -149,13 +154,17 @@ def _working_copy(x: Any, differentiable: bool) -> np.ndarray:
 
 
 def _vjp_errors(spec: OpSpec, xs: Sequence[Any], p: Mapping[str, Any], rng: np.random.Generator,
-                eps: float, g: Any, max_elements: int | None, order: int
-                ) -> list[VjpError | None]:
-    """The work of :func:`vjp_errors` with params already resolved (as a Program holds them)."""
+                eps: float, g: Any, max_elements: int | None, order: int,
+                missing_as_zero: bool = False) -> list[VjpError | None]:
+    """The work of :func:`vjp_errors` with params already resolved (as a Program holds them).
+    With ``missing_as_zero`` an input without a vjp is checked as if its gradient were 0, so
+    a gate that drops a gradient the output depends on is caught."""
     if spec.forward is None:
         raise GradcheckError(f"op '{spec.name}' is a source ({spec.role}); it has no vjp to check")
     _check_order(order)
-    work = [_working_copy(x, vjp is not None) for x, vjp in zip(xs, spec.vjps, strict=True)]
+    vjp_fns = [(lambda g, y, xs, p, s, k=k: np.zeros(np.shape(xs[k]))) if v is None and
+               missing_as_zero else v for k, v in enumerate(spec.vjps)]
+    work = [_working_copy(x, vjp is not None) for x, vjp in zip(xs, vjp_fns, strict=True)]
     with np.errstate(all="ignore"):
         y, saved = _evaluate(spec, work, p)
         y = np.array(y, copy=True)  # forward may return a view of an input we are about to move
@@ -168,7 +177,7 @@ def _vjp_errors(spec: OpSpec, xs: Sequence[Any], p: Mapping[str, Any], rng: np.r
                              f"the output has shape {y.shape}")
         # every vjp first, at the unperturbed point; copies, since a vjp may return a view
         vjps = [None if vjp is None else np.array(vjp(g, y, work, p, saved), copy=True)
-                for vjp in spec.vjps]
+                for vjp in vjp_fns]
         out: list[VjpError | None] = []
         for k, analytic in enumerate(vjps):
             if analytic is None:
@@ -272,10 +281,12 @@ def check_program(program: Program, feeds: Mapping[str, Any] | None = None, eps:
 
     * Inputs and parameters: ``program.grad`` against central differences of the output (summed
       when it is not a scalar, as ``backward`` seeds it with ones) over each element, at most
-      ``max_elements`` random elements per array (seeded by ``seed``). Sources with no gradient
-      (class labels, anything the output does not depend on) and constants are not listed.
+      ``max_elements`` random elements per array (seeded by ``seed``). A source the output
+      depends on is checked even when it got no gradient (as 0: a dropped gradient fails);
+      sources the output does not depend on, and constants, are not listed.
     * Every other node: its own vjps at its current input values with its actual upstream
-      gradient (a random one when nothing flows back to it), as :func:`numeric_vjp_check`.
+      gradient (a random one when nothing flows back to it), as :func:`numeric_vjp_check`; an
+      input without a vjp counts as getting 0.
 
     ``order=2`` is the plain central difference with step ``eps``. Its rounding error is about
     ``1e-16 · |output| / eps`` absolute, so at ``eps=1e-6`` an element whose true gradient is
@@ -304,20 +315,25 @@ def check_program(program: Program, feeds: Mapping[str, Any] | None = None, eps:
     for node in nodes:
         counts[node.name] = counts.get(node.name, 0) + 1
     sources = sorted(program.inputs + program.parameters)
+    reach = program._ancestors(program.output)
     result: dict[str, float] = {}
     try:
         for i, node in enumerate(nodes):
             label = node.name if counts[node.name] == 1 else node.key
             if node.spec.is_source:
-                grad = grads[i]
-                if i in sources and grad is not None:
-                    result[label] = _source_error(program, i, grad, eps, order, max_elements,
-                                                  rng)
+                # a source the output depends on is checked even when no gradient reached it
+                # (as 0 then): a gate that drops a gradient must not go unnoticed
+                if i in sources and (grads[i] is not None or reach[i]):
+                    grad = grads[i]
+                    if grad is None:
+                        grad = np.zeros(np.shape(values[i]))  # type: ignore[arg-type]
+                    result[label] = _source_error(program, i, grad, eps, order,
+                                                  max_elements, rng)
                     program.values[i] = values[i]
                 continue
             xs = [values[j] for j in node.inputs]
             errs = _vjp_errors(node.spec, xs, node.params, rng, eps, grads[i], max_elements,
-                               order)
+                               order, missing_as_zero=True)
             checked = [e.worst for e in errs if e is not None]
             if checked:
                 result[label] = max(checked)

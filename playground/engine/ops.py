@@ -241,9 +241,15 @@ def _dense(xs: Any, p: Any) -> np.ndarray:
     return y
 
 
+def _dense_g(g: np.ndarray, xs: Any) -> np.ndarray:
+    """The upstream gradient summed back to x·W's shape (a bias may enlarge the output)."""
+    return unbroadcast(g, (xs[0].shape[0], xs[1].shape[1]))
+
+
 register(OpSpec(
     "dense", ("x", "W", "b"), _dense,
-    (lambda g, y, xs, p, s: g @ xs[1].T, lambda g, y, xs, p, s: xs[0].T @ g,
+    (lambda g, y, xs, p, s: _dense_g(g, xs) @ xs[1].T,
+     lambda g, y, xs, p, s: xs[0].T @ _dense_g(g, xs),
      lambda g, y, xs, p, s: unbroadcast(g, xs[2].shape)),
     S.dense, label="dense", category="Layers", colour=LAYER,
     formula="x · W + b", derivative="∂/∂x = G·Wᵀ, ∂/∂W = xᵀ·G, ∂/∂b = Σ G",
@@ -298,12 +304,21 @@ def _terms(p: Any, n: int) -> int:
 
 
 def _labels(t: np.ndarray, classes: int) -> np.ndarray:
-    """Integer class labels from a float array, checked against the number of classes."""
-    labels = t.astype(np.intp)
-    if labels.size and (labels.min() < 0 or labels.max() >= classes):
-        bad = labels.max() if labels.max() >= classes else labels.min()
-        raise ShapeError(f"class label {bad} is outside 0..{classes - 1}")
-    return labels
+    """Integer class labels from a float array (rounded to the nearest whole number, so the
+    loss is flat around each label), checked against the number of classes."""
+    rounded = np.rint(t)
+    if rounded.size and not np.all(np.abs(t - rounded) <= _LABEL_SLACK):
+        bad = t.reshape(-1)[np.argmax(np.abs(t - rounded).reshape(-1) > _LABEL_SLACK)]
+        raise ShapeError(f"class label {float(bad):g} is not a whole number; class labels are "
+                         "0, 1, 2, ... (use one-hot or soft targets of shape (N, classes) otherwise)")
+    if rounded.size and (rounded.min() < 0 or rounded.max() >= classes):
+        bad = rounded.max() if rounded.max() >= classes else rounded.min()
+        raise ShapeError(f"class label {bad:g} is outside 0..{classes - 1}: the logits have "
+                         f"{classes} columns, one per class")
+    return rounded.astype(np.intp)
+
+
+_LABEL_SLACK = 0.01  # a label may be off a whole number by this much (rounding, a numeric check)
 
 
 def _ce_forward(xs: Any, p: Any) -> tuple[np.ndarray, Any]:
@@ -323,21 +338,37 @@ def _ce_forward(xs: Any, p: Any) -> tuple[np.ndarray, Any]:
     return np.asarray(loss, dtype=logits.dtype), (e, rows, labels)
 
 
-# ∂CE/∂logits = (softmax(logits) − onehot)/N (mean), softmax(logits) − onehot (sum)
+# ∂CE/∂logits = (softmax(logits)·Σ_c t − t)/N (mean; = (softmax − onehot)/N when rows sum to
+# 1), the same without /N for the sum
 def _ce_vjp(g: np.ndarray, y: Any, xs: Any, p: Any, s: Any) -> np.ndarray:
     probs, rows, labels = s
     if rows is None:
-        return (probs - labels) * (g / _terms(p, xs[0].shape[0]))
+        return ((probs * labels.sum(axis=1, keepdims=True) - labels)
+                * (g / _terms(p, xs[0].shape[0])))
     d = probs.copy()
     d[rows, labels] -= 1.0
     d *= g / _terms(p, xs[0].shape[0])
     return d
 
 
+# ∂CE/∂t = −log softmax(logits)/N (mean; without /N for the sum) for one-hot or soft targets;
+# class labels take no gradient (grad_inputs), and 0 is their derivative anyway: the loss is
+# flat around each whole number
+def _ce_vjp_target(g: np.ndarray, y: Any, xs: Any, p: Any, s: Any) -> np.ndarray:
+    logits, t = xs
+    if t.ndim == 1:
+        return np.zeros(t.shape, dtype=np.result_type(g, logits))
+    z = logits - logits.max(axis=1, keepdims=True)
+    z -= np.log(np.exp(z).sum(axis=1, keepdims=True))
+    z *= -g / _terms(p, logits.shape[0])
+    return z
+
+
 register(OpSpec(
-    "softmax_cross_entropy", ("logits", "target"), _ce_forward, (_ce_vjp, None),
+    "softmax_cross_entropy", ("logits", "target"), _ce_forward, (_ce_vjp, _ce_vjp_target),
     S.cross_entropy, params=(_REDUCTION,), label="softmax CE loss", category="Losses",
-    colour=LOSS, role="loss", saves=True, formula="−(1/N) Σ log softmax(logits)[target]",
+    colour=LOSS, role="loss", saves=True, grad_inputs=lambda shapes: (True, len(shapes[1]) == 2),
+    formula="−(1/N) Σ log softmax(logits)[target]",
     derivative="(softmax(logits) − onehot(target)) / N",
     doc="Softmax and cross-entropy in one stable gate; target is class labels (N,) or one-hot.",
     variant_param="reduction", variants={

@@ -18,7 +18,8 @@ import numpy as np
 
 from .feeds import misfit
 from .init import initialize
-from .registry import EngineError, OpSpec, Shape, ShapeError, get_op
+from .memory import check_program_memory
+from .registry import EngineError, OpSpec, Shape, ShapeError, fmt_shape, get_op
 
 try:  # NumPy >= 2 keeps the ufunc error state in a context variable: set it directly
     from numpy._core.umath import _extobj_contextvar, _make_extobj
@@ -105,6 +106,7 @@ class Program:
         shapes = infer_shapes(self.nodes)
         for node, shape in zip(self.nodes, shapes, strict=True):
             node.shape = shape
+        check_program_memory(self.nodes, self.dtype)  # before any array is made
         self.index: dict[str, int] = {}
         for i, node in enumerate(self.nodes):
             self.index[node.key] = i
@@ -140,7 +142,7 @@ class Program:
                 arr = np.array(node.params["value"], dtype=self.dtype).reshape(shape)
             else:
                 arr = initialize(node.params["init"], shape, rng, node.params.get("std", 0.01))
-            self.values[i] = np.ascontiguousarray(arr, dtype=self.dtype)
+            self.values[i] = np.array(arr, dtype=self.dtype, order="C")  # a 0-d stays 0-d
 
     def param_arrays(self, trainable_only: bool = True) -> dict[str, np.ndarray]:
         """Parameter arrays keyed by node name (the live arrays, not copies)."""
@@ -298,7 +300,8 @@ class Program:
             node = self.nodes[i]
             if not reach[i] or node.spec.is_source or not needs[i]:
                 continue
-            edges = [(j, vjp) for j, vjp in zip(node.inputs, node.spec.vjps, strict=True)
+            vjps = node.spec.vjps_for([self.nodes[j].shape for j in node.inputs])
+            edges = [(j, vjp) for j, vjp in zip(node.inputs, vjps, strict=True)
                      if needs[j] and vjp is not None]
             plan.append((i, node.inputs, node.params, edges))
         self._backward_plans[all_grads] = plan

@@ -38,7 +38,15 @@ class UnknownOpError(EngineError, KeyError):
         self.name = name
 
     def __str__(self) -> str:
-        return f"unknown op '{self.name}' (known ops: {', '.join(sorted(REGISTRY))})"
+        return f"unknown op {quoted(self.name)} (known ops: {', '.join(sorted(REGISTRY))})"
+
+
+def quoted(text: object, limit: int = 60) -> str:
+    """``'text'`` for a message: control characters (a line break) shown as escapes, lone
+    surrogates as escapes too, and cut to ``limit`` characters, so a message stays one line."""
+    s = text if isinstance(text, str) else repr(text)
+    s = "".join(c if c.isprintable() else repr(c)[1:-1] for c in s)
+    return "'" + (s if len(s) <= limit else s[: limit - 1] + "…") + "'"
 
 
 class ParamError(EngineError, ValueError):
@@ -199,6 +207,9 @@ class OpSpec:
     extra: Mapping[str, Any] = field(default_factory=dict)
     variant_param: str = ""  # a choice param whose value changes the texts below
     variants: Mapping[str, Variant] = field(default_factory=dict)
+    # which inputs take a gradient for given input shapes (default: every input with a vjp);
+    # e.g. class labels (N,) take none, one-hot or soft targets (N, C) do
+    grad_inputs: Callable[[Sequence[Shape]], Sequence[bool]] | None = None
 
     @property
     def is_source(self) -> bool:
@@ -218,6 +229,12 @@ class OpSpec:
             if value in self.variants:
                 return self.variants[value]
         return Variant(self.formula, self.derivative)
+    def vjps_for(self, shapes: Sequence[Shape]) -> tuple[Vjp | None, ...]:
+        """The vjps that apply to inputs of these shapes: ``None`` where an input takes none."""
+        if self.grad_inputs is None:
+            return self.vjps
+        takes = self.grad_inputs(shapes)
+        return tuple(v if t else None for v, t in zip(self.vjps, takes, strict=True))
 
     def defaults(self) -> dict[str, Any]:
         return {p.name: p.default for p in self.params}

@@ -3,6 +3,7 @@
 from .compile import compile_graph, graph_values, node_shape
 from .errors import (
     CompileError,
+    CompileMemoryError,
     ConnectionShapeError,
     CycleError,
     FileFormatError,
@@ -10,6 +11,7 @@ from .errors import (
     InputTakenError,
     InputValueError,
     SameNodeError,
+    SaveError,
     UnconnectedInputError,
     UnknownNodeError,
     UnknownPortError,
@@ -18,9 +20,9 @@ from .model import COMPOSITE, Analysis, Edge, GraphModel, Node
 from .serialize import FORMAT, VERSION, dumps, load, loads, save
 
 __all__ = [
-    "COMPOSITE", "FORMAT", "VERSION", "Analysis", "CompileError", "ConnectionShapeError",
-    "CycleError", "Edge", "FileFormatError", "GraphError", "GraphModel", "InputTakenError",
-    "InputValueError", "Node",
-    "SameNodeError", "UnconnectedInputError", "UnknownNodeError", "UnknownPortError",
+    "COMPOSITE", "FORMAT", "VERSION", "Analysis", "CompileError", "CompileMemoryError",
+    "ConnectionShapeError", "CycleError", "Edge", "FileFormatError", "GraphError", "GraphModel",
+    "InputTakenError", "InputValueError", "Node", "SameNodeError", "SaveError",
+    "UnconnectedInputError", "UnknownNodeError", "UnknownPortError",
     "compile_graph", "dumps", "graph_values", "load", "loads", "node_shape", "save",
 ]

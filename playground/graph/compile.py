@@ -8,10 +8,11 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import Program, ProgramNode
+from ..engine import MemoryBudgetError, Program, ProgramNode
 from ..engine.registry import Shape, ShapeError, fmt_shape, get_op
 from . import errors as E
-from .model import COMPOSITE, GraphModel, Node
+from .gcpause import paused_gc
+from .model import COMPOSITE, Edge, GraphModel, Node
 
 DTYPES = {"float64": np.float64, "float32": np.float32}
 
@@ -52,10 +53,11 @@ class _Flattener:
         self.aliases: dict[str, int] = {}
 
     def add(self, model: GraphModel, keep: set[str], prefix: str, name_prefix: str,
-            bound: dict[str, int]) -> dict[str, int]:
+            bound: dict[str, int], order: list[str] | None = None) -> dict[str, int]:
         """Append ``model``'s nodes in ``keep``; ``bound`` maps input node ids to outer indices."""
         index: dict[str, int] = {}
-        for nid in model.topological_order():
+        into = _into(model)
+        for nid in order if order is not None else model.topological_order():
             if nid not in keep:
                 continue
             node = model.nodes[nid]
@@ -64,7 +66,7 @@ class _Flattener:
                 self.aliases[prefix + nid] = bound[nid]
                 self.aliases.setdefault(name_prefix + node.name, bound[nid])
                 continue
-            incoming = model.incoming(nid)
+            incoming = into.get(nid, {})
             ports = model.input_ports(node)
             ins = [index[incoming[p].src] for p in ports]
             if node.op == COMPOSITE:
@@ -90,8 +92,17 @@ def compile_graph(model: GraphModel, dtype: str | None = None, output: str | Non
     valid node has a value after a forward pass. Raises :class:`CompileError` naming the nodes at
     fault when the output cannot be computed.
     """
+    with paused_gc(len(model.nodes)):
+        return _compile(model, dtype, output)
+
+
+def _compile(model: GraphModel, dtype: str | None, output: str | None) -> Program:
     out_id = model.find(output).id if output else model.output_node()
-    analysis = model.analyse()
+    try:
+        order: list[str] | None = model.topological_order()
+    except E.CycleError:
+        order = None  # analyse() reports the loop on every node
+    analysis = model.analyse(order=order)
     bad = set(analysis.problems)
     # a node is runnable when it and all its ancestors have no problem and a shape
     keep = {nid for nid, s in analysis.shapes.items() if s is not None and nid not in bad}
@@ -101,19 +112,32 @@ def compile_graph(model: GraphModel, dtype: str | None = None, output: str | Non
                          for n in sorted(culprits, key=list(model.nodes).index))
         raise E.CompileError(f"the graph cannot run yet: {msgs}", tuple(culprits))
     flat = _Flattener()
-    index = flat.add(model, keep, "", "", {})
+    index = flat.add(model, keep, "", "", {}, order)
     try:
         return Program(flat.nodes, index[out_id], DTYPES[dtype or model.dtype], flat.aliases)
     except ShapeError as exc:  # pragma: no cover - analyse() runs the same rules first
         raise E.CompileError(str(exc)) from None
+    except MemoryBudgetError as exc:  # refused before any array was made
+        node_id = exc.key.split("/")[0]
+        raise E.CompileMemoryError(str(exc), (node_id,) if node_id in model.nodes else (),
+                                   exc.what, exc.nbytes, exc.budget) from None
+
+
+def _into(model: GraphModel) -> dict[str, dict[str, Edge]]:
+    """Every node's incoming wires by port, in one pass (``model.incoming`` scans all wires)."""
+    into: dict[str, dict[str, Edge]] = {}
+    for e in model.edges.values():
+        into.setdefault(e.dst, {})[e.port] = e
+    return into
 
 
 def _ancestors(model: GraphModel, nid: str) -> set[str]:
     seen = {nid}
     stack = [nid]
+    into = _into(model)
     while stack:
         cur = stack.pop()
-        for e in model.incoming(cur).values():
+        for e in into.get(cur, {}).values():
             if e.src not in seen:
                 seen.add(e.src)
                 stack.append(e.src)

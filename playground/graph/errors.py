@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..engine.memory import MemoryBudgetError
 from ..engine.registry import EngineError
 
 
@@ -65,6 +66,20 @@ class CompileError(GraphError, ValueError):
     def __init__(self, message: str, node_ids: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.node_ids = node_ids
+
+
+class CompileMemoryError(CompileError, MemoryBudgetError):
+    """The graph's arrays would not fit the memory budget; ``node_ids`` names the largest."""
+
+    def __init__(self, message: str, node_ids: tuple[str, ...] = (), what: str = "",
+                 nbytes: int = 0, budget: int = 0) -> None:
+        CompileError.__init__(self, message, node_ids)
+        self.what, self.nbytes, self.budget, self.key = what, nbytes, budget, ""
+
+
+class SaveError(GraphError, OSError):
+    """The document cannot be written (a value no JSON file can hold); the file is untouched.
+    An OSError, so a save path that reports a full disk reports this too."""
 
 
 class FileFormatError(GraphError, ValueError):

@@ -252,7 +252,8 @@ def _backward_steps(program: Program, names: Sequence[str],
         saved = (spec.forward(xs, node.params)[1]  # type: ignore[misc,arg-type]
                  if spec.saves else None)
         port_names = {p: names[j] for p, j in zip(spec.inputs, node.inputs, strict=True)}
-        for port, j, vjp in zip(spec.inputs, node.inputs, spec.vjps, strict=True):
+        vjps = spec.vjps_for([nodes[j].shape for j in node.inputs])
+        for port, j, vjp in zip(spec.inputs, node.inputs, vjps, strict=True):
             if vjp is None or not needs[j]:
                 continue
             down = vjp(g, y, xs, node.params, saved)

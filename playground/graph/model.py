@@ -6,6 +6,7 @@ and emits exactly one event.
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 import unicodedata
@@ -16,9 +17,10 @@ from typing import Any
 import numpy as np
 
 from ..engine.feeds import misfit
-from ..engine.registry import EngineError, ParamError, get_op
+from ..engine.registry import EngineError, ParamError, get_op, quoted
 from . import errors as E
 from .events import Event
+from .saveable import saveable_problem
 
 COMPOSITE = "composite"
 Position = tuple[float, float]
@@ -65,6 +67,7 @@ class GraphModel:
         # goes up with every event: caches of compiled programs, evaluations and math cards are
         # keyed on it (never on an undo index, which repeats after an undo and a new edit)
         self.revision = 0
+        self._names: dict[str, str] = {}  # name -> id, kept by add_node, remove_node, rename
         for name in self.EVENTS:
             setattr(self, name, Event(name, self._touch))
         self.node_added: Event
@@ -109,11 +112,19 @@ class GraphModel:
         except KeyError:
             raise E.UnknownNodeError(f"no node with id '{node_id}' in this graph") from None
 
+    def _named(self, name: str) -> Node | None:
+        """The node called ``name``, in O(1): the name index is rebuilt when the nodes were
+        changed around the mutators."""
+        if len(self._names) != len(self.nodes):
+            self._names = {n.name: nid for nid, n in self.nodes.items()}
+        node = self.nodes.get(self._names.get(name, ""))
+        return node if node is not None and node.name == name else None
+
     def by_name(self, name: str) -> Node:
-        for n in self.nodes.values():
-            if n.name == name:
-                return n
-        raise E.UnknownNodeError(f"no node named '{name}' in this graph")
+        node = self._named(name)
+        if node is None:
+            raise E.UnknownNodeError(f"no node named {quoted(name)} in this graph")
+        return node
 
     def find(self, key: str) -> Node:
         """A node by id or by name."""
@@ -141,12 +152,12 @@ class GraphModel:
         if (not isinstance(name, str) or not _NAME_RE.match(name)
                 or any(unicodedata.category(c) in ("Cc", "Cs") for c in name)):
             raise E.NameError_(
-                f"'{name}' is not a usable node name: use letters, digits and _ "
+                f"{quoted(name)} is not a usable node name: use letters, digits and _ "
                 "(no spaces at the ends, no / = , brackets or quotes)"
             )
-        for n in self.nodes.values():
-            if n.name == name and n.id != node_id:
-                raise E.NameError_(f"the name '{name}' is already used by another node")
+        other = self._named(name)
+        if other is not None and other.id != node_id:
+            raise E.NameError_(f"the name '{name}' is already used by another node")
 
     # -- ports ------------------------------------------------------------------------------
     def input_ports(self, node: Node | str) -> tuple[str, ...]:
@@ -195,6 +206,7 @@ class GraphModel:
         self.check_name(name)
         pos = _position(position)
         node = Node(node_id, op, name, resolved, pos, body)
+        self._names[name] = node_id  # check_name synced the index
         self.nodes[node_id] = node
         self.node_added.emit(node)
         return node
@@ -204,6 +216,8 @@ class GraphModel:
         for e in [e for e in self.edges.values() if node_id in (e.src, e.dst)]:
             self.disconnect(e.id)
         del self.nodes[node_id]
+        if self._names.get(node.name) == node_id:
+            del self._names[node.name]
         self.node_removed.emit(node)
         return node
 
@@ -305,6 +319,8 @@ class GraphModel:
             return
         self.check_name(name, node_id)
         old, node.name = node.name, name
+        self._names.pop(old, None)
+        self._names[name] = node_id
         self.node_renamed.emit(node, old, name)
 
     def move_node(self, node_id: str, position: Iterable[float]) -> None:
@@ -360,6 +376,11 @@ class GraphModel:
         apply_dict(self, target)
 
     def set_meta(self, key: str, value: Any) -> None:
+        """Set (or with None remove) one entry of the document's metadata. Refused with a
+        GraphError when the value could not be saved as JSON (see :func:`saveable_problem`)."""
+        problem = saveable_problem({key: value}, "meta")
+        if problem:
+            raise E.GraphError(f"cannot set {problem}")
         old = self.meta.get(key)
         if value is None:
             self.meta.pop(key, None)
@@ -394,25 +415,33 @@ class GraphModel:
         return False
 
     def topological_order(self) -> list[str]:
-        """Node ids so that every node comes after its inputs (stable: insertion order)."""
-        indeg = {nid: 0 for nid in self.nodes}
-        out: dict[str, list[str]] = {nid: [] for nid in self.nodes}
+        """Node ids so that every node comes after its inputs (stable: insertion order).
+        O((nodes + wires) log nodes): Kahn's algorithm on integer ranks with a heap."""
+        ids = list(self.nodes)
+        rank = {nid: k for k, nid in enumerate(ids)}
+        indeg = [0] * len(ids)
+        out: list[list[int]] = [[] for _ in ids]
+        forward = True
         for e in self.edges.values():
-            indeg[e.dst] += 1
-            out[e.src].append(e.dst)
-        ready = [nid for nid in self.nodes if indeg[nid] == 0]
+            s, d = rank[e.src], rank[e.dst]
+            indeg[d] += 1
+            out[s].append(d)
+            forward = forward and s < d
+        if forward:  # every wire runs forward in insertion order: that order is the answer
+            return ids
+        ready = [k for k, n in enumerate(indeg) if n == 0]  # ascending: already a heap
         order: list[str] = []
-        rank = {nid: k for k, nid in enumerate(self.nodes)}
+        pop, push = heapq.heappop, heapq.heappush
         while ready:
-            ready.sort(key=rank.__getitem__, reverse=True)
-            cur = ready.pop()
-            order.append(cur)
-            for nxt in out[cur]:
-                indeg[nxt] -= 1
-                if indeg[nxt] == 0:
-                    ready.append(nxt)
-        if len(order) != len(self.nodes):
-            stuck = [self.nodes[n].name for n in self.nodes if n not in order]
+            k = pop(ready)
+            order.append(ids[k])
+            for j in out[k]:
+                indeg[j] -= 1
+                if not indeg[j]:
+                    push(ready, j)
+        if len(order) != len(ids):
+            done = set(order)
+            stuck = [self.nodes[n].name for n in ids if n not in done]
             raise E.CycleError(f"the graph has a loop through {', '.join(stuck)}")
         return order
 
@@ -429,7 +458,7 @@ class GraphModel:
                                           any(n.name == want for n in self.nodes.values())):
                 return self.find(want).id
             raise E.CompileError(
-                f"the output is set to '{want}', which is not a node of this graph; "
+                f"the output is set to {quoted(want)}, which is not a node of this graph; "
                 "set another one with 'Set as output'", ())
         losses = [nid for nid, n in self.nodes.items()
                   if n.op != COMPOSITE and get_op(n.op).role == "loss"]
@@ -449,13 +478,15 @@ class GraphModel:
         except E.CompileError as exc:
             raise E.GraphError(f"a composite body needs one output: {exc}") from None
 
-    def analyse(self, input_shapes: Mapping[str, Any] | None = None) -> Analysis:
-        """Shapes and problems per node. ``input_shapes`` overrides input nodes (by id)."""
+    def analyse(self, input_shapes: Mapping[str, Any] | None = None, *,
+                order: list[str] | None = None) -> Analysis:
+        """Shapes and problems per node. ``input_shapes`` overrides input nodes (by id);
+        ``order`` is this model's :meth:`topological_order` when the caller has it already."""
         from .compile import node_shape  # local: compile imports this module
 
         result = Analysis()
         try:
-            order = self.topological_order()
+            order = order if order is not None else self.topological_order()
         except E.CycleError as exc:
             for nid in self.nodes:
                 result.problems[nid] = str(exc)
@@ -528,3 +559,4 @@ def _check_finite(kind: str, key: str, value: Any) -> None:
     """Refuse NaN or infinite numbers in an array param (they cannot be saved as JSON)."""
     if kind == "array" and value is not None and not np.all(np.isfinite(np.asarray(value, float))):
         raise ParamError(f"param '{key}' must hold finite numbers (no NaN or infinity)")
+

@@ -12,14 +12,16 @@ from __future__ import annotations
 import copy
 import json
 import os
-import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
-from ..engine.registry import EngineError
-from .errors import FileFormatError, GraphError
+from ..engine.registry import EngineError, quoted
+from .errors import FileFormatError, GraphError, SaveError
+from .files import atomic_write, read_limited
+from .gcpause import paused_gc
 from .model import COMPOSITE, Edge, GraphModel
+from .saveable import saveable_problem
 
 FORMAT = "backprop-playground/graph"
 VERSION = 1
@@ -50,6 +52,21 @@ def model_to_dict(model: GraphModel, top: bool = True) -> dict[str, Any]:
     return data
 
 
+MAX_ID = 200
+
+
+def _id_ok(text: str) -> bool:
+    return len(text) <= MAX_ID and text.isprintable()
+
+
+def _node_where(where: str, name: Any, nid: str) -> str:
+    return f"{where}: node {quoted(name if isinstance(name, str) else nid)}"
+
+
+def _fail(where: str, what: str) -> NoReturn:
+    raise FileFormatError(f"{where}: {what}")
+
+
 def _need(cond: bool, where: str, what: str) -> None:
     if not cond:
         raise FileFormatError(f"{where}: {what}")
@@ -64,45 +81,62 @@ def model_from_dict(data: Mapping[str, Any], where: str = "graph", depth: int = 
     model = GraphModel(dtype=dtype)
     meta = data.get("meta", {})
     _need(isinstance(meta, Mapping), where, "'meta' must be an object")
+    problem = saveable_problem(meta, "meta")
+    _need(problem is None, where, f"{problem} (such a file could not be saved again)")
     model.meta = dict(meta)
     nodes, edges = data.get("nodes"), data.get("edges", [])
     _need(isinstance(nodes, list), where, "'nodes' must be a list")
     _need(isinstance(edges, list), where, "'edges' must be a list")
     for k, item in enumerate(nodes):
-        w = f"{where}: node {k}"
-        _need(isinstance(item, Mapping), w, "expected an object")
+        # messages are built only when a check fails: this loop runs once per node
+        if not isinstance(item, Mapping):
+            _fail(f"{where}: node {k}", "expected an object")
         nid, op, name = item.get("id"), item.get("op"), item.get("name")
-        _need(isinstance(nid, str) and bool(nid), w, "'id' must be a non-empty string")
-        w = f"{where}: node '{name if isinstance(name, str) else nid}'"
-        _need(isinstance(op, str), w, "'op' must be a string")
-        _need(name is None or isinstance(name, str), w, "'name' must be a string")
+        if not (isinstance(nid, str) and nid):
+            _fail(f"{where}: node {k}", "'id' must be a non-empty string")
+        if not _id_ok(nid):
+            _fail(f"{where}: node {k}",
+                  f"the id {quoted(nid)} must be printable text of at most {MAX_ID} characters")
         params = item.get("params", {})
-        _need(isinstance(params, Mapping), w, "'params' must be an object")
         pos = item.get("position", [0, 0])
-        _need(isinstance(pos, (list, tuple)) and len(pos) == 2 and
-              all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in pos),
-              w, "'position' must be two numbers")
+        if not (isinstance(op, str) and (name is None or isinstance(name, str))
+                and isinstance(params, Mapping) and isinstance(pos, (list, tuple))
+                and len(pos) == 2 and all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                          for v in pos)):
+            w = _node_where(where, name, nid)
+            _need(isinstance(op, str), w, "'op' must be a string")
+            _need(name is None or isinstance(name, str), w, "'name' must be a string")
+            _need(isinstance(params, Mapping), w, "'params' must be an object")
+            _fail(w, "'position' must be two numbers")
         body = None
         if op == COMPOSITE:
+            w = _node_where(where, name, nid)
             _need("body" in item, w, "a composite needs a 'body'")
             body = model_from_dict(item["body"], f"{w} body", depth + 1)
         try:
             model.add_node(op, name, params, pos, node_id=nid, body=body)
         except (EngineError, GraphError) as exc:
-            raise FileFormatError(f"{w}: {exc}") from None
+            raise FileFormatError(f"{_node_where(where, name, nid)}: {exc}") from None
     seen_ports: set[tuple[str, str]] = set()
     for k, item in enumerate(edges):
         w = f"{where}: wire {k}"
         _need(isinstance(item, Mapping), w, "expected an object")
-        eid, src, dst, port = (item.get(f) for f in ("id", "src", "dst", "port"))
+        eid, src, dst, port = item.get("id"), item.get("src"), item.get("dst"), item.get("port")
         _need(all(isinstance(v, str) and v for v in (eid, src, dst, port)), w,
               "'id', 'src', 'dst' and 'port' must be non-empty strings")
-        _need(src in model.nodes, w, f"starts at a node that does not exist ('{src}')")
-        _need(dst in model.nodes, w, f"ends at a node that does not exist ('{dst}')")
-        _need(eid not in model.edges and eid not in model.nodes, w, f"id '{eid}' is used twice")
-        ports = model.input_ports(dst)
-        _need(port in ports, w, f"'{model.nodes[dst].name}' has no input '{port}'")
-        _need((dst, port) not in seen_ports, w, f"input '{port}' of '{model.nodes[dst].name}' is fed twice")
+        # each message is built only when its check fails (this loop runs once per wire)
+        if not _id_ok(eid):
+            _fail(w, f"the id {quoted(eid)} must be printable text of at most {MAX_ID} characters")
+        if src not in model.nodes:
+            _fail(w, f"starts at a node that does not exist ({quoted(src)})")
+        if dst not in model.nodes:
+            _fail(w, f"ends at a node that does not exist ({quoted(dst)})")
+        if eid in model.edges or eid in model.nodes:
+            _fail(w, f"id {quoted(eid)} is used twice")
+        if port not in model.input_ports(dst):
+            _fail(w, f"'{model.nodes[dst].name}' has no input {quoted(port)}")
+        if (dst, port) in seen_ports:
+            _fail(w, f"input '{port}' of '{model.nodes[dst].name}' is fed twice")
         _need(src != dst, w, "a node cannot feed itself")
         seen_ports.add((dst, port))
         model.edges[eid] = Edge(eid, src, dst, port)
@@ -134,60 +168,42 @@ def loads(text: str, source: str = "graph") -> GraphModel:
     while version < VERSION:
         data = MIGRATIONS[version](data)
         version += 1
-    return model_from_dict(data, source)
+    nodes = data.get("nodes")
+    with paused_gc(len(nodes) if isinstance(nodes, list) else 0):
+        return model_from_dict(data, source)
 
 
 def dumps(model: GraphModel) -> str:
-    return json.dumps(model_to_dict(model), indent=1, ensure_ascii=False)
+    """The graph file's text. Raises :class:`SaveError` when the document cannot be written as
+    UTF-8 JSON (a value set around the model's checks, e.g. ``model.meta[...] = ...``)."""
+    try:
+        text = json.dumps(model_to_dict(model), indent=1, ensure_ascii=False)
+        text.encode("utf-8")  # a lone surrogate fails here, not half-way through a write
+    except (ValueError, TypeError, RecursionError) as exc:  # UnicodeEncodeError is a ValueError
+        problem = saveable_problem(model.meta, "meta") or one_line(str(exc))
+        raise SaveError(f"the graph cannot be saved: {problem}") from None
+    return text
 
 
 def load(path: str | os.PathLike[str]) -> GraphModel:
+    """Read a graph file: a regular file of at most :data:`MAX_FILE_BYTES`, UTF-8 (a byte-order
+    mark is allowed). Every problem is a :class:`FileFormatError` naming the file."""
     path = Path(path)
+    data = read_limited(path, "graph file", MAX_FILE_BYTES, FileFormatError)
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise FileFormatError(f"{path.name}: {size} bytes is too large for a graph file")
-        text = path.read_text(encoding="utf-8")
-    except FileFormatError:
-        raise
-    except FileNotFoundError:
-        raise FileFormatError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise FileFormatError(f"{path}: is a folder, not a graph file") from None
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise FileFormatError(f"{path.name}: not a text file (is it a graph?)") from None
-    except OSError as exc:
-        raise FileFormatError(f"{path}: cannot be read ({exc.strerror})") from None
-    except ValueError as exc:  # e.g. a NUL character in the path
-        raise FileFormatError(f"{path!r}: not a usable file name ({exc})") from None
     return loads(text, path.name)
 
 
-def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write to a temporary file beside ``path``, flush it to disk, then rename over ``path``."""
-    path = Path(path)
-    try:
-        mode = path.stat().st_mode & 0o777  # keep an existing file's permissions
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        mode = 0o666 & ~umask
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+def save(model: GraphModel, path: str | os.PathLike[str]) -> list[Path]:
+    """Write ``model`` to ``path`` atomically. Raises :class:`SaveError` (an OSError, like a
+    full disk) when it cannot be serialised, before the file is touched. Returns the stale
+    temporaries of earlier, killed saves that were removed."""
+    return atomic_write(path, (dumps(model) + "\n").encode("utf-8"))
 
 
-def save(model: GraphModel, path: str | os.PathLike[str]) -> None:
-    atomic_write(path, (dumps(model) + "\n").encode("utf-8"))
+def one_line(text: str) -> str:
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 

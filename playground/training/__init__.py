@@ -1,6 +1,14 @@
 """Datasets, optimizers and the training loop (a generator of frozen metric records). No Qt."""
 
-from .checkpoint import CheckpointError, load_params, restore_params, save_params, weights_path
+from .checkpoint import (
+    CheckpointError,
+    WeightsFit,
+    fit_weights,
+    load_params,
+    restore_params,
+    save_params,
+    weights_path,
+)
 from .loop import (
     Binding,
     DivergenceError,
@@ -16,6 +24,7 @@ from .optim import OPTIMIZERS, make_optimizer
 
 __all__ = [
     "OPTIMIZERS", "Binding", "CheckpointError", "DivergenceError", "Metrics", "TrainConfig",
-    "Trainer", "TrainingError", "bind", "load_params", "make_optimizer", "predict_classes",
-    "restore_params", "save_params", "train", "weights_path",
+    "Trainer", "TrainingError", "WeightsFit", "bind", "fit_weights", "load_params",
+    "make_optimizer", "predict_classes", "restore_params", "save_params", "train",
+    "weights_path",
 ]

@@ -16,6 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..engine.memory import memory_budget
+from ..graph.files import read_limited
+
 TASKS = ("classification", "regression")
 
 
@@ -212,15 +215,18 @@ def load_dataset(
 
 # ---------------------------------------------------------------- CSV files
 
+MAX_CSV_BYTES = 256 * 1024**2
+CSV_EXPANSION = 64  # parsed cells take up to ~55× the bytes of the file (one-digit cells)
+
+
+def csv_limit() -> int:
+    """The largest CSV file read: what its parsed cells would need must fit the memory
+    budget, and never more than :data:`MAX_CSV_BYTES`."""
+    return max(1024, min(MAX_CSV_BYTES, memory_budget() // CSV_EXPANSION))
+
+
 def _read_text(path: Path) -> str:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise DatasetError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise DatasetError(f"{path} is a folder, not a CSV file") from None
-    except OSError as e:
-        raise DatasetError(f"{path}: cannot read the file ({e.strerror or e})") from None
+    data = read_limited(path, "CSV file", csv_limit(), DatasetError)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -235,6 +241,14 @@ def _number(text: str) -> float | None:
     except ValueError:
         return None
     return value if math.isfinite(value) else None
+
+
+def _missing(text: str) -> bool:
+    """A cell that reads as NaN or infinity: a missing or broken value, not a class name."""
+    try:
+        return not math.isfinite(float(text))
+    except ValueError:
+        return False
 
 
 def _why_not_a_number(cell: str) -> str:
@@ -310,7 +324,7 @@ def load_csv(
         li = label % len(header)
     else:
         raise DatasetError(f"label must be a column name or an index from 0 to {len(header) - 1}"
-                           f", not {label!r}")
+                           f" (or {-len(header)} to -1 from the end), not {label!r}")
     label_name = header[li]
     feature_cols = [i for i in range(len(header)) if i != li]
 
@@ -336,6 +350,9 @@ def load_csv(
     for (line, _), v in zip(body, labels, strict=True):
         if not v:
             raise DatasetError(f"{fname} line {line}, column {label_name!r}: the label is empty")
+        if _missing(v):
+            raise DatasetError(f"{fname} line {line}, column {label_name!r}: the label {v!r} is "
+                               "not a finite number; every row needs a class name or a number")
     if task is None:
         integral = numeric and all(float(v).is_integer() for v in numbers)  # type: ignore[arg-type]
         task = ("classification" if not numeric or (integral and len(set(numbers)) <= 20)
@@ -407,12 +424,39 @@ def split(
     X_train, X_val = dataset.X[train_index], dataset.X[val_index]
     mean = std = None
     if standardize:
-        mean = X_train.mean(axis=0)
-        std = X_train.std(axis=0)
-        std[std < 1e-12] = 1.0  # constant feature (e.g. a blank digit pixel)
-        X_train, X_val = (X_train - mean) / std, (X_val - mean) / std
+        with np.errstate(all="ignore"):  # overflow is checked below, by column
+            mean = X_train.mean(axis=0)
+            std = X_train.std(axis=0)
+            std[std < 1e-12] = 1.0  # constant feature (e.g. a blank digit pixel)
+            X_train, X_val = (X_train - mean) / std, (X_val - mean) / std
+        _check_standardised(dataset, X_train, X_val, mean, std)
     return Split(X_train, dataset.y[train_index], X_val, dataset.y[val_index], dataset, mean, std,
                  train_index.astype(np.int64), val_index.astype(np.int64))
+
+
+def _check_standardised(dataset: Dataset, X_train: np.ndarray, X_val: np.ndarray,
+                        mean: np.ndarray, std: np.ndarray) -> None:
+    """Refuse features whose standardisation overflowed (cells near 1e308), naming the column."""
+    bad = ~(np.isfinite(mean) & np.isfinite(std) & np.isfinite(X_train).all(axis=0)
+            & np.isfinite(X_val).all(axis=0))
+    if bad.any():
+        j = int(np.argmax(bad))
+        big = float(np.max(np.abs(dataset.X[:, j]))) if dataset.n_samples else 0.0
+        raise DatasetError(
+            f"{dataset.name}: feature {dataset.feature_names[j]!r} cannot be standardised: its "
+            f"values (up to {big:g} in size) overflow; rescale that column, or turn "
+            "standardisation off")
+
+
+def preview_csv(path: str | Path, rows: int = 12) -> tuple[list[str], list[list[str]]]:
+    """The header and the first ``rows`` rows of a CSV file, for a preview: read like
+    :func:`load_csv` (a regular file within the size limit, UTF-8 with or without a BOM)."""
+    text = _read_text(Path(path))
+    lines = text.splitlines()[: rows + 1]
+    first = next((ln for ln in lines if ln.strip()), "")
+    delimiter = max((",", ";", "\t"), key=first.count)
+    parsed = list(csv.reader(lines, delimiter=delimiter))
+    return (parsed[0] if parsed else []), parsed[1:]
 
 
 def minibatches(

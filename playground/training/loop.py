@@ -11,9 +11,11 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import NonFiniteError, Program
+from ..engine import MemoryBudgetError, NonFiniteError, Program
+from ..engine.memory import check_program_memory
 from .datasets import Split, minibatches
 from .optim import make_optimizer, norm
+from .settings import FIELD, config_errors, show
 
 
 class TrainingError(Exception):
@@ -126,7 +128,36 @@ def bind(program: Program, split: Split, features: str | None = None,
     threshold = 0.0 if out.params.get("input") == "logits" else 0.5
     if loss_op == "softmax_cross_entropy" and kind == "column":
         raise TrainingError("softmax cross-entropy needs labels (N,) or one-hot targets", target)
+    _check_classes(program, pred_i, out.name, loss_op, ds)
     return Binding(features, target, pred_i, program.output, kind, ds.task, threshold)
+
+
+def _check_classes(program: Program, pred_i: int, loss: str, loss_op: str, ds: Any) -> None:
+    """The data's classes against what the loss can tell apart, both numbers in the message."""
+    pred = program.nodes[pred_i]
+    if ds.task != "classification":
+        if loss_op == "softmax_cross_entropy":
+            raise TrainingError(
+                f"'{loss}' (softmax cross-entropy) needs class labels, but '{ds.name}' is a "
+                "regression dataset (its targets are numbers to predict); load it as "
+                "classification, or use an MSE loss", loss)
+        if loss_op == "binary_cross_entropy" and ds.y.size and not (
+                0.0 <= float(ds.y.min()) and float(ds.y.max()) <= 1.0):
+            raise TrainingError(
+                f"'{loss}' (binary cross-entropy) needs targets from 0 to 1, but '{ds.name}' has "
+                f"targets from {float(ds.y.min()):g} to {float(ds.y.max()):g}", loss)
+        return
+    k = ds.n_classes
+    if loss_op == "softmax_cross_entropy":
+        width = pred.shape[-1] if pred.shape else None
+        if isinstance(width, int) and width != k:
+            raise TrainingError(
+                f"'{ds.name}' has {k} classes but '{pred.name}' gives {width} scores per sample; "
+                f"the graph's output must be {k} wide (one score per class)", pred.name)
+    elif loss_op == "binary_cross_entropy" and k != 2:
+        raise TrainingError(
+            f"'{loss}' (binary cross-entropy) tells 2 classes apart, but '{ds.name}' has {k}; "
+            f"use softmax cross-entropy with {k} outputs", loss)
 
 
 def encode_targets(y: np.ndarray, binding: Binding, n_classes: int, dtype: Any) -> np.ndarray:
@@ -172,6 +203,9 @@ class Trainer:
         self.split = split
         self.config = config
         self.binding = binding or bind(program, split)
+        refused = config_errors(config)
+        if refused:
+            raise TrainingError("; ".join(str(e) for e in refused))
         if config.epochs < 1 or (config.batch_size < 1 and not config.full_batch):
             raise TrainingError("epochs and batch size must be at least 1")
         if split.X_train.shape[0] == 0:
@@ -187,6 +221,12 @@ class Trainer:
         except ValueError as exc:
             raise TrainingError(str(exc)) from None
         dt = program.dtype
+        # the epoch-end evaluation runs the whole training (or validation) part as one batch
+        largest = max(len(split.X_train), len(split.X_val), 1)
+        try:
+            check_program_memory(program.nodes, dt, batch=largest)
+        except MemoryBudgetError as exc:
+            raise TrainingError(str(exc), exc.what or None) from None
         n_classes = split.dataset.n_classes
         self.X_train = np.ascontiguousarray(split.X_train, dtype=dt)
         self.T_train = encode_targets(split.y_train, self.binding, n_classes, dt)
@@ -203,9 +243,11 @@ class Trainer:
 
     @lr.setter
     def lr(self, value: float) -> None:
-        if not (math.isfinite(value) and value > 0):
-            raise TrainingError(f"the learning rate must be a positive number, got {value}")
-        self.optimizer.lr = float(value)
+        try:
+            self.optimizer.lr = FIELD["lr"].check(value)
+        except (ValueError, TypeError):
+            raise TrainingError(f"the learning rate must be {FIELD['lr'].allowed()}; "
+                                f"got {show(value)}") from None
 
     def evaluate(self, X: np.ndarray, T: np.ndarray, y: np.ndarray) -> tuple[float | None, float | None]:
         """Loss and accuracy (classification) on a whole set; (None, None) when it is empty."""

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import math
 import numbers
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,18 +24,14 @@ from ..engine import Program
 from .datasets import BUILTIN, TASKS, Dataset, DatasetError, Split, load_csv, load_dataset
 from .features import parse_features
 from .loop import Binding, TrainConfig, bind, encode_targets, evaluate
-from .optim import OPTIMIZERS
 from .parts import split_parts, typed_dataset
+from .settings import FIELD, SettingsError, validate_training
 
 __all__ = ["TYPED", "DataSettings", "Score", "SettingsError", "blas_limits", "feeds_for_sample",
            "load_data", "make_split", "read_training", "score", "set_fitting_params",
            "training_meta"]
 
 TYPED = "typed"  # the dataset name meaning "the values typed into the graph's inputs"
-
-
-class SettingsError(DatasetError):
-    """A setting that cannot be used; the message names it."""
 
 
 @dataclass(frozen=True)
@@ -216,78 +211,75 @@ def set_fitting_params(program: Program, arrays: Mapping[str, Any]) -> list[str]
 
 
 # ---------------------------------------------------------------- meta.training
-# Every key of a graph file's meta.training, read here and nowhere else: name -> (kind, default).
-DATA_KEYS: dict[str, tuple[str, Any]] = {
-    "dataset": ("str", None), "csv": ("str", None), "label": ("label", None),
-    "task": ("str", None), "samples": ("int", None), "noise": ("float", None),
-    "val_fraction": ("float", 0.3), "test_fraction": ("float", 0.0), "test_csv": ("str", None),
-    "seed": ("int", 0), "standardize": ("bool", True), "features": ("features", ()),
-}
-TRAIN_KEYS: dict[str, tuple[str, Any]] = {
-    "epochs": ("int", 10), "batch_size": ("int", 32), "full_batch": ("bool", False),
-    "lr": ("float", 0.1), "optimizer": ("str", "sgd"), "momentum": ("float", 0.9),
-    "l2": ("float", 0.0),
-}
+# Every key of a graph file's meta.training is a field of the one validation table
+# (settings.FIELDS); these name which of them are data settings and which run settings.
+DATA_KEYS = ("dataset", "csv", "label", "task", "samples", "noise", "val_fraction",
+             "test_fraction", "test_csv", "seed", "standardize", "features")
+TRAIN_KEYS = ("epochs", "batch_size", "full_batch", "lr", "optimizer", "momentum", "l2")
 
 
-def _value(key: str, kind: str, value: Any) -> Any:
-    if value is None:
-        return None
-    ok = {
-        "str": isinstance(value, str),
-        "int": isinstance(value, numbers.Integral) and not isinstance(value, bool),
-        "float": isinstance(value, numbers.Real) and not isinstance(value, bool)
-        and math.isfinite(value),
-        "bool": isinstance(value, bool),
-        "label": isinstance(value, (str, int)) and not isinstance(value, bool),
-        "features": isinstance(value, (list, tuple, str)),
-    }[kind]
-    if not ok:
-        raise SettingsError(f"meta.training: '{key}' must be {_KINDS[kind]}, not {value!r}")
-    if kind == "float":
-        return float(value)
-    if kind == "int":
-        return int(value)
-    return tuple(value) if kind == "features" and not isinstance(value, str) else value
+@dataclass(frozen=True)
+class TrainingRead:
+    """What a graph file's ``meta.training`` (with overrides on top) asks for: the data settings,
+    the run settings, and one line per value that was refused (each replaced by its default)."""
+
+    data: DataSettings
+    config: TrainConfig
+    problems: tuple[str, ...] = ()
 
 
-_KINDS = {"str": "a string", "int": "a whole number", "float": "a finite number",
-          "bool": "true or false", "label": "a column name or index",
-          "features": "a list of feature names"}
+def check_training(training: Any, *, where: str = "meta.training.",
+                   used: Collection[str] | None = None, **overrides: Any) -> TrainingRead:
+    """Read ``meta.training`` through the validation table, with ``overrides`` (the same keys,
+    e.g. command-line flags; None means "not given") on top. Never raises for a bad value: it
+    is named in ``problems`` (those of fields outside ``used`` are left out) and its default
+    used; a flag given overrides a bad file value. Unknown keys are ignored."""
+    given = {k: v for k, v in overrides.items() if v is not None}
+    if isinstance(given.get("features"), str):  # "x1,x2,x1*x2" from a command line
+        given["features"] = [f.strip() for f in given["features"].split(",") if f.strip()]
+    unknown = set(given) - set(DATA_KEYS) - set(TRAIN_KEYS) - {"reinit", "max_steps"}
+    if unknown:
+        raise SettingsError(f"unknown training setting(s): {', '.join(sorted(unknown))}")
+    from_file, file_errors = validate_training(training, where=where)
+    from_flags, flag_errors = validate_training(
+        {k: v for k, v in given.items() if k in FIELD}, flags=True)
+    problems = [str(e) for e in flag_errors]
+    for e in file_errors:
+        if e.field not in given and (used is None or e.field in used):
+            problems.append(str(e))
+    merged = from_file.merged(from_flags)
+    values = {k: merged[k] for k in DATA_KEYS}
+    if "dataset" in given or "csv" in given:  # the data given replaces the file's
+        for key in ("dataset", "csv", "label", "task", "samples", "noise"):
+            if key not in given:
+                values[key] = FIELD[key].default
+    if values["csv"] is not None:
+        values["dataset"] = None  # an explicit CSV file wins over the file's dataset
+    if values["dataset"] is not None:
+        values["dataset"] = str(values["dataset"]).strip().lower()
+        if values["dataset"] not in BUILTIN and values["dataset"] != TYPED:
+            problems.append(f"{where}dataset: unknown dataset {values['dataset']!r} (known: "
+                            f"{', '.join(BUILTIN)}, {TYPED})")
+            values["dataset"] = None
+    try:
+        data = DataSettings(**values)
+    except SettingsError as exc:  # features that are not feature names, say
+        problems.append(str(exc))
+        data = DataSettings(**{**values, "features": ()})
+    run = {k: merged[k] for k in TRAIN_KEYS}
+    config = TrainConfig(seed=data.seed, reinit=given.get("reinit", True),
+                         max_steps=given.get("max_steps"), **run)
+    return TrainingRead(data, config, tuple(problems))
 
 
 def read_training(training: Mapping[str, Any] | None, **overrides: Any
                   ) -> tuple[DataSettings, TrainConfig]:
     """The data settings and training config a graph file's ``meta.training`` asks for, with
-    ``overrides`` (same keys; None means "not given") on top. Unknown keys are ignored."""
-    t = dict(training or {}) if isinstance(training, Mapping) else {}
-    given = {k: v for k, v in overrides.items() if v is not None}
-    if "dataset" in given or "csv" in given:  # the data given replaces the file's
-        for key in ("dataset", "csv", "label", "task", "samples", "noise"):
-            t.pop(key, None)
-    t.update(given)
-    unknown = set(overrides) - set(DATA_KEYS) - set(TRAIN_KEYS) - {"reinit", "max_steps"}
-    if unknown:
-        raise SettingsError(f"unknown training setting(s): {', '.join(sorted(unknown))}")
-    data = {k: _value(k, kind, t.get(k, default)) for k, (kind, default) in DATA_KEYS.items()}
-    if data["csv"] is not None:
-        data["dataset"] = None  # an explicit CSV file wins over the file's dataset
-    for key in ("val_fraction", "test_fraction", "seed", "standardize", "features"):
-        if data[key] is None:
-            data[key] = DATA_KEYS[key][1]
-    if data["dataset"] is not None:
-        data["dataset"] = data["dataset"].strip().lower()
-        if data["dataset"] not in BUILTIN and data["dataset"] != TYPED:
-            raise SettingsError(f"unknown dataset {data['dataset']!r} (known: "
-                                f"{', '.join(BUILTIN)}, {TYPED})")
-    settings = DataSettings(**data)
-    c = {k: _value(k, kind, t.get(k, default)) for k, (kind, default) in TRAIN_KEYS.items()}
-    if c["optimizer"] not in OPTIMIZERS:
-        raise SettingsError(f"meta.training: unknown optimizer {c['optimizer']!r} "
-                            f"(use {', '.join(OPTIMIZERS)})")
-    config = TrainConfig(seed=settings.seed, reinit=t.get("reinit", True),
-                         max_steps=t.get("max_steps"), **c)
-    return settings, config
+    ``overrides`` on top; raises :class:`SettingsError` (one line per refused value)."""
+    read = check_training(training, **overrides)
+    if read.problems:
+        raise SettingsError(read.problems)
+    return read.data, read.config
 
 
 def training_meta(data: DataSettings, config: TrainConfig) -> dict[str, Any]:

@@ -79,6 +79,14 @@ def broadcasting(gens: tuple[Gen, ...] = ()) -> list[Case]:
         Case([(), (3,)], gens=gens),
         Case([(2, 3), ()], gens=gens, batched=(0,)),
         Case([(), ()], gens=gens),
+        # edges: size-1 axes and 0-d arrays meeting larger shapes, and broadcasts that enlarge
+        # both inputs at once (every gradient must be summed back to its own input's shape)
+        Case([(1,), ()], gens=gens),
+        Case([(), (1, 1)], gens=gens),
+        Case([(1, 1), (3,)], gens=gens),
+        Case([(1, 3, 1), (2, 1, 4)], gens=gens),
+        Case([(1, 4), (3, 1)], gens=gens),
+        Case([(2, 1), (1,)], gens=gens, batched=(0,)),
     ]
 
 
@@ -110,16 +118,21 @@ CASES: dict[str, list[Case]] = {
         Case([(3, 4)], {"axis": 0}, batched=(0,)),
         Case([(2, 3, 4)], {"axis": 1}),
         Case([(5,)]),
+        Case([(3, 1)], batched=(0,)),
+        Case([(1,)]),
     ],
     "log_softmax": [
         Case([(3, 4)], batched=(0,)),
         Case([(3, 4)], {"axis": 0}, batched=(0,)),
         Case([(2, 3, 4)], {"axis": -2}),
+        Case([(3, 1)], batched=(0,)),
+        Case([(1,)]),
     ],
     "matmul": [
         Case([(3, 4), (4, 2)], batched=(0,)),
         Case([(1, 3), (3, 1)], batched=(0,)),
         Case([(5, 1), (1, 4)], batched=(0,)),
+        Case([(1, 1), (1, 1)], batched=(0,)),
     ],
     "transpose": [
         Case([(3, 4)], batched=(0,)),
@@ -127,6 +140,8 @@ CASES: dict[str, list[Case]] = {
         Case([(2, 3, 4)], {"axes": [2, 0, 1]}),
         Case([(2, 3, 4)], {"axes": [-1, 0, 1]}, batched=(0,)),
         Case([(3,)]),
+        Case([()]),
+        Case([(1, 1)], batched=(0,)),
     ],
     "sum": [
         Case([(3, 4)], batched=(0,)),
@@ -135,6 +150,9 @@ CASES: dict[str, list[Case]] = {
         Case([(2, 3, 4)], {"axis": -1}, batched=(0,)),
         Case([(2, 3, 4)], {"keepdims": True}),
         Case([()]),
+        Case([()], {"keepdims": True}),
+        Case([(1,)], {"axis": 0}),
+        Case([(3, 1)], {"axis": 1}, batched=(0,)),
     ],
     "mean": [
         Case([(3, 4)], batched=(0,)),
@@ -142,11 +160,20 @@ CASES: dict[str, list[Case]] = {
         Case([(3, 4)], {"axis": 1, "keepdims": True}, batched=(0,)),
         Case([(2, 3, 4)], {"axis": -1}, batched=(0,)),
         Case([(2, 3, 4)], {"keepdims": True}),
+        Case([()]),
+        Case([(1,)], {"axis": 0, "keepdims": True}),
+        Case([(3, 1)], {"axis": 1}, batched=(0,)),
     ],
     "dense": [
         Case([(4, 3), (3, 2), (2,)], batched=(0,)),
         Case([(4, 3), (3, 2), (1, 2)], batched=(0,)),
         Case([(1, 5), (5, 1), ()], batched=(0,)),
+        Case([(1, 1), (1, 1), (1,)], batched=(0,)),
+        # a bias that enlarges the output: x·W is (1, 3), the output (4, 3)
+        Case([(1, 2), (2, 3), (4, 3)]),
+        # ... or gains a leading axis: x·W is (3, 4), the output (2, 3, 4)
+        Case([(3, 2), (2, 4), (2, 3, 4)]),
+        Case([(1, 2), (2, 1), (3, 1, 5)]),
     ],
     "mse": [
         Case([(4, 3), (4, 3)], batched=(0, 1)),
@@ -156,6 +183,8 @@ CASES: dict[str, list[Case]] = {
         Case([(4, 3), (4, 3)], {"reduction": "half_sum"}, batched=(0, 1)),
         Case([(1, 1), (1, 1)], {"reduction": "half_sum"}, batched=(0, 1)),
         Case([(), ()], {"reduction": "half_sum"}),
+        Case([(1,), (1,)], batched=(0, 1)),
+        Case([(1, 1), (1, 1)], batched=(0, 1)),
     ],
     "softmax_cross_entropy": [
         Case([(4, 3), (4,)], gens=(normal, labels(3)), batched=(0, 1)),
@@ -164,6 +193,11 @@ CASES: dict[str, list[Case]] = {
         Case([(1, 5), (1,)], gens=(normal, labels(5)), batched=(0, 1)),
         Case([(4, 3), (4,)], {"reduction": "sum"}, (normal, labels(3)), batched=(0, 1)),
         Case([(4, 3), (4, 3)], {"reduction": "sum"}, (normal, onehot), batched=(0, 1)),
+        # soft targets whose rows do not sum to 1 (the target carries a gradient too)
+        Case([(4, 3), (4, 3)], gens=(normal, probabilities), batched=(0, 1)),
+        Case([(3, 4), (3, 4)], gens=(normal, normal), batched=(0, 1)),
+        Case([(1, 1), (1, 1)], gens=(normal, probabilities), batched=(0, 1)),
+        Case([(2, 1), (2,)], gens=(normal, labels(1)), batched=(0, 1)),
     ],
     "binary_cross_entropy": [
         Case([(4, 1), (4, 1)], gens=(probabilities, probabilities), batched=(0, 1)),
@@ -174,8 +208,17 @@ CASES: dict[str, list[Case]] = {
              batched=(0, 1)),
         Case([(6,), (6,)], {"input": "logits", "reduction": "sum"}, (normal, labels(2)),
              batched=(0, 1)),
+        Case([(), ()], gens=(probabilities, probabilities)),
+        Case([(1, 1), (1, 1)], {"input": "logits"}, (normal, probabilities), batched=(0, 1)),
     ],
 }
+
+# every elementwise unary op also on size-1 arrays (appended, so earlier cases keep their seeds)
+for _name, _cases in CASES.items():
+    if get_op(_name).shape is S.same:
+        _first = _cases[0]
+        _cases += [Case([(1,)], _first.params, _first.gens), Case([(1, 1)], _first.params,
+                                                                    _first.gens, batched=(0,))]
 
 PAIRS = [(name, i) for name in sorted(CASES) for i in range(len(CASES[name]))]
 IDS = [f"{name}-{i}" for name, i in PAIRS]
@@ -313,3 +356,10 @@ def test_checker_catches_a_wrong_vjp(bad_square: OpSpec) -> None:
     assert err.elementwise == pytest.approx(1 / 3, rel=1e-6)
     assert err.direction == pytest.approx(1 / 3, rel=1e-6)
     assert numeric_vjp_check(bad_square, xs, {}, rng) == [pytest.approx(1 / 3, rel=1e-6)]
+
+
+def test_every_input_of_every_op_carries_a_gradient() -> None:
+    # targets included: a target computed by the graph (softmax of something) must get one
+    missing = [f"{s.name}.{port}" for s in ops() if not s.is_source
+               for port, vjp in zip(s.inputs, s.vjps, strict=True) if vjp is None]
+    assert not missing, f"inputs with no vjp: {missing}"

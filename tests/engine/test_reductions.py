@@ -45,8 +45,8 @@ def test_mse_reductions_are_mean_sum_and_half_sum():
 
 def test_cross_entropy_sum_is_n_times_the_mean():
     n = LOGITS.shape[0]
-    mean, (g_mean,) = run("softmax_cross_entropy", [LOGITS, LABELS])
-    total, (g_sum,) = run("softmax_cross_entropy", [LOGITS, LABELS], reduction="sum")
+    mean, (g_mean, _) = run("softmax_cross_entropy", [LOGITS, LABELS])
+    total, (g_sum, _) = run("softmax_cross_entropy", [LOGITS, LABELS], reduction="sum")
     assert total == pytest.approx(n * mean, rel=1e-13)
     np.testing.assert_allclose(g_sum, n * g_mean, rtol=1e-13)
     q, t = 1 / (1 + np.exp(-PRED)), (TARGET > 0).astype(float)

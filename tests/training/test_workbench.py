@@ -84,11 +84,11 @@ def test_overrides_and_bad_values_in_meta_training():
     assert (data.csv, data.dataset, data.samples, data.label, data.seed) == ("x.csv", None, None,
                                                                              "2", 9)
     assert config.epochs == 4 and config.seed == 9
-    for meta, message in (({"epochs": "ten"}, "'epochs' must be a whole number"),
-                          ({"lr": float("nan")}, "'lr' must be a finite number"),
-                          ({"full_batch": "yes"}, "'full_batch' must be true or false"),
+    for meta, message in (({"epochs": "ten"}, r"training\.epochs must be a whole number"),
+                          ({"lr": float("nan")}, r"training\.lr \(learning rate\) must be a"),
+                          ({"full_batch": "yes"}, r"training\.full_batch .* true or false"),
                           ({"dataset": "mnist"}, "unknown dataset 'mnist'"),
-                          ({"optimizer": "lbfgs"}, "unknown optimizer 'lbfgs'")):
+                          ({"optimizer": "lbfgs"}, r"training\.optimizer .* one of sgd")):
         with pytest.raises(SettingsError, match=message):
             read_training(meta)
     with pytest.raises(SettingsError, match="unknown training setting"):

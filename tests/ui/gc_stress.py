@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     ctl.finished.connect(finished.append)
     steps = [0]
     ctl.metrics.connect(lambda batch: steps.__setitem__(0, batch[-1].step))
-    ctl.start(program, data, TrainConfig(epochs=1_000_000, batch_size=16, lr=0.01,
+    ctl.start(program, data, TrainConfig(epochs=100_000, batch_size=16, lr=0.01,
                                          optimizer="adam", seed=1), snapshot_interval=0.05)
     cycles = 0
     scratch = tempfile.TemporaryDirectory()

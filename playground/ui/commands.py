@@ -2,8 +2,8 @@
 
 Simple edits (add, connect, move, param) call one mutator each way. Complex edits (delete a
 selection, paste, group, ungroup, auto-layout, insert a layer stack) store the document before
-and after and bring the model from one to the other with ``apply_dict``, which goes through the
-model's mutators so every change still emits its event.
+and after and bring the model from one to the other with ``GraphModel.apply``, which goes
+through the model's mutators so every change still emits its event.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ class AddNodeCommand(QUndoCommand):
         self.model = model
         # validate now so a refused node never lands on the stack
         self.node_id = model.new_id("n")
-        self.name = name or model.unique_name(op if op != "parameter" else "W")
+        self.name = name or model.default_name(op)  # short names: x, y, q, f, h1, W ...
         self.op, self.position, self.params = op, position, dict(params or {})
         self.body_dict = body.to_dict() if body is not None else None
         super().__init__(f"Add {self.name}")
@@ -73,19 +73,17 @@ class MoveNodesCommand(QUndoCommand):
 class SetParamCommand(QUndoCommand):
     def __init__(self, model: GraphModel, node_id: str, key: str, value: Any) -> None:
         node = model.node(node_id)
-        spec_param = None
-        from ..engine import get_op
-
-        spec_param = get_op(node.op).param(key)
-        self.new = spec_param.coerce(value)  # raises ParamError with the reason
+        # checked now (kind, range, and a typed value against its input's shape): a refused
+        # value raises the reason and never lands on the stack
+        self.new = model.check_param(node_id, key, value)
         self.model, self.node_id, self.key, self.old = model, node_id, key, node.params.get(key)
         super().__init__(f"Set {node.name}.{key}")
 
     def redo(self) -> None:
-        self.model.set_param(self.node_id, self.key, self.new)
+        self.model.set_param(self.node_id, self.key, self.new, check_shapes=False)
 
     def undo(self) -> None:
-        self.model.set_param(self.node_id, self.key, self.old)
+        self.model.set_param(self.node_id, self.key, self.old, check_shapes=False)
 
 
 class RenameCommand(QUndoCommand):

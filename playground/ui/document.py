@@ -30,6 +30,7 @@ class Document(QObject):
 
     title_changed = Signal(str)
     structure_changed = Signal()
+    autosave_failed = Signal(str)  # why the recovery copy could not be written ('' again: ok)
 
     def __init__(self, model: GraphModel | None = None, path: str | os.PathLike[str] | None = None,
                  parent: QObject | None = None) -> None:
@@ -39,6 +40,7 @@ class Document(QObject):
         self.example: str | None = None  # the bundled example it was opened from (untitled)
         self.undo = QUndoStack(self)
         self.trained = False  # trained since the last save: weights and settings to keep
+        self.autosave_error = ""  # why the last autosave failed ('' when it worked)
         self.undo.cleanChanged.connect(self._on_clean_changed)
         self.undo.indexChanged.connect(self._on_index_changed)
         self.recovery_path = recovery_dir() / f"session-{os.getpid()}-{id(self):x}.json"
@@ -110,12 +112,17 @@ class Document(QObject):
         if self.undo.isClean():  # training alone changes no graph
             self.discard_recovery()
             return
-        record = {"saved_at": time.time(), "path": str(self.path) if self.path else None,
-                  "pid": os.getpid(), "graph": json.loads(dumps(self.model))}
-        try:
+        try:  # dumps raises SaveError (an OSError) for a graph that cannot be written
+            record = {"saved_at": time.time(), "path": str(self.path) if self.path else None,
+                      "pid": os.getpid(), "graph": json.loads(dumps(self.model))}
             atomic_write(self.recovery_path, json.dumps(record).encode("utf-8"))
-        except OSError:
-            pass
+        except OSError as exc:
+            self.autosave_error = f"{exc.strerror or exc}"
+            self.autosave_failed.emit(self.autosave_error)
+            return
+        if self.autosave_error:
+            self.autosave_error = ""
+            self.autosave_failed.emit("")
 
     def discard_recovery(self) -> None:
         try:

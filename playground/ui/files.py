@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QFileDialog, QMenu, QWidget
 from ..graph import FileFormatError, GraphModel
 from ..graph.serialize import atomic_write
 from ..resources import example_names, example_path
-from ..training import CheckpointError, load_params, save_params, weights_path
+from ..training import save_params, weights_path
 from .document import Document, find_recoveries, recovered_model
 
 if TYPE_CHECKING:
@@ -174,15 +174,13 @@ class FileActions(QObject):
         return ""
 
     def load_weights(self, graph_path: Path) -> str:
-        """Trained weights saved beside the graph, if any; the note for the status bar."""
+        """Trained weights saved beside the graph, checked against it before use; the note for
+        the status bar (the Training panel keeps the whole report in view)."""
         target = weights_path(graph_path)
         if not target.exists():
             return ""
-        try:
-            self.session.set_weights(load_params(target))
-        except CheckpointError as exc:
-            return f" — trained weights ignored: {exc}"
-        return f", with the trained weights from {target.name}"
+        note = self.session.load_weights(target)
+        return f" — {note[0].lower()}{note[1:]}" if note else ""
 
     # -- recent files and folders -----------------------------------------------------------
     def recent_files(self) -> list[str]:

@@ -83,6 +83,8 @@ class MainWindow(QMainWindow):
         self.minimap = MinimapWidget(self.view)
         self.zoom_label = QLabel("100%")
         self.problem_label = QLabel("")
+        self.autosave_label = QLabel("")
+        self.autosave_label.setStyleSheet("color: #d1242f;")
         build_window(self)
         s = self.session
         s.document_changed.connect(self._on_document)
@@ -140,6 +142,7 @@ class MainWindow(QMainWindow):
         scene.connection_refused.connect(lambda t: self.show_status(t, 6000))
         scene.backdrop_rename_requested.connect(self.edit.rename_backdrop)
         document.title_changed.connect(self._update_title)
+        document.autosave_failed.connect(self._on_autosave_failed)
         document.structure_changed.connect(self.inspector.refresh_info)
         self.history.setStack(document.undo)
         self.inspector.set_document(document, scene)
@@ -166,6 +169,13 @@ class MainWindow(QMainWindow):
         ids = self.session.selected_node_ids()
         self.inspector.show_node(ids[0] if len(ids) == 1 else None)
         self.edit.update_enabled()
+
+    def _on_autosave_failed(self, why: str) -> None:
+        """A failed autosave stays in view (the unsaved graph has no crash copy) until one works."""
+        self.autosave_label.setText(f"⚠ not autosaved: {why}" if why else "")
+        self.autosave_label.setToolTip(
+            "The crash-recovery copy of this unsaved graph could not be written; save the graph "
+            "(File ▸ Save As) to keep it." if why else "")
 
     def _on_problems_changed(self, problems: dict[str, str]) -> None:
         n = len(problems)

@@ -28,12 +28,12 @@ from ..engine import EngineError, Program
 from ..graph import COMPOSITE, GraphModel, compile_graph
 from ..training import TrainConfig
 from ..training.datasets import Split
+from ..training.weights import CheckpointError, fit_weights
 from ..training.workbench import (
     DataSettings,
-    SettingsError,
+    check_training,
     feeds_for_sample,
     make_split,
-    read_training,
     training_meta,
 )
 from .commands import StateCommand
@@ -86,6 +86,9 @@ class Session(QObject):
         self.example: str | None = None  # the bundled example the root was opened from
         self.scene: GraphScene | None = None
         self.weights: dict[str, np.ndarray] | None = None  # trained weights read with the file
+        self.weights_note = ""  # what loading them said (kept visible in the Training panel)
+        self.weights_problems: tuple[str, ...] = ()  # one line per name skipped or missing
+        self.settings_problems: tuple[str, ...] = ()  # meta.training values refused
         self.locked = False
         self._program: Program | None = None
         self._program_key: tuple[int, int] | None = None  # (id of the model, compile revision)
@@ -137,6 +140,7 @@ class Session(QObject):
         self.example = example
         self._program, self._program_key = None, None
         self.weights = None
+        self.weights_note, self.weights_problems = "", ()
         self.params_trained = False
         self._read_settings(document.model.meta.get("training"))
         for doc in old:
@@ -286,12 +290,41 @@ class Session(QObject):
                 and self._program_key == (id(root.model), self._compile_revision))
 
     def set_weights(self, weights: Mapping[str, np.ndarray] | None) -> None:
-        """Trained weights read with the file (or None): used by the next compile, Evaluate and
-        the step-through."""
+        """Trained weights (or None): used by the next compile, Evaluate and the step-through."""
         self.weights = None if weights is None else {k: np.asarray(v) for k, v in weights.items()}
         if self.weights and self._program is not None:
             self.params_trained = bool(set_fitting_params(self._program, self.weights))
         self.weights_changed.emit()
+
+    def load_weights(self, path: Any) -> str:
+        """The weights file ``path`` checked against the root's program before anything is used
+        (names, shapes, dtypes, finite values, sizes: ``training.weights.fit_weights``); the
+        arrays that fit are taken. Returns one line saying what happened, kept in
+        :attr:`weights_note` with a line per name skipped or missing in
+        :attr:`weights_problems`."""
+        self.weights_note, self.weights_problems = "", ()
+        try:
+            program = self.program()
+            fit = fit_weights(program, path)
+        except CheckpointError as exc:
+            self.weights_note = f"Trained weights not used: {exc.lines[0]}"
+            self.weights_problems = tuple(exc.lines)
+        except EngineError as exc:  # the graph cannot compile: nothing to check them against
+            self.weights_note = f"Trained weights not loaded: the graph cannot compile ({exc})"
+        else:
+            fit.apply(program)
+            self.weights = dict(fit.arrays)
+            self.params_trained = bool(fit.taken)
+            self.weights_problems = tuple(fit.lines())
+            if fit.complete:
+                self.weights_note = f"Trained weights loaded: {fit.summary()}"
+            elif fit.taken:
+                self.weights_note = (f"Some trained weights loaded: {fit.summary()}; the others "
+                                     "start from their initial values")
+            else:
+                self.weights_note = f"No trained weights used: {fit.summary()}"
+        self.weights_changed.emit()
+        return self.weights_note
 
     def trained_arrays(self) -> Mapping[str, Any] | None:
         """The parameter arrays Evaluate and the step-through use: during a run the worker's
@@ -306,17 +339,21 @@ class Session(QObject):
 
     # -- settings and data --------------------------------------------------------------------
     def _read_settings(self, training: Any) -> None:
-        try:
-            data, config = read_training(training if isinstance(training, Mapping) else None)
-        except (SettingsError, ValueError, TypeError) as exc:
-            self.message.emit(f"The file's training settings were not used: {exc}")
-            data, config = read_training(None)
+        """The root's ``meta.training`` through the one validation table: a refused value falls
+        back to its default and is named in :attr:`settings_problems` (the panel shows it)."""
+        root = self._root
+        name = root.display_name() if root is not None else "graph"
+        read = check_training(training, where=f"{name}: meta.training.")
+        data = read.data
         if data.dataset is None and data.csv is None:
             data = data.replace(dataset=DEFAULT_DATA.dataset)
-        self.data, self.config = data, config
+        self.data, self.config = data, read.config
+        self.settings_problems = read.problems
         self.inputs = (None, None)
         self._split = None
         self.settings_changed.emit()
+        for line in read.problems:
+            self.message.emit(f"{line} (the default is used)")
 
     def set_settings(self, data: DataSettings | None = None, config: TrainConfig | None = None,
                      inputs: tuple[str | None, str | None] | None = None) -> None:

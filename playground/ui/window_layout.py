@@ -152,6 +152,7 @@ def build_window(win: MainWindow) -> None:
             xb.addWidget(ex.evaluator.sample_box)
         else:
             xb.addAction(win.actions_[key])
+    win.statusBar().addPermanentWidget(win.autosave_label)
     win.statusBar().addPermanentWidget(win.problem_label)
     win.statusBar().addPermanentWidget(win.zoom_label)
 

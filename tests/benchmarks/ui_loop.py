@@ -30,10 +30,15 @@ def main() -> int:
     for i in range(1, args.runs + 1):
         t = time.perf_counter()
         try:
-            proc = subprocess.run([sys.executable, "-m", "pytest", "-q", *args.pytest_args],
+            proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rfE",
+                                   *args.pytest_args],
                                   check=False, cwd=ROOT, capture_output=True, text=True, timeout=args.limit)
             outcome = "passed" if proc.returncode == 0 else "failed"
-            tail = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""
+            lines = proc.stdout.strip().splitlines()
+            tail = lines[-1] if lines else ""
+            failed = [ln.split()[1] for ln in lines if ln.startswith(("FAILED ", "ERROR "))]
+            if failed:
+                tail += "  [" + ", ".join(failed) + "]"
         except subprocess.TimeoutExpired:
             outcome, tail = "hung", f"killed after {args.limit:.0f} s"
         counts[outcome] += 1

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import QSpinBox
 from ...engine import EngineError, Program
 from ...engine.formatting import summary
 from ...graph import COMPOSITE, GraphModel, compile_graph
+from ...graph.inputs import inputs_without_value
 from ...training import TrainingError, bind
 from ...training.datasets import DatasetError
 from ...training.loop import encode_targets
@@ -289,14 +290,21 @@ class Evaluator(QObject):
         arrays = self.session.trained_arrays()
         if arrays:
             set_fitting_params(program, arrays)
-        feeds, note = self._feeds(program)
+        feeds, note = self._feeds(program, model)
         doc = self.session.document
         assert doc is not None
         return Evaluation(program, feeds, prefix, program_ids(doc.model, program, prefix), note)
 
-    def _feeds(self, program: Program) -> tuple[dict[str, Any], str]:
-        missing = [program.nodes[i].name for i in program.inputs
-                   if program.nodes[i].params.get("value") is None]
+    def _feeds(self, program: Program, model: GraphModel) -> tuple[dict[str, Any], str]:
+        """What the inputs of ``model`` (the top-level graph) are fed, and a note saying so."""
+        to_type, missing = inputs_without_value(model)
+        if to_type:  # numbers to type in: a dataset sample cannot feed them
+            many = len(to_type) != 1
+            raise EvaluateError(f"input{'s' if many else ''} "
+                                f"{', '.join(repr(n) for n in to_type)} "
+                                f"{'have' if many else 'has'} no value: select "
+                                f"{'each' if many else 'it'} and type a number into its value in "
+                                "the Inspector")
         index = self.sample
         if index is None and not missing:
             return {}, "typed input values"

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from ...engine import EngineError, FeedError, Program
 from ...graph import CompileError, compile_graph
 from ...graph.explain import BackwardStep, ForwardStep, trace
+from ...graph.inputs import inputs_without_value
 from ...training.workbench import set_fitting_params
 from .stepper_ui import SPEEDS, build_ui
 from .steptext import (
@@ -167,8 +168,10 @@ class StepThroughPanel(QWidget):
             self._refuse(f"This graph cannot compute: {exc}")
             return False
         self._load_weights(program)
-        needs_data = [program.nodes[i].name for i in program.inputs
-                      if program.nodes[i].params.get("value") is None]
+        to_type, needs_data = inputs_without_value(doc.model)
+        if to_type:  # numbers to type in: a dataset sample cannot feed them
+            self._offer_values(to_type)
+            return False
         feeds = None
         index = self.sample
         if needs_data or index is not None:
@@ -182,7 +185,7 @@ class StepThroughPanel(QWidget):
         try:
             forward, backward = trace(program, feeds)
         except FeedError as exc:
-            self._offer_sample(needs_data or [], str(exc))
+            self._offer_sample(list(getattr(exc, "inputs", ()) or needs_data), str(exc))
             return False
         except (EngineError, FloatingPointError, ValueError) as exc:
             self._refuse(f"The pass failed: {exc}")
@@ -223,6 +226,14 @@ class StepThroughPanel(QWidget):
         self._refuse(f"To step through, the input{'s' if len(names) != 1 else ''} {listed} "
                      "need values: type one in the Inspector (param 'value'), or use a sample of "
                      "the current dataset (the row above).", status=False, colour="#9a6700")
+
+    def _offer_values(self, names: Sequence[str]) -> None:
+        listed = ", ".join(f"'{n}'" for n in names)
+        many = len(names) != 1
+        self.sample_row.hide()
+        self._refuse(f"To step through, type a number into the input{'s' if many else ''} "
+                     f"{listed}: select {'each' if many else 'it'} and set its value in the "
+                     "Inspector.", status=False, colour="#9a6700")
 
     def _refuse(self, text: str, status: bool = True, colour: str = "#d1242f") -> None:
         self.set_playing(False)

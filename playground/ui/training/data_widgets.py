@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...training.datasets import BUILTIN, TWO_D, DatasetError, load_csv, load_dataset
+from ...training.datasets import (
+    BUILTIN,
+    TWO_D,
+    DatasetError,
+    load_csv,
+    load_dataset,
+    preview_csv,
+)
 from ...training.workbench import TYPED
 
 CLASS_COLOURS = ("#e4572e", "#2e86ab", "#76b041", "#f3a712", "#8e44ad", "#17becf")
@@ -103,21 +109,6 @@ class DatasetCombo(QComboBox):
         return str(self.currentData())
 
 
-def _preview_rows(path: str, limit: int = 12) -> tuple[list[str], list[list[str]]]:
-    with open(path, newline="", encoding="utf-8-sig") as fh:
-        sample = fh.read(4096)
-        fh.seek(0)
-        delimiter = max((",", ";", "\t"), key=lambda d: sample.splitlines()[0].count(d) if sample else 0)
-        rows = []
-        reader = csv.reader(fh, delimiter=delimiter)
-        header = next(reader, [])
-        for row in reader:
-            rows.append(row)
-            if len(rows) >= limit:
-                break
-    return header, rows
-
-
 class CsvImportDialog(QDialog):
     """Preview a CSV, choose the label column, task and standardisation; check it loads."""
 
@@ -150,9 +141,9 @@ class CsvImportDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
         self.summary = ""
-        try:
-            header, rows = _preview_rows(path)
-        except (OSError, UnicodeDecodeError) as exc:
+        try:  # only a regular file, within the size limit: a pipe or a device is refused
+            header, rows = preview_csv(path)
+        except (OSError, UnicodeDecodeError, DatasetError) as exc:
             header, rows = [], []
             self.error.setText(f"Cannot read {Path(path).name}: {exc}")
         self.table.setColumnCount(len(header))

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from ...training import TrainingError
 from ...training.datasets import TWO_D
+from ...training.settings import FIELD
 from ...training.workbench import TYPED, DataSettings, SettingsError
 from .data_widgets import CsvImportDialog, DatasetCombo
 
@@ -52,6 +53,8 @@ class TrainingPanel(QWidget):
         self._build()
         s, r = session, self.runner
         s.settings_changed.connect(self._load)
+        s.settings_changed.connect(self._show_notes)
+        s.weights_changed.connect(self._show_notes)
         s.root_changed.connect(lambda _doc: self.refresh_mapping())
         s.locked_changed.connect(lambda _locked: self._update_buttons())
         r.progress.connect(self._set_progress)
@@ -77,18 +80,18 @@ class TrainingPanel(QWidget):
         row.addWidget(self.import_csv)
         f.addRow("Dataset", row)
         self.samples = QSpinBox()
-        self.samples.setRange(20, 100_000)
+        _range(self.samples, "samples")
         self.samples.setValue(400)
         self.noise = QDoubleSpinBox()
-        self.noise.setRange(0.0, 5.0)
+        _range(self.noise, "noise")
         self.noise.setSingleStep(0.05)
         self.noise.setValue(0.2)
         self.val_fraction = QDoubleSpinBox()
-        self.val_fraction.setRange(0.0, 0.9)
+        _range(self.val_fraction, "val_fraction")
         self.val_fraction.setSingleStep(0.05)
         self.val_fraction.setValue(0.3)
         self.seed = QSpinBox()
-        self.seed.setRange(0, 2**31 - 1)
+        _range(self.seed, "seed")
         self.standardize = QCheckBox("standardise features")
         self.standardize.setChecked(True)
         grid = QGridLayout()
@@ -116,10 +119,10 @@ class TrainingPanel(QWidget):
         self.lr.setToolTip("Learning rate; may be changed while training (applies at the next "
                            "step)")
         self.batch = QSpinBox()
-        self.batch.setRange(1, 100_000)
+        _range(self.batch, "batch_size")
         self.batch.setValue(32)
         self.epochs = QSpinBox()
-        self.epochs.setRange(1, 100_000)
+        _range(self.epochs, "epochs")
         self.epochs.setValue(20)
         self.l2 = QLineEdit("0")
         g.addRow("Optimizer", self.optimizer)
@@ -156,6 +159,13 @@ class TrainingPanel(QWidget):
         self.status.setWordWrap(True)
         self.status.setTextFormat(Qt.TextFormat.RichText)
         r.addWidget(self.status)
+        # what opening the file said (trained weights taken or not, settings refused): kept in
+        # view until another graph opens, unlike status messages
+        self.notes = QLabel("")
+        self.notes.setWordWrap(True)
+        self.notes.setTextFormat(Qt.TextFormat.RichText)
+        self.notes.hide()
+        r.addWidget(self.notes)
         self.run_box = run  # the window shows it below the scrolling settings, always in view
         outer.addWidget(run)
         outer.addStretch(1)
@@ -359,6 +369,20 @@ class TrainingPanel(QWidget):
         if not running:
             self._on_dataset_changed()
 
+    def _show_notes(self) -> None:
+        s = self.session
+        lines = [*s.settings_problems, *s.weights_problems]
+        note = s.weights_note
+        if s.settings_problems:
+            n = len(s.settings_problems)
+            note = (f"{n} training setting{'s' if n != 1 else ''} in the file could not be used "
+                    f"(the defaults are shown). {note}").strip()
+        warn = bool(lines) or note.startswith(("No ", "Trained weights not"))
+        colour = "#9a6700" if warn else "palette(text)"
+        self.notes.setText(f"<span style='color:{colour}'>{html.escape(note, quote=False)}</span>")
+        self.notes.setToolTip("\n".join(lines))
+        self.notes.setVisible(bool(note))
+
     def _set_progress(self, fraction: float, text: str) -> None:
         self.progress.setValue(round(1000 * min(max(fraction, 0.0), 1.0)))
         self.progress.setFormat(text)
@@ -366,6 +390,13 @@ class TrainingPanel(QWidget):
     def _show_status(self, text: str, error: bool = False) -> None:
         colour = "#d1242f" if error else "palette(text)"
         self.status.setText(f"<span style='color:{colour}'>{html.escape(text, quote=False)}</span>")
+
+
+def _range(box: QSpinBox | QDoubleSpinBox, field: str) -> None:
+    """The allowed range of a setting, from the one validation table (training/settings.py)."""
+    f = FIELD[field]
+    box.setRange(f.minimum or 0, f.maximum if f.maximum is not None else 1e9)
+    box.setToolTip(f"{f.title or field}: {f.allowed()}")
 
 
 __all__ = ["TYPED", "TrainingPanel"]

@@ -19,21 +19,24 @@ import numpy as np
 from .feeds import misfit
 from .init import initialize
 from .memory import check_program_memory
-from .registry import EngineError, OpSpec, Shape, ShapeError, fmt_shape, get_op
+from .registry import EngineError, OpSpec, Shape, ShapeError, get_op
 
 try:  # NumPy >= 2 keeps the ufunc error state in a context variable: set it directly
-    from numpy._core.umath import _extobj_contextvar, _make_extobj
-except ImportError:  # pragma: no cover - older NumPy
-    _extobj_contextvar = None
+    from numpy._core import umath as _umath
+
+    _CONTEXT: Any = _umath._extobj_contextvar
+    _make_extobj: Any = _umath._make_extobj
+except (ImportError, AttributeError):  # pragma: no cover - older NumPy
+    _CONTEXT = None
 
 
-if _extobj_contextvar is not None:
+if _CONTEXT is not None:
     def _quiet_on() -> Any:
         """Ignore floating-point warnings until :func:`_quiet_off` (what ``np.errstate(all=
         "ignore")`` does, at a fifth of its ~1 µs cost, which counts on small batches)."""
-        return _extobj_contextvar.set(_make_extobj(all="ignore"))
+        return _CONTEXT.set(_make_extobj(all="ignore"))
 
-    _quiet_off = _extobj_contextvar.reset
+    _quiet_off = _CONTEXT.reset
 else:  # pragma: no cover - older NumPy
     def _quiet_on() -> Any:
         state = np.errstate(all="ignore")
@@ -358,8 +361,9 @@ class Program:
         finally:
             _quiet_off(token)
 
-    def run(self, feeds: Mapping[str, Any] | None = None, all_grads: bool = True) -> float:
-        """Forward then backward; return the output as a float (when it is a scalar)."""
+    def run(self, feeds: Mapping[str, Any] | None = None, all_grads: bool = True
+            ) -> float | np.ndarray:
+        """Forward then backward; return the output (a float when it is a scalar)."""
         out = self.forward(feeds)
         self.backward(all_grads=all_grads)
         return float(out) if np.ndim(out) == 0 else out

@@ -26,7 +26,7 @@ def node_shape(node: Node, in_shapes: Sequence[Shape]) -> Shape:
         analysis = body.analyse({n.id: s for n, s in zip(inputs, in_shapes, strict=True)})
         out = body.composite_output()
         if analysis.problems:
-            nid, msg = next(iter(analysis.problems.items()))
+            _nid, msg = next(iter(analysis.problems.items()))
             raise ShapeError(f"inside '{node.name}': {msg}")
         shape = analysis.shapes[out]
         if shape is None:

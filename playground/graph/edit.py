@@ -214,10 +214,10 @@ def group(model: GraphModel, node_ids: Iterable[str],
     last_y = -math.inf
     port_names: dict[str, str] = {}
     for s in sources:
-        src = model.nodes[s]
-        y = max(src.position[1] - cy, last_y + 130.0)
+        source = model.nodes[s]
+        y = max(source.position[1] - cy, last_y + 130.0)
         last_y = y
-        pname = body.unique_name(src.name)
+        pname = body.unique_name(source.name)
         while any(model.nodes[n].name == pname for n in inside):
             pname = body.unique_name(pname + "_in")
         bid = body.new_id("n")

@@ -381,7 +381,7 @@ def compare(model_a: GraphModel, model_b: GraphModel, feeds: Mapping[str, Any] |
     pa.run(fa)
     pb.run(fb)
     diff = _grad_diff(pa, pb)
-    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+    from threadpoolctl import threadpool_limits
 
     with threadpool_limits(1):  # as training runs graphs of this size: a second BLAS thread
         # gains nothing here, and on a busy machine made single passes up to 50x slower

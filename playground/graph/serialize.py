@@ -87,6 +87,7 @@ def model_from_dict(data: Mapping[str, Any], where: str = "graph", depth: int = 
     nodes, edges = data.get("nodes"), data.get("edges", [])
     _need(isinstance(nodes, list), where, "'nodes' must be a list")
     _need(isinstance(edges, list), where, "'edges' must be a list")
+    assert isinstance(nodes, list) and isinstance(edges, list)  # _need raised otherwise
     for k, item in enumerate(nodes):
         # messages are built only when a check fails: this loop runs once per node
         if not isinstance(item, Mapping):

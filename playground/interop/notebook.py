@@ -67,7 +67,7 @@ def notebook_text(parts: ScriptParts, script: str, arrays_name: str) -> str:
                                       else "the inputs' values.")))
     first = ["p, arrays = load_arrays()"]
     if training:
-        b = parts.setup.binding  # type: ignore[union-attr]
+        b = parts.setup.binding
         fvar = parts.var(parts.program.index[b.features])
         tvar = parts.var(parts.program.index[b.target])
         first += ["data = load_data(arrays)",

@@ -104,7 +104,7 @@ def run_reference(model: Any, feeds: Mapping[str, np.ndarray]) -> dict[str, np.n
 
 
 def run_onnxruntime(model: Any, feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    import onnxruntime as ort  # type: ignore[import-untyped]
+    import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1

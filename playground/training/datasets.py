@@ -156,14 +156,14 @@ def load_dataset(
         raise DatasetError(f"noise must be a number >= 0, not {noise!r}")
 
     if key == "digits":
-        from sklearn.datasets import load_digits  # type: ignore[import-untyped]
+        from sklearn.datasets import load_digits
 
         d = load_digits()
         return Dataset("digits", d.data / 16.0, d.target, "classification",
                        tuple(str(i) for i in range(10)), tuple(d.feature_names),
                        image_shape=(8, 8), description=BUILTIN[key])
     if key == "iris":
-        from sklearn.datasets import load_iris  # type: ignore[import-untyped]
+        from sklearn.datasets import load_iris
 
         d = load_iris()
         return Dataset("iris", d.data, d.target, "classification",
@@ -174,7 +174,7 @@ def load_dataset(
     sigma = float(noise if noise is not None else _DEFAULT_NOISE[key])
     description = f"{BUILTIN[key]}; {n} samples, noise {sigma:g}, seed {seed}"
     if key in ("moons", "circles", "blobs"):
-        from sklearn import datasets as skd  # type: ignore[import-untyped]
+        from sklearn import datasets as skd
 
         if key == "moons":
             X, y = skd.make_moons(n, noise=sigma, random_state=seed)

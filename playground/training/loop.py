@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -253,7 +253,7 @@ class Trainer:
         """Loss and accuracy (classification) on a whole set; (None, None) when it is empty."""
         return evaluate(self.program, self.binding, X, T, y)
 
-    def steps(self) -> Iterator[Metrics]:
+    def steps(self) -> Generator[Metrics, None, None]:
         p, b, cfg = self.program, self.binding, self.config
         params = [p.values[i] for i in p.trainable]
         names = [p.nodes[i].name for i in p.trainable]
@@ -305,7 +305,7 @@ class Trainer:
                 if final and self.X_test.shape[0]:
                     sl, sa = self.evaluate(self.X_test, self.T_test, self.split.y_test)
                     record.update(test_loss=sl, test_accuracy=sa)
-                yield Metrics(**record)  # type: ignore[arg-type]
+                yield Metrics(**record)
                 if cfg.max_steps is not None and step >= cfg.max_steps:
                     return
 

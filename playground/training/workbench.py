@@ -195,7 +195,7 @@ def blas_limits(program: Program) -> contextlib.AbstractContextManager[Any]:
                if a is not None)
     if size >= SMALL_MODEL_PARAMS:
         return contextlib.nullcontext()
-    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+    from threadpoolctl import threadpool_limits
 
     return threadpool_limits(1)
 

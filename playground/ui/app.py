@@ -131,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if check:  # a check never waits on a dialog: it reports and exits
             window.show_error = (  # type: ignore[method-assign]
                 lambda title, text: errors.append(" ".join(f"{title}: {text}".split())))
-        restored = False if (check or args.no_restore) else window.offer_recovery()
+        restored = False if (check or args.no_restore) else window.files.offer_recovery()
         if not restored:
             target = args.graph or (SMOKE_EXAMPLE if args.smoke else DEFAULT_EXAMPLE)
             if target in example_names() and not Path(target).is_file():

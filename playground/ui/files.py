@@ -165,7 +165,8 @@ class FileActions(QObject):
                 if snap is None or not snap.params:
                     return ""
                 buf = io.BytesIO()
-                np.savez(buf, **{k: np.asarray(v) for k, v in snap.params.items()})
+                arrays: dict[str, Any] = {k: np.asarray(v) for k, v in snap.params.items()}
+                np.savez(buf, **arrays)
                 atomic_write(target, buf.getvalue())
             else:
                 save_params(program, target)

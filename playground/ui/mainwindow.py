@@ -313,7 +313,7 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         if isinstance(state, QByteArray):
             self.restoreState(state)
-        self.actions_["snap"].setChecked(self.settings.value("snap", False, type=bool))
+        self.actions_["snap"].setChecked(bool(self.settings.value("snap", False, type=bool)))
         minimap = bool(self.settings.value("minimap", True, type=bool))
         self.actions_["minimap"].setChecked(minimap)
         self.minimap.setVisible(minimap)

@@ -127,6 +127,8 @@ class PalettePanel(QWidget):
             shown = 0
             for k in range(top.childCount()):
                 item = top.child(k)
+                if item is None:
+                    continue
                 hay = f"{item.text(0)} {item.data(0, ROLE_OP)} {top.text(0)}".lower()
                 hide = bool(needle) and needle not in hay
                 item.setHidden(hide)

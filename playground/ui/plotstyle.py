@@ -4,6 +4,7 @@ plots and the explain tools' heatmaps share it."""
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import pyqtgraph as pg
 from PySide6.QtGui import QColor, QFont
@@ -48,7 +49,7 @@ def _patch_svg_close_paths() -> None:
     if original is None or getattr(original, "_keeps_close_paths", False):
         return
 
-    def correct_coordinates(node, defs, item, options):  # type: ignore[no-untyped-def]
+    def correct_coordinates(node: Any, defs: Any, item: Any, options: Any) -> Any:
         closed = []
         for path in node.getElementsByTagName("path"):
             tokens = path.getAttribute("d").split()

@@ -21,8 +21,9 @@ class Breadcrumb(QWidget):
     def set_path(self, names: list[str]) -> None:
         while self._layout.count():
             item = self._layout.takeAt(0)
-            if item.widget() is not None:
-                item.widget().deleteLater()
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
         self.buttons = []
         for level, name in enumerate(names):
             if level:

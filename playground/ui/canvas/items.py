@@ -132,10 +132,10 @@ class NodeItem(QGraphicsItem):
         # ports
         for name in list(self.inputs):
             if name not in ports:
-                port = self.inputs.pop(name)
-                port.setParentItem(None)
-                if port.scene() is not None:
-                    port.scene().removeItem(port)
+                gone = self.inputs.pop(name)
+                scene = gone.scene()
+                if scene is not None:
+                    scene.removeItem(gone)  # and its parent link with it
         for name in ports:
             if name not in self.inputs:
                 self.inputs[name] = PortItem(self, name, is_output=False)
@@ -305,19 +305,20 @@ class NodeItem(QGraphicsItem):
                              Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, "◆ output")
         # ports
         painter.setPen(PORT_PEN)
-        for port in (*self.inputs.values(), self.output):
-            if port is not None:
-                painter.setBrush(PORT_OUT_BRUSH if port.is_output else PORT_IN_BRUSH)
-                radius = S.PORT_R * (1.35 if port.hovered else 1.0)
-                painter.drawEllipse(port.pos(), radius, radius)
+        for each in (*self.inputs.values(), self.output):
+            if each is not None:
+                painter.setBrush(PORT_OUT_BRUSH if each.is_output else PORT_IN_BRUSH)
+                radius = S.PORT_R * (1.35 if each.hovered else 1.0)
+                painter.drawEllipse(each.pos(), radius, radius)
         # error badge
         if self.problem:
             painter.setPen(QPen(QColor("white"), 1.5))
             painter.setBrush(QBrush(S.ERROR))
-            c = QPointF(r.right() - 2, r.top() + 2)
-            painter.drawEllipse(c, 9, 9)
+            at = QPointF(r.right() - 2, r.top() + 2)
+            painter.drawEllipse(at, 9, 9)
             painter.setFont(S.font(9, bold=True))
-            painter.drawText(QRectF(c.x() - 9, c.y() - 9, 18, 18), Qt.AlignmentFlag.AlignCenter, "!")
+            painter.drawText(QRectF(at.x() - 9, at.y() - 9, 18, 18), Qt.AlignmentFlag.AlignCenter,
+                             "!")
         if self.badges:
             self._paint_badges(painter, r)
 

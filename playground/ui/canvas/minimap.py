@@ -360,7 +360,7 @@ class MinimapWidget(QGraphicsView):
         self.drawForeground(painter, rect)
         painter.end()
 
-    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
+    def drawBackground(self, painter: QPainter, rect: QRectF | QRect) -> None:
         """The whole content, shaded (the part the main view shows is lifted in the foreground)."""
         self._ensure_thumbnails()
         assert self._shaded is not None
@@ -369,7 +369,7 @@ class MinimapWidget(QGraphicsView):
         painter.drawPixmap(0, 0, self._shaded)
         painter.restore()
 
-    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
+    def drawForeground(self, painter: QPainter, rect: QRectF | QRect) -> None:
         """The main view's rectangle: the unshaded thumbnail inside it, a 1 px outline."""
         assert self._thumb is not None
         bounds = QRectF(self.viewport().rect())

@@ -379,7 +379,7 @@ class Overlays(QObject):
         self._flow = None if widths is None else dict(widths)
         wired = {e.src for e in self.scene.edges.values()}  # the scale spans the wires drawn
         self._flow_style = {} if widths is None else flow_widths(
-            {k: v for k, v in self._flow.items() if k in wired})
+            {k: v for k, v in widths.items() if k in wired})
         for edge in self.scene.edges.values():
             self._apply_flow_to(edge)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QPointF, QRectF, QTimer, Signal
+from PySide6.QtCore import QPointF, QRect, QRectF, QTimer, Signal
 from PySide6.QtGui import QPainter, QPen
 from PySide6.QtWidgets import (
     QGraphicsScene,
@@ -178,8 +178,8 @@ class GraphScene(SceneGestures):
                 continue
             item.refresh(node, self.model.input_ports(node), analysis.shapes.get(nid),
                          analysis.problems.get(nid), is_output=nid == out)
-        for item in self.edges.values():
-            self._update_edge(item)
+        for edge in self.edges.values():
+            self._update_edge(edge)
         self.overlays.nodes_refreshed()
         self.problems_changed.emit(dict(self.problems))
 
@@ -201,7 +201,8 @@ class GraphScene(SceneGestures):
         self.node_open_requested.emit(node_id)
 
     # -- messages --------------------------------------------------------------------------
-    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
+    def drawBackground(self, painter: QPainter, rect: QRectF | QRect) -> None:
+        rect = QRectF(rect)
         painter.fillRect(rect, S.CANVAS_BG)
         scale = painter.worldTransform().m11()
         if scale < 0.35:
@@ -209,7 +210,8 @@ class GraphScene(SceneGestures):
         step = S.GRID
         left = int(rect.left() // step) * step
         top = int(rect.top() // step) * step
-        minor, major = [], []
+        minor: list[tuple[float, bool]] = []
+        major: list[tuple[float, bool]] = []
         x = left
         while x < rect.right():
             (major if round(x / step) % 5 == 0 else minor).append((x, True))

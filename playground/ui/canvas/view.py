@@ -144,8 +144,9 @@ class GraphView(QGraphicsView):
             self.quick_add_requested.emit(self.cursor_scene_pos())
             event.accept()
             return
-        arrows = {Qt.Key.Key_Left: (-1, 0), Qt.Key.Key_Right: (1, 0), Qt.Key.Key_Up: (0, -1),
-                  Qt.Key.Key_Down: (0, 1)}
+        arrows: dict[int, tuple[int, int]] = {
+            Qt.Key.Key_Left.value: (-1, 0), Qt.Key.Key_Right.value: (1, 0),
+            Qt.Key.Key_Up.value: (0, -1), Qt.Key.Key_Down.value: (0, 1)}
         if key in arrows and self.graph_scene().selected_node_ids():
             step = 1 if event.modifiers() & Qt.KeyboardModifier.ShiftModifier else 10
             dx, dy = arrows[key]

@@ -189,7 +189,7 @@ class WireLabelItem(QGraphicsItem):
         self._header = ""
         if tensor:
             ref = value if value is not None else grad
-            self._header = fmt_array_shape(np.shape(ref)) + (f"  {hint}" if hint else "")
+            self._header = fmt_array_shape(np.shape(ref) if ref is not None else ()) + (f"  {hint}" if hint else "")
             for arr, colour, mark in ((value, VALUE_COLOUR, ""), (grad, GRAD_COLOUR, GRAD_MARK)):
                 if arr is not None:
                     text = summary(arr)

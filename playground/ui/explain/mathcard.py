@@ -184,13 +184,13 @@ def _local(op: str, port: str, n: Mapping[str, str], v: Mapping[str, Any], y: An
         res = None if y is None else val(np.asarray(y) * (1.0 - np.asarray(y)))
         shown = f"{val(y)}·(1−{val(y)})" if sc else None
         return "σ(1−σ)", shown, res
-    rule = _MATRIX.get(op, {}).get(port)
-    if rule is None:
+    template = _MATRIX.get(op, {}).get(port)
+    if template is None:
         return None, None, None
     try:
-        return rule.format(**{p: n.get(p, p) for p in get_op(op).inputs}), None, None
+        return template.format(**{p: n.get(p, p) for p in get_op(op).inputs}), None, None
     except (KeyError, IndexError):
-        return rule, None, None
+        return template, None, None
 
 
 # Not elementwise: the local derivative is applied to G, the gradient arriving at the output.

@@ -24,7 +24,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
+    QLabel,
+    QListWidget,
     QListWidgetItem,
+    QPushButton,
+    QSlider,
+    QSpinBox,
     QWidget,
 )
 
@@ -57,6 +62,20 @@ class StepThroughPanel(QWidget):
 
     position_changed = Signal(int)
     message = Signal(str)
+    # the widgets (made by stepper_ui.build_ui)
+    back_button: QPushButton
+    step_button: QPushButton
+    play_button: QPushButton
+    reset_button: QPushButton
+    speed: QSlider
+    speed_label: QLabel
+    status: QLabel
+    sample_row: QWidget
+    sample_note: QLabel
+    sample_spin: QSpinBox
+    sample_button: QPushButton
+    step_list: QListWidget
+    text_label: QLabel
 
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -246,15 +265,12 @@ class StepThroughPanel(QWidget):
 
     def _fill_list(self) -> None:
         self.step_list.clear()
-        for s in self.forward_steps:
-            item = QListWidgetItem(f"→ {s.text}")
-            item.setForeground(Qt.GlobalColor.darkGreen)
-            item.setToolTip(s.text)
-            self.step_list.addItem(item)
-        for s in self.backward_steps:
-            item = QListWidgetItem(f"← {s.text}")
-            item.setForeground(Qt.GlobalColor.darkRed)
-            item.setToolTip(s.text)
+        rows = [("→", Qt.GlobalColor.darkGreen, f.text) for f in self.forward_steps]
+        rows += [("←", Qt.GlobalColor.darkRed, b.text) for b in self.backward_steps]
+        for arrow, colour, text in rows:
+            item = QListWidgetItem(f"{arrow} {text}")
+            item.setForeground(colour)
+            item.setToolTip(text)
             self.step_list.addItem(item)
 
     # -- moving ----------------------------------------------------------------------------

@@ -216,6 +216,7 @@ class TrainingController(QObject):
             self._worker = None
             return
         self._worker = None
-        worker.deleteLater()
+        if worker is not None:
+            worker.deleteLater()
         del worker
         thread.deleteLater()

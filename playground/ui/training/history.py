@@ -244,7 +244,7 @@ def _table(maps: list[Mapping[str, float]]) -> tuple[tuple[str, ...], np.ndarray
                            dtype=np.float64).reshape(len(maps), len(names))
 
 
-class MetricsBatch(tuple):  # type: ignore[type-arg]
+class MetricsBatch(tuple[Metrics, ...]):
     """A tuple of Metrics records that also carries them as :class:`BatchColumns`, built once
     in the thread that made the records (``MetricsBatch.of(records)``)."""
 

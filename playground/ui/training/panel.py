@@ -254,7 +254,8 @@ class TrainingPanel(QWidget):
         key = self.dataset.current_key()
         base = self.session.data
         generated = key in GENERATED
-        common = {"val_fraction": self.val_fraction.value(), "seed": self.seed.value(),
+        common: dict[str, Any] = {"val_fraction": self.val_fraction.value(),
+                                  "seed": self.seed.value(),
                   "standardize": self.standardize.isChecked(),
                   "samples": self.samples.value() if generated else None,
                   "noise": self.noise.value() if generated else None}
@@ -395,7 +396,11 @@ class TrainingPanel(QWidget):
 def _range(box: QSpinBox | QDoubleSpinBox, field: str) -> None:
     """The allowed range of a setting, from the one validation table (training/settings.py)."""
     f = FIELD[field]
-    box.setRange(f.minimum or 0, f.maximum if f.maximum is not None else 1e9)
+    low, high = f.minimum or 0, f.maximum if f.maximum is not None else 1e9
+    if isinstance(box, QSpinBox):
+        box.setRange(int(low), int(high))
+    else:
+        box.setRange(float(low), float(high))
     box.setToolTip(f"{f.title or field}: {f.allowed()}")
 
 

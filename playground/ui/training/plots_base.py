@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pyqtgraph as pg
@@ -68,6 +68,9 @@ class TimedLayoutWidget(_TimedPaint, pg.GraphicsLayoutWidget):
     pass
 
 
+W = TypeVar("W", bound=QWidget)
+
+
 class PlotPanel(QWidget):
     """A toolbar row above a pyqtgraph widget; ``export(path)`` writes PNG, SVG or CSV.
 
@@ -99,7 +102,7 @@ class PlotPanel(QWidget):
         self.body.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(self.body, 1)
 
-    def add_tool(self, widget: QWidget) -> QWidget:
+    def add_tool(self, widget: W) -> W:
         """Add a control on the left of the toolbar row."""
         self.toolbar.insertWidget(self._tools_end, widget)
         self._tools_end += 1

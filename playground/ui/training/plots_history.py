@@ -134,7 +134,7 @@ class _HistoryPlot(PlotPanel):
 
     def _epoch_curves(self, train: str, val: str) -> tuple[pg.PlotDataItem, pg.PlotDataItem]:
         """The train (circles) and validation (squares) curves of per-epoch values."""
-        return tuple(  # type: ignore[return-value]
+        return tuple(
             self.plot.plot(pen=pg.mkPen(color(k), width=2), symbol=symbol, symbolSize=6,
                            symbolBrush=color(k), symbolPen=None, name=name, connect="finite")
             for k, (symbol, name) in enumerate((("o", train), ("s", val))))
@@ -158,7 +158,7 @@ class _HistoryPlot(PlotPanel):
                          "through the noise of single minibatches (long runs keep older steps "
                          "thinned, so there a point stands for several steps)")
         combo.currentIndexChanged.connect(lambda _i: self.redraw())
-        self.smooth = self.add_tool(combo)  # type: ignore[assignment]
+        self.smooth = self.add_tool(combo)
         return combo
 
     @property

@@ -97,8 +97,8 @@ class BoundaryPlot(_SnapshotPlot):
         self.grid: np.ndarray | None = None
         self.xs: np.ndarray | None = None
         self.ys: np.ndarray | None = None
-        self.X: np.ndarray | None = None
-        self.y: np.ndarray | None = None
+        self.data_points: np.ndarray | None = None  # the data shown over the boundary
+        self.data_labels: np.ndarray | None = None
 
     def set_context(self, classes: Sequence[str], feature_names: Sequence[str] = ("x1", "x2")) -> None:
         self.classes = tuple(classes) or ("0", "1")
@@ -110,7 +110,7 @@ class BoundaryPlot(_SnapshotPlot):
         """The (standardised) training points, drawn over the regions, one colour per class."""
         X = np.asarray(X, dtype=np.float64)
         y = np.asarray(y).reshape(-1).astype(np.int64)
-        self.X, self.y = X, y
+        self.data_points, self.data_labels = X, y
         n = max(len(self.classes), int(y.max()) + 1 if y.size else 0)
         while len(self.points) < n:
             k = len(self.points)
@@ -153,7 +153,7 @@ class BoundaryPlot(_SnapshotPlot):
         return True
 
     def export_csv(self, path: Path) -> None:
-        if self.grid is None:
+        if self.grid is None or self.xs is None or self.ys is None:
             write_rows(path, ["x1", "x2", "value"], [])
             return
         gx, gy = np.meshgrid(self.xs, self.ys)

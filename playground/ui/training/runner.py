@@ -273,10 +273,12 @@ class TrainingRunner(QObject):
         s.set_locked(False)
         if reason == "completed":
             extra = ""
-            if last is not None and getattr(last, "test_accuracy", None) is not None:
-                extra = f" — test accuracy {100 * last.test_accuracy:.1f}%"
-            elif last is not None and last.val_accuracy is not None:
-                extra = f" — validation accuracy {100 * last.val_accuracy:.1f}%"
+            test = last.test_accuracy if last is not None else None
+            val = last.val_accuracy if last is not None else None
+            if test is not None:
+                extra = f" — test accuracy {100 * test:.1f}%"
+            elif val is not None:
+                extra = f" — validation accuracy {100 * val:.1f}%"
             n = self.epochs_total
             self.progress.emit(1.0, f"finished {n} epoch{'s' if n != 1 else ''}")
             self.status.emit(f"Finished {n} epoch{'s' if n != 1 else ''}{extra}. "

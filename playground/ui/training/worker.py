@@ -31,7 +31,7 @@ import math
 import threading
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -211,7 +211,7 @@ class TrainingWorker(QObject):
         stop, pause, pending = self._stop, self._pause, self._pending
         clock = time.perf_counter
         emit_every = self.emit_interval
-        steps: Iterator[Metrics] = trainer.steps()
+        steps: Generator[Metrics, None, None] = trainer.steps()
         now = clock()
         next_emit, next_snap = now + emit_every, now + self.snapshot_interval
         try:

@@ -8,18 +8,22 @@ CLI, messages. NumPy only.
 - :func:`brief` — a scalar as :func:`number`, a tensor as ``[32×64 mean 0.0123]``;
 - :func:`operand` — :func:`brief` inside an expression: negatives in parentheses;
 - :func:`summary` — what a wire shows: a scalar as a number, a tensor as ``(32,64) μ0.12 ‖3.4‖``;
-- :func:`listing` — a whole array on one line for the command line.
+- :func:`listing` — a whole array on one line for the command line;
+- :func:`render` — an op's expression or local-derivative template (from the registry) with
+  names or numbers filled in.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-__all__ = ["brief", "listing", "number", "operand", "plain", "shape", "summary"]
+__all__ = ["brief", "listing", "number", "operand", "plain", "power", "render", "shape",
+           "summary"]
 
 
 def _float(x: Any) -> float:
@@ -109,3 +113,49 @@ def listing(a: Any) -> str:
         return f"{arr.item():.6g}"
     text = np.array2string(arr, precision=4, threshold=12, edgeitems=2, separator=", ")
     return " ".join(text.split())
+
+
+_SUPERSCRIPT = str.maketrans("0123456789-.", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻·")
+
+
+def power(base: str, p: float) -> str:
+    """``base`` to the power ``p``: ``q²``, ``x³``, ``x^2.5``; ``x`` for 1, ``1`` for 0."""
+    p = float(p)
+    if p == 1:
+        return base
+    if p == 0:
+        return "1"
+    if p.is_integer() and abs(p) < 10:
+        return base + str(int(p)).translate(_SUPERSCRIPT)
+    return f"{base}^{number(p)}"
+
+
+_FIELD = re.compile(r"\{(\w+)(?:\^(\w+|\d+(?:\.\d+)?)(-1)?)?\}")
+
+
+def render(template: str, names: Mapping[str, str], params: Mapping[str, Any] | None = None
+           ) -> str:
+    """Fill an op's template: ``{port}`` and ``{out}`` take ``names`` (node names, or numbers
+    already written with :func:`operand`), ``{param}`` the param's value, ``{x^exponent}`` and
+    ``{x^2}`` a power of ``x`` (``{x^exponent-1}``: one less). Unknown fields stay as written."""
+    params = params or {}
+
+    def fill(m: re.Match[str]) -> str:
+        key, exp, minus = m.group(1), m.group(2), m.group(3)
+        if key in names:
+            text = names[key]
+        elif key in params and isinstance(params[key], (int, float)):
+            text = number(params[key])
+        else:
+            return m.group(0)
+        if exp is None:
+            return text
+        p = float(exp) if exp[0].isdigit() else params.get(exp)
+        if not isinstance(p, (int, float)):
+            return m.group(0)
+        p = float(p) - (1 if minus else 0)
+        if p != 1 and text.startswith("(") is False and any(c in text for c in " +−-·/"):
+            text = f"({text})"
+        return power(text, p)
+
+    return _FIELD.sub(fill, template)

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from . import shapes as S
-from .registry import OpSpec, Param, ShapeError, Variant, register, unbroadcast
+from .registry import OpSpec, Param, register, unbroadcast
 
 # Category colours (palette and node headers).
 SOURCE, MATH, ACT, LOSS, LAYER = "#4c9a5b", "#4a7fb5", "#c07a2c", "#b8434a", "#7d5ba6"
@@ -62,71 +62,80 @@ register(OpSpec(
 ))
 
 
-def _binary(name: str, label: str, fwd: Any, va: Any, vb: Any, formula: str, deriv: str) -> None:
+def _binary(name: str, label: str, fwd: Any, va: Any, vb: Any, formula: str, deriv: str,
+            expr: str, local_a: str, local_b: str) -> None:
     register(OpSpec(name, ("a", "b"), fwd, (va, vb), S.elementwise, label=label, category="Math",
-                    colour=MATH, formula=formula, derivative=deriv))
+                    colour=MATH, formula=formula, derivative=deriv, expr=expr,
+                    local={"a": local_a, "b": local_b}))
 
 
 # ∂(a+b)/∂a = 1, ∂(a+b)/∂b = 1
 _binary("add", "+", lambda xs, p: xs[0] + xs[1],
         lambda g, y, xs, p, s: unbroadcast(g, xs[0].shape),
         lambda g, y, xs, p, s: unbroadcast(g, xs[1].shape),
-        "a + b", "∂/∂a = 1, ∂/∂b = 1")
+        "a + b", "∂/∂a = 1, ∂/∂b = 1", "{a} + {b}", "1", "1")
 # ∂(a−b)/∂a = 1, ∂(a−b)/∂b = −1
 _binary("sub", "−", lambda xs, p: xs[0] - xs[1],
         lambda g, y, xs, p, s: unbroadcast(g, xs[0].shape),
         lambda g, y, xs, p, s: unbroadcast(-g, xs[1].shape),
-        "a − b", "∂/∂a = 1, ∂/∂b = −1")
+        "a − b", "∂/∂a = 1, ∂/∂b = −1", "{a} − {b}", "1", "−1")
 # ∂(a·b)/∂a = b, ∂(a·b)/∂b = a
 _binary("mul", "×", lambda xs, p: xs[0] * xs[1],
         lambda g, y, xs, p, s: unbroadcast(g * xs[1], xs[0].shape),
         lambda g, y, xs, p, s: unbroadcast(g * xs[0], xs[1].shape),
-        "a · b", "∂/∂a = b, ∂/∂b = a")
+        "a · b", "∂/∂a = b, ∂/∂b = a", "{a} · {b}", "{b}", "{a}")
 # ∂(a/b)/∂a = 1/b, ∂(a/b)/∂b = −a/b²
 _binary("div", "÷", lambda xs, p: xs[0] / xs[1],
         lambda g, y, xs, p, s: unbroadcast(g / xs[1], xs[0].shape),
         lambda g, y, xs, p, s: unbroadcast(-g * xs[0] / (xs[1] * xs[1]), xs[1].shape),
-        "a / b", "∂/∂a = 1/b, ∂/∂b = −a/b²")
+        "a / b", "∂/∂a = 1/b, ∂/∂b = −a/b²", "{a} / {b}", "1/{b}", "−{a}/{b^2}")
 
 
 def _unary(name: str, label: str, fwd: Any, vjp: Any, formula: str, deriv: str,
-           category: str = "Math", params: tuple[Param, ...] = (), colour: str = MATH,
-           doc: str = "", fused_of: tuple[str, ...] = ()) -> None:
+           expr: str, local: str, category: str = "Math", params: tuple[Param, ...] = (),
+           colour: str = MATH, doc: str = "", fused_of: tuple[str, ...] = (),
+           extra: Mapping[str, Any] | None = None) -> None:
     register(OpSpec(name, ("x",), fwd, (vjp,), S.same, params=params, label=label,
                     category=category, colour=colour, formula=formula, derivative=deriv, doc=doc,
-                    fused_of=fused_of))
+                    fused_of=fused_of, expr=expr, local={"x": local}, extra=extra or {}))
 
 
 # ∂(−x)/∂x = −1
-_unary("neg", "−x", lambda xs, p: -xs[0], lambda g, y, xs, p, s: -g, "−x", "−1")
+_unary("neg", "−x", lambda xs, p: -xs[0], lambda g, y, xs, p, s: -g, "−x", "−1", "−{x}", "−1")
 # ∂(x + c)/∂x = 1
 _unary("add_const", "+c", lambda xs, p: xs[0] + p["c"], lambda g, y, xs, p, s: g, "x + c", "1",
-       params=(Param("c", "float", 1.0),))
+       "{x} + {c}", "1", params=(Param("c", "float", 1.0),))
 # ∂(c·x)/∂x = c
 _unary("mul_const", "×c", lambda xs, p: xs[0] * p["c"], lambda g, y, xs, p, s: g * p["c"],
-       "c · x", "c", params=(Param("c", "float", -1.0),))
+       "c · x", "c", "{c} · {x}", "{c}", params=(Param("c", "float", -1.0),))
 # ∂(xᵖ)/∂x = p·xᵖ⁻¹
 _unary("pow", "xᵖ", lambda xs, p: xs[0] ** p["exponent"],
        lambda g, y, xs, p, s: g * p["exponent"] * xs[0] ** (p["exponent"] - 1),
-       "xᵖ", "p · xᵖ⁻¹", params=(Param("exponent", "float", 2.0),))
+       "xᵖ", "p · xᵖ⁻¹", "{x^exponent}", "{exponent}·{x^exponent-1}",
+       params=(Param("exponent", "float", 2.0),))
 # ∂eˣ/∂x = eˣ
-_unary("exp", "exp", lambda xs, p: np.exp(xs[0]), lambda g, y, xs, p, s: g * y, "eˣ", "eˣ")
+_unary("exp", "exp", lambda xs, p: np.exp(xs[0]), lambda g, y, xs, p, s: g * y, "eˣ", "eˣ",
+       "exp({x})", "exp({x})")
 # ∂ln x/∂x = 1/x
-_unary("log", "log", lambda xs, p: np.log(xs[0]), lambda g, y, xs, p, s: g / xs[0], "ln x", "1/x")
+_unary("log", "log", lambda xs, p: np.log(xs[0]), lambda g, y, xs, p, s: g / xs[0], "ln x", "1/x",
+       "ln({x})", "1/{x}")
 # ∂(1/x)/∂x = −1/x²
 _unary("reciprocal", "1/x", lambda xs, p: 1.0 / xs[0], lambda g, y, xs, p, s: -g * y * y,
-       "1/x", "−1/x²")
+       "1/x", "−1/x²", "1/{x}", "−1/{x^2}")
 # ∂relu/∂x = 1 where x > 0, else 0
 _unary("relu", "ReLU", lambda xs, p: np.maximum(xs[0], 0), lambda g, y, xs, p, s: g * (xs[0] > 0),
-       "max(0, x)", "1 if x > 0 else 0", category="Activations", colour=ACT)
+       "max(0, x)", "1 if x > 0 else 0", "max(0, {x})", "1 if {x} > 0 else 0",
+       category="Activations", colour=ACT)
 # ∂leaky/∂x = 1 where x > 0, else α
 _unary("leaky_relu", "Leaky ReLU", lambda xs, p: np.where(xs[0] > 0, xs[0], p["alpha"] * xs[0]),
        lambda g, y, xs, p, s: np.where(xs[0] > 0, g, p["alpha"] * g),
-       "x if x > 0 else α·x", "1 if x > 0 else α", category="Activations", colour=ACT,
+       "x if x > 0 else α·x", "1 if x > 0 else α", "leaky_relu({x})",
+       "1 if {x} > 0 else {alpha}", category="Activations", colour=ACT,
        params=(Param("alpha", "float", 0.01, minimum=0.0, maximum=1.0),))
 # ∂tanh/∂x = 1 − tanh²
 _unary("tanh", "tanh", lambda xs, p: np.tanh(xs[0]), lambda g, y, xs, p, s: g * (1.0 - y * y),
-       "tanh x", "1 − tanh²x", category="Activations", colour=ACT)
+       "tanh x", "1 − tanh²x", "tanh({x})", "1 − {out^2}", category="Activations", colour=ACT,
+       extra={"flat_outside": (-0.98, 0.98)})  # where it saturates (the health check reads it)
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -153,9 +162,18 @@ def _sigmoid_vjp(g: np.ndarray, y: Any, xs: Any, p: Any, s: Any) -> np.ndarray:
 
 # ∂σ/∂x = σ(1 − σ)
 _unary("sigmoid", "σ", lambda xs, p: _sigmoid(xs[0]), _sigmoid_vjp,
-       "σ(x) = 1 / (1 + e⁻ˣ)", "σ(x)·(1 − σ(x))", category="Activations", colour=ACT,
+       "σ(x) = 1 / (1 + e⁻ˣ)", "σ(x)·(1 − σ(x))", "σ({x})", "{out}·(1 − {out})",
+       category="Activations", colour=ACT,
        doc="One gate for the chain −x → exp → +1 → 1/x: same gradient, fewer steps.",
-       fused_of=("neg", "exp", "add_const", "reciprocal"))
+       fused_of=("neg", "exp", "add_const", "reciprocal"),
+       # the primitive form Expand builds and Fuse recognises: the gates (op, params, name; the
+       # last keeps the fused node's name), where the fused gate's inputs go, the chain between
+       # them (from gate, to gate, port)
+       extra={"flat_outside": (0.02, 0.98),  # where σ saturates (the health check reads it)
+              "expansion": {"gates": (("neg", {}, "neg"), ("exp", {}, "exp"),
+                                      ("add_const", {"c": 1.0}, "plus1"), ("reciprocal", {}, "")),
+                            "inputs": {(0, "x"): "x"},
+                            "chain": ((0, 1, "x"), (1, 2, "x"), (2, 3, "x"))}})
 
 
 def _softmax(x: np.ndarray, axis: int) -> np.ndarray:
@@ -175,6 +193,7 @@ register(OpSpec(
     (lambda g, y, xs, p, s: y * (g - (g * y).sum(axis=p["axis"], keepdims=True)),),
     S.along_axis, params=_AXIS, label="softmax", category="Activations", colour=ACT,
     formula="eˣⁱ / Σⱼ eˣʲ", derivative="yᵢ(δᵢⱼ − yⱼ)",
+    expr="softmax({x})", local={"x": "{out}·(G − Σ G·{out})"},
 ))
 # ∂logsoftmax/∂x · g = g − softmax(x) · Σ g
 register(OpSpec(
@@ -182,6 +201,7 @@ register(OpSpec(
     (lambda g, y, xs, p, s: g - np.exp(y) * g.sum(axis=p["axis"], keepdims=True),),
     S.along_axis, params=_AXIS, label="log softmax", category="Activations", colour=ACT,
     formula="xᵢ − log Σⱼ eˣʲ", derivative="δᵢⱼ − softmax(x)ⱼ",
+    expr="log_softmax({x})", local={"x": "G − softmax({x})·Σ G"},
 ))
 
 # ∂(A·B)/∂A = g·Bᵀ, ∂(A·B)/∂B = Aᵀ·g
@@ -190,6 +210,7 @@ register(OpSpec(
     (lambda g, y, xs, p, s: g @ xs[1].T, lambda g, y, xs, p, s: xs[0].T @ g),
     S.matmul, label="matmul", category="Math", colour=MATH,
     formula="A · B", derivative="∂/∂A = G·Bᵀ, ∂/∂B = Aᵀ·G",
+    expr="{a}·{b}", local={"a": "G·{b}ᵀ", "b": "{a}ᵀ·G"},
 ))
 
 
@@ -204,6 +225,7 @@ register(OpSpec(
         g, np.argsort(np.mod(p["axes"], g.ndim)) if p["axes"] else None),),
     S.transpose, params=(Param("axes", "ints", [], doc="permutation; empty reverses the axes"),),
     label="transpose", category="Array", colour=ARRAY, formula="xᵀ", derivative="Gᵀ",
+    expr="{x}ᵀ", local={"x": "Gᵀ"},
 ))
 
 _REDUCE = (Param("axis", "axis", None, doc="axis to reduce; null for all"),
@@ -222,6 +244,7 @@ register(OpSpec(
     (lambda g, y, xs, p, s: np.array(_expand(g, xs[0], p)),),
     S.reduce, params=_REDUCE, label="Σ", category="Array", colour=ARRAY,
     formula="Σ x", derivative="1",
+    expr="Σ {x}", local={"x": "G copied to every element of {x}"},
 ))
 # ∂mean(x)/∂x = 1/n
 register(OpSpec(
@@ -229,6 +252,7 @@ register(OpSpec(
     (lambda g, y, xs, p, s: _expand(g, xs[0], p) * (g.size / xs[0].size),),
     S.reduce, params=_REDUCE, label="mean", category="Array", colour=ARRAY,
     formula="(1/n) Σ x", derivative="1/n",
+    expr="mean({x})", local={"x": "G/n copied to every element of {x}"},
 ))
 
 # ∂dense/∂x = G·Wᵀ, ∂dense/∂W = xᵀ·G, ∂dense/∂b = Σ_batch G
@@ -253,186 +277,10 @@ register(OpSpec(
      lambda g, y, xs, p, s: unbroadcast(g, xs[2].shape)),
     S.dense, label="dense", category="Layers", colour=LAYER,
     formula="x · W + b", derivative="∂/∂x = G·Wᵀ, ∂/∂W = xᵀ·G, ∂/∂b = Σ G",
+    expr="{x}·{W} + {b}", local={"x": "G·{W}ᵀ", "W": "{x}ᵀ·G", "b": "G summed over the batch"},
     doc="Fused matmul + add: the same gradients as the two gates, one step.",
     fused_of=("matmul", "add"),
+    extra={"expansion": {"gates": (("matmul", {}, "{name}_matmul"), ("add", {}, "")),
+                         "inputs": {(0, "a"): "x", (0, "b"): "W", (1, "b"): "b"},
+                         "chain": ((0, 1, "a"),)}},
 ))
-
-
-# How a loss adds up its terms: "mean" (over all n terms; what a file without the param means),
-# "sum", and "half_sum" (½·Σ, the tutorials' ½(ŷ − y)², whose gradient is just ŷ − y).
-_REDUCTION = Param("reduction", "choice", "mean", choices=("mean", "sum"),
-                   doc="mean over the terms, or their sum")
-_MSE_REDUCTION = Param("reduction", "choice", "mean", choices=("mean", "sum", "half_sum"),
-                       doc="mean over the terms, their sum, or ½ of their sum")
-
-
-def _mse(xs: Any, p: Any) -> np.ndarray:
-    if p["reduction"] == "mean":
-        return np.mean((xs[0] - xs[1]) ** 2)
-    total = np.sum((xs[0] - xs[1]) ** 2)
-    return total * 0.5 if p["reduction"] == "half_sum" else total
-
-
-# ∂mse/∂pred = 2(pred − target)/n (mean), 2(pred − target) (sum), pred − target (half_sum)
-def _mse_vjp(g: np.ndarray, y: Any, xs: Any, p: Any, s: Any) -> np.ndarray:
-    if p["reduction"] == "mean":
-        return g * (2.0 / xs[0].size) * (xs[0] - xs[1])
-    return g * (2.0 if p["reduction"] == "sum" else 1.0) * (xs[0] - xs[1])
-
-
-_MSE_LOCAL = "({pred} − {target})"
-register(OpSpec(
-    "mse", ("pred", "target"), _mse,
-    (_mse_vjp, lambda g, y, xs, p, s: -_mse_vjp(g, y, xs, p, s)),
-    S.loss_pair, params=(_MSE_REDUCTION,), label="MSE loss", category="Losses", colour=LOSS,
-    role="loss", formula="(1/n) Σ (pred − target)²", derivative="2(pred − target)/n",
-    variant_param="reduction", variants={
-        "mean": Variant("(1/n) Σ (pred − target)²", "2(pred − target)/n",
-                        "mse({pred}, {target})",
-                        {"pred": f"2·{_MSE_LOCAL}/n·G", "target": f"−2·{_MSE_LOCAL}/n·G"}),
-        "sum": Variant("Σ (pred − target)²", "2(pred − target)", "Σ({pred} − {target})²",
-                       {"pred": f"2·{_MSE_LOCAL}·G", "target": f"−2·{_MSE_LOCAL}·G"}),
-        "half_sum": Variant("½ Σ (pred − target)²", "pred − target", "½·Σ({pred} − {target})²",
-                            {"pred": f"{_MSE_LOCAL}·G", "target": f"−{_MSE_LOCAL}·G"}),
-    },
-))
-
-
-def _terms(p: Any, n: int) -> int:
-    """What a mean divides by: ``n`` for the mean reduction, 1 for the sum."""
-    return n if p["reduction"] == "mean" else 1
-
-
-def _labels(t: np.ndarray, classes: int) -> np.ndarray:
-    """Integer class labels from a float array (rounded to the nearest whole number, so the
-    loss is flat around each label), checked against the number of classes."""
-    rounded = np.rint(t)
-    if rounded.size and not np.all(np.abs(t - rounded) <= _LABEL_SLACK):
-        bad = t.reshape(-1)[np.argmax(np.abs(t - rounded).reshape(-1) > _LABEL_SLACK)]
-        raise ShapeError(f"class label {float(bad):g} is not a whole number; class labels are "
-                         "0, 1, 2, ... (use one-hot or soft targets of shape (N, classes) otherwise)")
-    if rounded.size and (rounded.min() < 0 or rounded.max() >= classes):
-        bad = rounded.max() if rounded.max() >= classes else rounded.min()
-        raise ShapeError(f"class label {bad:g} is outside 0..{classes - 1}: the logits have "
-                         f"{classes} columns, one per class")
-    return rounded.astype(np.intp)
-
-
-_LABEL_SLACK = 0.01  # a label may be off a whole number by this much (rounding, a numeric check)
-
-
-def _ce_forward(xs: Any, p: Any) -> tuple[np.ndarray, Any]:
-    logits, t = xs
-    n = _terms(p, logits.shape[0])
-    z = logits - logits.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    s = e.sum(axis=1, keepdims=True)
-    if t.ndim == 2:  # one-hot (or soft) targets
-        loss = -(t * (z - np.log(s))).sum() / n
-        e /= s
-        return np.asarray(loss, dtype=logits.dtype), (e, None, t)
-    labels = _labels(t, logits.shape[1])
-    rows = np.arange(logits.shape[0])
-    loss = (np.log(s).sum() - z[rows, labels].sum()) / n
-    e /= s
-    return np.asarray(loss, dtype=logits.dtype), (e, rows, labels)
-
-
-# ∂CE/∂logits = (softmax(logits)·Σ_c t − t)/N (mean; = (softmax − onehot)/N when rows sum to
-# 1), the same without /N for the sum
-def _ce_vjp(g: np.ndarray, y: Any, xs: Any, p: Any, s: Any) -> np.ndarray:
-    probs, rows, labels = s
-    if rows is None:
-        return ((probs * labels.sum(axis=1, keepdims=True) - labels)
-                * (g / _terms(p, xs[0].shape[0])))
-    d = probs.copy()
-    d[rows, labels] -= 1.0
-    d *= g / _terms(p, xs[0].shape[0])
-    return d
-
-
-# ∂CE/∂t = −log softmax(logits)/N (mean; without /N for the sum) for one-hot or soft targets;
-# class labels take no gradient (grad_inputs), and 0 is their derivative anyway: the loss is
-# flat around each whole number
-def _ce_vjp_target(g: np.ndarray, y: Any, xs: Any, p: Any, s: Any) -> np.ndarray:
-    logits, t = xs
-    if t.ndim == 1:
-        return np.zeros(t.shape, dtype=np.result_type(g, logits))
-    z = logits - logits.max(axis=1, keepdims=True)
-    z -= np.log(np.exp(z).sum(axis=1, keepdims=True))
-    z *= -g / _terms(p, logits.shape[0])
-    return z
-
-
-register(OpSpec(
-    "softmax_cross_entropy", ("logits", "target"), _ce_forward, (_ce_vjp, _ce_vjp_target),
-    S.cross_entropy, params=(_REDUCTION,), label="softmax CE loss", category="Losses",
-    colour=LOSS, role="loss", saves=True, grad_inputs=lambda shapes: (True, len(shapes[1]) == 2),
-    formula="−(1/N) Σ log softmax(logits)[target]",
-    derivative="(softmax(logits) − onehot(target)) / N",
-    doc="Softmax and cross-entropy in one stable gate; target is class labels (N,) or one-hot.",
-    variant_param="reduction", variants={
-        "mean": Variant("−(1/N) Σ log softmax(logits)[target]",
-                        "(softmax(logits) − onehot(target)) / N", "CE({logits}, {target})",
-                        {"logits": "(softmax({logits}) − onehot({target}))/N·G"}),
-        "sum": Variant("−Σ log softmax(logits)[target]", "softmax(logits) − onehot(target)",
-                       "Σ CE({logits}, {target})",
-                       {"logits": "(softmax({logits}) − onehot({target}))·G"}),
-    },
-))
-
-_EPS = 1e-12
-
-
-def _clip_prob(x: np.ndarray) -> np.ndarray:
-    # keep probabilities off 0 and 1 by at least the dtype's resolution (float32 rounds 1 − 1e-12 to 1)
-    eps = max(_EPS, float(np.finfo(x.dtype).eps)) if x.dtype.kind == "f" else _EPS
-    return np.clip(x, eps, 1.0 - eps)
-
-
-def _bce_forward(xs: Any, p: Any) -> np.ndarray:
-    x, t = xs
-    reduce = np.mean if p["reduction"] == "mean" else np.sum
-    if p["input"] == "logits":
-        # log(1+e^x) − t·x, computed stably
-        return reduce(np.logaddexp(0.0, x) - t * x)
-    q = _clip_prob(x)
-    return -reduce(t * np.log(q) + (1.0 - t) * np.log(1.0 - q))
-
-
-# ∂BCE/∂x = (σ(x) − t)/n for logits, (q − t)/(q(1 − q))/n for probabilities q (no /n: sum)
-def _bce_vjp(g: np.ndarray, y: Any, xs: Any, p: Any, s: Any) -> np.ndarray:
-    x, t = xs
-    if p["input"] == "logits":
-        return g * (_sigmoid(x) - t) / _terms(p, x.size)
-    q = _clip_prob(x)
-    return g * (q - t) / (q * (1.0 - q)) / _terms(p, x.size)
-
-
-# ∂BCE/∂t = −x/n for logits, log((1−q)/q)/n for probabilities (no /n: sum)
-def _bce_vjp_target(g: np.ndarray, y: Any, xs: Any, p: Any, s: Any) -> np.ndarray:
-    x, _ = xs
-    if p["input"] == "logits":
-        return -g * x / _terms(p, x.size)
-    q = _clip_prob(x)
-    return g * np.log((1.0 - q) / q) / _terms(p, x.size)
-
-
-register(OpSpec(
-    "binary_cross_entropy", ("pred", "target"), _bce_forward, (_bce_vjp, _bce_vjp_target),
-    S.loss_pair, label="binary CE loss", category="Losses", colour=LOSS, role="loss",
-    params=(Param("input", "choice", "probabilities", choices=("probabilities", "logits")),
-            _REDUCTION),
-    formula="−(1/n) Σ t·log q + (1−t)·log(1−q)", derivative="(q − t) / (q(1 − q)) / n",
-    variant_param="reduction", variants={
-        "mean": Variant("−(1/n) Σ t·log q + (1−t)·log(1−q)", "(q − t) / (q(1 − q)) / n",
-                        "BCE({pred}, {target})",
-                        {"pred": "(q − {target})/(q(1 − q))/n·G, q = {pred}",
-                         "target": "log((1 − q)/q)/n·G, q = {pred}"}),
-        "sum": Variant("−Σ t·log q + (1−t)·log(1−q)", "(q − t) / (q(1 − q))",
-                       "Σ BCE({pred}, {target})",
-                       {"pred": "(q − {target})/(q(1 − q))·G, q = {pred}",
-                        "target": "log((1 − q)/q)·G, q = {pred}"}),
-    },
-))
-

@@ -10,6 +10,9 @@ After a pass every node's value and gradient stays readable (the UI shows them o
 
 from __future__ import annotations
 
+import itertools
+import linecache
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +23,8 @@ from .feeds import misfit
 from .init import initialize
 from .memory import check_program_memory
 from .registry import EngineError, OpSpec, Shape, ShapeError, get_op
+
+_PROGRAM_IDS = itertools.count(1)  # each generated pass gets a file name of its own
 
 try:  # NumPy >= 2 keeps the ufunc error state in a context variable: set it directly
     from numpy._core import umath as _umath
@@ -253,9 +258,9 @@ class Program:
             xs = ", ".join(f"v{j}" if j in computed else f"values[{j}]" for j in node.inputs)
             if spec.saves:
                 body += [f"values[{i}] = saved[{i}] = None",
-                         f"v{i}, saved[{i}] = f{i}([{xs}], p{i})"]
+                         f"v{i}, saved[{i}] = f{i}([{xs}], p{i}){self._note(i)}"]
             else:
-                body += [f"values[{i}] = None", f"v{i} = f{i}([{xs}], p{i})"]
+                body += [f"values[{i}] = None", f"v{i} = f{i}([{xs}], p{i}){self._note(i)}"]
             body.append(f"values[{i}] = v{i}")
             computed.add(i)
         name = "forward_all" if all_values else "forward_needed"
@@ -271,14 +276,27 @@ class Program:
                     reach[j] = True
         return reach
 
+    def _note(self, i: int, port: str = "") -> str:
+        """A comment naming the gate a generated line runs (shown in a traceback). Names are
+        checked by the graph (no control characters), so a comment cannot end early; the code
+        itself holds only indices, never user text."""
+        node = self.nodes[i]
+        name = "".join(c if c.isprintable() else "?" for c in node.name)
+        return f"  # {name} ({node.spec.name}{', ∂/∂' + port if port else ''})"
+
     def _generate(self, name: str, args: str, body: list[str], env: dict[str, Any]) -> Any:
         # The functions and params are the generated function's globals (LOAD_GLOBAL is cached
-        # by the interpreter). Only indices appear in the code, never user text.
+        # by the interpreter). The source is registered with linecache under a name of its own,
+        # so a traceback inside a pass shows the line, with the gate's name in its comment; the
+        # entry goes with the program.
         lines = [f"def {name}({args}):"] + [f"    {line}" for line in body] + ["    return None"]
         source = "\n".join(lines) + "\n"
         self._sources[name] = source
+        filename = f"<program {name} {next(_PROGRAM_IDS)}>"
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        weakref.finalize(self, linecache.cache.pop, filename, None)
         namespace: dict[str, Any] = {"__builtins__": {}, **env}
-        exec(compile(source, f"<program {name}>", "exec"), namespace)  # noqa: S102
+        exec(compile(source, filename, "exec"), namespace)  # noqa: S102
         return namespace[name]
 
     def _backward_plan(self, all_grads: bool) -> list[Any]:
@@ -326,7 +344,9 @@ class Program:
             for k, (j, vjp) in enumerate(edges):
                 env[f"b{i}_{k}"] = vjp
                 call = f"b{i}_{k}(g{i}, y, xs, p{i}, saved[{i}])"
-                body.append(f"g{j} = g{j} + {call}" if j in has else f"g{j} = {call}")
+                port = self.nodes[i].spec.inputs[list(ins).index(j)] if j in ins else ""
+                note = self._note(i, port)
+                body.append(f"g{j} = g{j} + {call}{note}" if j in has else f"g{j} = {call}{note}")
                 has.add(j)
         body += [f"grads[{j}] = g{j}" for j in sorted(has - {self.output})]
         name = "backward_all" if all_grads else "backward_trainable"

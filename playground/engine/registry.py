@@ -199,6 +199,11 @@ class OpSpec:
     colour: str = "#6c8ebf"
     formula: str = ""
     derivative: str = ""
+    # templates the step-through and the Math card fill with node names or numbers
+    # (formatting.render): the expression, e.g. "{a} + {b}", and the local derivative per input,
+    # e.g. {"a": "1", "b": "1"}; G stands for the upstream gradient where it is not elementwise
+    expr: str = ""
+    local: Mapping[str, str] = field(default_factory=dict)
     doc: str = ""
     role: str = "op"
     saves: bool = False  # forward returns (out, saved); saved is handed to every vjp
@@ -228,7 +233,7 @@ class OpSpec:
             value = (params or {}).get(self.variant_param, self.param(self.variant_param).default)
             if value in self.variants:
                 return self.variants[value]
-        return Variant(self.formula, self.derivative)
+        return Variant(self.formula, self.derivative, self.expr, self.local)
     def vjps_for(self, shapes: Sequence[Shape]) -> tuple[Vjp | None, ...]:
         """The vjps that apply to inputs of these shapes: ``None`` where an input takes none."""
         if self.grad_inputs is None:
@@ -277,6 +282,18 @@ def ops(include_test_only: bool = False) -> list[OpSpec]:
     return [s for s in REGISTRY.values() if include_test_only or not s.test_only]
 
 
+def activations() -> list[str]:
+    """The elementwise activation gates (what a hidden layer may use), in registry order."""
+    return [s.name for s in ops() if s.category == "Activations" and s.inputs == ("x",)
+            and not any(p.name == "axis" for p in s.params)]
+
+
+def losses(task: str | None = None) -> list[str]:
+    """The loss gates (for ``task`` 'classification' or 'regression' only, when given)."""
+    return [s.name for s in ops() if s.role == "loss"
+            and (task is None or s.extra.get("task") == task)]
+
+
 def categories() -> dict[str, list[OpSpec]]:
     out: dict[str, list[OpSpec]] = {}
     for spec in ops():
@@ -300,5 +317,7 @@ def unbroadcast(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def fmt_shape(shape: Shape) -> str:
-    inner = ", ".join("N" if d is None else str(d) for d in shape)
-    return f"({inner},)" if len(shape) == 1 else f"({inner})"
+    """A shape as everywhere else: ``(N, 64)`` (see :mod:`.formatting`)."""
+    from .formatting import shape as written
+
+    return written(shape)

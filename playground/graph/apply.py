@@ -123,3 +123,16 @@ def _rename_all(model: GraphModel, names: Mapping[str, str]) -> None:
         model.rename(nid, temp)
         del owner[old]
         owner[temp] = nid
+
+
+def scratch_copy(model: GraphModel) -> GraphModel:
+    """An independent copy of ``model`` whose ``new_id`` never hands out an id the live model
+    uses (or used, as far as its ids tell), so edits computed on it map 1:1 onto the model."""
+    scratch = model_from_dict(copy.deepcopy(model.to_dict()))
+    scratch.reserve_ids([*model.nodes, *model.edges], model.id_floor)
+    return scratch
+
+
+def snapshot(model: GraphModel) -> dict[str, Any]:
+    """``model.to_dict()`` sharing no mutable object with the model (safe to keep for undo)."""
+    return copy.deepcopy(model.to_dict())

@@ -27,8 +27,10 @@ import numpy as np
 
 from ..engine import Program, get_op
 from ..engine import shapes as S
+from ..engine.formatting import brief, number, operand, render
 
-__all__ = ["BackwardStep", "ForwardStep", "fmt_array", "fmt_number", "trace"]
+__all__ = ["BackwardStep", "ForwardStep", "fmt_array", "fmt_number", "local_derivative",
+           "trace"]
 
 
 @dataclass(frozen=True)
@@ -60,111 +62,48 @@ class BackwardStep:
     text: str  # "∂f/∂x = ∂f/∂q · ∂q/∂x = 6 · 1 = 6"
 
 
-# -- formatting -------------------------------------------------------------------------------
-def fmt_number(v: float) -> str:
-    """4 significant digits, no ``-0``: ``3``, ``0.7311``, ``-0.1966``, ``1e-08``."""
-    v = float(v)
-    if v == 0:
-        return "0"
-    return f"{v:.4g}"
-
-
-def fmt_array(a: Any) -> str:
-    """A number for a single value, else ``[32×64 mean 0.0123]``."""
-    arr = np.asarray(a)
-    if arr.size == 1:
-        return fmt_number(arr.reshape(-1)[0])
-    dims = "×".join(str(d) for d in arr.shape)
-    if arr.size == 0:
-        return f"[{dims}]"
-    mean = float(np.mean(arr))
-    scale = float(np.max(np.abs(arr)))
-    if abs(mean) <= 1e-12 * scale:  # rounding noise of a mean that is 0 in theory
-        mean = 0.0
-    return f"[{dims} mean {fmt_number(mean)}]"
-
-
-def _operand(a: Any) -> str:
-    """A value inside an expression: negatives in parentheses, ``2 · (-1)``."""
-    text = fmt_array(a)
-    return f"({text})" if text.startswith("-") else text
-
-
+# -- texts ------------------------------------------------------------------------------------
+# numbers as everywhere else (engine/formatting.py); the templates are the registry's
+fmt_number = number
+fmt_array = brief
+_operand = operand
 _UPSTREAM = re.compile(r"(?<![\w∂/])G(?![\w])")  # the upstream gradient in derivative texts
 _ARG_PARENS = re.compile(r"([(,] ?)\((-[^()]*)\)")  # a negative argument needs no parentheses
 
 
-def _pow_text(base: str, p: float) -> str:
-    sup = {2.0: "²", 3.0: "³"}.get(float(p))
-    return f"{base}{sup}" if sup else f"{base}^{fmt_number(p)}"
-
-
 def _forward_expr(op: str, names: Mapping[str, str], params: Mapping[str, Any]) -> str | None:
-    """The gate's formula with ``names`` (per port) filled in; None for an op not listed here."""
-    variant = get_op(op).texts(params)
-    if variant.expr:  # ops whose text depends on a param (a loss's reduction) say it themselves
-        return _fill(variant.expr, names)
-    g = names.get
-    c = fmt_number(params["c"]) if "c" in params else ""
-    table = {
-        "add": lambda: f"{g('a')} + {g('b')}", "sub": lambda: f"{g('a')} − {g('b')}",
-        "mul": lambda: f"{g('a')} · {g('b')}", "div": lambda: f"{g('a')} / {g('b')}",
-        "neg": lambda: f"−{g('x')}", "add_const": lambda: f"{g('x')} + {c}",
-        "mul_const": lambda: f"{c} · {g('x')}",
-        "pow": lambda: _pow_text(str(g("x")), params["exponent"]),
-        "exp": lambda: f"exp({g('x')})", "log": lambda: f"ln({g('x')})",
-        "reciprocal": lambda: f"1/{g('x')}", "relu": lambda: f"max(0, {g('x')})",
-        "leaky_relu": lambda: f"leaky_relu({g('x')})", "tanh": lambda: f"tanh({g('x')})",
-        "sigmoid": lambda: f"σ({g('x')})", "softmax": lambda: f"softmax({g('x')})",
-        "log_softmax": lambda: f"log_softmax({g('x')})", "matmul": lambda: f"{g('a')}·{g('b')}",
-        "transpose": lambda: f"{g('x')}ᵀ", "sum": lambda: f"Σ {g('x')}",
-        "mean": lambda: f"mean({g('x')})", "dense": lambda: f"{g('x')}·{g('W')} + {g('b')}",
-    }
-    make = table.get(op)
-    return make() if make else None
-
-
-# Local derivative of each op per port, with {port} and {out} standing for node names; G is the
-# upstream gradient (used where the derivative is not elementwise).
-_LOCAL: dict[str, dict[str, str]] = {
-    "add": {"a": "1", "b": "1"}, "sub": {"a": "1", "b": "−1"},
-    "mul": {"a": "{b}", "b": "{a}"}, "div": {"a": "1/{b}", "b": "−{a}/{b}²"},
-    "neg": {"x": "−1"}, "add_const": {"x": "1"}, "mul_const": {"x": "{c}"},
-    "exp": {"x": "exp({x})"}, "log": {"x": "1/{x}"}, "reciprocal": {"x": "−1/{x}²"},
-    "relu": {"x": "1 if {x} > 0 else 0"}, "leaky_relu": {"x": "1 if {x} > 0 else α"},
-    "tanh": {"x": "1 − {out}²"}, "sigmoid": {"x": "{out}·(1 − {out})"},
-    "softmax": {"x": "{out}·(G − Σ G·{out})"}, "log_softmax": {"x": "G − softmax({x})·Σ G"},
-    "matmul": {"a": "G·{b}ᵀ", "b": "{a}ᵀ·G"}, "transpose": {"x": "Gᵀ"},
-    "sum": {"x": "G copied to every element of {x}"},
-    "mean": {"x": "G/n copied to every element of {x}"},
-    "dense": {"x": "G·{W}ᵀ", "W": "{x}ᵀ·G", "b": "G summed over the batch"},
-}  # the losses' texts depend on their reduction: the registry's variants hold them
-
-
-def _fill(template: str, names: Mapping[str, str]) -> str:
-    try:
-        return template.format(**names)
-    except (KeyError, IndexError):
-        return template
+    """The gate's formula with ``names`` (per port) filled in; None when the op has none."""
+    expr = get_op(op).texts(params).expr
+    return render(expr, names, params) if expr else None
 
 
 def _local_expr(op: str, port: str, names: Mapping[str, str], out: str,
                 params: Mapping[str, Any], fallback: str) -> str:
-    if op == "pow":
-        p = float(params["exponent"])
-        x = names["x"]
-        return f"2·{x}" if p == 2.0 else f"{fmt_number(p)}·{_pow_text(x, p - 1)}"
-    template = get_op(op).texts(params).local.get(port) or _LOCAL.get(op, {}).get(port)
+    template = get_op(op).texts(params).local.get(port)
     if template is None:
         return fallback or "the op's vjp"
-    fill = dict(names)
-    fill["out"] = out
-    if "c" in params:
-        fill["c"] = fmt_number(params["c"])
-    try:
-        return template.format(**fill)
-    except (KeyError, IndexError):
-        return template
+    return render(template, {**names, "out": out}, params)
+
+
+def local_derivative(op: str, port: str, xs: Sequence[Any], params: Mapping[str, Any]
+                     ) -> np.ndarray | None:
+    """∂(output)/∂(input ``port``) elementwise at the inputs ``xs``: the op's own vjp of ones
+    (the engine's numbers); None when the derivative is not elementwise (a matmul's, say) or
+    the input takes no gradient."""
+    spec = get_op(op)
+    arrays = [np.asarray(x, dtype=np.float64) for x in xs]
+    p = spec.resolve_params(params)
+    if spec.forward is None:  # a source: no local derivative
+        return None
+    out = spec.forward(arrays, p)
+    y, saved = out if spec.saves else (out, None)
+    k = spec.inputs.index(port)
+    vjp = spec.vjps_for([np.shape(x) for x in arrays])[k]
+    x = arrays[k]
+    if vjp is None or np.shape(x) != np.shape(y) or not (np.ndim(x) == 0
+                                                       or _is_elementwise(spec)):
+        return None
+    return _copy(vjp(np.ones_like(y), y, arrays, p, saved))
 
 
 def _is_elementwise(spec: Any) -> bool:

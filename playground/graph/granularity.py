@@ -21,17 +21,20 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import Program
+from ..engine import Program, get_op
 from . import errors as E
+from .apply import scratch_copy as _scratch
+from .apply import snapshot as _snapshot
 from .compile import compile_graph
-from .edit import _scratch, _snapshot, ungroup
+from .edit import ungroup
 from .layout import place_in_line
 from .model import COMPOSITE, GraphModel
 from .timing import side_by_side
 
 __all__ = ["Comparison", "Fusion", "compare", "expand", "find_fusable", "fuse", "sample_feeds"]
 
-SIGMOID_CHAIN = ("neg", "exp", "add_const", "reciprocal")
+SIGMOID_CHAIN = get_op("sigmoid").fused_of  # −x → exp → +1 → 1/x, from the registry
+DENSE_PAIR = get_op("dense").fused_of  # matmul → add
 EXPAND_STEP = 160.0  # horizontal spacing of the gates an expansion creates
 
 
@@ -129,10 +132,18 @@ def _sigmoid_chain(model: GraphModel, recip: str, out: str | None) -> tuple[str,
             return None
         if not _only_feeds(model, src, chain[0]):
             return None
-        if op == "add_const" and float(model.nodes[src].params.get("c", 0.0)) != 1.0:
+        if not _params_match(model.nodes[src].params, _FUSED_PARAMS.get(op, {})):
             return None
         chain.insert(0, src)
     return tuple(chain)
+
+
+_FUSED_PARAMS = {op: params for op, params, _name in
+                 get_op("sigmoid").extra["expansion"]["gates"]}
+
+
+def _params_match(have: Mapping[str, Any], want: Mapping[str, Any]) -> bool:
+    return all(float(have.get(k, float("nan"))) == float(v) for k, v in want.items())
 
 
 def _dense_pair(model: GraphModel, add: str, out: str | None,
@@ -141,7 +152,7 @@ def _dense_pair(model: GraphModel, add: str, out: str | None,
     ports = {p: _source(model, add, p) for p in ("a", "b")}
     for mport, bport in (("a", "b"), ("b", "a")):
         m, bias = ports[mport], ports[bport]
-        if m is None or bias is None or model.nodes[m].op != "matmul" or m == out:
+        if m is None or bias is None or model.nodes[m].op != DENSE_PAIR[0] or m == out:
             continue
         if not _only_feeds(model, m, add) or bias == m:
             continue
@@ -168,13 +179,13 @@ def find_fusable(model: GraphModel, node_ids: Iterable[str] | None = None) -> li
     shapes = model.analyse().shapes
     found: list[Fusion] = []
     for nid, node in model.nodes.items():
-        if node.op == "reciprocal":
+        if node.op == SIGMOID_CHAIN[-1]:
             chain = _sigmoid_chain(model, nid, out)
             if chain and set(chain) <= chosen:
                 names = " → ".join(model.nodes[n].name for n in chain)
                 found.append(Fusion("sigmoid", chain,
                                     f"fuse {names} into one σ gate (local derivative σ(1−σ))"))
-        elif node.op == "add":
+        elif node.op == DENSE_PAIR[1]:
             pair = _dense_pair(model, nid, out, shapes)
             if pair and set(pair[:2]) <= chosen:
                 m, a, _ = pair
@@ -261,19 +272,13 @@ def expand(model: GraphModel, node_id: str) -> tuple[dict[str, Any], list[str]]:
         return ungroup(model, node_id)
     moves = _points_at(model, [node_id])
     consumers = _consumers(model, node_id)
-    if node.op == "sigmoid":
-        gates = [("neg", "neg", {}), ("exp", "exp", {}), ("add_const", "plus1", {"c": 1.0}),
-                 ("reciprocal", node.name, {})]
-        chain = [(0, 1, "x"), (1, 2, "x"), (2, 3, "x")]
-        inputs = {(0, "x"): _source(model, node_id, "x")}
-        after, ids = _replace(model, [node_id], gates, node.position, inputs, chain, consumers,
-                              moves)
-        return place_in_line(model, after, node_id, ids), ids
-    if node.op == "dense":
-        gates = [("matmul", f"{node.name}_matmul", {}), ("add", node.name, {})]
-        inputs = {(0, "a"): _source(model, node_id, "x"), (0, "b"): _source(model, node_id, "W"),
-                  (1, "b"): _source(model, node_id, "b")}
-        after, ids = _replace(model, [node_id], gates, node.position, inputs, [(0, 1, "a")],
+    form = get_op(node.op).extra.get("expansion")  # the registry's primitive form
+    if form is not None:
+        gates = [(op, name.format(name=node.name) or node.name, dict(params))
+                 for op, params, name in form["gates"]]
+        inputs = {gate_port: _source(model, node_id, port)
+                  for gate_port, port in form["inputs"].items()}
+        after, ids = _replace(model, [node_id], gates, node.position, inputs, form["chain"],
                               consumers, moves)
         return place_in_line(model, after, node_id, ids), ids
     raise E.GraphError(f"'{node.name}' ({node.op}) cannot be expanded: only σ, dense and group "

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..engine import Program
+from ..engine import Program, get_op
 
 __all__ = ["EXPLODING", "FLAG_FRACTION", "VANISHING", "Health", "dead_fraction",
            "gradient_health", "mean_abs_grad", "saturated_fraction"]
@@ -32,8 +32,8 @@ __all__ = ["EXPLODING", "FLAG_FRACTION", "VANISHING", "Health", "dead_fraction",
 VANISHING = 1e-7
 EXPLODING = 1e3
 FLAG_FRACTION = 0.5
-SIGMOID_LOW, SIGMOID_HIGH = 0.02, 0.98
-TANH_LIMIT = 0.98
+SIGMOID_LOW, SIGMOID_HIGH = get_op("sigmoid").extra["flat_outside"]  # for the texts below
+TANH_LIMIT = get_op("tanh").extra["flat_outside"][1]
 
 
 @dataclass(frozen=True)
@@ -73,9 +73,8 @@ def saturated_fraction(program: Program, i: int) -> float:
     if y is None or np.size(y) == 0:
         return 0.0
     y = np.asarray(y)
-    if program.nodes[i].op == "sigmoid":
-        return float(np.mean((y < SIGMOID_LOW) | (y > SIGMOID_HIGH)))
-    return float(np.mean(np.abs(y) > TANH_LIMIT))
+    low, high = program.nodes[i].spec.extra["flat_outside"]  # the registry says where
+    return float(np.mean((y < low) | (y > high)))
 
 
 def _cause(program: Program, i: int) -> Health | None:
@@ -136,7 +135,7 @@ def _verdict(program: Program, i: int) -> Health:
             "Gradients shrink like this when they pass back through many small weights or flat "
             "activations."))
     extra = ""
-    if node.op in ("sigmoid", "tanh"):
+    if "flat_outside" in node.spec.extra:  # a bounded activation (σ, tanh): it can saturate
         extra = f" {_pct(saturated_fraction(program, i))} of its outputs are saturated."
     elif node.op == "relu":
         extra = f" {_pct(dead_fraction(program, i))} of its units are dead on this batch."

@@ -6,7 +6,6 @@ and emits exactly one event.
 
 from __future__ import annotations
 
-import heapq
 import math
 import re
 import unicodedata
@@ -17,8 +16,9 @@ from typing import Any
 import numpy as np
 
 from ..engine.feeds import misfit
-from ..engine.registry import EngineError, ParamError, get_op, quoted
+from ..engine.registry import ParamError, get_op, quoted
 from . import errors as E
+from . import structure
 from .events import Event
 from .saveable import saveable_problem
 
@@ -223,41 +223,7 @@ class GraphModel:
 
     def check_connect(self, src: str, dst: str, port: str, check_shapes: bool = True) -> None:
         """Raise the reason ``src → dst.port`` cannot be connected; return when it can."""
-        s, d = self.node(src), self.node(dst)
-        if src == dst:
-            raise E.SameNodeError(f"'{s.name}' cannot feed itself")
-        ports = self.input_ports(d)
-        if port not in ports:
-            have = ", ".join(ports) if ports else "none: it is a source"
-            raise E.UnknownPortError(f"'{d.name}' has no input '{port}' (inputs: {have})")
-        taken = self.edge_into(dst, port)
-        if taken is not None:
-            raise E.InputTakenError(
-                f"input '{port}' of '{d.name}' is already fed by '{self.nodes[taken.src].name}': "
-                "remove that wire first"
-            )
-        if self._reaches(dst, src):
-            raise E.CycleError(
-                f"connecting '{s.name}' to '{d.name}' would make a loop: '{s.name}' already "
-                f"depends on '{d.name}'"
-            )
-        if not check_shapes:
-            return
-        before = self.analyse().problems
-        probe = Edge("__probe__", src, dst, port)
-        self.edges[probe.id] = probe
-        try:
-            after = self.analyse().problems
-        finally:
-            del self.edges[probe.id]
-        for nid, msg in after.items():
-            if "not connected" not in msg and before.get(nid) != msg:
-                from .inputs import fitting_input_shape  # an input placed by hand is a number
-
-                shape = fitting_input_shape(self, src, dst, port)
-                hint = "" if shape is None else (
-                    f"; to feed data through '{s.name}' give it shape {_json_shape(shape)}")
-                raise E.ConnectionShapeError(f"shapes do not fit: {msg}{hint}", src, shape)
+        structure.check_connect(self, src, dst, port, check_shapes)
 
     def connect(self, src: str, dst: str, port: str, edge_id: str | None = None,
                 check_shapes: bool = True) -> Edge:
@@ -400,130 +366,25 @@ class GraphModel:
 
     # -- structure --------------------------------------------------------------------------
     def _reaches(self, start: str, target: str) -> bool:
-        out: dict[str, list[str]] = {}
-        for e in self.edges.values():
-            out.setdefault(e.src, []).append(e.dst)
-        stack, seen = [start], {start}
-        while stack:
-            cur = stack.pop()
-            if cur == target:
-                return True
-            for nxt in out.get(cur, ()):
-                if nxt not in seen:
-                    seen.add(nxt)
-                    stack.append(nxt)
-        return False
+        return structure.reaches(self, start, target)
 
     def topological_order(self) -> list[str]:
-        """Node ids so that every node comes after its inputs (stable: insertion order).
-        O((nodes + wires) log nodes): Kahn's algorithm on integer ranks with a heap."""
-        ids = list(self.nodes)
-        rank = {nid: k for k, nid in enumerate(ids)}
-        indeg = [0] * len(ids)
-        out: list[list[int]] = [[] for _ in ids]
-        forward = True
-        for e in self.edges.values():
-            s, d = rank[e.src], rank[e.dst]
-            indeg[d] += 1
-            out[s].append(d)
-            forward = forward and s < d
-        if forward:  # every wire runs forward in insertion order: that order is the answer
-            return ids
-        ready = [k for k, n in enumerate(indeg) if n == 0]  # ascending: already a heap
-        order: list[str] = []
-        pop, push = heapq.heappop, heapq.heappush
-        while ready:
-            k = pop(ready)
-            order.append(ids[k])
-            for j in out[k]:
-                indeg[j] -= 1
-                if not indeg[j]:
-                    push(ready, j)
-        if len(order) != len(ids):
-            done = set(order)
-            stuck = [self.nodes[n].name for n in ids if n not in done]
-            raise E.CycleError(f"the graph has a loop through {', '.join(stuck)}")
-        return order
+        """Node ids so that every node comes after its inputs (stable: insertion order)."""
+        return structure.topological_order(self)
 
     def sinks(self) -> list[str]:
-        used = {e.src for e in self.edges.values()}
-        return [nid for nid, n in self.nodes.items() if nid not in used and n.op not in
-                ("input", "constant", "parameter")]
+        return structure.sinks(self)
 
     def output_node(self) -> str:
         """The node a pass runs toward: ``meta['output']``, else the only loss, else the only sink."""
-        want = self.meta.get("output")
-        if want:
-            if isinstance(want, str) and (want in self.nodes or
-                                          any(n.name == want for n in self.nodes.values())):
-                return self.find(want).id
-            raise E.CompileError(
-                f"the output is set to {quoted(want)}, which is not a node of this graph; "
-                "set another one with 'Set as output'", ())
-        losses = [nid for nid, n in self.nodes.items()
-                  if n.op != COMPOSITE and get_op(n.op).role == "loss"]
-        if len(losses) == 1:
-            return losses[0]
-        sinks = self.sinks()
-        if len(sinks) == 1:
-            return sinks[0]
-        names = ", ".join(self.nodes[s].name for s in (losses or sinks)) or "none"
-        raise E.CompileError(
-            f"cannot tell which node is the output (candidates: {names}); "
-            "set one with 'Set as output'", tuple(losses or sinks))
+        return structure.output_node(self)
 
     def composite_output(self) -> str:
-        try:
-            return self.output_node()
-        except E.CompileError as exc:
-            raise E.GraphError(f"a composite body needs one output: {exc}") from None
+        return structure.composite_output(self)
 
-    def analyse(self, input_shapes: Mapping[str, Any] | None = None, *,
-                order: list[str] | None = None) -> Analysis:
-        """Shapes and problems per node. ``input_shapes`` overrides input nodes (by id);
-        ``order`` is this model's :meth:`topological_order` when the caller has it already."""
-        from .compile import node_shape  # local: compile imports this module
-
-        result = Analysis()
-        try:
-            order = order if order is not None else self.topological_order()
-        except E.CycleError as exc:
-            for nid in self.nodes:
-                result.problems[nid] = str(exc)
-                result.shapes[nid] = None
-            return result
-        into: dict[str, dict[str, Edge]] = {}
-        for e in self.edges.values():
-            into.setdefault(e.dst, {})[e.port] = e
-        for nid in order:
-            node = self.nodes[nid]
-            incoming = into.get(nid, {})
-            try:
-                ports = self.input_ports(node)
-            except EngineError as exc:
-                result.problems[nid], result.shapes[nid] = str(exc), None
-                continue
-            missing = [p for p in ports if p not in incoming]
-            if missing:
-                result.problems[nid] = (
-                    f"input {', '.join(repr(m) for m in missing)} of '{node.name}' is not connected: "
-                    "drag a wire from another node's output to it"
-                )
-                result.shapes[nid] = None
-                continue
-            in_shapes = [result.shapes[incoming[p].src] for p in ports]
-            if any(s is None for s in in_shapes):
-                result.shapes[nid] = None
-                continue
-            if input_shapes and nid in input_shapes:
-                result.shapes[nid] = tuple(input_shapes[nid])
-                continue
-            try:
-                result.shapes[nid] = node_shape(node, in_shapes)  # type: ignore[arg-type]
-            except EngineError as exc:
-                result.problems[nid] = f"{node.name}: {exc}" if not str(exc).startswith(node.name) else str(exc)
-                result.shapes[nid] = None
-        return result
+    def analyse(self, input_shapes: Mapping[str, Any] | None = None, **options: Any) -> Analysis:
+        """Shapes and problems per node (see :func:`.structure.analyse`)."""
+        return structure.analyse(self, input_shapes, **options)
 
     # -- copying ----------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

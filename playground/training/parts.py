@@ -13,12 +13,13 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..engine import Program
+from ..engine.registry import losses
 from .datasets import TASKS, Dataset, DatasetError, Split, split
 from .features import expand_features, feature_labels, parse_features
 
 __all__ = ["CLASSIFICATION_LOSSES", "align_classes", "split_parts", "typed_dataset"]
 
-CLASSIFICATION_LOSSES = ("softmax_cross_entropy", "binary_cross_entropy")
+CLASSIFICATION_LOSSES = tuple(losses("classification"))  # from the registry
 
 
 def _subset(ds: Dataset, index: np.ndarray) -> Dataset:

@@ -15,12 +15,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..engine import EngineError
-from ..graph.edit import parse_sizes
+from ..engine import EngineError, get_op
+from ..graph.edit import ACTIVATIONS, LOSSES, parse_sizes
 
-ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu")
-LOSSES = {"softmax cross-entropy (classes)": "softmax_cross_entropy", "mean squared error": "mse",
-          "binary cross-entropy": "binary_cross_entropy", "no loss": "none"}
+FIRST_CHOICE = {"activation": "sigmoid", "loss": "softmax_cross_entropy"}  # what opens selected
+
+
+def _label(op: str) -> str:
+    if op == "none":
+        return "no loss"
+    spec = get_op(op)
+    return f"{spec.label} ({op})"
 
 
 class LayerStackDialog(QDialog):
@@ -34,12 +39,16 @@ class LayerStackDialog(QDialog):
         self.hidden = QLineEdit("64")
         self.hidden.setPlaceholderText("e.g. 64, 32")
         self.activation = QComboBox()
-        self.activation.addItems(ACTIVATIONS)
+        for op in ACTIVATIONS:  # from the registry
+            self.activation.addItem(_label(op), op)
+        self.activation.setCurrentIndex(self.activation.findData(FIRST_CHOICE["activation"]))
         self.output_width = QSpinBox()
         self.output_width.setRange(1, 100_000)
         self.output_width.setValue(10)
         self.loss = QComboBox()
-        self.loss.addItems(list(LOSSES))
+        for op in LOSSES:
+            self.loss.addItem(_label(op), op)
+        self.loss.setCurrentIndex(self.loss.findData(FIRST_CHOICE["loss"]))
         self.error = QLabel("")
         self.error.setStyleSheet("color: #d1242f;")
         form.addRow("Input width", self.input_width)
@@ -55,8 +64,8 @@ class LayerStackDialog(QDialog):
 
     def values(self) -> dict[str, Any]:
         return {"input_width": self.input_width.value(), "hidden": parse_sizes(self.hidden.text()),
-                "activation": self.activation.currentText(), "output_width": self.output_width.value(),
-                "loss": LOSSES[self.loss.currentText()]}
+                "activation": self.activation.currentData(),
+                "output_width": self.output_width.value(), "loss": self.loss.currentData()}
 
     def _accept(self) -> None:
         try:

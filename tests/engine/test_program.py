@@ -286,3 +286,25 @@ def test_forward_of_the_loss_ancestors_only_matches_a_full_pass(examples_dir):
     for k, g in grads.items():
         np.testing.assert_array_equal(program.grad(k), g)
     assert partial != full
+
+
+def test_a_traceback_inside_a_pass_shows_the_generated_line_with_the_gates_name() -> None:
+    import traceback
+
+    from playground.engine import OpSpec, register, unregister
+    from playground.engine import shapes as S
+
+    def boom(xs, p):
+        raise ValueError("boom")
+
+    register(OpSpec("test_boom", ("x",), boom, (lambda g, y, xs, p, s: g,), S.same,
+                    test_only=True))
+    try:
+        program = Program([node("x", "input", shape=[], value=1.0),
+                           node("the_gate", "test_boom", (0,))], output=1)
+        with pytest.raises(ValueError) as info:
+            program.run(None)
+        text = "".join(traceback.format_exception(info.value))
+        assert "v1 = f1([values[0]], p1)  # the_gate (test_boom)" in text
+    finally:
+        unregister("test_boom")

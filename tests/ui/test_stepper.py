@@ -234,7 +234,7 @@ def test_math_card_for_q_and_f(win):
     select(win, "f")
     text = win.math_card.text()
     assert "f = q² = 3² = 9" in text
-    assert "∂f/∂q = 2q = 2·3 = 6" in text
+    assert "∂f/∂q = 2·q = 2·3 = 6" in text
     win.scene.clearSelection()
     assert "Select one node" in win.math_card.text()
 
@@ -253,7 +253,7 @@ def test_math_card_for_the_sigmoid(win):
     select(win, "f")
     text = win.math_card.text()
     assert "f = σ(z) = σ(1) = 0.73" in text
-    assert "∂f/∂z = σ(1−σ) = 0.73·(1−0.73) = 0.20" in text
+    assert "∂f/∂z = f·(1 − f) = 0.73·(1 − 0.73) = 0.20" in text
     select(win, "w0x0")
     assert "w0x0 = w0 · x0 = 2 · (-1) = -2" in win.math_card.text()
     assert "∂w0x0/∂w0 = x0 = -1" in win.math_card.text()

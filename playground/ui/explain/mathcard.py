@@ -1,17 +1,21 @@
 """The math card: the selected node's formula and local derivative, with its numbers.
 
-The numbers are the ones on the wires (the latest Evaluate or step-through: the scene's
-``wire_values``/``wire_grads``); when the wires are blank the card runs one quiet forward and
-backward pass of its own (float64, inputs with their ``value``), cached until the next edit.
-For q = x + y it reads ``q = x + y = 1 + 2 = 3`` and ``∂q/∂x = 1, ∂q/∂y = 1``; for f = q²,
-``f = q² = 3² = 9`` and ``∂f/∂q = 2q = 2·3 = 6``; for a sigmoid, ``f = σ(z) = σ(1) = 0.73`` and
-``∂f/∂z = σ(1−σ) = 0.73·(1−0.73) = 0.20``. Tensors show their shape and mean.
+Everything it writes comes from the op registry: the op's expression and local-derivative
+templates (``OpSpec.texts``), filled in with the node names and then with the numbers
+(:func:`playground.engine.formatting.render`); each local derivative's value is the op's own
+vjp at those numbers (:func:`playground.graph.explain.local_derivative`). The numbers are the
+ones on the wires (the latest Evaluate or step-through); when the wires are blank the card runs
+one quiet forward and backward pass of its own (float64, inputs with their ``value``), cached
+on the graph's revision. For q = x + y it reads ``q = x + y = 1 + 2 = 3`` and ``∂q/∂x = 1``;
+for f = q², ``f = q² = 3² = 9`` and ``∂f/∂q = 2·q = 2·3 = 6``; for a sigmoid,
+``f = σ(z) = σ(1) = 0.73`` and ``∂f/∂z = f·(1 − f) = 0.73·(1 − 0.73) = 0.20``. Tensors show
+their shape and mean.
 """
 
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -19,8 +23,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from ...engine import EngineError, get_op
-from ...engine.formatting import brief as fmt_array
+from ...engine.formatting import brief, plain, render
 from ...graph import COMPOSITE, compile_graph, graph_values
+from ...graph.explain import local_derivative
 from ...training.workbench import set_fitting_params
 
 if TYPE_CHECKING:
@@ -29,185 +34,71 @@ if TYPE_CHECKING:
 Values = Mapping[str, Any]
 
 
-def num(v: Any) -> str:
-    """A number as people write it: ``3``, ``0.73``, ``-0.20``, ``1.2e-05``."""
-    v = float(v)
-    if not np.isfinite(v):
-        return "nan" if np.isnan(v) else ("∞" if v > 0 else "−∞")
-    if v == 0:
-        return "0"
-    if v == int(v) and abs(v) < 1e6:
-        return str(int(v))
-    if 0.01 <= abs(v) < 1000:
-        return f"{v:.2f}"
-    return f"{v:.3g}"
-
-
 def val(a: Any) -> str:
-    """A scalar as :func:`num`; a tensor as its shape and mean."""
+    """A scalar as people write it (``0.73``); a tensor as its shape and mean."""
     arr = np.asarray(a)
-    if arr.size == 1:
-        return num(arr.reshape(-1)[0])
-    return fmt_array(arr)
+    return plain(arr.reshape(-1)[0]) if arr.size == 1 else brief(arr)
 
 
 def par(a: Any) -> str:
     """A value inside an expression: negatives in parentheses."""
     text = val(a)
-    return f"({text})" if text.startswith("-") else text
+    return f"({text})" if text.startswith(("-", "−")) else text
 
 
-def _sup(p: float) -> str:
-    return {2.0: "²", 3.0: "³"}.get(float(p), f"^{num(p)}")
-
-
-def _scalar(*arrays: Any) -> bool:
+def _scalars(*arrays: Any) -> bool:
     return all(a is not None and np.size(a) == 1 for a in arrays)
 
 
-def _f(a: Any) -> float:
-    return float(np.asarray(a).reshape(-1)[0])
-
-
-def forward_line(op: str, out: str, n: Mapping[str, str], v: Mapping[str, Any], y: Any,
-                 params: Mapping[str, Any]) -> str:
+def forward_line(op: str, out: str, names: Mapping[str, str], values: Mapping[str, Any],
+                 y: Any, params: Mapping[str, Any]) -> str:
     """``out = formula = formula with numbers = result``; parts without numbers are left out."""
-    c = num(params["c"]) if "c" in params else ""
-    forms: dict[str, Callable[[Mapping[str, str]], str]] = {
-        "add": lambda s: f"{s['a']} + {s['b']}", "sub": lambda s: f"{s['a']} − {s['b']}",
-        "mul": lambda s: f"{s['a']} · {s['b']}", "div": lambda s: f"{s['a']} / {s['b']}",
-        "neg": lambda s: f"−{s['x']}", "add_const": lambda s: f"{s['x']} + {c}",
-        "mul_const": lambda s: f"{c} · {s['x']}",
-        "pow": lambda s: f"{s['x']}{_sup(params.get('exponent', 2.0))}",
-        "exp": lambda s: f"exp({s['x']})", "log": lambda s: f"ln({s['x']})",
-        "reciprocal": lambda s: f"1/{s['x']}", "relu": lambda s: f"max(0, {s['x']})",
-        "leaky_relu": lambda s: f"leaky_relu({s['x']})", "tanh": lambda s: f"tanh({s['x']})",
-        "sigmoid": lambda s: f"σ({s['x']})", "softmax": lambda s: f"softmax({s['x']})",
-        "log_softmax": lambda s: f"log_softmax({s['x']})",
-        "matmul": lambda s: f"{s['a']} · {s['b']}", "transpose": lambda s: f"{s['x']}ᵀ",
-        "sum": lambda s: f"Σ {s['x']}", "mean": lambda s: f"mean({s['x']})",
-        "dense": lambda s: f"{s['x']} · {s['W']} + {s['b']}",
-        "mse": lambda s: f"mse({s['pred']}, {s['target']})",
-        "softmax_cross_entropy": lambda s: f"CE({s['logits']}, {s['target']})",
-        "binary_cross_entropy": lambda s: f"BCE({s['pred']}, {s['target']})",
-    }
-    make = forms.get(op)
-    if make is None:
-        spec = get_op(op)
-        text = f"{out} = {spec.formula or spec.label}"
-        return text + (f" = {val(y)}" if y is not None else "")
-    text = f"{out} = {make(n)}"
-    have = all(v.get(p) is not None for p in n)
-    scalar = have and all(np.size(v[p]) == 1 for p in n)
-    if scalar and n:
-        shown = make({p: par(v[p]) for p in n})
-        shown = shown.replace("((", "(").replace("))", ")")
-        text += f" = {shown}"
+    spec = get_op(op)
+    expr = spec.texts(params).expr
+    if not expr:
+        return f"{out} = {spec.formula or spec.label}" + (f" = {val(y)}" if y is not None else "")
+    text = f"{out} = {render(expr, names, params)}"
+    if names and _scalars(*(values.get(p) for p in names)):
+        shown = render(expr, {p: par(values[p]) for p in names}, params)
+        text += f" = {shown.replace('((', '(').replace('))', ')')}"
     if y is not None:
         text += f" = {val(y)}"
     return text
 
 
-def local_lines(op: str, out: str, n: Mapping[str, str], v: Mapping[str, Any], y: Any,
-                params: Mapping[str, Any]) -> list[str]:
+def local_lines(op: str, out: str, names: Mapping[str, str], values: Mapping[str, Any],
+                y: Any, params: Mapping[str, Any]) -> list[str]:
     """One ``∂out/∂input = rule = numbers = result`` per input port."""
     spec = get_op(op)
+    texts = spec.texts(params)
+    have = all(values.get(p) is not None for p in spec.inputs)
     lines: list[str] = []
     for port in spec.inputs:
-        name = n.get(port, port)
+        name = names.get(port, port)
         head = f"∂{out}/∂{name}"
-        rule, shown, result = _local(op, port, n, v, y, params)
-        if rule is None:
-            lines.append(f"{head}: {spec.derivative or 'see the op'}")
+        template = texts.local.get(port)
+        if template is None:
+            lines.append(f"{head}: {texts.derivative or 'see the op'}")
             continue
+        rule = render(template, {**names, "out": out}, params)
         text = f"{head} = {rule}"
-        if shown is not None and shown != rule and shown != result:
-            text += f" = {shown}"
-        if result is not None and result != rule:
-            text += f" = {result}"
+        local = None
+        if have:
+            try:
+                local = local_derivative(op, port, [values[p] for p in spec.inputs], params)
+            except (EngineError, ValueError, FloatingPointError):
+                local = None
+        if local is not None:
+            if _scalars(*(values[p] for p in spec.inputs), y):
+                numbers = {p: par(values[p]) for p in spec.inputs}
+                numbers["out"] = par(y)
+                shown = render(template, numbers, params)
+                if shown not in (rule, val(local), f"({val(local)})"):
+                    text += f" = {shown}"
+            if val(local) != rule:
+                text += f" = {val(local)}"
         lines.append(text)
     return lines
-
-
-def _local(op: str, port: str, n: Mapping[str, str], v: Mapping[str, Any], y: Any,
-           params: Mapping[str, Any]) -> tuple[str | None, str | None, str | None]:
-    """(symbolic rule, rule with numbers, value) of one local derivative; None where unknown."""
-    x = v.get(port)
-    xn = n.get(port, port)
-    sc = _scalar(*(v.get(p) for p in n), y) if n else False
-    if op in ("add", "add_const"):
-        return "1", None, None
-    if op == "sub":
-        return ("1" if port == "a" else "−1"), None, None
-    if op == "neg":
-        return "−1", None, None
-    if op == "mul_const":
-        return num(params["c"]), None, None
-    if op == "mul":
-        other = "b" if port == "a" else "a"
-        ov = v.get(other)
-        return n.get(other, other), None, (val(ov) if ov is not None else None)
-    if op == "div":
-        a, b = v.get("a"), v.get("b")
-        if port == "a":
-            rule = f"1/{n.get('b', 'b')}"
-            return rule, (f"1/{par(b)}" if sc else None), (val(1.0 / np.asarray(b)) if b is not None else None)
-        rule = f"−{n.get('a', 'a')}/{n.get('b', 'b')}²"
-        res = None if a is None or b is None else val(-np.asarray(a) / np.asarray(b) ** 2)
-        return rule, (f"−{par(a)}/{par(b)}²" if sc else None), res
-    if op == "pow":
-        p = float(params.get("exponent", 2.0))
-        rule = f"2{xn}" if p == 2.0 else f"{num(p)}·{xn}{_sup(p - 1)}"
-        if x is None:
-            return rule, None, None
-        shown = (f"2·{par(x)}" if p == 2.0 else f"{num(p)}·{par(x)}{_sup(p - 1)}") if sc else None
-        return rule, shown, val(p * np.asarray(x, dtype=float) ** (p - 1))
-    if op == "exp":
-        return f"exp({xn})", None, (val(y) if y is not None else None)
-    if op == "log":
-        return f"1/{xn}", (f"1/{par(x)}" if sc else None), (val(1.0 / np.asarray(x)) if x is not None else None)
-    if op == "reciprocal":
-        rule = f"−1/{xn}²"
-        res = None if x is None else val(-1.0 / np.asarray(x, dtype=float) ** 2)
-        return rule, (f"−1/{par(x)}²" if sc else None), res
-    if op == "relu":
-        res = None if x is None else val((np.asarray(x) > 0).astype(float))
-        return f"1 if {xn} > 0 else 0", None, res
-    if op == "leaky_relu":
-        alpha = float(params.get("alpha", 0.01))
-        res = None if x is None else val(np.where(np.asarray(x) > 0, 1.0, alpha))
-        return f"1 if {xn} > 0 else α", None, res
-    if op == "tanh":
-        res = None if y is None else val(1.0 - np.asarray(y) ** 2)
-        return f"1 − tanh²({xn})", (f"1 − {par(y)}²" if sc else None), res
-    if op == "sigmoid":
-        res = None if y is None else val(np.asarray(y) * (1.0 - np.asarray(y)))
-        shown = f"{val(y)}·(1−{val(y)})" if sc else None
-        return "σ(1−σ)", shown, res
-    template = _MATRIX.get(op, {}).get(port)
-    if template is None:
-        return None, None, None
-    try:
-        return template.format(**{p: n.get(p, p) for p in get_op(op).inputs}), None, None
-    except (KeyError, IndexError):
-        return template, None, None
-
-
-# Not elementwise: the local derivative is applied to G, the gradient arriving at the output.
-_MATRIX: dict[str, dict[str, str]] = {
-    "matmul": {"a": "G · {b}ᵀ", "b": "{a}ᵀ · G"},
-    "dense": {"x": "G · {W}ᵀ", "W": "{x}ᵀ · G", "b": "G summed over the batch"},
-    "transpose": {"x": "Gᵀ"},
-    "sum": {"x": "G copied to every element"},
-    "mean": {"x": "G / n copied to every element"},
-    "softmax": {"x": "y ⊙ (G − Σ G⊙y)"},
-    "log_softmax": {"x": "G − softmax({x}) · Σ G"},
-    "mse": {"pred": "2({pred} − {target}) / n", "target": "−2({pred} − {target}) / n"},
-    "softmax_cross_entropy": {"logits": "(softmax({logits}) − onehot({target})) / N",
-                              "target": "none (labels are not differentiated)"},
-    "binary_cross_entropy": {"pred": "(q − t) / (q(1 − q)) / n, q = {pred}, t = {target}",
-                             "target": "log((1 − q)/q) / n, q = {pred}"},
-}
 
 
 class MathCard(QWidget):
@@ -346,7 +237,7 @@ class MathCard(QWidget):
                 if any(np.size(a) > 1 for a in v.values() if a is not None):
                     main += [f"{n[p]}: {val(v[p])}" for p in ports if v[p] is not None]
                 deriv = local_lines(node.op, node.name, n, v, y, node.params)
-                if any("G" in rule for rule in _MATRIX.get(node.op, {}).values()):
+                if any("G" in rule for rule in spec.texts(node.params).local.values()):
                     deriv.append(f"G is the gradient arriving at {node.name}: ∂{f}/∂{node.name}")
         grad_lines: list[str] = []
         if g is not None:

@@ -22,11 +22,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
-    QListWidgetItem,
     QPushButton,
     QSlider,
     QSpinBox,
@@ -38,7 +37,7 @@ from ...graph import CompileError, compile_graph
 from ...graph.explain import BackwardStep, ForwardStep, trace
 from ...graph.inputs import inputs_without_value
 from ...training.workbench import set_fitting_params
-from .stepper_ui import SPEEDS, build_ui
+from .stepper_ui import SPEEDS, build_ui, fill_list
 from .steptext import (
     StepText,
     backward_text,
@@ -216,7 +215,7 @@ class StepThroughPanel(QWidget):
         self.forward_steps = [s for s in forward if not _is_source(program, s.node_id)]
         self.backward_steps = list(backward)
         self.position = -1
-        self._fill_list()
+        fill_list(self.step_list, self.forward_steps, self.backward_steps)
         self._show_idle()
         self._update_buttons()
         return True
@@ -262,16 +261,6 @@ class StepThroughPanel(QWidget):
         self.status.setText("Cannot step through")
         if status:
             self.message.emit(text)
-
-    def _fill_list(self) -> None:
-        self.step_list.clear()
-        rows = [("→", Qt.GlobalColor.darkGreen, f.text) for f in self.forward_steps]
-        rows += [("←", Qt.GlobalColor.darkRed, b.text) for b in self.backward_steps]
-        for arrow, colour, text in rows:
-            item = QListWidgetItem(f"{arrow} {text}")
-            item.setForeground(colour)
-            item.setToolTip(text)
-            self.step_list.addItem(item)
 
     # -- moving ----------------------------------------------------------------------------
     def step_forward(self) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
@@ -10,6 +11,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QListWidget,
+    QListWidgetItem,
     QPushButton,
     QScrollArea,
     QSizePolicy,
@@ -19,6 +21,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from ...graph.explain import BackwardStep, ForwardStep
 
 if TYPE_CHECKING:
     from .stepper import StepThroughPanel
@@ -120,3 +124,16 @@ def build_ui(self: StepThroughPanel) -> None:
         sc.activated.connect(slot)
     self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
+
+
+def fill_list(steps: QListWidget, forward: Sequence[ForwardStep],
+              backward: Sequence[BackwardStep]) -> None:
+    """Every step of the pass, forward in green, backward in red."""
+    steps.clear()
+    rows = [("→", Qt.GlobalColor.darkGreen, f.text) for f in forward]
+    rows += [("←", Qt.GlobalColor.darkRed, b.text) for b in backward]
+    for arrow, colour, text in rows:
+        item = QListWidgetItem(f"{arrow} {text}")
+        item.setForeground(colour)
+        item.setToolTip(text)
+        steps.addItem(item)

@@ -322,33 +322,32 @@ class TrainingPanel(QWidget):
     def start(self, mode: str = "run", start_paused: bool = False,
               reinit: bool | None = None) -> bool:
         """Commit the form and start a run (see :meth:`TrainingRunner.start`)."""
-        if self.runner.running:
+        if self.runner.running or not self._committed():
             return False
+        return self.runner.start(mode=mode, start_paused=start_paused, reinit=reinit)
+
+    def _committed(self) -> bool:
+        """The form written into the session before a run starts; False (and why, in the
+        status line) when a field is not a number."""
         try:
             self.commit()
         except (TrainingError, SettingsError) as exc:
             self._show_status(str(exc), True)
             return False
-        return self.runner.start(mode=mode, start_paused=start_paused, reinit=reinit)
+        return True
 
     def _on_train_clicked(self) -> None:
-        if self.runner.running:
+        if self.runner.running or self._committed():
             self.runner.train_or_pause()
-        else:
-            self.start()
         self._update_buttons()
 
     def step_once(self) -> None:
-        if self.runner.running:
+        if self.runner.running or self._committed():
             self.runner.step_once()
-        else:
-            self.start(mode="step")
 
     def step_epoch(self) -> None:
-        if self.runner.running:
+        if self.runner.running or self._committed():
             self.runner.step_epoch()
-        else:
-            self.start(mode="epoch")
 
     def _on_lr_edited(self) -> None:
         if self.runner.running:

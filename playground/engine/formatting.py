@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from .digest import Digest
+
 __all__ = ["brief", "listing", "number", "operand", "plain", "power", "render", "shape",
            "summary"]
 
@@ -90,7 +92,14 @@ def operand(a: Any) -> str:
 
 
 def summary(a: Any) -> str:
-    """What a wire shows: a scalar as a number, a tensor as shape, mean μ and norm ‖·‖."""
+    """What a wire shows: a scalar as a number, a tensor as shape, mean μ and norm ‖·‖.
+    ``a`` may be a :class:`~.digest.Digest` of the array."""
+    if isinstance(a, Digest):
+        if a.size == 1:
+            return number(a.scalar())
+        dims = shape(a.shape, compact=True)
+        return f"{dims} empty" if a.size == 0 else \
+            f"{dims} μ{number(a.mean, 2)} ‖{number(a.norm, 2)}‖"
     arr = np.asarray(a)
     if arr.dtype.kind not in "fc":
         arr = arr.astype(np.float64)

@@ -54,7 +54,6 @@ def build_window(win: MainWindow) -> None:
     box = QVBoxLayout(central)
     box.setContentsMargins(0, 0, 0, 0)
     box.setSpacing(0)
-    box.addWidget(win.training_tools.lock_banner)
     box.addWidget(win.breadcrumb)
     box.addWidget(win.view)
     win.breadcrumb.hide()
@@ -115,6 +114,7 @@ def build_window(win: MainWindow) -> None:
     _action(win, "minimap", "&Minimap", win.minimap.setVisible, checkable=True,
             tip="An overview of the whole graph; click or drag in it to move the canvas")
     win.actions_["minimap"].setChecked(True)
+    win.actions_["live_canvas"] = win.live.action
     for action in win.actions_.values():
         win.addAction(action)  # shortcuts work wherever the focus is in the window
 
@@ -131,7 +131,7 @@ def build_window(win: MainWindow) -> None:
                    "add_backdrop", None, "set_output", "history"))
     v = mb.addMenu("&View")
     _fill(v, win, ("fit", "zoom_in", "zoom_out", "zoom_100", None, "snap", "minimap",
-                   "auto_layout", None))
+                   "live_canvas", "auto_layout", None))
     for key in ("palette", "inspector", "history", "stepper", "math", "lesson", "granularity",
                 "values"):
         v.addAction(win.docks[key].toggleViewAction())
@@ -147,6 +147,14 @@ def build_window(win: MainWindow) -> None:
                     "layer_stack"))
     xb = win.addToolBar("Explain")
     xb.setObjectName("explain_toolbar")
+    # the run bar: a whole row of its own, always there (not movable, not closable)
+    win.addToolBarBreak()
+    rb = win.addToolBar("Run")
+    rb.setObjectName("run_toolbar")
+    rb.setMovable(False)
+    rb.setFloatable(False)
+    rb.toggleViewAction().setEnabled(False)
+    rb.addWidget(win.training_tools.run_bar)
     for key in EXPLAIN_TOOLBAR:
         if key == "sample_box":
             xb.addWidget(ex.evaluator.sample_box)

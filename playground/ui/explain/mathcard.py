@@ -169,7 +169,7 @@ class MathCard(QWidget):
     def _numbers(self) -> tuple[Values, Values, str]:
         """(values, gradients) by document node id, and where they come from."""
         scene = self.session.scene
-        if scene is not None and scene.overlays.has_wire_data:
+        if scene is not None and scene.overlays.has_arrays:  # not a live run's digests
             return scene.overlays.wire_values, scene.overlays.wire_grads, "the wires"
         doc = self.session.document
         if doc is None:

@@ -16,6 +16,7 @@ from ...engine import Program
 from ...training import Binding, Trainer, predict_classes
 from ...training.loop import encode_targets
 from .history import ViewSnapshot
+from .live_data import live_canvas
 
 __all__ = ["GRID_SIZE", "SAMPLE_COUNT", "VIEWS", "SnapshotFn", "copy_params", "make_view_snapshot",
            "snapshot_from", "view_fields"]
@@ -28,7 +29,7 @@ CHUNK_ROWS = 4096  # rows per forward pass when predicting many points (bounds t
 
 # what a periodic snapshot can leave out when no visible view needs it (the parameters are
 # always copied: the weight histograms and the values on the wires use them)
-VIEWS = frozenset({"boundary", "confusion", "samples"})
+VIEWS = frozenset({"boundary", "confusion", "samples", "canvas"})
 VIEWS_NEEDING_PREDICTIONS = frozenset({"confusion", "samples"})
 
 SnapshotFn = Callable[[Program, Trainer], Mapping[str, Any]]
@@ -119,6 +120,9 @@ def view_fields(program: Program, trainer: Trainer, full: bool = True,
     out: dict[str, Any] = {}
     cache = _cache(trainer)
     have_train = trainer.X_train.shape[0] > 0
+    if views is None or "canvas" in views:
+        # first: it reads the last training batch's state (the passes below overwrite values)
+        out["canvas"] = live_canvas(program, trainer)
     with np.errstate(all="ignore"):
         boundary = views is None or "boundary" in views
         predictions = views is None or not VIEWS_NEEDING_PREDICTIONS.isdisjoint(views)

@@ -1,5 +1,5 @@
 """The training side of a window, built from the session: the Training panel (its settings
-scroll, its run controls stay in view), the live plots and the lock banner; what a run's start,
+scroll, its run controls stay in view), the live plots and the run bar above the canvas; what a run's start,
 failure and Reset show on the canvas. MainWindow places them."""
 
 from __future__ import annotations
@@ -7,17 +7,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt
-from PySide6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QScrollArea, QVBoxLayout, QWidget
 
 from .panel import TrainingPanel
 from .plots import TrainingPlots
+from .runbar import RunBar
 
 if TYPE_CHECKING:
     from ..services import WindowServices
     from ..session import Session
 
-LOCK_TEXT = ("Training — the graph is locked while a run is live. Pause, Step or Stop from the "
-             "Training panel; edits apply to the next run.")
 
 
 class TrainingTools(QObject):
@@ -48,9 +47,9 @@ class TrainingTools(QObject):
         footer.addWidget(self.panel.run_box)
         column.addLayout(footer)
         self.plots = TrainingPlots(runner.history, parent)
-        self.lock_banner = QLabel(LOCK_TEXT, parent)
-        self.lock_banner.setStyleSheet("background: #7a5b12; color: white; padding: 4px 8px;")
-        self.lock_banner.hide()
+        # the run's controls and numbers, above the canvas; it says when the graph is locked
+        self.run_bar = RunBar(session, self.panel._committed, parent)
+        self.lock_banner = self.run_bar.lock_label
         runner.controller.snapshot.connect(self.plots.on_snapshot)
         # periodic snapshots compute only what is on screen (a decision-boundary grid or
         # validation predictions no one sees would take time from training)
@@ -66,7 +65,6 @@ class TrainingTools(QObject):
         session.root_changed.connect(lambda _doc: self.plots.clear())
 
     def _on_locked(self, locked: bool) -> None:
-        self.lock_banner.setVisible(locked)
         if not locked:
             self.plots.stop()
             return

@@ -336,6 +336,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.session.runner.stop()
+        self.files.interop.shutdown()
         self.save_settings()
         for doc in self.session.document_chain():
             doc.close()

@@ -6,23 +6,18 @@ copied in the GUI thread before the worker starts (the worker never touches the 
 the worker hands back plain Python objects: an :class:`~playground.interop.ExportReport`, or the
 imported :class:`~playground.graph.GraphModel`, which becomes a new untitled document here.
 
-Threading (ARCHITECTURE.md §5): :class:`InteropWorker` is a QObject moved to a QThread; its
-``run`` calls the one function, reports progress through a callback that emits plain data,
-and checks a :class:`threading.Event` set by Cancel (the export stops at its next phase). When
-it is done it moves itself back to the GUI thread and ends the thread's event loop; the GUI
-thread waits for the thread and deletes both. Nothing Qt is made or destroyed in the worker.
+The worker (:class:`~playground.ui.jobs.BackgroundJob`) calls the one function and reports
+progress as plain data; Cancel makes the export stop at its next phase. One job at a time.
 """
 
 from __future__ import annotations
 
-import threading
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PySide6.QtCore import QCoreApplication, QObject, QSettings, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QObject, QSettings, Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QDialog,
@@ -46,13 +41,13 @@ from ..interop import (
     import_onnx,
 )
 from .document import Document
+from .jobs import BackgroundJob, Progress
 
 if TYPE_CHECKING:
     from ..graph import GraphModel
     from .services import WindowServices
     from .session import Session
 
-Progress = Callable[[float, str], None]
 MENU_TEXT = {"pytorch": "&PyTorch Project…", "onnx": "&ONNX Model…", "numpy": "&NumPy Script…",
              "notebook": "Jupyter &Notebook…"}
 FILTERS = {"onnx": "ONNX models (*.onnx)", "numpy": "Python scripts (*.py)",
@@ -64,54 +59,6 @@ TIPS = {"pytorch": "A runnable PyTorch project (model.py, train.py with a DDP pa
         "numpy": "One standalone NumPy script: forward and backward gate by gate, the update "
                  "and the training loop, checked against the app",
         "notebook": "The NumPy script as a notebook, a markdown cell per gate"}
-
-
-class Cancelled(Exception):
-    """Cancel was pressed: the worker stops at the next progress report."""
-
-
-class InteropWorker(QObject):
-    """Runs ``job(progress)`` once in the thread it was moved to; emits plain data only."""
-
-    progressed = Signal(float, str)
-    succeeded = Signal(object)  # what the job returned (an ExportReport or a GraphModel)
-    failed = Signal(str)  # one line; '' when cancelled
-
-    def __init__(self, job: Callable[[Progress], Any]) -> None:
-        super().__init__()
-        self.job = job
-        self.cancel = threading.Event()
-        self.last_traceback = ""
-
-    def _progress(self, fraction: float, text: str) -> None:
-        if self.cancel.is_set():
-            raise Cancelled
-        self.progressed.emit(float(fraction), str(text))
-
-    @Slot()
-    def run(self) -> None:
-        try:
-            result = self.job(self._progress)
-        except Cancelled:
-            self.failed.emit("")
-        except InteropError as exc:
-            self.failed.emit(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-        except Exception as exc:  # noqa: BLE001 - a bug must not take the window down
-            self.last_traceback = traceback.format_exc()
-            self.failed.emit(f"unexpected error: {type(exc).__name__}: {exc}")
-        else:
-            self.succeeded.emit(result)
-        finally:
-            self.job = _done  # drop the model and arrays here, not in a later collection
-            app = QCoreApplication.instance()
-            thread = QThread.currentThread()
-            if app is not None and thread is not app.thread():
-                self.moveToThread(app.thread())  # the GUI thread deletes it
-            thread.quit()  # exec() returns as soon as run() does
-
-
-def _done(_progress: Progress) -> None:
-    return None
 
 
 class InteropDialog(QDialog):
@@ -184,8 +131,11 @@ class InteropActions(QObject):
         super().__init__(parent)
         self.session, self.services, self.settings = session, services, settings
         self.window = parent
-        self.job_thread: QThread | None = None
-        self.worker: InteropWorker | None = None
+        self.job = BackgroundJob(self, expected=(InteropError,))
+        self.job.progressed.connect(self._on_progress)
+        self.job.succeeded.connect(self._on_succeeded)
+        self.job.failed.connect(self._on_failed)
+        self.job.done.connect(self.done)
         self.dialog: InteropDialog | None = None
         self.last_report: ExportReport | None = None
         self.last_error = ""
@@ -212,7 +162,7 @@ class InteropActions(QObject):
 
     @property
     def busy(self) -> bool:
-        return self.job_thread is not None
+        return self.job.busy
 
     # -- asking where ------------------------------------------------------------------------
     def _last_dir(self) -> Path:
@@ -333,17 +283,13 @@ class InteropActions(QObject):
         if self.dialog is not None:
             self.dialog.deleteLater()
         dialog = self.dialog = InteropDialog(title, heading, self.window)
-        worker = self.worker = InteropWorker(job)
-        thread = self.job_thread = QThread(self)
-        worker.moveToThread(thread)
-        thread.started.connect(worker.run)
-        worker.progressed.connect(dialog.set_progress)
-        worker.succeeded.connect(self._on_succeeded)
-        worker.failed.connect(self._on_failed)
-        thread.finished.connect(self._on_thread_finished)
-        dialog.cancel_requested.connect(worker.cancel.set)
+        dialog.cancel_requested.connect(self.job.cancel)
         dialog.show()
-        thread.start()
+        self.job.start(job)
+
+    def _on_progress(self, fraction: float, text: str) -> None:
+        if self.dialog is not None:
+            self.dialog.set_progress(fraction, text)
 
     def _on_succeeded(self, result: Any) -> None:
         if self._what == "import":
@@ -370,28 +316,9 @@ class InteropActions(QObject):
         self.services.show_status(text, 12000)
         self.services.show_error(f"{verb} failed", text)
 
-    def _on_thread_finished(self) -> None:
-        thread, worker = self.job_thread, self.worker
-        self.job_thread, self.worker = None, None
-        if thread is not None:
-            thread.wait()
-            thread.deleteLater()
-        if worker is not None:
-            worker.deleteLater()
-        self.done.emit()
-
     def shutdown(self) -> None:
-        """The window closes: cancel a job under way and wait for its thread (never
-        terminated; the job stops at its next progress report)."""
-        thread, worker = self.job_thread, self.worker
-        if thread is None:
-            return
-        if worker is not None:
-            worker.cancel.set()
-        thread.wait()
-        QCoreApplication.sendPostedEvents()  # its queued results, then the cleanup
-        if self.job_thread is thread:
-            self._on_thread_finished()
+        """The window closes: cancel a job under way and wait for its thread."""
+        self.job.shutdown()
 
 
 def _names(files: list[str], target: Path, fmt: str) -> list[str]:

@@ -219,11 +219,11 @@ def test_closing_the_window_during_an_export_waits_for_the_worker(qtbot, window,
     slow_export(monkeypatch)
     interop = window.files.interop
     assert interop.export("onnx", tmp_path / "x.onnx")
-    thread = interop.job_thread
+    thread = interop.job.job_thread
     qtbot.waitUntil(lambda: interop.dialog.phase.text() == "working", timeout=DONE_MS)
     window.document.forget_changes()
     window.close()
     QApplication.processEvents()
-    assert interop.job_thread is None
+    assert interop.job.job_thread is None
     with pytest.raises(RuntimeError):  # deleted: it had finished
         thread.isRunning()

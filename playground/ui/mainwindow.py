@@ -337,6 +337,7 @@ class MainWindow(QMainWindow):
             return
         self.session.runner.stop()
         self.files.interop.shutdown()
+        self.session.comparison.stop()
         self.save_settings()
         for doc in self.session.document_chain():
             doc.close()

@@ -221,12 +221,12 @@ class InteropActions(QObject):
         self.last_report = report
         fmt = report.format
         target = Path(self._path)
-        lines = [f"Wrote {', '.join(_names(report.files, target, fmt))}"
-                 + (f" in {target}" if fmt == "pytorch" else f" in {target.parent}") + "."]
+        folder = target if fmt == "pytorch" else target.parent
+        lines = [f"Wrote {', '.join(_names(report.files, target, fmt))}", f"in {folder}", ""]
         if report.max_difference is not None:
-            verdict = ("within" if report.ok else "OVER") + f" the tolerance {report.tolerance:g}"
-            lines.append(f"Parity with the app ({report.checked_with}): largest difference "
-                         f"{report.max_difference:.3g}, {verdict}.")
+            verdict = ("✓ within" if report.ok else "✗ OVER") + f" the tolerance {report.tolerance:g}"
+            lines.append(f"Checked against the app with {report.checked_with}: largest "
+                         f"difference {report.max_difference:.3g} ({verdict}).")
             short = (f"largest difference to the app {report.max_difference:.3g}"
                      + ("" if report.ok else f" — over the tolerance {report.tolerance:g}"))
         else:
@@ -311,6 +311,8 @@ class InteropActions(QObject):
         verb = "Import" if self._what == "import" else "Export"
         self.last_error = message
         text = f"{verb} failed: {message}"
+        if not text.endswith((".", "!", "?")):
+            text += "."
         if self._what == "import":
             text += " The current graph was left as it was."
         self.services.show_status(text, 12000)

@@ -157,7 +157,8 @@ def test_a_broken_onnx_file_is_refused_in_one_line_and_the_graph_kept(qtbot, win
     assert window.session.root is root
     assert len(window.errors) == 1 and "\n" not in window.errors[0]
     assert window.errors[0].startswith("Import failed: broken.onnx")
-    assert "left as it was" in window.errors[0]
+    assert window.errors[0].endswith("The current graph was left as it was.")
+    assert ". The current graph" in window.errors[0]
     assert window.errors[0] in window.statusBar().currentMessage()
 
 

@@ -57,7 +57,7 @@ def test_test_fraction_and_full_batch_reach_the_run(qtbot, window):
     line = panel.held_out
     assert line.isVisible()
     assert line.result.accuracy == last.test_accuracy and line.result.loss == last.test_loss
-    assert f"{100 * last.test_accuracy:.1f}%" in line.text() and "40 held-out" in line.text()
+    assert f"{100 * last.test_accuracy:.1f}%" in line.text() and "40 held out" in line.text()
     # the settings are the graph's: saved with it, shown again when it is read back
     meta = s.root.model.meta["training"]
     assert meta["test_fraction"] == 0.2 and meta["full_batch"] is True

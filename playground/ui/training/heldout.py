@@ -38,7 +38,7 @@ def held_out_score(session: Session, reason: str) -> Score | None:
 
 
 def describe(result: Score) -> str:
-    what = f"Test ({result.samples} held-out samples):"
+    what = f"Test ({result.samples} held out):"
     if result.accuracy is not None:
         return f"{what} accuracy {100 * result.accuracy:.1f}% · loss {result.loss:.4g}"
     return f"{what} loss {result.loss:.4g}"

@@ -349,6 +349,8 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.session.runner.stop()
+        self.files.interop.shutdown()
+        self.session.comparison.stop()
         self.save_settings()
         for doc in self.session.document_chain():
             doc.close()

@@ -100,9 +100,11 @@ class Session(QObject):
         self.inputs: tuple[str | None, str | None] = (None, None)  # (features, labels) inputs
         self._split: tuple[tuple[Any, ...], Split] | None = None
         self.sample: int | None = None  # the sample on the inputs (None: their typed values)
+        from .training.comparison import ComparisonRunner
         from .training.runner import TrainingRunner  # the runner reads the session back
 
         self.runner = TrainingRunner(self)
+        self.comparison = ComparisonRunner(self)  # another example's run, drawn beside this one
 
     # -- documents ----------------------------------------------------------------------------
     @property

@@ -124,7 +124,9 @@ def build_window(win: MainWindow) -> None:
     _fill(f, win, ("new", "open"))
     f.addMenu(win.files.examples_menu)
     f.addMenu(win.files.recent_menu)
-    _fill(f, win, (None, "save", "save_as", None, "export_png", "export_svg", None, "quit"))
+    _fill(f, win, (None, "save", "save_as", None, "import_onnx"))
+    f.addMenu(win.files.interop.export_menu)
+    _fill(f, win, ("export_png", "export_svg", None, "quit"))
     e = mb.addMenu("&Edit")
     _fill(e, win, ("undo", "redo", None, "cut", "copy", "paste", "duplicate", "delete", None,
                    "select_all", None, "group", "ungroup", "fuse", "expand", "open_group",

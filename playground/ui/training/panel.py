@@ -37,6 +37,7 @@ from ...training.datasets import TWO_D
 from ...training.settings import FIELD
 from ...training.workbench import TYPED, DataSettings, SettingsError
 from .data_widgets import CsvImportDialog, DatasetCombo
+from .heldout import HeldOutLine
 
 if TYPE_CHECKING:
     from ..session import Session
@@ -92,6 +93,9 @@ class TrainingPanel(QWidget):
         self.val_fraction.setValue(0.3)
         self.seed = QSpinBox()
         _range(self.seed, "seed")
+        self.test_fraction = QDoubleSpinBox()
+        _range(self.test_fraction, "test_fraction")
+        self.test_fraction.setSingleStep(0.05)
         self.standardize = QCheckBox("standardise features")
         self.standardize.setChecked(True)
         grid = QGridLayout()
@@ -103,6 +107,8 @@ class TrainingPanel(QWidget):
         grid.addWidget(self.val_fraction, 1, 1)
         grid.addWidget(QLabel("seed"), 1, 2)
         grid.addWidget(self.seed, 1, 3)
+        grid.addWidget(QLabel("test"), 2, 0)
+        grid.addWidget(self.test_fraction, 2, 1)
         f.addRow(grid)
         f.addRow(self.standardize)
         self.features = QComboBox()
@@ -124,10 +130,16 @@ class TrainingPanel(QWidget):
         self.epochs = QSpinBox()
         _range(self.epochs, "epochs")
         self.epochs.setValue(20)
+        self.full_batch = QCheckBox("full batch")
+        self.full_batch.setToolTip("Every step on the whole training part, in order (the batch "
+                                   "size is not used): plain gradient descent")
+        batch_row = QHBoxLayout()
+        batch_row.addWidget(self.batch, 1)
+        batch_row.addWidget(self.full_batch)
         self.l2 = QLineEdit("0")
         g.addRow("Optimizer", self.optimizer)
         g.addRow("Learning rate", self.lr)
-        g.addRow("Batch size", self.batch)
+        g.addRow("Batch size", batch_row)
         g.addRow("Epochs", self.epochs)
         g.addRow("L2 decay", self.l2)
         self.reinit = QPushButton("Re-initialise weights")
@@ -159,6 +171,8 @@ class TrainingPanel(QWidget):
         self.status.setWordWrap(True)
         self.status.setTextFormat(Qt.TextFormat.RichText)
         r.addWidget(self.status)
+        self.held_out = HeldOutLine(self.session)  # the test part's score when a run ends
+        r.addWidget(self.held_out)
         # what opening the file said (trained weights taken or not, settings refused): kept in
         # view until another graph opens, unlike status messages
         self.notes = QLabel("")
@@ -173,10 +187,11 @@ class TrainingPanel(QWidget):
         self.import_csv.clicked.connect(self._import_csv)
         for combo in (self.dataset, self.features, self.target, self.optimizer):
             combo.currentIndexChanged.connect(self._on_edited)
-        for spin in (self.samples, self.noise, self.val_fraction, self.seed, self.batch,
-                     self.epochs):
+        for spin in (self.samples, self.noise, self.val_fraction, self.test_fraction, self.seed,
+                     self.batch, self.epochs):
             spin.valueChanged.connect(self._on_edited)
         self.standardize.toggled.connect(self._on_edited)
+        self.full_batch.toggled.connect(self._on_edited)
         self.l2.editingFinished.connect(self._on_edited)
         self.lr.editingFinished.connect(self._on_lr_edited)
         self.train_button.clicked.connect(self._on_train_clicked)
@@ -205,10 +220,12 @@ class TrainingPanel(QWidget):
             if d.noise is not None:
                 self.noise.setValue(float(d.noise))
             self.val_fraction.setValue(float(d.val_fraction))
+            self.test_fraction.setValue(float(d.test_fraction))
             self.seed.setValue(int(d.seed))
             self.standardize.setChecked(bool(d.standardize))
             self.epochs.setValue(int(c.epochs))
             self.batch.setValue(int(c.batch_size))
+            self.full_batch.setChecked(bool(c.full_batch))
             self.lr.setText(f"{c.lr:g}")
             self.l2.setText(f"{c.l2:g}")
             self.optimizer.setCurrentText(c.optimizer)
@@ -238,6 +255,7 @@ class TrainingPanel(QWidget):
         running = self.runner.running
         self.samples.setEnabled(generated and not running)
         self.noise.setEnabled(generated and not running)
+        self.batch.setEnabled(not self.full_batch.isChecked() and not running)
 
     # -- form → session ----------------------------------------------------------------------
     def _on_edited(self, *_: Any) -> None:
@@ -255,6 +273,7 @@ class TrainingPanel(QWidget):
         base = self.session.data
         generated = key in GENERATED
         common: dict[str, Any] = {"val_fraction": self.val_fraction.value(),
+                                  "test_fraction": self.test_fraction.value(),
                                   "seed": self.seed.value(),
                   "standardize": self.standardize.isChecked(),
                   "samples": self.samples.value() if generated else None,
@@ -280,6 +299,7 @@ class TrainingPanel(QWidget):
         lr, l2 = values
         config = dataclasses.replace(self.session.config, epochs=self.epochs.value(),
                                      batch_size=self.batch.value(), lr=lr, l2=l2,
+                                     full_batch=self.full_batch.isChecked(),
                                      optimizer=self.optimizer.currentText())
         features = None if self.features.currentIndex() <= 0 else self.features.currentText()
         target = None if self.target.currentIndex() <= 0 else self.target.currentText()
@@ -292,7 +312,7 @@ class TrainingPanel(QWidget):
             self.import_csv_file(path, interactive=True)
 
     def import_csv_file(self, path: str, interactive: bool = False, **options: Any) -> bool:
-        dialog = CsvImportDialog(path, self)
+        dialog = CsvImportDialog(path, self, self.test_fraction.value())
         try:
             if interactive:
                 if dialog.exec() != CsvImportDialog.DialogCode.Accepted:
@@ -300,6 +320,10 @@ class TrainingPanel(QWidget):
             else:
                 if "label" in options:
                     dialog.label.setCurrentText(str(options["label"]))
+                if "task" in options:
+                    dialog.task.setCurrentText(str(options["task"] or "auto"))
+                if "test_fraction" in options:
+                    dialog.test_fraction.setValue(float(options["test_fraction"]))
                 dialog._accept()
                 if dialog.result() != CsvImportDialog.DialogCode.Accepted:
                     self._show_status(dialog.error.text(), True)
@@ -311,6 +335,7 @@ class TrainingPanel(QWidget):
         self._loading = True
         try:
             self.standardize.setChecked(opts["standardize"])
+            self.test_fraction.setValue(opts["test_fraction"])
             self.dataset.set_csv(opts)
         finally:
             self._loading = False
@@ -363,8 +388,8 @@ class TrainingPanel(QWidget):
         self.step_button.setEnabled(not running or paused)
         self.epoch_button.setEnabled(not running or paused)
         for w in (self.dataset, self.import_csv, self.samples, self.noise, self.val_fraction,
-                  self.seed, self.standardize, self.features, self.target, self.optimizer,
-                  self.batch, self.epochs, self.l2, self.reinit):
+                  self.test_fraction, self.seed, self.standardize, self.features, self.target,
+                  self.optimizer, self.batch, self.full_batch, self.epochs, self.l2, self.reinit):
             w.setEnabled(not running)
         if not running:
             self._on_dataset_changed()

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QScrollArea, QVBoxLayout, QWidget
 
+from ...training.example_run import ExampleRun
 from .panel import TrainingPanel
 from .plots import TrainingPlots
 from .runbar import RunBar
@@ -63,6 +64,18 @@ class TrainingTools(QObject):
                               if error else None)
         session.locked_changed.connect(self._on_locked)
         session.root_changed.connect(lambda _doc: self.plots.clear())
+        # another example's run (a lesson's compare:<example>), faded on the Loss plot
+        comparison = session.comparison
+        comparison.arrived.connect(self._show_comparison)
+        comparison.cleared.connect(self.plots.loss.clear_comparison)
+        comparison.failed.connect(lambda text: services.show_status(text, 10000))
+
+    def _show_comparison(self, run: ExampleRun) -> None:
+        loss = self.plots.loss
+        loss.set_comparison(run.example, run.step, run.epoch_pos, run.batch_loss)
+        loss.set_log_y(True)  # losses of two kinds can lie orders of magnitude apart
+        self.services.show_plot_tab("Loss")
+        self.services.show_status(f"Compared with {run.describe()}", 10000)
 
     def _on_locked(self, locked: bool) -> None:
         if not locked:

@@ -70,6 +70,7 @@ class MainWindow(QMainWindow):
         self.training_tools = TrainingTools(self.session, self, self)
         self.explain = ExplainTools(self.session, self, self)
         self.training = self.training_tools.panel
+        self.run_bar = self.training_tools.run_bar
         self.plots = self.training_tools.plots
         self.stepper, self.lesson = self.explain.stepper, self.explain.lesson
         self.math_card, self.granularity = self.explain.math_card, self.explain.granularity

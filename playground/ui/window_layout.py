@@ -65,10 +65,12 @@ def build_window(win: MainWindow) -> None:
     inspector = _dock(win, "inspector", "Inspector", win.inspector, A.RightDockWidgetArea)
     history = _dock(win, "history", "History", win.history, A.RightDockWidgetArea)
     history.hide()
+    # the Training panel shares the left column with the Palette, raised whenever the graph
+    # can train (TrainingTools): its settings get the column's whole height
     training = _dock(win, "training", "Training", win.training_tools.dock_body,
-                     A.RightDockWidgetArea)
-    win.tabifyDockWidget(inspector, training)
-    inspector.raise_()
+                     A.LeftDockWidgetArea)
+    win.tabifyDockWidget(palette, training)
+    palette.raise_()
     win.setCorner(Qt.Corner.BottomLeftCorner, A.LeftDockWidgetArea)
     win.setCorner(Qt.Corner.BottomRightCorner, A.RightDockWidgetArea)
     # bottom: the lesson (when one is open) left of the step-through; the plots share the
@@ -92,7 +94,7 @@ def build_window(win: MainWindow) -> None:
     values.hide()
     win.palette_panel.setMinimumWidth(200)
     win.inspector.setMinimumWidth(260)
-    win.resizeDocks([palette, inspector], [220, 290], Qt.Orientation.Horizontal)
+    win.resizeDocks([palette, inspector], [300, 290], Qt.Orientation.Horizontal)
     win.resizeDocks([inspector, math], [420, 260], Qt.Orientation.Vertical)
 
     # -- actions -------------------------------------------------------------------------------
@@ -134,8 +136,8 @@ def build_window(win: MainWindow) -> None:
     v = mb.addMenu("&View")
     _fill(v, win, ("fit", "zoom_in", "zoom_out", "zoom_100", None, "snap", "minimap",
                    "live_canvas", "auto_layout", None))
-    for key in ("palette", "inspector", "history", "stepper", "math", "lesson", "granularity",
-                "values"):
+    for key in ("palette", "training", "inspector", "history", "stepper", "math", "lesson",
+                "granularity", "values"):
         v.addAction(win.docks[key].toggleViewAction())
     x = mb.addMenu("&Explain")
     _fill(x, win, EXPLAIN_MENU)

@@ -82,7 +82,7 @@ def test_going_back_before_the_training_step_shows_the_starting_weights_again(qt
     train_at = kinds.index("train_step")
     lesson.go_to(train_at - 1)
     with qtbot.waitSignal(runner.finished, timeout=20_000):  # a run of one's own first
-        window.training.train_button.click()
+        window.run_bar.train_button.click()
     assert not np.allclose(weights(window, "W1"), W1_START)
     with qtbot.waitSignal(runner.finished, timeout=20_000):
         lesson.next()  # the lesson's step starts from the example's weights all the same

@@ -61,7 +61,7 @@ def test_test_fraction_and_full_batch_reach_the_run(qtbot, window):
     # the settings are the graph's: saved with it, shown again when it is read back
     meta = s.root.model.meta["training"]
     assert meta["test_fraction"] == 0.2 and meta["full_batch"] is True
-    panel.reset_button.click()
+    window.run_bar.reset_button.click()
     assert not line.isVisible()
 
 
@@ -103,7 +103,7 @@ def test_the_typed_values_train_end_to_end(qtbot, window):
     assert panel.full_batch.isChecked() and panel.val_fraction.value() == 0.0
     assert not panel.standardize.isChecked()
     with qtbot.waitSignal(panel.runner.controller.finished, timeout=20_000) as done:
-        panel.train_button.click()
+        window.run_bar.train_button.click()
     assert done.args == ["completed"]
     assert panel.runner.split.dataset.n_samples == 1
     W1 = window.session.trained_arrays()["W1"]

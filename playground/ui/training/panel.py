@@ -27,15 +27,21 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
+from ...graph.builders import with_input_width
+from ...graph.errors import GraphError
 from ...training import TrainingError
 from ...training.datasets import TWO_D
+from ...training.features import FEATURES, feature_labels
 from ...training.settings import FIELD
 from ...training.workbench import TYPED, DataSettings, SettingsError
+from ..commands import StateCommand
 from .data_widgets import CsvImportDialog, DatasetCombo
 from .heldout import HeldOutLine
 
@@ -43,6 +49,7 @@ if TYPE_CHECKING:
     from ..session import Session
 
 GENERATED = TWO_D | {"sine"}  # sets whose size and noise can be chosen
+DEFAULT_FEATURES = ("x1", "x2")  # a 2-D set's own two columns
 
 
 class TrainingPanel(QWidget):
@@ -111,9 +118,32 @@ class TrainingPanel(QWidget):
         grid.addWidget(self.test_fraction, 2, 1)
         f.addRow(grid)
         f.addRow(self.standardize)
+        # derived inputs of a 2-D set, as in TensorFlow Playground
+        self.feature_boxes: dict[str, QToolButton] = {}
+        chips = QGridLayout()
+        chips.setHorizontalSpacing(3)
+        chips.setVerticalSpacing(3)
+        for k, (name, (label, _fn)) in enumerate(FEATURES.items()):
+            box = QToolButton()
+            box.setText(label)
+            box.setCheckable(True)
+            box.setChecked(name in DEFAULT_FEATURES)
+            box.setToolTip(f"Feed the network {label} of each point (computed from the raw x1, "
+                           "x2 before standardising); the input node's width follows")
+            box.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+            self.feature_boxes[name] = box
+            chips.addWidget(box, k // 4, k % 4)
+        self.feature_row = QWidget()
+        self.feature_row.setLayout(chips)
+        chips.setContentsMargins(0, 0, 0, 0)
+        f.addRow("Inputs", self.feature_row)
+        self.feature_label = f.labelForField(self.feature_row)
         self.features = QComboBox()
+        self.features.setToolTip("The input node the samples go into (automatic: the one whose "
+                                 "width fits)")
         self.target = QComboBox()
-        f.addRow("Features →", self.features)
+        self.target.setToolTip("The input node the labels (targets) go into")
+        f.addRow("Samples →", self.features)
         f.addRow("Labels →", self.target)
         outer.addWidget(data)
 
@@ -146,22 +176,8 @@ class TrainingPanel(QWidget):
         g.addRow(self.reinit)
         outer.addWidget(opt)
 
-        run = QGroupBox("Run")
+        run = QGroupBox("Run")  # its buttons are on the run bar above the canvas
         r = QVBoxLayout(run)
-        buttons = QGridLayout()
-        self.train_button = QPushButton("▶ Train")
-        self.step_button = QPushButton("Step")
-        self.step_button.setToolTip("Exactly one minibatch")
-        self.epoch_button = QPushButton("Step epoch")
-        self.stop_button = QPushButton("■ Stop")
-        self.reset_button = QPushButton("Reset")
-        self.reset_button.setToolTip("Clear the plots and re-initialise the weights")
-        buttons.addWidget(self.train_button, 0, 0, 1, 2)
-        buttons.addWidget(self.stop_button, 0, 2)
-        buttons.addWidget(self.step_button, 1, 0)
-        buttons.addWidget(self.epoch_button, 1, 1)
-        buttons.addWidget(self.reset_button, 1, 2)
-        r.addLayout(buttons)
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.progress.setFormat("idle")
@@ -194,12 +210,9 @@ class TrainingPanel(QWidget):
         self.full_batch.toggled.connect(self._on_edited)
         self.l2.editingFinished.connect(self._on_edited)
         self.lr.editingFinished.connect(self._on_lr_edited)
-        self.train_button.clicked.connect(self._on_train_clicked)
-        self.step_button.clicked.connect(self.step_once)
-        self.epoch_button.clicked.connect(self.step_epoch)
-        self.stop_button.clicked.connect(self.runner.stop)
-        self.reset_button.clicked.connect(self.runner.reset)
         self.reinit.clicked.connect(self.runner.reinitialise)
+        for box in self.feature_boxes.values():
+            box.toggled.connect(self._on_features_toggled)
 
     # -- session → form ----------------------------------------------------------------------
     def _load(self) -> None:
@@ -223,6 +236,9 @@ class TrainingPanel(QWidget):
             self.test_fraction.setValue(float(d.test_fraction))
             self.seed.setValue(int(d.seed))
             self.standardize.setChecked(bool(d.standardize))
+            chosen = set(d.features or DEFAULT_FEATURES)
+            for name, box in self.feature_boxes.items():
+                box.setChecked(name in chosen)
             self.epochs.setValue(int(c.epochs))
             self.batch.setValue(int(c.batch_size))
             self.full_batch.setChecked(bool(c.full_batch))
@@ -252,6 +268,10 @@ class TrainingPanel(QWidget):
 
     def _on_dataset_changed(self) -> None:
         generated = self.dataset.current_key() in GENERATED
+        two_d = self.dataset.current_key() in TWO_D
+        self.feature_row.setVisible(two_d)
+        if self.feature_label is not None:
+            self.feature_label.setVisible(two_d)
         running = self.runner.running
         self.samples.setEnabled(generated and not running)
         self.noise.setEnabled(generated and not running)
@@ -272,7 +292,10 @@ class TrainingPanel(QWidget):
         key = self.dataset.current_key()
         base = self.session.data
         generated = key in GENERATED
+        chosen = self.chosen_features()
+        features = () if chosen == DEFAULT_FEATURES or key not in TWO_D else chosen
         common: dict[str, Any] = {"val_fraction": self.val_fraction.value(),
+                                  "features": features,
                                   "test_fraction": self.test_fraction.value(),
                                   "seed": self.seed.value(),
                   "standardize": self.standardize.isChecked(),
@@ -351,6 +374,11 @@ class TrainingPanel(QWidget):
             return False
         return self.runner.start(mode=mode, start_paused=start_paused, reinit=reinit)
 
+    def commit_form(self) -> bool:
+        """The form written into the session (the run bar calls this before a run starts);
+        False, and why in the status line, when a field is not a number."""
+        return self._committed()
+
     def _committed(self) -> bool:
         """The form written into the session before a run starts; False (and why, in the
         status line) when a field is not a number."""
@@ -361,18 +389,68 @@ class TrainingPanel(QWidget):
             return False
         return True
 
-    def _on_train_clicked(self) -> None:
-        if self.runner.running or self._committed():
-            self.runner.train_or_pause()
-        self._update_buttons()
+    # -- feature inputs ----------------------------------------------------------------------
+    def chosen_features(self) -> tuple[str, ...]:
+        """The feature inputs checked, in the table's order (canonical names)."""
+        return tuple(n for n, box in self.feature_boxes.items() if box.isChecked())
 
-    def step_once(self) -> None:
-        if self.runner.running or self._committed():
-            self.runner.step_once()
+    def set_features(self, names: tuple[str, ...] | list[str]) -> bool:
+        """Check exactly ``names`` (as if clicked); False when refused (none, or the graph's
+        input cannot follow)."""
+        wanted = set(names)
+        self._loading = True
+        try:
+            for name, box in self.feature_boxes.items():
+                box.setChecked(name in wanted)
+        finally:
+            self._loading = False
+        return self._apply_features()
 
-    def step_epoch(self) -> None:
-        if self.runner.running or self._committed():
-            self.runner.step_epoch()
+    def _on_features_toggled(self, _on: bool) -> None:
+        if not self._loading:
+            self._apply_features()
+
+    def _apply_features(self) -> bool:
+        """The checked feature inputs: into the run settings, and the graph's data input (and
+        the weights that multiply it) resized to as many columns, as one undoable edit."""
+        chosen = self.chosen_features()
+        if not chosen:
+            self._show_status("Choose at least one input for the network.", True)
+            self._load()  # back to what the session has
+            return False
+        root = self.session.root
+        node = self._data_input()
+        if root is not None and node is not None:
+            try:
+                after, changed = with_input_width(root.model, node.id, len(chosen))
+            except GraphError as exc:
+                self._show_status(str(exc), True)
+                self._load()
+                return False
+            if changed:
+                labels = ", ".join(feature_labels(chosen))
+                root.undo.push(StateCommand(root.model, after, f"Inputs: {labels}"))
+                self._show_status(f"The network's inputs are now {labels}; "
+                                  f"{', '.join(changed)} resized to {len(chosen)} "
+                                  f"column{'s' if len(chosen) != 1 else ''}.")
+        self._on_edited()
+        return True
+
+    def _data_input(self) -> Any:
+        """The input node the samples go into: the one chosen, else the only input whose
+        last axis could take 2-D points' features (not the labels' input)."""
+        root = self.session.root
+        if root is None:
+            return None
+        model = root.model
+        chosen = self.features.currentText() if self.features.currentIndex() > 0 else None
+        inputs = [n for n in model.nodes.values() if n.op == "input"]
+        if chosen is not None:
+            return next((n for n in inputs if n.name == chosen), None)
+        targets = {e.src for e in model.edges.values() if e.port == "target"}
+        fitting = [n for n in inputs if n.id not in targets
+                   and len(n.params.get("shape") or []) == 2]
+        return fitting[0] if len(fitting) == 1 else None
 
     def _on_lr_edited(self) -> None:
         if self.runner.running:
@@ -381,15 +459,11 @@ class TrainingPanel(QWidget):
             self._on_edited()
 
     def _update_buttons(self, *_: Any) -> None:
-        c = self.runner.controller
-        running, paused = c.running, c.running and c.paused
-        self.train_button.setText("▶ Resume" if paused else ("❚❚ Pause" if running else "▶ Train"))
-        self.stop_button.setEnabled(running)
-        self.step_button.setEnabled(not running or paused)
-        self.epoch_button.setEnabled(not running or paused)
+        running = self.runner.controller.running
         for w in (self.dataset, self.import_csv, self.samples, self.noise, self.val_fraction,
                   self.test_fraction, self.seed, self.standardize, self.features, self.target,
-                  self.optimizer, self.batch, self.full_batch, self.epochs, self.l2, self.reinit):
+                  self.optimizer, self.batch, self.full_batch, self.epochs, self.l2, self.reinit,
+                  *self.feature_boxes.values()):
             w.setEnabled(not running)
         if not running:
             self._on_dataset_changed()

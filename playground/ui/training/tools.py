@@ -4,15 +4,18 @@ failure and Reset show on the canvas. MainWindow places them."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QScrollArea, QVBoxLayout, QWidget
 
+from ...engine.registry import losses
 from ...training.example_run import ExampleRun
 from .panel import TrainingPanel
 from .plots import TrainingPlots
 from .runbar import RunBar
+
+LOSSES = frozenset(losses())
 
 if TYPE_CHECKING:
     from ..services import WindowServices
@@ -49,7 +52,7 @@ class TrainingTools(QObject):
         column.addLayout(footer)
         self.plots = TrainingPlots(runner.history, parent)
         # the run's controls and numbers, above the canvas; it says when the graph is locked
-        self.run_bar = RunBar(session, self.panel._committed, parent)
+        self.run_bar = RunBar(session, self.panel.commit_form, parent)
         self.lock_banner = self.run_bar.lock_label
         runner.controller.snapshot.connect(self.plots.on_snapshot)
         # periodic snapshots compute only what is on screen (a decision-boundary grid or
@@ -64,6 +67,7 @@ class TrainingTools(QObject):
                               if error else None)
         session.locked_changed.connect(self._on_locked)
         session.root_changed.connect(lambda _doc: self.plots.clear())
+        session.root_changed.connect(self._show_panel_if_trainable)
         # another example's run (a lesson's compare:<example>), faded on the Loss plot
         comparison = session.comparison
         comparison.arrived.connect(self._show_comparison)
@@ -76,6 +80,12 @@ class TrainingTools(QObject):
         loss.set_log_y(True)  # losses of two kinds can lie orders of magnitude apart
         self.services.show_plot_tab("Loss")
         self.services.show_status(f"Compared with {run.describe()}", 10000)
+
+    def _show_panel_if_trainable(self, doc: Any) -> None:
+        """A graph with a loss can train: its Training panel comes to the front (the Palette is a
+        tab away); an empty or loss-less graph shows the Palette."""
+        can_train = any(n.op in LOSSES for n in doc.model.nodes.values())
+        self.services.show_dock("training" if can_train else "palette")
 
     def _on_locked(self, locked: bool) -> None:
         if not locked:

@@ -116,11 +116,14 @@ class LiveCanvas(QObject):
         if data is None or not self.enabled:
             return
         self._pending = data
+        rate = self.session.runner.controller.rate
+        if rate is not None and rate <= EVERY_STEP_RATE:
+            self._timer.stop()
+            self._apply_pending()  # slow motion: every step, none merged with the next
+            return
         if self._timer.isActive():
             return
-        rate = self.session.runner.controller.rate
-        slow = rate is not None and rate <= EVERY_STEP_RATE
-        wait = 0.0 if slow else max(0.0, self._gap - (time.perf_counter() - self._last))
+        wait = max(0.0, self._gap - (time.perf_counter() - self._last))
         self._timer.start(round(1000 * wait))
 
     def _apply_pending(self) -> None:
@@ -174,8 +177,6 @@ class LiveCanvas(QObject):
         program = self.session.compiled
         self.data = data
         self._ours = True
-        if wires or ov.owner != OWNER:
-            self._show_wires(ov, data, ids)
         names = data.plane_names
         for nid, i in ids.items():
             node = program.nodes[i] if program is not None and i < len(program.nodes) else None
@@ -197,6 +198,9 @@ class LiveCanvas(QObject):
                                       f"{'s' if hist.units != 1 else ''} per sample over the "
                                       f"batch of {data.rows}, as a histogram (bar height: the "
                                       "square root of the count)")
+        # after the maps: the labels are placed clear of them
+        if wires or ov.owner != OWNER:
+            self._show_wires(ov, data, ids)
         self._refresh_picture()
         self.applied.emit()
 

@@ -33,10 +33,11 @@ from ...engine.digest import Digest, digest
 from ...engine.registry import activations
 from ...graph.health import Health, health_by_index
 from ...training import Trainer
+from ...training.datasets import Split
 from ...training.loop import encode_targets
 
 __all__ = ["HIST_BINS", "MAP_GRID", "MAP_NODES", "Histogram", "LiveCanvas", "UnitMaps",
-           "live_canvas", "map_nodes", "plane_of"]
+           "live_canvas", "map_nodes", "plane_grid", "plane_of", "plane_points"]
 
 MAP_GRID = 32  # unit maps: MAP_GRID × MAP_GRID points over the input plane
 MAP_NODES = 12  # at most this many nodes get unit maps or histograms
@@ -118,35 +119,46 @@ def map_nodes(program: Program, features: int) -> list[int]:
 _caches: weakref.WeakKeyDictionary[Trainer, dict[str, Any]] = weakref.WeakKeyDictionary()
 
 
-def plane_of(trainer: Trainer) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray],
-                                       tuple[str, str]] | None:
+def plane_points(split: Split) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray],
+                                         tuple[str, str]] | None:
     """The 2-D plane the data lives in, or None: (the training points in its coordinates, the
     map from plane points to the network's inputs, the axis names). Raw units when the inputs
-    are derived features (x1·x2, sin x1 ... of two raw columns), else the inputs themselves."""
-    split = trainer.split
+    are derived features (x1·x2, sin x1 ... of two raw columns), else the inputs themselves
+    (standardised when the run standardises)."""
     ds = split.dataset
+    names = tuple(ds.feature_names[:2]) if len(ds.feature_names) >= 2 else ("x1", "x2")
+    axes = (str(names[0]), str(names[1]))
     if split.features and ds.n_features == 2:
-        names = tuple(ds.feature_names[:2]) if len(ds.feature_names) >= 2 else ("x1", "x2")
-        return (np.asarray(ds.X[split.train_index], dtype=np.float64), split.transform,
-                (str(names[0]), str(names[1])))
+        return np.asarray(ds.X[split.train_index], dtype=np.float64), split.transform, axes
     if split.n_inputs == 2:
-        names = tuple(ds.feature_names[:2]) if len(ds.feature_names) >= 2 else ("x1", "x2")
-        return trainer.X_train, lambda P: P, (str(names[0]), str(names[1]))
+        return np.asarray(split.X_train, dtype=np.float64), lambda P: P, axes
     return None
 
 
-def _grid(trainer: Trainer, program: Program) -> dict[str, Any] | None:
+def plane_of(trainer: Trainer) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray],
+                                       tuple[str, str]] | None:
+    """:func:`plane_points` of the trainer's data."""
+    return plane_points(trainer.split)
+
+
+def plane_grid(trainer: Trainer, program: Program, size: int,
+               margin: float = PLANE_MARGIN) -> dict[str, Any] | None:
+    """A ``size`` × ``size`` grid over the plane (cached per trainer and size): its axes
+    ``xs``, ``ys``, the network's inputs ``X`` for its points (row-major: y outer, x inner) and
+    dummy targets ``T`` (the loss must compute; its value is not used); None when the data is
+    not 2-D."""
     cache = _caches.setdefault(trainer, {})
-    if "grid" in cache:
-        return cache["grid"]
+    key = ("grid", size, margin)
+    if key in cache:
+        return cache[key]
     found = plane_of(trainer)
     grid = None
     if found is not None and found[0].shape[0]:
         points, to_inputs, names = found
         lo, hi = points.min(axis=0), points.max(axis=0)
-        pad = np.where(hi > lo, PLANE_MARGIN * (hi - lo), 0.5)
-        xs = np.linspace(lo[0] - pad[0], hi[0] + pad[0], MAP_GRID)
-        ys = np.linspace(lo[1] - pad[1], hi[1] + pad[1], MAP_GRID)
+        pad = np.where(hi > lo, margin * (hi - lo), 0.5)
+        xs = np.linspace(lo[0] - pad[0], hi[0] + pad[0], size)
+        ys = np.linspace(lo[1] - pad[1], hi[1] + pad[1], size)
         gx, gy = np.meshgrid(xs, ys)
         plane = np.column_stack([gx.ravel(), gy.ravel()])
         X = np.ascontiguousarray(to_inputs(plane), dtype=program.dtype)
@@ -156,7 +168,7 @@ def _grid(trainer: Trainer, program: Program) -> dict[str, Any] | None:
         xs.setflags(write=False)
         ys.setflags(write=False)
         grid = {"xs": xs, "ys": ys, "X": X, "T": T, "names": names}
-    cache["grid"] = grid
+    cache[key] = grid
     return grid
 
 
@@ -204,7 +216,7 @@ def live_canvas(program: Program, trainer: Trainer) -> LiveCanvas:
         grads = {i: digest(g) for i, g in enumerate(program.grads) if g is not None}
         health = health_by_index(program)
         nodes = _nodes(trainer, program)
-        grid = _grid(trainer, program)
+        grid = plane_grid(trainer, program, MAP_GRID)
         maps: dict[int, UnitMaps] = {}
         hists: dict[int, Histogram] = {}
         if grid is not None:

@@ -339,6 +339,23 @@ class Session(QObject):
             return self._program.param_arrays(trainable_only=False)
         return self.weights
 
+    def next_step_feeds(self) -> tuple[dict[str, np.ndarray], str] | None:
+        """While a run is paused: the data inputs fed with the batch of the step it makes next
+        (float64 copies), and a note saying so; None otherwise. The step-through traces that
+        step with the run's weights as they are."""
+        r = self.runner
+        trainer, b = r.controller.trainer, r.binding
+        if not (r.running and r.paused) or trainer is None or b is None:
+            return None
+        idx = trainer.next_batch()  # the worker is blocked: reading its trainer is safe
+        if idx is None:
+            return None
+        feeds = {b.features: np.array(trainer.X_train[idx], dtype=np.float64),
+                 b.target: np.array(trainer.T_train[idx], dtype=np.float64)}
+        step = trainer.step_count + 1
+        return feeds, (f"the {len(idx)} samples of step {step}, the step the paused run "
+                       "makes next")
+
     # -- settings and data --------------------------------------------------------------------
     def _read_settings(self, training: Any) -> None:
         """The root's ``meta.training`` through the one validation table: a refused value falls

@@ -143,6 +143,13 @@ def build_window(win: MainWindow) -> None:
     _fill(x, win, EXPLAIN_MENU)
     for key in ("stepper", "math", "lesson", "granularity"):
         x.addAction(win.docks[key].toggleViewAction())
+    run_bar = win.training_tools.run_bar
+    for key, action in run_bar.actions.items():
+        win.actions_[f"run_{key}"] = action
+        win.addAction(action)
+    r = mb.addMenu("&Run")
+    _fill(r, win, ("run_train", "run_step", "run_step_epoch", "run_stop", None, "run_reset",
+                   None, "run_faster", "run_slower"))
     ins = mb.addMenu("&Insert")
     _fill(ins, win, ("quick_add", "layer_stack"))
     tb = win.addToolBar("Main")

@@ -6,6 +6,7 @@ that can still be looked at."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtTest import QTest
 
@@ -314,3 +315,36 @@ def test_feature_inputs_resize_the_input_and_train(qtbot, window):
     # other data has no feature inputs
     window.open_example("digits_mlp")
     assert not window.training.feature_row.isVisible()
+
+
+def test_a_paused_run_can_be_stepped_through_on_the_step_it_makes_next(qtbot, window):
+    start_paused(qtbot, window, "moons_mlp")
+    runner = window.session.runner
+    try:
+        with qtbot.waitSignal(runner.controller.paused_at, timeout=WAIT):
+            window.run_bar.step_button.click()
+        stepper = window.stepper
+        assert stepper.isEnabled()
+        trainer = runner.controller.trainer
+        upcoming = np.array(trainer.next_batch())
+        assert stepper.run_to_end()
+        assert "step 2" in stepper.sample_note.text()
+        ids = ids_by_name(window)
+        p = stepper.program
+        np.testing.assert_array_equal(p.values[p.index[ids["X"]]], trainer.X_train[upcoming])
+        w1_grad = float(np.linalg.norm(p.grads[p.index[ids["W1"]]]))
+        # the run's next step computes exactly that gradient
+        records = []
+        runner.controller.metrics.connect(records.extend)
+        with qtbot.waitSignal(runner.controller.paused_at, timeout=WAIT):
+            window.run_bar.step_button.click()
+        step2 = next(m for m in records if m.step == 2)
+        assert step2.grad_norms["W1"] == pytest.approx(w1_grad, rel=1e-9)
+        np.testing.assert_array_equal(trainer.last_batch, upcoming)
+        # resuming takes the step-through away again
+        with qtbot.waitSignal(runner.controller.resumed, timeout=WAIT):
+            window.run_bar.train_button.click()
+        assert not stepper.isEnabled() and not stepper.loaded
+    finally:
+        stop(qtbot, window)
+    assert stepper.isEnabled()

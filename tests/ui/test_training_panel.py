@@ -27,7 +27,9 @@ def test_train_pause_resume_stop_with_live_plots_and_a_locked_graph(qtbot, windo
     assert window.docks["plots"].isVisible()
     qtbot.waitUntil(lambda: len(panel.runner.history) > 20, timeout=10_000)
     loss_plot = window.plots.plots["Loss"]
-    qtbot.waitUntil(lambda: loss_plot.redraws > 0, timeout=5_000)  # drawn by the plots' timer
+    # drawn by the plots' timer (a first redraw may come before any record: wait for data)
+    qtbot.waitUntil(lambda: loss_plot.redraws > 0
+                    and loss_plot.batch_curve.getOriginalDataset()[1] is not None, timeout=5_000)
     x, y = loss_plot.batch_curve.getOriginalDataset()
     assert len(y) > 0 and np.all(np.isfinite(y))
     with qtbot.waitSignal(panel.runner.controller.paused_at, timeout=5_000) as paused:

@@ -15,6 +15,7 @@ from . import style as S
 from .overlays import FLOW_MAX_W, FLOW_MIN_W, FLOW_RAMP
 
 CORNER_GAP = 12
+TITLE = "gradient flow: mean |∂L/∂x| per wire"
 BG = QColor(16, 18, 22, 225)
 
 
@@ -53,7 +54,8 @@ class FlowLegend(QWidget):
     def _size(self) -> tuple[int, int]:
         fm = QFontMetricsF(S.font(9, bold=True))
         lines = 3 if self.note else 2
-        width = max(230.0, QFontMetricsF(S.font(8.5)).horizontalAdvance(self.note) + 20)
+        width = max(230.0, fm.horizontalAdvance(TITLE) + 24,
+                    QFontMetricsF(S.font(8.5)).horizontalAdvance(self.note) + 24)
         return math.ceil(width), math.ceil(lines * fm.height() + 30)
 
     def _place(self) -> None:
@@ -82,8 +84,7 @@ class FlowLegend(QWidget):
         x0, y = 10.0, 6.0
         p.setFont(bold)
         p.setPen(S.TEXT)
-        p.drawText(QRectF(x0, y, r.width() - 20, lh), Qt.AlignmentFlag.AlignLeft,
-                   "gradient flow  mean |∂L/∂x| per wire")
+        p.drawText(QRectF(x0, y, r.width() - 20, lh), Qt.AlignmentFlag.AlignLeft, TITLE)
         y += lh + 4
         # the ramp: a wedge from thin to thick, coloured weak → strong
         bar = QRectF(x0 + 34, y, r.width() - 2 * x0 - 68, FLOW_MAX_W + 2)
@@ -106,10 +107,10 @@ class FlowLegend(QWidget):
         p.drawText(QRectF(bar.right() + 4, y - 4, 40, bar.height() + 8),
                    Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, "strong")
         y += bar.height() + 2
-        p.drawText(QRectF(bar.left() - 20, y, 80, lh), Qt.AlignmentFlag.AlignLeft,
+        p.drawText(QRectF(bar.left() - 20, y, 100, lh), Qt.AlignmentFlag.AlignLeft,
                    _num(lo) if hi > 0 else "no gradient")
         if hi > 0:
-            p.drawText(QRectF(bar.right() - 60, y, 80, lh), Qt.AlignmentFlag.AlignRight, _num(hi))
+            p.drawText(QRectF(bar.right() - 80, y, 100, lh), Qt.AlignmentFlag.AlignRight, _num(hi))
         if self.note:
             y += lh
             p.drawText(QRectF(x0, y, r.width() - 20, lh), Qt.AlignmentFlag.AlignLeft, self.note)

@@ -116,7 +116,7 @@ def map_nodes(program: Program, features: int) -> list[int]:
 
 # ------------------------------------------------------------------------- the input plane
 
-_caches: weakref.WeakKeyDictionary[Trainer, dict[str, Any]] = weakref.WeakKeyDictionary()
+_caches: weakref.WeakKeyDictionary[Trainer, dict[Any, Any]] = weakref.WeakKeyDictionary()
 
 
 def plane_points(split: Split) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray],

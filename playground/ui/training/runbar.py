@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, QTimer
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QAction, QFont, QKeySequence
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -76,11 +76,13 @@ class RunBar(QFrame):
             row.addWidget(b)
             return b
 
-        self.train_button = button("▶ Train", "Start training (Space); pause and resume it",
+        self.train_button = button("▶ Train", "Start training; pause and resume it (F5)",
                                    "train_button")
-        self.step_button = button("Step", "Exactly one minibatch step, then pause")
-        self.epoch_button = button("Step epoch", "Train to the end of the epoch, then pause")
-        self.stop_button = button("■ Stop", "End the run (Train goes on from these weights)")
+        self.step_button = button("Step", "Exactly one minibatch step, then pause (F6)")
+        self.epoch_button = button("Step epoch",
+                                   "Train to the end of the epoch, then pause (Shift+F6)")
+        self.stop_button = button("■ Stop",
+                                  "End the run; Train goes on from these weights (Shift+F5)")
         self.reset_button = button("⟲ Reset", "Clear the curves and re-initialise the weights")
         row.addSpacing(8)
         self.counter = QLabel("epoch — · step —")
@@ -130,6 +132,23 @@ class RunBar(QFrame):
         self.epoch_button.clicked.connect(self.step_epoch)
         self.stop_button.clicked.connect(self.runner.stop)
         self.reset_button.clicked.connect(self.runner.reset)
+        # the same commands in the Run menu, with keys
+        self.actions: dict[str, QAction] = {}
+        for key, text, slot, keys in (
+                ("train", "&Train / Pause", self.train_or_pause, "F5"),
+                ("step", "&Step", self.step_once, "F6"),
+                ("step_epoch", "Step &Epoch", self.step_epoch, "Shift+F6"),
+                ("stop", "S&top", self.runner.stop, "Shift+F5"),
+                ("reset", "&Reset", self.runner.reset, ""),
+                ("faster", "&Faster", lambda: self.speed.setValue(self.speed.value() + 1),
+                 "Ctrl+Shift+Up"),
+                ("slower", "S&lower", lambda: self.speed.setValue(self.speed.value() - 1),
+                 "Ctrl+Shift+Down")):
+            action = QAction(text, self)
+            if keys:
+                action.setShortcut(QKeySequence(keys))
+            action.triggered.connect(slot)
+            self.actions[key] = action
         self._timer = QTimer(self)
         self._timer.setInterval(REFRESH_MS)
         self._timer.timeout.connect(self.refresh)
@@ -212,6 +231,11 @@ class RunBar(QFrame):
         self.stop_button.setEnabled(running)
         self.step_button.setEnabled(not running or paused)
         self.epoch_button.setEnabled(not running or paused)
+        self.actions["train"].setText("&Resume" if paused else ("&Pause" if running else
+                                                                 "&Train"))
+        self.actions["stop"].setEnabled(running)
+        self.actions["step"].setEnabled(not running or paused)
+        self.actions["step_epoch"].setEnabled(not running or paused)
 
     def refresh(self) -> None:
         """Read the counter, loss and accuracy from the history."""

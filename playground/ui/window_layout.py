@@ -144,7 +144,7 @@ def build_window(win: MainWindow) -> None:
     for key in ("stepper", "math", "lesson", "granularity"):
         x.addAction(win.docks[key].toggleViewAction())
     run_bar = win.training_tools.run_bar
-    for key, action in run_bar.actions.items():
+    for key, action in run_bar.run_actions.items():
         win.actions_[f"run_{key}"] = action
         win.addAction(action)
     r = mb.addMenu("&Run")

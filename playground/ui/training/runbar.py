@@ -133,7 +133,7 @@ class RunBar(QFrame):
         self.stop_button.clicked.connect(self.runner.stop)
         self.reset_button.clicked.connect(self.runner.reset)
         # the same commands in the Run menu, with keys
-        self.actions: dict[str, QAction] = {}
+        self.run_actions: dict[str, QAction] = {}
         for key, text, slot, keys in (
                 ("train", "&Train / Pause", self.train_or_pause, "F5"),
                 ("step", "&Step", self.step_once, "F6"),
@@ -148,7 +148,7 @@ class RunBar(QFrame):
             if keys:
                 action.setShortcut(QKeySequence(keys))
             action.triggered.connect(slot)
-            self.actions[key] = action
+            self.run_actions[key] = action
         self._timer = QTimer(self)
         self._timer.setInterval(REFRESH_MS)
         self._timer.timeout.connect(self.refresh)
@@ -231,11 +231,11 @@ class RunBar(QFrame):
         self.stop_button.setEnabled(running)
         self.step_button.setEnabled(not running or paused)
         self.epoch_button.setEnabled(not running or paused)
-        self.actions["train"].setText("&Resume" if paused else ("&Pause" if running else
+        self.run_actions["train"].setText("&Resume" if paused else ("&Pause" if running else
                                                                  "&Train"))
-        self.actions["stop"].setEnabled(running)
-        self.actions["step"].setEnabled(not running or paused)
-        self.actions["step_epoch"].setEnabled(not running or paused)
+        self.run_actions["stop"].setEnabled(running)
+        self.run_actions["step"].setEnabled(not running or paused)
+        self.run_actions["step_epoch"].setEnabled(not running or paused)
 
     def refresh(self) -> None:
         """Read the counter, loss and accuracy from the history."""

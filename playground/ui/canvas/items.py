@@ -92,6 +92,9 @@ class NodeItem(QGraphicsItem):
                       | QGraphicsItem.GraphicsItemFlag.ItemSendsScenePositionChanges)
         self.setAcceptHoverEvents(True)
         self.setZValue(1)
+        # repainted from a pixmap unless the node itself changed: a live run redraws the
+        # values, wires and unit maps around unchanged nodes several times a second
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.inputs: dict[str, PortItem] = {}
         self.output: PortItem | None = None
         self.title = ""

@@ -45,8 +45,8 @@ HEALTH_KIND = "health"  # the same badge kind as Check Health: one health badge 
 BUDGET = 0.04  # the share of the GUI thread's time the live canvas may take
 MAX_GAP = 1.0  # but update at least once a second
 # the unit maps follow every update; the numbers on the wires, the flow and the badges (slower
-# to draw, and unreadable when they change faster) at most this often, except in slow motion
-WIRES_INTERVAL = 0.5
+# to draw, and unreadable when they change faster) once a second, and every step in slow motion
+WIRES_INTERVAL = 1.0
 
 
 class LiveCanvas(QObject):
@@ -65,6 +65,7 @@ class LiveCanvas(QObject):
         self._ids: dict[str, int] | None = None  # document node id → program index
         self._ours = False  # the canvas shows a run's data (flow, badges, maps are ours)
         self._gap = 0.0  # seconds between two updates (from their cost)
+        self._cost: float | None = None  # average GUI-thread seconds an update takes
         self._last = 0.0
         self._last_wires = 0.0
         self._paint_seen = 0.0
@@ -108,7 +109,7 @@ class LiveCanvas(QObject):
     # -- the run --------------------------------------------------------------------------------
     def _on_started(self) -> None:
         self._ids = None
-        self._gap, self._last, self._last_wires = 0.0, 0.0, 0.0
+        self._gap, self._last, self._last_wires, self._cost = 0.0, 0.0, 0.0, None
         self.shown_at.clear()
 
     def _on_snapshot(self, snap: Any) -> None:
@@ -144,7 +145,11 @@ class LiveCanvas(QObject):
         if self.view is not None:  # the canvas's repaints since the last update count too
             seen = getattr(self.view, "paint_seconds", 0.0)
             painted, self._paint_seen = max(0.0, seen - self._paint_seen), seen
-        self._gap = min(MAX_GAP, (cost + painted) / BUDGET)
+        # the time between updates follows their average cost (the numbers' once-a-second
+        # update costs more than the unit maps' between them)
+        self._cost = (cost + painted) if self._cost is None else \
+            0.7 * self._cost + 0.3 * (cost + painted)
+        self._gap = min(MAX_GAP, self._cost / BUDGET)
         self._last = time.perf_counter()
         self.shown_at.append(self._last)
 

@@ -13,7 +13,7 @@ import dataclasses
 import html
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 
 GENERATED = TWO_D | {"sine"}  # sets whose size and noise can be chosen
 DEFAULT_FEATURES = ("x1", "x2")  # a 2-D set's own two columns
+PROGRESS_HZ = 4
 
 
 class TrainingPanel(QWidget):
@@ -58,6 +59,11 @@ class TrainingPanel(QWidget):
         self.session = session
         self.runner = session.runner
         self._loading = False
+        self._progress: tuple[float, str] = (0.0, "idle")
+        self._progress_timer = QTimer(self)
+        self._progress_timer.setSingleShot(True)
+        self._progress_timer.setInterval(1000 // PROGRESS_HZ)
+        self._progress_timer.timeout.connect(self._show_progress)
         self._build()
         s, r = session, self.runner
         s.settings_changed.connect(self._load)
@@ -483,6 +489,17 @@ class TrainingPanel(QWidget):
         self.notes.setVisible(bool(note))
 
     def _set_progress(self, fraction: float, text: str) -> None:
+        """Shown at most PROGRESS_HZ times a second during a run (a progress bar repaint costs
+        the GUI thread about a millisecond, and the runner reports each metrics batch)."""
+        self._progress = (fraction, text)
+        if not self.runner.running or self.runner.paused:
+            self._show_progress()
+        elif not self._progress_timer.isActive():
+            self._progress_timer.start()
+
+    def _show_progress(self) -> None:
+        self._progress_timer.stop()
+        fraction, text = self._progress
         self.progress.setValue(round(1000 * min(max(fraction, 0.0), 1.0)))
         self.progress.setFormat(text)
 

@@ -58,7 +58,7 @@ __all__ = [
 ]
 
 EMIT_INTERVAL = 1 / 30  # seconds between two metrics batches (at most ~30 Hz)
-SNAPSHOT_INTERVAL = 0.15  # seconds between two periodic view snapshots (~7 a second)
+SNAPSHOT_INTERVAL = 0.12  # seconds between two periodic view snapshots (~8 a second)
 # at this many steps a second or fewer (slow motion) every step is shown: its metrics and a
 # snapshot go out after it
 EVERY_STEP_RATE = 30.0

@@ -333,7 +333,15 @@ def test_node_badge_api(win):
     assert "gradcheck" in tip and "3e-10" in tip and "vanishing" in tip
     rects = scene.nodes[q].badge_rects()
     assert len(rects) == 2 and rects[0].right() < rects[1].left()
-    assert scene.nodes[q].boundingRect().contains(rects[1])
+    body = scene.nodes[q].mapRectToScene(scene.nodes[q].body_rect())
+    assert body.left() < rects[0].left() and body.top() < rects[0].top() < body.bottom()
+    # the same size on screen however far the canvas is zoomed: readable on a projector
+    from playground.ui.canvas.items import BadgeItem
+
+    for zoom in (0.3, 1.0, 2.0):
+        win.view.set_zoom(zoom)
+        on_screen = scene.nodes[q].badge_item.screen_rects(win.view)[1]
+        assert on_screen.height() == BadgeItem.H and on_screen.width() > 3 * BadgeItem.H
     scene.overlays.set_node_badge(q, "health", None)  # text None: that kind only
     assert list(scene.overlays.node_badges(q)) == ["gradcheck"]
     scene.overlays.set_node_badge(q, None)  # kind None: every badge of the node

@@ -98,12 +98,14 @@ class RunBar(QFrame):
                                        "(or the training part when there is none)")
         for w in (self.counter, self.loss_label, self.accuracy_label):
             w.setTextFormat(Qt.TextFormat.RichText)
+            w.setMinimumWidth(60)  # never widen the window: a narrow one clips the numbers
             row.addWidget(w)
         row.addStretch(1)
         self.lock_label = QLabel("graph locked while training")
         self.lock_label.setStyleSheet("color: #9a6700;")
         self.lock_label.setToolTip("The graph cannot be edited while a run is live; values, "
                                    "gradients and unit maps on it are live. Stop to edit.")
+        self.lock_label.setMinimumWidth(20)
         self.lock_label.hide()
         row.addWidget(self.lock_label)
         row.addSpacing(8)

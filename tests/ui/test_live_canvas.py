@@ -309,6 +309,10 @@ def test_feature_inputs_resize_the_input_and_train(qtbot, window):
     # undo brings the two inputs back
     window.document.undo.undo()
     assert model.nodes[ids["X"]].params["shape"] == [None, 2]
+    # a click on a chip is the same edit
+    panel.feature_row.boxes["x1^2"].click()
+    assert model.nodes[ids["X"]].params["shape"] == [None, 3]
+    assert panel.chosen_features() == ("x1", "x2", "x1^2")
     # none at all is refused
     assert not panel.set_features([])
     assert "at least one input" in panel.status.text()

@@ -27,29 +27,23 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QProgressBar,
     QPushButton,
-    QSizePolicy,
     QSpinBox,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from ...graph.builders import with_input_width
-from ...graph.errors import GraphError
 from ...training import TrainingError
 from ...training.datasets import TWO_D
-from ...training.features import FEATURES, feature_labels
 from ...training.settings import FIELD
 from ...training.workbench import TYPED, DataSettings, SettingsError
-from ..commands import StateCommand
 from .data_widgets import CsvImportDialog, DatasetCombo
+from .feature_inputs import DEFAULT_FEATURES, FeatureInputs, GraphError, fit_data_input
 from .heldout import HeldOutLine
 
 if TYPE_CHECKING:
     from ..session import Session
 
 GENERATED = TWO_D | {"sine"}  # sets whose size and noise can be chosen
-DEFAULT_FEATURES = ("x1", "x2")  # a 2-D set's own two columns
 PROGRESS_HZ = 4
 
 
@@ -125,23 +119,7 @@ class TrainingPanel(QWidget):
         f.addRow(grid)
         f.addRow(self.standardize)
         # derived inputs of a 2-D set, as in TensorFlow Playground
-        self.feature_boxes: dict[str, QToolButton] = {}
-        chips = QGridLayout()
-        chips.setHorizontalSpacing(3)
-        chips.setVerticalSpacing(3)
-        for k, (name, (label, _fn)) in enumerate(FEATURES.items()):
-            box = QToolButton()
-            box.setText(label)
-            box.setCheckable(True)
-            box.setChecked(name in DEFAULT_FEATURES)
-            box.setToolTip(f"Feed the network {label} of each point (computed from the raw x1, "
-                           "x2 before standardising); the input node's width follows")
-            box.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-            self.feature_boxes[name] = box
-            chips.addWidget(box, k // 4, k % 4)
-        self.feature_row = QWidget()
-        self.feature_row.setLayout(chips)
-        chips.setContentsMargins(0, 0, 0, 0)
+        self.feature_row = FeatureInputs()
         f.addRow("Inputs", self.feature_row)
         self.feature_label = f.labelForField(self.feature_row)
         self.features = QComboBox()
@@ -217,8 +195,7 @@ class TrainingPanel(QWidget):
         self.l2.editingFinished.connect(self._on_edited)
         self.lr.editingFinished.connect(self._on_lr_edited)
         self.reinit.clicked.connect(self.runner.reinitialise)
-        for box in self.feature_boxes.values():
-            box.toggled.connect(self._on_features_toggled)
+        self.feature_row.toggled.connect(self._apply_features)
 
     # -- session → form ----------------------------------------------------------------------
     def _load(self) -> None:
@@ -242,9 +219,7 @@ class TrainingPanel(QWidget):
             self.test_fraction.setValue(float(d.test_fraction))
             self.seed.setValue(int(d.seed))
             self.standardize.setChecked(bool(d.standardize))
-            chosen = set(d.features or DEFAULT_FEATURES)
-            for name, box in self.feature_boxes.items():
-                box.setChecked(name in chosen)
+            self.feature_row.show_chosen(d.features)
             self.epochs.setValue(int(c.epochs))
             self.batch.setValue(int(c.batch_size))
             self.full_batch.setChecked(bool(c.full_batch))
@@ -398,23 +373,13 @@ class TrainingPanel(QWidget):
     # -- feature inputs ----------------------------------------------------------------------
     def chosen_features(self) -> tuple[str, ...]:
         """The feature inputs checked, in the table's order (canonical names)."""
-        return tuple(n for n, box in self.feature_boxes.items() if box.isChecked())
+        return self.feature_row.chosen()
 
     def set_features(self, names: tuple[str, ...] | list[str]) -> bool:
         """Check exactly ``names`` (as if clicked); False when refused (none, or the graph's
         input cannot follow)."""
-        wanted = set(names)
-        self._loading = True
-        try:
-            for name, box in self.feature_boxes.items():
-                box.setChecked(name in wanted)
-        finally:
-            self._loading = False
+        self.feature_row.show_chosen(names, exact=True)
         return self._apply_features()
-
-    def _on_features_toggled(self, _on: bool) -> None:
-        if not self._loading:
-            self._apply_features()
 
     def _apply_features(self) -> bool:
         """The checked feature inputs: into the run settings, and the graph's data input (and
@@ -424,39 +389,17 @@ class TrainingPanel(QWidget):
             self._show_status("Choose at least one input for the network.", True)
             self._load()  # back to what the session has
             return False
-        root = self.session.root
-        node = self._data_input()
-        if root is not None and node is not None:
-            try:
-                after, changed = with_input_width(root.model, node.id, len(chosen))
-            except GraphError as exc:
-                self._show_status(str(exc), True)
-                self._load()
-                return False
-            if changed:
-                labels = ", ".join(feature_labels(chosen))
-                root.undo.push(StateCommand(root.model, after, f"Inputs: {labels}"))
-                self._show_status(f"The network's inputs are now {labels}; "
-                                  f"{', '.join(changed)} resized to {len(chosen)} "
-                                  f"column{'s' if len(chosen) != 1 else ''}.")
+        named = self.features.currentText() if self.features.currentIndex() > 0 else None
+        try:
+            said = fit_data_input(self.session, chosen, named)
+        except GraphError as exc:
+            self._show_status(str(exc), True)
+            self._load()
+            return False
+        if said:
+            self._show_status(said)
         self._on_edited()
         return True
-
-    def _data_input(self) -> Any:
-        """The input node the samples go into: the one chosen, else the only input whose
-        last axis could take 2-D points' features (not the labels' input)."""
-        root = self.session.root
-        if root is None:
-            return None
-        model = root.model
-        chosen = self.features.currentText() if self.features.currentIndex() > 0 else None
-        inputs = [n for n in model.nodes.values() if n.op == "input"]
-        if chosen is not None:
-            return next((n for n in inputs if n.name == chosen), None)
-        targets = {e.src for e in model.edges.values() if e.port == "target"}
-        fitting = [n for n in inputs if n.id not in targets
-                   and len(n.params.get("shape") or []) == 2]
-        return fitting[0] if len(fitting) == 1 else None
 
     def _on_lr_edited(self) -> None:
         if self.runner.running:
@@ -469,7 +412,7 @@ class TrainingPanel(QWidget):
         for w in (self.dataset, self.import_csv, self.samples, self.noise, self.val_fraction,
                   self.test_fraction, self.seed, self.standardize, self.features, self.target,
                   self.optimizer, self.batch, self.full_batch, self.epochs, self.l2, self.reinit,
-                  *self.feature_boxes.values()):
+                  self.feature_row):
             w.setEnabled(not running)
         if not running:
             self._on_dataset_changed()

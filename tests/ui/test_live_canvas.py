@@ -306,9 +306,13 @@ def test_feature_inputs_resize_the_input_and_train(qtbot, window):
     # the unit maps are over the raw plane of the two columns
     qtbot.waitUntil(lambda: window.live.data is not None, timeout=WAIT)
     assert window.live.data.maps and window.live.data.plane is not None
-    # undo brings the two inputs back
+    # undo brings the two inputs back, in the graph and in the panel
     window.document.undo.undo()
     assert model.nodes[ids["X"]].params["shape"] == [None, 2]
+    assert panel.chosen_features() == ("x1", "x2") and window.session.data.features == ()
+    window.document.undo.redo()
+    assert panel.chosen_features() == ("x1", "x2", "x1*x2", "sin(x1)", "sin(x2)")
+    window.document.undo.undo()
     # a click on a chip is the same edit
     panel.feature_row.boxes["x1^2"].click()
     assert model.nodes[ids["X"]].params["shape"] == [None, 3]

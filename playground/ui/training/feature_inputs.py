@@ -5,6 +5,7 @@ many columns, as one undoable edit."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -86,10 +87,36 @@ def data_input(model: Any, chosen: str | None) -> Any:
     return fitting[0] if len(fitting) == 1 else None
 
 
+class FeatureInputsCommand(StateCommand):
+    """The data input resized and the run settings' feature inputs changed, as one undo step:
+    undo brings back both (the graph and the chips agree)."""
+
+    def __init__(self, session: Session, after: dict[str, Any], text: str,
+                 before: tuple[str, ...], chosen: tuple[str, ...]) -> None:
+        assert session.root is not None
+        super().__init__(session.root.model, after, text)
+        self.session = session
+        self.features_before, self.features_after = before, chosen
+
+    def _settings(self, features: tuple[str, ...]) -> None:
+        s = self.session
+        stored = () if features == DEFAULT_FEATURES else features
+        s.set_settings(data=dataclasses.replace(s.data, features=stored))
+
+    def redo(self) -> None:
+        super().redo()
+        self._settings(self.features_after)
+
+    def undo(self) -> None:
+        super().undo()
+        self._settings(self.features_before)
+
+
 def fit_data_input(session: Session, chosen: tuple[str, ...], input_name: str | None) -> str:
     """Resize the root graph's data input (and the weights multiplying it) to ``chosen``'s
-    number of columns, as one undo step; what happened in a sentence ('' when nothing had to
-    change). Raises GraphError when it cannot."""
+    number of columns and choose ``chosen`` in the run settings, as one undo step; what happened
+    in a sentence ('' when the graph did not have to change: then only the settings change).
+    Raises GraphError when it cannot."""
     root = session.root
     if root is None:
         return ""
@@ -100,7 +127,8 @@ def fit_data_input(session: Session, chosen: tuple[str, ...], input_name: str | 
     if not changed:
         return ""
     labels = ", ".join(feature_labels(chosen))
-    root.undo.push(StateCommand(root.model, after, f"Inputs: {labels}"))
+    before = tuple(session.data.features) or DEFAULT_FEATURES
+    root.undo.push(FeatureInputsCommand(session, after, f"Inputs: {labels}", before, chosen))
     n = len(chosen)
     return (f"The network's inputs are now {labels}; {', '.join(changed)} resized to {n} "
             f"column{'s' if n != 1 else ''}.")

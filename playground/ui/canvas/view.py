@@ -6,11 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QKeyEvent, QPainter, QWheelEvent
+from PySide6.QtGui import QKeyEvent, QPainter, QTransform, QWheelEvent
 from PySide6.QtWidgets import QGraphicsView
 
+from ...graph.geometry import label_size
 from .items import NodeItem
 from .scene import GraphScene
+from .wirelabels import label_style, line_height
 
 OP_MIME = "application/x-backprop-playground-op"
 
@@ -54,7 +56,20 @@ class GraphView(QGraphicsView):
         s = factor / self.zoom()
         self.scale(s, s)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self._zoomed()
+
+    def _zoomed(self, layout_now: bool = False) -> None:
+        """Tell the overlays (zoomed out, value labels keep their size on screen) and the
+        listeners (the status bar, the minimap)."""
+        scene = self.scene()
+        if isinstance(scene, GraphScene):
+            scene.overlays.set_view_zoom(self.zoom(), layout_now)
         self.zoom_changed.emit(self.zoom())
+
+    def setScene(self, scene: Any) -> None:
+        super().setScene(scene)
+        if isinstance(scene, GraphScene):
+            scene.overlays.set_view_zoom(self.zoom(), layout_now=True)
 
     def zoom_by(self, step: float, anchor_under_mouse: bool = False) -> None:
         self.set_zoom(self.zoom() * step, anchor_under_mouse)
@@ -66,30 +81,61 @@ class GraphView(QGraphicsView):
         self.zoom_by(1.0015 ** delta, anchor_under_mouse=True)
         event.accept()
 
-    def fit(self, margin: float = 40.0) -> None:
-        """Show every node and every value label on the wires (zoom at most 150%)."""
+    def fit(self, margin: float = 16.0) -> None:
+        """Show every node, every value label on the wires and room for the labels an
+        evaluation would put at the edges (the output's beside its port, right of the nodes),
+        at most at 150 %. Zoomed out the labels keep their size on screen, so the room they
+        need depends on the zoom: a few rounds find a zoom at which everything fits."""
         scene = self.graph_scene()
         items = list(scene.nodes.values())
         if not items:
             self.resetTransform()
             self.centerOn(0, 0)
+            self._zoomed(layout_now=True)
             return
-        rect = QRectF()
+        nodes = QRectF()
         for item in items:
-            rect = rect.united(item.sceneBoundingRect())
-        # the values on the wires too: the output's label sits beside its port, past the nodes
-        for label in scene.overlays.wire_labels.values():
-            if label.isVisible():
-                rect = rect.united(label.label_scene_rect())
-        rect = rect.adjusted(-margin, -margin, margin, margin)
-        self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
-        if self.zoom() > 1.5:
-            self.set_zoom(1.5)
-            self.centerOn(rect.center())
-        elif self.zoom() < self.MIN_ZOOM:
-            self.set_zoom(self.MIN_ZOOM)
-            self.centerOn(rect.center())
+            nodes = nodes.united(item.sceneBoundingRect())
+        rect = nodes
+        for _ in range(4):
+            self._fit_rect(rect.adjusted(-margin, -margin, margin, margin))
+            scene.overlays.set_view_zoom(self.zoom(), layout_now=True)
+            need = nodes.united(self._label_room(scene, nodes))
+            for label in scene.overlays.wire_labels.values():
+                if label.isVisible():
+                    need = need.united(label.label_scene_rect())
+            need = need.adjusted(-margin, -margin, margin, margin)
+            if self.visible_scene_rect().adjusted(-1, -1, 1, 1).contains(need) or \
+                    self.zoom() <= self.MIN_ZOOM:
+                break
+            rect = need
         self.zoom_changed.emit(self.zoom())
+
+    def _fit_rect(self, rect: QRectF) -> None:
+        vp = self.viewport().rect()
+        if rect.isEmpty() or vp.width() < 2 or vp.height() < 2:
+            return
+        z = min(vp.width() / rect.width(), vp.height() / rect.height())
+        z = min(1.5, max(self.MIN_ZOOM, z))
+        self.setTransform(QTransform.fromScale(z, z))
+        self.centerOn(rect.center())
+
+    def _label_room(self, scene: GraphScene, nodes: QRectF) -> QRectF:
+        """``nodes`` grown by the room value labels take at the edges at the zoom shown: a
+        label's height above and below, the output's label right of it."""
+        scale, short = label_style(self.zoom())
+        right = 0.0
+        used = {e.src for e in scene.edges.values()}
+        for nid in scene.nodes:
+            if nid not in used:  # a sink: its label sits beside its output port
+                w = label_size(scene.shapes.get(nid))[0] * (0.7 if short else 1.0)
+                right = max(right, w + 14)
+        h = (2 * line_height() + 6) * scale
+        return nodes.adjusted(0, -h, right * scale, h)
+
+    def visible_scene_rect(self) -> QRectF:
+        """The part of the scene the canvas shows."""
+        return self.mapToScene(self.viewport().rect()).boundingRect()
 
     # -- panning ---------------------------------------------------------------------------
     def mousePressEvent(self, event: Any) -> None:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QPointF, QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent
+from PySide6.QtCore import QByteArray, QPointF, QRect, QSettings, QSize, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QDockWidget,
     QInputDialog,
@@ -39,7 +39,8 @@ from .quickadd import QuickAddPopup
 from .session import Session
 from .training.tools import TrainingTools
 from .widgets import Breadcrumb
-from .window_layout import build_window
+from .window_geometry import clamp_geometry, initial_geometry
+from .window_layout import build_window, size_docks
 
 APP_NAME = "Backprop Playground"
 # what a live training run disables (the graph is locked; copying and viewing stay)
@@ -57,7 +58,7 @@ class MainWindow(QMainWindow):
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.settings = settings or QSettings("BackpropPlayground", "Backprop Playground")
         self.setWindowTitle(APP_NAME)
-        self.resize(1360, 860)
+        self.setGeometry(initial_geometry(self._available()))
         self.session = Session(self)
         self.view = GraphView(None, self)
         self.breadcrumb = Breadcrumb(self)
@@ -72,7 +73,6 @@ class MainWindow(QMainWindow):
         self.stepper, self.lesson = self.explain.stepper, self.explain.lesson
         self.math_card, self.granularity = self.explain.math_card, self.explain.granularity
         self.evaluator, self.checks = self.explain.evaluator, self.explain.checks
-        self.evaluator.zoom = self.view.zoom
         self.palette_panel = PalettePanel(self)
         self.inspector = InspectorPanel(self)
         self.history = QUndoView(self)
@@ -86,6 +86,7 @@ class MainWindow(QMainWindow):
         self.autosave_label = QLabel("")
         self.autosave_label.setStyleSheet("color: #d1242f;")
         build_window(self)
+        size_docks(self)
         s = self.session
         s.document_changed.connect(self._on_document)
         s.root_changed.connect(self._on_root)
@@ -124,7 +125,7 @@ class MainWindow(QMainWindow):
         if lesson and self.lesson.open_for(lesson):
             self.show_dock("lesson")
             QTimer.singleShot(0, lambda: self.resizeDocks(
-                [self.docks["lesson"], self.docks["stepper"]], [400, 900],
+                [self.docks["lesson"], self.docks["stepper"]], [45, 55],
                 Qt.Orientation.Horizontal))
         elif self.lesson.lesson is None:
             self.docks["lesson"].hide()
@@ -309,15 +310,33 @@ class MainWindow(QMainWindow):
     def _restore_settings(self) -> None:
         geometry = self.settings.value("geometry")
         state = self.settings.value("window_state")
-        if isinstance(geometry, QByteArray):
-            self.restoreGeometry(geometry)
+        if isinstance(geometry, QByteArray) and self.restoreGeometry(geometry):
+            self.clamp_to_screen()
         if isinstance(state, QByteArray):
             self.restoreState(state)
         self.actions_["snap"].setChecked(bool(self.settings.value("snap", False, type=bool)))
         minimap = bool(self.settings.value("minimap", True, type=bool))
         self.actions_["minimap"].setChecked(minimap)
-        self.minimap.setVisible(minimap)
+        self.minimap.set_wanted(minimap)
         self._toggle_snap()
+
+    def _available(self) -> QRect:
+        """The available area (without the desktop's panels) of the screen the window is on."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        return screen.availableGeometry() if screen is not None else QRect(0, 0, 1366, 768)
+
+    def clamp_to_screen(self) -> None:
+        """Fit the window (frame included) into the available area of its screen: a geometry
+        saved on a bigger screen is shrunk and moved inside this one."""
+        if self.isMaximized() or self.isFullScreen():
+            return
+        geo = self.geometry()
+        screen = QGuiApplication.screenAt(geo.center()) or self.screen()
+        available = screen.availableGeometry() if screen is not None else self._available()
+        frame = self.frameGeometry().size() - geo.size() if self.isVisible() else QSize(0, 0)
+        fitted = clamp_geometry(geo, available, frame)
+        if fitted != geo:
+            self.setGeometry(fitted)
 
     def save_settings(self) -> None:
         self.settings.setValue("geometry", self.saveGeometry())

@@ -5,6 +5,7 @@ overlays hand it what is in the way and place each label where it says."""
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -67,6 +68,7 @@ class LabelPlacer:
     the chip at the nearest free spot further out (a leader joins it to its wire); the chip
     at its first spot. A label is never left out: values and gradients never vanish."""
 
+    BUDGET_S = 0.15  # after this long placing, the searches around a wire stop (see _quick)
     MARGIN = 3.0  # clearance kept around labels and nodes
     TS = (0.5, 0.38, 0.62, 0.26, 0.74, 0.15, 0.85)
     RINGS = 8  # the search around a wire's middle: rings 14 px apart
@@ -76,6 +78,7 @@ class LabelPlacer:
     def __init__(self, nodes: Iterable[QRectF], wires: dict[str, QPainterPath],
                  scale: float = 1.0) -> None:
         self.scale = scale
+        self.started = time.perf_counter()
         self.margin = self.MARGIN * scale
         self.gap = GAP * scale
         self.ring_step = self.RING_STEP * scale
@@ -136,7 +139,7 @@ class LabelPlacer:
             if first is None:
                 best.append(None)
                 continue
-            near = self._search_near(first[0], first[1])
+            near = None if self._quick() else self._search_near(first[0], first[1])
             if near is not None:
                 crossings, rect = near
                 if crossings == 0:
@@ -151,11 +154,17 @@ class LabelPlacer:
         # crowded (zoomed far out): the smallest form, further away, then anywhere
         size, compact = sizes[-1]
         for cand, anchor, eid in self._candidates(size, wires, port):
-            far = self._search_near(cand, anchor, self.FAR_RINGS)
+            far = None if self._quick() else self._search_near(cand, anchor, self.FAR_RINGS)
             if far is not None:
                 return self._take(far[1], anchor, eid, True), compact
             return self._take(cand, anchor, eid, False), compact
         return None, False
+
+    def _quick(self) -> bool:
+        """Placing has taken BUDGET_S already (hundreds of labels, zoomed far out): the rest
+        skip the searches around their wire and take the best spot along it, so that a zoom
+        step or a Fit never stalls the canvas; they may overlap where the canvas is full."""
+        return time.perf_counter() - self.started > self.BUDGET_S
 
     def _take(self, r: QRectF, anchor: QPointF, eid: str | None, leader: bool) -> Placement:
         self.grid.add(r)

@@ -1,11 +1,12 @@
 """The minimap: a small overview of the whole graph in a corner of the canvas that has no node
 and no value label under it.
 
-Where it goes: the bottom-right corner first, else another corner that is free (it stays in
-the corner it has while that one stays free, so it does not jump around while you pan); when
-nodes or values fill every corner it steps aside (hidden) until a corner frees up. So it never
-covers a node. ``set_wanted(False)`` (its ``–`` button, View ▸ Minimap, the status bar's
-Minimap button) collapses it; ``wanted_changed`` says so.
+When it shows: only while part of the graph is outside the canvas (when the canvas shows all
+of it, the canvas is the overview). Where: the bottom-right corner first, else another corner
+that is free (it stays in the corner it has while that one stays free, so it does not jump
+around while you pan); when nodes or values fill every corner it steps aside (hidden) until a
+corner frees up. So it never covers a node. ``set_wanted(False)`` (its ``–`` button, View ▸
+Minimap, the status bar's Minimap button) collapses it; ``wanted_changed`` says so.
 
 It is a QGraphicsView on the canvas's own scene (so ``mapToScene``/``mapFromScene`` give the
 overview's geometry), but it never lets Qt paint the scene's items: a full ``NodeItem.paint`` per
@@ -96,6 +97,7 @@ class MinimapWidget(QGraphicsView):
         self.corner = CORNERS[0]
         self.blocked = False
         self._placing = False
+        self._content = QRectF()  # the nodes' bounding rectangle (scene), kept by refit
         self._model: Any = None
         self._thumb: QPixmap | None = None  # the content, lit
         self._shaded: QPixmap | None = None  # the content, shaded
@@ -191,6 +193,7 @@ class MinimapWidget(QGraphicsView):
             self.set_scene(self._main.scene())  # calls refit again
             return
         rect = self.content_rect()
+        self._content = self._bare_content()
         if rect.isEmpty():  # nothing to show: frame what the main view sees
             rect = self._main_view_rect().adjusted(-MIN_MARGIN, -MIN_MARGIN, MIN_MARGIN, MIN_MARGIN)
         if rect != self._fitted:
@@ -201,12 +204,21 @@ class MinimapWidget(QGraphicsView):
         self._thumb_dirty = True
         self.viewport().update()
 
-    def content_rect(self) -> QRectF:
-        """The scene rectangle the minimap fits: every node (and backdrop), plus a margin.
-        Empty when the scene has no nodes."""
+    def _bare_content(self) -> QRectF:
         rect = QRectF()
         for item in self._content_items():
             rect = rect.united(item.sceneBoundingRect())
+        return rect
+
+    @property
+    def needed(self) -> bool:
+        """Part of the graph lies outside the canvas (else the canvas is the overview)."""
+        return not self._content.isEmpty() and not self._main_view_rect().contains(self._content)
+
+    def content_rect(self) -> QRectF:
+        """The scene rectangle the minimap fits: every node (and backdrop), plus a margin.
+        Empty when the scene has no nodes."""
+        rect = self._bare_content()
         if rect.isEmpty():
             return QRectF()
         m = max(MIN_MARGIN, 0.04 * max(rect.width(), rect.height()))
@@ -282,13 +294,16 @@ class MinimapWidget(QGraphicsView):
         return None
 
     def update_placement(self) -> None:
-        """Show the minimap in a free corner when it is wanted, else hide it."""
+        """Show the minimap in a free corner when it is wanted and needed, else hide it."""
         if self._placing:
             return
         self._placing = True
         try:
-            corner = self.free_corner() if self.wanted else None
-            blocked = self.wanted and corner is None
+            if self._main.scene() is not self.scene():
+                self.set_scene(self._main.scene())
+            needed = self.wanted and self.needed
+            corner = self.free_corner() if needed else None
+            blocked = needed and corner is None
             if corner is not None:
                 self.corner = corner
                 geo = self.corner_rect(corner)
@@ -348,6 +363,8 @@ class MinimapWidget(QGraphicsView):
     def _on_timer(self) -> None:
         if self.isVisible():  # a hidden minimap does no work; showEvent refits
             self.refit()
+        else:
+            self._content = self._bare_content()
         self.update_placement()  # nodes may have come under its corner (or left it)
 
     def _on_main_view_changed(self, *args: Any) -> None:

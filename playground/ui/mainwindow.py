@@ -261,6 +261,9 @@ class MainWindow(QMainWindow):
             self.view.centerOn(items[0])
         return bool(items)
 
+    def show_on_canvas(self, node_ids: list[str], edge_ids: list[str] | None = None) -> None:
+        self.view.reveal(node_ids, edge_ids or [])
+
     def show_dock(self, key: str, raise_: bool = True) -> None:
         dock = self.docks[key]
         if key == "plots" and not dock.isVisible() and not getattr(self, "_plots_sized", False):

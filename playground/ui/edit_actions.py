@@ -56,6 +56,9 @@ class EditActions(QObject):
           tip="A titled box behind the selected nodes; moving it moves them")
         a("layer_stack", "&Layer Stack…", self.layer_stack, ["Ctrl+Shift+L"],
           tip="Insert a whole multi-layer perceptron")
+        # the toolbar shows these fixed words (its buttons never jump as the texts below change)
+        self.actions["undo"].setIconText("Undo")
+        self.actions["redo"].setIconText("Redo")
         self._bound: Document | None = None
         session.document_changed.connect(self._bind_undo)
         session.canvas_changed.connect(self._on_canvas)
@@ -110,6 +113,10 @@ class EditActions(QObject):
         redo.setEnabled(stack.canRedo() and not locked)
         undo.setText(f"&Undo {stack.undoText()}".strip())
         redo.setText(f"&Redo {stack.redoText()}".strip())
+        for action, what in ((undo, stack.undoText()), (redo, stack.redoText())):
+            keys = " or ".join(k.toString(QKeySequence.SequenceFormat.NativeText)
+                               for k in action.shortcuts())
+            action.setToolTip(f"{action.iconText()} {what}".strip() + (f" ({keys})" if keys else ""))
 
     def update_enabled(self) -> None:
         scene, doc = self.session.scene, self.session.document

@@ -33,6 +33,8 @@ from .document import Document
 from .edit_actions import EditActions
 from .explain.tools import ExplainTools
 from .files import FileActions
+from .glossary import explain_widgets
+from .help import HelpActions
 from .inspector import InspectorPanel
 from .palette import PalettePanel
 from .quickadd import QuickAddPopup
@@ -68,7 +70,9 @@ class MainWindow(QMainWindow):
         self.edit = EditActions(self.session, self, self.view, self)
         self.training_tools = TrainingTools(self.session, self, self)
         self.explain = ExplainTools(self.session, self, self)
+        self.help = HelpActions(self, self.open_example, self)
         self.training = self.training_tools.panel
+        explain_widgets(self.training)  # the settings' tooltips in plain words
         self.plots = self.training_tools.plots
         self.stepper, self.lesson = self.explain.stepper, self.explain.lesson
         self.math_card, self.granularity = self.explain.math_card, self.explain.granularity

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QDockWidget, QMenu, QToolBar, QVBoxLayout, QWidget
 from .canvas.minimap import MinimapButton
 from .explain.tools import MENU as EXPLAIN_MENU
 from .explain.tools import TOOLBAR as EXPLAIN_TOOLBAR
+from .help import MENU as HELP_MENU
 from .window_geometry import dock_sizes
 
 if TYPE_CHECKING:
@@ -111,6 +112,7 @@ def build_window(win: MainWindow) -> None:
     win.actions_.update(win.files.actions)
     win.actions_.update(win.edit.actions)
     win.actions_.update(ex.actions)
+    win.actions_.update(win.help.actions)
     view = win.view
     K = QKeySequence.StandardKey
     _action(win, "quit", "&Quit", win.close, [K.Quit])
@@ -124,8 +126,9 @@ def build_window(win: MainWindow) -> None:
             lambda: win.open_quick_add(view.cursor_scene_pos()),
             tip="Search for an op and add it at the cursor (Tab on the canvas)")
     minimap = _action(win, "minimap", "&Minimap", win.minimap.set_wanted, checkable=True,
-                      tip="An overview of the whole graph in a free corner of the canvas (it "
-                          "never covers nodes); click or drag in it to move the canvas")
+                      tip="An overview of the whole graph, shown in a free corner of the canvas "
+                          "while part of the graph is out of view (it never covers nodes); "
+                          "click or drag in it to move the canvas")
     minimap.setChecked(True)
     win.minimap.wanted_changed.connect(minimap.setChecked)
     for action in win.actions_.values():
@@ -154,6 +157,8 @@ def build_window(win: MainWindow) -> None:
         x.addAction(win.docks[key].toggleViewAction())
     ins = mb.addMenu("&Insert")
     _fill(ins, win, ("quick_add", "layer_stack"))
+    h = mb.addMenu("&Help")
+    _fill(h, win, HELP_MENU)
     tb = win.addToolBar("Main")
     tb.setObjectName("main_toolbar")
     _fill(tb, win, ("new", "open", "save", None, "undo", "redo", None, "fit", "auto_layout",

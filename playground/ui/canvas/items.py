@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from ...engine import fmt_shape, get_op
 from ...graph import COMPOSITE, Node
+from ..glossary import legend_html
 from . import style as S
 
 if TYPE_CHECKING:
@@ -216,7 +217,7 @@ class NodeItem(QGraphicsItem):
             lines.append(f"output shape {self.shape_text}")
         if self.problem:
             lines.append(f"<span style='color:#e5484d'><b>Problem:</b> {self.problem}</span>")
-        return "<br>".join(lines)
+        return "<br>".join(lines) + legend_html(*lines[1:])
 
     # -- geometry --------------------------------------------------------------------------
     def boundingRect(self) -> QRectF:

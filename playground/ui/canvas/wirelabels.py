@@ -39,6 +39,7 @@ from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 from ...engine.formatting import number as fmt_number
 from ...engine.formatting import shape as fmt_shape
 from ...engine.formatting import summary
+from ..glossary import legend_html
 from . import style as S
 
 READABLE_ZOOM = 0.85  # below this zoom labels keep their on-screen size and shorten
@@ -313,9 +314,8 @@ class WireLabelItem(QGraphicsItem):
                         "change here" + (", total over its wires" if count > 1 else ""))
                 tip.append(stats_html(grad, what, GRAD_COLOUR))
             if value is not None and not is_scalar(value):
-                tip.append("<small>N = the batch (one row per sample) · μ = mean · "
-                           "‖·‖ = norm (the square root of the sum of squares) · heatmap: "
-                           "blue negative, orange positive</small>")
+                tip.append("<span style='color:gray; font-size:small'>heatmap: blue negative, "
+                           "orange positive</span>" + legend_html("N μ ‖"))
             if value is not None or grad is not None:
                 tip.append("<i>click for the full view</i>")
             self._tip_html = "<br>".join(tip)

@@ -8,7 +8,7 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QMimeData, QObject, QPointF
+from PySide6.QtCore import QMimeData, QObject, QPointF, QRectF
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QWidget
 
@@ -314,6 +314,12 @@ class EditActions(QObject):
 
     def insert_layer_stack(self, **spec: Any) -> list[str]:
         origin = self.view_centre() - QPointF(400, 100)
+        scene = self.session.scene
+        if scene is not None and scene.nodes:  # below what is there: never on top of it
+            taken = QRectF()
+            for item in scene.nodes.values():
+                taken = taken.united(item.sceneBoundingRect())
+            origin = QPointF(taken.left(), taken.bottom() + 90)
         try:
             after, ids = E.build_mlp(self.doc.model, origin=(origin.x(), origin.y()), **spec)
         except EngineError as exc:

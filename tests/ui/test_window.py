@@ -8,6 +8,7 @@ import pytest
 from PySide6.QtCore import QByteArray, QPoint, QRect, QSettings, QSize
 from PySide6.QtWidgets import QApplication, QWidget
 
+from playground.resources import example_names
 from playground.ui.window_geometry import (
     MIN_SIZE,
     SCREEN_SHARE,
@@ -15,6 +16,8 @@ from playground.ui.window_geometry import (
     dock_sizes,
     initial_geometry,
 )
+
+EXAMPLES = sorted(example_names())
 
 
 @pytest.mark.parametrize("screen", [QRect(0, 0, 1366, 768), QRect(0, 0, 1280, 720),
@@ -111,3 +114,42 @@ def test_restored_geometry_from_a_bigger_screen_fits_this_one(qtbot, tmp_path, r
     finally:
         second.session.root.forget_changes()
         second.close()
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_every_number_is_on_screen_and_legible_after_evaluate_at_1366x768(window, qtbot, name):
+    """Opened in a 1366 × 768 window and evaluated: every value label lies inside the canvas,
+    clear of the nodes and of the other labels, in a legible size."""
+    from playground.ui.canvas.wirelabels import _label_font
+
+    win = window
+    win.resize(1366, 768)
+    qtbot.waitUntil(lambda: (win.width(), win.height()) == (1366, 768))
+    assert win.open_example(name)
+    QApplication.processEvents()  # the fit queued by opening
+    assert win.evaluator.evaluate_action(), win.statusBar().currentMessage()
+    labels = win.scene.overlays.wire_labels
+    view = win.view
+    QApplication.processEvents()  # a fitted view takes in the values placed beyond its edges
+    qtbot.waitUntil(lambda: all(not item.needs_place for item in labels.values()))
+    assert view.fitted
+    shown = view.visible_scene_rect()
+    font = _label_font()
+    px = font.pointSizeF() * 96 / 72
+    assert len(labels) == len(win.document.model.nodes)
+    rects = []
+    for item in labels.values():
+        r = item.label_scene_rect()
+        assert item.isVisible() and shown.contains(r), (name, item.source_id)
+        assert px * item.scale() * view.zoom() >= 9.5
+        for node in win.scene.nodes.values():
+            assert not node.mapRectToScene(node.body_rect()).intersects(r)
+        rects.append(r)
+    for k, a in enumerate(rects):
+        assert not any(a.intersects(b) for b in rects[k + 1:])
+    mm = win.minimap
+    if mm.isVisible():  # never over a value
+        vp = view.viewport().geometry()
+        for item in labels.values():
+            on = view.mapFromScene(item.label_scene_rect()).boundingRect().translated(vp.topLeft())
+            assert not on.intersects(mm.geometry())

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QEasingCurve, QPointF, QRectF, Qt, QVariantAnimation, Signal
+from PySide6.QtCore import QEasingCurve, QPointF, QRectF, Qt, QTimer, QVariantAnimation, Signal
 from PySide6.QtGui import QKeyEvent, QPainter, QTransform, QWheelEvent
 from PySide6.QtWidgets import QGraphicsView
 
@@ -45,6 +45,7 @@ class GraphView(QGraphicsView):
         self._pan_start = QPointF()
         self._glide: QVariantAnimation | None = None
         self._hint = False
+        self.fitted = False  # the view is as Fit left it (no pan or zoom since)
 
     def graph_scene(self) -> GraphScene:
         return self.scene()  # type: ignore[return-value]
@@ -55,6 +56,7 @@ class GraphView(QGraphicsView):
 
     def set_zoom(self, factor: float, anchor_under_mouse: bool = False) -> None:
         factor = min(self.MAX_ZOOM, max(self.MIN_ZOOM, factor))
+        self.fitted = False
         if not anchor_under_mouse:
             self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
         s = factor / self.zoom()
@@ -75,7 +77,23 @@ class GraphView(QGraphicsView):
         if isinstance(scene, GraphScene):
             scene.overlays.set_view_zoom(self.zoom(), layout_now=True)
             scene.changed.connect(self._check_hint)
+            scene.overlays.changed.connect(self._on_values_changed)
         self._hint = self.showing_hint
+
+    def _on_values_changed(self) -> None:
+        """Values came onto the wires: a view that Fit left as it was fits them too (after
+        they are placed), so that no number lands outside the canvas."""
+        if self.fitted:
+            QTimer.singleShot(0, self._refit_for_values)
+
+    def _refit_for_values(self) -> None:
+        scene = self.scene()
+        if not self.fitted or not isinstance(scene, GraphScene):
+            return
+        shown = self.visible_scene_rect()
+        if any(label.isVisible() and not shown.contains(label.label_scene_rect())
+               for label in scene.overlays.wire_labels.values()):
+            self.fit()
 
     def _check_hint(self, *_: Any) -> None:
         """The first node came or the last went: the hint over the whole canvas changes."""
@@ -132,6 +150,7 @@ class GraphView(QGraphicsView):
                 break
             # a label placed beyond the estimate: leave room for it too
             nodes = nodes.united(need.adjusted(grown, grown, -grown, -grown))
+        self.fitted = True
         self.zoom_changed.emit(self.zoom())
 
     def _zoom_for(self, rect: QRectF) -> float:
@@ -205,6 +224,7 @@ class GraphView(QGraphicsView):
     def glide_to(self, centre: QPointF, zoom: float) -> None:
         """Move to ``centre`` at ``zoom`` in a short animation (at once when REVEAL_MS is 0)."""
         self.stop_glide()
+        self.fitted = False
         start_c = self.visible_scene_rect().center()
         start_z = self.zoom()
         if self.REVEAL_MS <= 0:
@@ -304,6 +324,7 @@ class GraphView(QGraphicsView):
 
     def pan_by(self, dx: float, dy: float) -> None:
         """Pan by (dx, dy) viewport pixels."""
+        self.fitted = False
         z = self.zoom()
         center = self.mapToScene(self.viewport().rect().center())
         self.centerOn(center + QPointF(dx / z, dy / z))

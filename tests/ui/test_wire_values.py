@@ -560,3 +560,23 @@ def test_new_numbers_keep_the_labels_in_place_unless_they_outgrow_it(win):
     rects = [item.label_scene_rect() for item in scene.overlays.wire_labels.values()]
     for a, b in itertools.combinations(rects, 2):
         assert not a.intersects(b)
+
+
+def test_an_exported_picture_shows_the_values_in_full_whatever_the_zoom(qtbot, win, tmp_path):
+    from PySide6.QtGui import QImage
+
+    from playground.ui.export import export_scene
+
+    open_and_evaluate(win, "sigmoid_neuron")
+    QApplication.processEvents()
+    sizes = []
+    for zoom in (1.0, 0.3):
+        win.view.set_zoom(zoom)
+        QApplication.processEvents()
+        path = tmp_path / f"graph{zoom}.png"
+        export_scene(win.scene, str(path), "png")
+        image = QImage(str(path))
+        sizes.append((image.width(), image.height()))
+        labels = win.scene.overlays.wire_labels.values()
+        assert all(item.short == (zoom < 0.85) for item in labels)  # the canvas's style back
+    assert sizes[0] == sizes[1]  # the same picture: labels at their scene size, in full

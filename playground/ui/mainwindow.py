@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QByteArray, QPointF, QRect, QSettings, QSize, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QShowEvent
 from PySide6.QtWidgets import (
     QDockWidget,
     QInputDialog,
@@ -65,6 +65,7 @@ class MainWindow(QMainWindow):
         self.view = GraphView(None, self)
         self.breadcrumb = Breadcrumb(self)
         self.docks: dict[str, QDockWidget] = {}
+        self._docks_sized = False
         self.actions_: dict[str, QAction] = {}
         self.files = FileActions(self.session, self, self.settings, self)
         self.edit = EditActions(self.session, self, self.view, self)
@@ -319,8 +320,8 @@ class MainWindow(QMainWindow):
         state = self.settings.value("window_state")
         if isinstance(geometry, QByteArray) and self.restoreGeometry(geometry):
             self.clamp_to_screen()
-        if isinstance(state, QByteArray):
-            self.restoreState(state)
+        if isinstance(state, QByteArray) and self.restoreState(state):
+            self._docks_sized = True  # the user's own dock sizes
         self.actions_["snap"].setChecked(bool(self.settings.value("snap", False, type=bool)))
         minimap = bool(self.settings.value("minimap", True, type=bool))
         self.actions_["minimap"].setChecked(minimap)
@@ -356,6 +357,12 @@ class MainWindow(QMainWindow):
         scene = self.session.scene
         if scene is not None:
             scene.snap = self.actions_["snap"].isChecked()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._docks_sized:  # the first show: the dock sizes for the size it has now
+            self._docks_sized = True
+            QTimer.singleShot(0, lambda: size_docks(self))
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self.files.maybe_save():

@@ -62,5 +62,5 @@ def dock_sizes(size: QSize) -> DockSizes:
     w, h = size.width(), size.height()
     right_h = h - 90  # menu bar, toolbar and status bar
     return DockSizes(left=_between(0.14 * w, 170, 230), right=_between(0.22 * w, 280, 360),
-                     bottom=_between(0.29 * h, 190, 290),
-                     right_top=_between(0.58 * right_h, 300, 560))
+                     bottom=_between(0.33 * h, 200, 320),
+                     right_top=_between(0.62 * right_h, 300, 600))

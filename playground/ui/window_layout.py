@@ -60,7 +60,9 @@ def size_docks(win: MainWindow) -> None:
     win.resizeDocks([docks["palette"], docks["inspector"]], [d.left, d.right],
                     Qt.Orientation.Horizontal)
     win.resizeDocks([docks["stepper"]], [d.bottom], Qt.Orientation.Vertical)
-    win.resizeDocks([docks["inspector"], docks["math"]], [d.right_top, 10_000],
+    # Qt shares out any difference by the sizes' weights: give both heights in full
+    rest = max(120, win.height() - 90 - d.right_top)
+    win.resizeDocks([docks["inspector"], docks["math"]], [d.right_top, rest],
                     Qt.Orientation.Vertical)
 
 

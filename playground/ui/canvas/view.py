@@ -129,27 +129,27 @@ class GraphView(QGraphicsView):
             nodes = nodes.united(item.sceneBoundingRect())
         labels = [label for label in scene.overlays.wire_labels.values() if label.isVisible()]
         grown = margin
+        placed = QRectF()  # labels placed beyond the estimate, with a margin
         for _ in range(3):
             # the zoom that shows the nodes and the room their labels take at that zoom (an
             # estimate: placing hundreds of labels for every trial zoom would stall)
             z = self.zoom()
             for _ in range(4):
                 rect = nodes.united(self._label_room(scene, nodes, z)).adjusted(
-                    -grown, -grown, grown, grown)
+                    -grown, -grown, grown, grown).united(placed)
                 z_new = self._zoom_for(rect)
                 if abs(z_new - z) < 1e-4:
                     break
                 z = z_new
             self._fit_rect(rect)
             scene.overlays.set_view_zoom(self.zoom(), layout_now=True)
-            need = rect
+            need = QRectF(rect)
             for label in labels:
-                need = need.united(label.label_scene_rect())
+                need = need.united(label.label_scene_rect().adjusted(-grown, -grown, grown, grown))
             shown = self.visible_scene_rect().adjusted(-1, -1, 1, 1)
             if shown.contains(need) or self.zoom() <= self.MIN_ZOOM:
                 break
-            # a label placed beyond the estimate: leave room for it too
-            nodes = nodes.united(need.adjusted(grown, grown, -grown, -grown))
+            placed = need
         self.fitted = True
         self.zoom_changed.emit(self.zoom())
 
@@ -209,7 +209,8 @@ class GraphView(QGraphicsView):
         z = self.zoom()
         want = rect.adjusted(-margin / z, -margin / z, margin / z, margin / z)
         shown = self.visible_scene_rect()
-        if shown.contains(want):
+        slack = 2 / z  # scrolling lands on whole pixels
+        if shown.adjusted(-slack, -slack, slack, slack).contains(want):
             return
         if want.width() * z > vp.width() or want.height() * z > vp.height():
             z = max(self.MIN_ZOOM, min(vp.width() / want.width(), vp.height() / want.height()))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, cast
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
@@ -38,8 +38,17 @@ def _plain(text: str) -> str:
 
 
 def _keys(action: QAction) -> list[str]:
-    return [k.toString(QKeySequence.SequenceFormat.NativeText) for k in action.shortcuts()
-            if not k.isEmpty()]
+    """The action's keys as a person types them: the platform's extra bindings for keyboards'
+    dedicated keys (a "Copy" key, F16 on old Sun keyboards) are left out."""
+    out = []
+    for k in action.shortcuts():
+        if k.isEmpty():
+            continue
+        key = cast(Any, k)[0].key()  # the first chord (the stubs miss QKeySequence[i])
+        if key >= Qt.Key.Key_Back or Qt.Key.Key_F13 <= key <= Qt.Key.Key_F35:
+            continue
+        out.append(k.toString(QKeySequence.SequenceFormat.NativeText))
+    return out
 
 
 def shortcut_groups(menubar: QMenuBar, extra: Iterable[QAction] = ()

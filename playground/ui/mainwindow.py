@@ -362,7 +362,7 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         if not self._docks_sized:  # the first show: the dock sizes for the size it has now
             self._docks_sized = True
-            QTimer.singleShot(0, lambda: size_docks(self))
+            QTimer.singleShot(0, self, lambda: size_docks(self))
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self.files.maybe_save():

@@ -184,10 +184,6 @@ class Overlays(QObject):
         else:
             self._schedule_layout(None)
 
-    @property
-    def label_scale(self) -> float:
-        return self._label_style[0]
-
     def set_labels_visible(self, on: bool) -> None:
         self._labels_visible = bool(on)
         for label in self.wire_labels.values():

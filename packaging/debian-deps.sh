@@ -11,8 +11,9 @@ PKGS=(
   # Qt X11 (xcb) platform
   libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1
   libxcb-render-util0 libxcb-shape0
-  # a virtual display for tests and screenshots under X
-  xvfb xauth
+  # a virtual display for tests and screenshots under X; XTEST presses real keys in it
+  # (tests/ui/test_x11_keys.py)
+  xvfb xauth libxtst6
   # python3 -m venv on Debian's own Python
   python3-venv
   # validators for the .desktop file and AppStream metainfo (tests/test_packaging.py)

@@ -1,8 +1,15 @@
 """Take a screenshot of the main window on a bundled example (for the README and for looking
-at the app): ``python packaging/screenshot.py digits_mlp out.png [--size 1400x860] [--dark]``.
+at the app): ``python packaging/screenshot.py digits_mlp out.png [--size 1366x768] [--dark]``.
 
-Run it under Xvfb for the real X11 platform (``xvfb-run -a -s "-screen 0 1600x1000x24" ...``)
-or with QT_QPA_PLATFORM=offscreen."""
+Run it under Xvfb for the real X11 platform (``xvfb-run -a -s "-screen 0 1366x768x24" ...``)
+or with QT_QPA_PLATFORM=offscreen. The README's three pictures:
+
+    python packaging/screenshot.py square_of_sum resources/screenshots/explain.png \\
+        --lesson 6 --steps 5 --select q
+    python packaging/screenshot.py digits_mlp resources/screenshots/canvas.png --evaluate
+    python packaging/screenshot.py digits_mlp resources/screenshots/training.png --train 3 \\
+        --epochs 100 --tab Samples --dark
+"""
 
 from __future__ import annotations
 
@@ -10,7 +17,7 @@ import argparse
 import sys
 import tempfile
 
-from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtCore import QSettings, QStandardPaths, QTimer
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
@@ -36,16 +43,21 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("example")
     ap.add_argument("out")
-    ap.add_argument("--size", default="1400x860")
+    ap.add_argument("--size", default="1366x768", help="the window's size (default: a laptop or "
+                                                       "projector screen)")
     ap.add_argument("--dark", action="store_true", help="a dark desktop theme")
-    ap.add_argument("--select", help="select this node (the inspector shows it)")
+    ap.add_argument("--select", help="select this node (the Inspector and Math card show it)")
+    ap.add_argument("--evaluate", action="store_true", help="Evaluate first (sample 0 for data)")
+    ap.add_argument("--lesson", type=int, default=0, help="press the lesson's Next this often")
+    ap.add_argument("--steps", type=int, default=0, help="then step through this many steps")
     ap.add_argument("--train", type=float, default=0.0, help="train for this many seconds first")
     ap.add_argument("--tab", default="Loss", help="the plots tab to show when training")
     ap.add_argument("--epochs", type=int, default=0, help="epochs for the run (default: the example's)")
     ap.add_argument("--speed", type=float, default=0.0,
                     help="steps a second for the run (slow motion; default: as fast as possible)")
-    ap.add_argument("--pause", action="store_true", help="pause the run before the shot")
+    ap.add_argument("--live", action="store_true", help="shoot while the run goes on (not paused)")
     args = ap.parse_args()
+    QStandardPaths.setTestModeEnabled(True)  # no settings or recovery files of the user's
     app = QApplication(sys.argv[:1])
     app.setStyle("Fusion")
     if args.dark:
@@ -55,24 +67,33 @@ def main() -> int:
     settings = QSettings(tempfile.mktemp(suffix=".ini"), QSettings.Format.IniFormat)
     w = MainWindow(settings)
     width, height = (int(v) for v in args.size.split("x"))
-    w.resize(width, height)
     w.show()
+    w.resize(width, height)
+    app.processEvents()
     w.open_example(args.example)
-    if args.select:
-        model = w.document.model
-        w.scene.nodes[model.by_name(args.select).id].setSelected(True)
+    app.processEvents()
+
+    def prepare() -> None:
+        if args.evaluate:
+            w.evaluator.evaluate_action()
+        for _ in range(args.lesson):
+            w.lesson.next()
+        for _ in range(args.steps):
+            w.stepper.step_forward()
+        if args.select:
+            model = w.document.model
+            w.scene.clearSelection()
+            w.scene.nodes[model.by_name(args.select).id].setSelected(True)
+        QTimer.singleShot(600, shoot)  # glides and deferred fits settle
 
     def shoot() -> None:
-        if not args.train:
-            w.view.fit()
         if args.train:
-            names = list(w.plots.TAB_NAMES)
-            w.plots.tabs.setCurrentIndex(names.index(args.tab))
+            w.show_plot_tab(args.tab)
             w.docks["training"].raise_()
             w.plots.redraw()
         app.processEvents()
         w.grab().save(args.out)
-        print("saved", args.out, app.platformName())
+        print("saved", args.out, f"{w.width()}x{w.height()}", app.platformName())
         w.session.runner.stop()
         w.document.forget_changes()
         w.close()
@@ -84,13 +105,12 @@ def main() -> int:
         if args.speed:
             w.run_bar.set_rate(args.speed)
         w.training.start()
-        w.view.fit()
-        # mid-training: the shot is taken while the run goes on (--pause: paused first)
-        after = (lambda: (w.session.runner.controller.pause(), QTimer.singleShot(400, shoot))
-                 ) if args.pause else shoot
+        # paused before the shot, or (--live) mid-training, the canvas alive
+        after = shoot if args.live else (lambda: (
+            w.session.runner.controller.pause(), QTimer.singleShot(400, shoot)))
         QTimer.singleShot(int(1000 * args.train), after)
     else:
-        QTimer.singleShot(300, shoot)
+        QTimer.singleShot(300, prepare)
     app.exec()
     return 0
 

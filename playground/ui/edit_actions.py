@@ -8,7 +8,7 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QMimeData, QObject, QPointF
+from PySide6.QtCore import QMimeData, QObject, QPointF, QRectF
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QWidget
 
@@ -56,6 +56,9 @@ class EditActions(QObject):
           tip="A titled box behind the selected nodes; moving it moves them")
         a("layer_stack", "&Layer Stack…", self.layer_stack, ["Ctrl+Shift+L"],
           tip="Insert a whole multi-layer perceptron")
+        # the toolbar shows these fixed words (its buttons never jump as the texts below change)
+        self.actions["undo"].setIconText("Undo")
+        self.actions["redo"].setIconText("Redo")
         self._bound: Document | None = None
         session.document_changed.connect(self._bind_undo)
         session.canvas_changed.connect(self._on_canvas)
@@ -110,6 +113,10 @@ class EditActions(QObject):
         redo.setEnabled(stack.canRedo() and not locked)
         undo.setText(f"&Undo {stack.undoText()}".strip())
         redo.setText(f"&Redo {stack.redoText()}".strip())
+        for action, what in ((undo, stack.undoText()), (redo, stack.redoText())):
+            keys = " or ".join(k.toString(QKeySequence.SequenceFormat.NativeText)
+                               for k in action.shortcuts())
+            action.setToolTip(f"{action.iconText()} {what}".strip() + (f" ({keys})" if keys else ""))
 
     def update_enabled(self) -> None:
         scene, doc = self.session.scene, self.session.document
@@ -307,6 +314,12 @@ class EditActions(QObject):
 
     def insert_layer_stack(self, **spec: Any) -> list[str]:
         origin = self.view_centre() - QPointF(400, 100)
+        scene = self.session.scene
+        if scene is not None and scene.nodes:  # below what is there: never on top of it
+            taken = QRectF()
+            for item in scene.nodes.values():
+                taken = taken.united(item.sceneBoundingRect())
+            origin = QPointF(taken.left(), taken.bottom() + 90)
         try:
             after, ids = E.build_mlp(self.doc.model, origin=(origin.x(), origin.y()), **spec)
         except EngineError as exc:

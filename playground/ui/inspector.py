@@ -3,6 +3,7 @@ shapes and problems. Every edit is an undo command."""
 
 from __future__ import annotations
 
+import html
 import json
 from typing import Any
 
@@ -19,8 +20,10 @@ from PySide6.QtWidgets import (
 )
 
 from ..engine import EngineError, Param, fmt_shape, get_op
+from ..engine.formatting import render
 from ..graph import COMPOSITE
 from .commands import RenameCommand, SetParamCommand
+from .glossary import LOCAL_DERIVATIVE, choice_tip, legend_html, param_tip
 
 
 def _param_text(param: Param, value: Any) -> str:
@@ -99,23 +102,43 @@ class InspectorPanel(QWidget):
             return
         node = model.nodes[node_id]
         if node.op == COMPOSITE:
-            self.header.setText(f"<b>{node.name}</b><br><i>composite</i> — double-click to open")
+            self.header.setText(f"<b>{node.name}</b><br><i>composite</i> (a sub-graph shown as "
+                                "one node) — double-click to open it")
         else:
-            spec = get_op(node.op)
-            text = f"<b>{spec.label or spec.name}</b> <i>({spec.name})</i><br>{spec.formula}"
-            if spec.derivative and not spec.is_source:
-                text += f"<br>local derivative: {spec.derivative}"
-            self.header.setText(text)
+            self.header.setText(self._describe(model, node))
         self.name_edit = QLineEdit(node.name)
         self.name_edit.editingFinished.connect(self._rename)
         self.form.addRow("name", self.name_edit)
         if node.op != COMPOSITE:
             for param in get_op(node.op).params:
                 editor = self._editor(param, node.params.get(param.name))
-                editor.setToolTip(param.doc or param.kind)
+                editor.setToolTip(param_tip(node.op, param.name, param.doc or param.kind))
                 self.editors[param.name] = editor
                 self.form.addRow(param.name, editor)
         self.refresh_info()
+
+    @staticmethod
+    def _describe(model: Any, node: Any) -> str:
+        """The header: the node's name and op, then what it computes written with the names
+        of what feeds it (``q = x + y``; a source says what it is in words), the local
+        derivative, and the symbols explained."""
+        spec = get_op(node.op)
+        texts = spec.texts(node.params)
+        head = f"<b>{html.escape(node.name)}</b> — {spec.label or spec.name} <i>({spec.name})</i>"
+        if spec.is_source:
+            return f"{head}<br>{html.escape(spec.doc)}"
+        incoming = model.incoming(node.id)
+        names = {p: model.nodes[e.src].name for p, e in incoming.items()}
+        if texts.expr and len(names) == len(model.input_ports(node.id)):
+            body = f"{node.name} = {render(texts.expr, names, node.params)}"
+        else:
+            body = texts.formula
+        deriv = texts.derivative
+        text = f"{head}<br>{html.escape(body)}"
+        if deriv:
+            text += f"<br>local derivative: {html.escape(deriv)}"
+            text += f"<br><span style='color:gray; font-size:small'>{LOCAL_DERIVATIVE}</span>"
+        return text + legend_html(body, deriv)
 
     def refresh_info(self) -> None:
         if self.node_id is None or self.document is None or self.node_id not in self.document.model.nodes:
@@ -149,6 +172,10 @@ class InspectorPanel(QWidget):
         if param.kind == "choice":
             combo = QComboBox()
             combo.addItems(list(param.choices))
+            for k, choice in enumerate(param.choices):
+                tip = choice_tip(name, choice)
+                if tip:
+                    combo.setItemData(k, tip, Qt.ItemDataRole.ToolTipRole)
             combo.setCurrentText(str(value))
             combo.currentTextChanged.connect(lambda v, n=name: self._set(n, v))
             return combo
@@ -161,7 +188,7 @@ class InspectorPanel(QWidget):
             return spin
         edit = QLineEdit(_param_text(param, value))
         if param.kind == "shape":
-            edit.setPlaceholderText("[null, 64]  (null = batch)")
+            edit.setPlaceholderText("[] one number; [null, 64] a batch (N) of rows of 64")
         edit.editingFinished.connect(lambda n=name, e=edit, p=param: self._set_text(n, p, e.text()))
         return edit
 

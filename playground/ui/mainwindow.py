@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QPointF, QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent
+from PySide6.QtCore import QByteArray, QPointF, QRect, QSettings, QSize, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QShowEvent
 from PySide6.QtWidgets import (
     QDockWidget,
     QInputDialog,
@@ -34,6 +34,8 @@ from .document import Document
 from .edit_actions import EditActions
 from .explain.tools import ExplainTools
 from .files import FileActions
+from .glossary import explain_widgets
+from .help import HelpActions
 from .inspector import InspectorPanel
 from .palette import PalettePanel
 from .quickadd import QuickAddPopup
@@ -41,7 +43,8 @@ from .session import Session
 from .training.live_canvas import LiveCanvas
 from .training.tools import TrainingTools
 from .widgets import Breadcrumb
-from .window_layout import build_window
+from .window_geometry import clamp_geometry, initial_geometry
+from .window_layout import build_window, size_docks
 
 APP_NAME = "Backprop Playground"
 # what a live training run disables (the graph is locked; copying and viewing stay)
@@ -59,23 +62,25 @@ class MainWindow(QMainWindow):
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.settings = settings or QSettings("BackpropPlayground", "Backprop Playground")
         self.setWindowTitle(APP_NAME)
-        self.resize(1360, 860)
+        self.setGeometry(initial_geometry(self._available()))
         self.session = Session(self)
         self.view = GraphView(None, self)
         self.breadcrumb = Breadcrumb(self)
         self.docks: dict[str, QDockWidget] = {}
+        self._docks_sized = False
         self.actions_: dict[str, QAction] = {}
         self.files = FileActions(self.session, self, self.settings, self)
         self.edit = EditActions(self.session, self, self.view, self)
         self.training_tools = TrainingTools(self.session, self, self)
         self.explain = ExplainTools(self.session, self, self)
+        self.help = HelpActions(self, self.open_example, self)
         self.training = self.training_tools.panel
         self.run_bar = self.training_tools.run_bar
+        explain_widgets(self.training)  # the settings' tooltips in plain words
         self.plots = self.training_tools.plots
         self.stepper, self.lesson = self.explain.stepper, self.explain.lesson
         self.math_card, self.granularity = self.explain.math_card, self.explain.granularity
         self.evaluator, self.checks = self.explain.evaluator, self.explain.checks
-        self.evaluator.zoom = self.view.zoom
         # the canvas during a run: values, flow, badges and unit maps, live
         self.live = LiveCanvas(self.session, self, self.view, self)
         self.live.show_picture = self.explain.detail.show_picture
@@ -95,6 +100,7 @@ class MainWindow(QMainWindow):
         self.autosave_label = QLabel("")
         self.autosave_label.setStyleSheet("color: #d1242f;")
         build_window(self)
+        size_docks(self)
         s = self.session
         s.document_changed.connect(self._on_document)
         s.root_changed.connect(self._on_root)
@@ -133,7 +139,7 @@ class MainWindow(QMainWindow):
         if lesson and self.lesson.open_for(lesson):
             self.show_dock("lesson")
             QTimer.singleShot(0, lambda: self.resizeDocks(
-                [self.docks["lesson"], self.docks["stepper"]], [400, 900],
+                [self.docks["lesson"], self.docks["stepper"]], [45, 55],
                 Qt.Orientation.Horizontal))
         elif self.lesson.lesson is None:
             self.docks["lesson"].hide()
@@ -274,6 +280,9 @@ class MainWindow(QMainWindow):
             self.view.centerOn(items[0])
         return bool(items)
 
+    def show_on_canvas(self, node_ids: list[str], edge_ids: list[str] | None = None) -> None:
+        self.view.reveal(node_ids, edge_ids or [])
+
     def show_dock(self, key: str, raise_: bool = True) -> None:
         dock = self.docks[key]
         if key == "plots" and not dock.isVisible() and not getattr(self, "_plots_sized", False):
@@ -323,15 +332,33 @@ class MainWindow(QMainWindow):
     def _restore_settings(self) -> None:
         geometry = self.settings.value("geometry")
         state = self.settings.value("window_state")
-        if isinstance(geometry, QByteArray):
-            self.restoreGeometry(geometry)
-        if isinstance(state, QByteArray):
-            self.restoreState(state)
+        if isinstance(geometry, QByteArray) and self.restoreGeometry(geometry):
+            self.clamp_to_screen()
+        if isinstance(state, QByteArray) and self.restoreState(state):
+            self._docks_sized = True  # the user's own dock sizes
         self.actions_["snap"].setChecked(bool(self.settings.value("snap", False, type=bool)))
         minimap = bool(self.settings.value("minimap", True, type=bool))
         self.actions_["minimap"].setChecked(minimap)
-        self.minimap.setVisible(minimap)
+        self.minimap.set_wanted(minimap)
         self._toggle_snap()
+
+    def _available(self) -> QRect:
+        """The available area (without the desktop's panels) of the screen the window is on."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        return screen.availableGeometry() if screen is not None else QRect(0, 0, 1366, 768)
+
+    def clamp_to_screen(self) -> None:
+        """Fit the window (frame included) into the available area of its screen: a geometry
+        saved on a bigger screen is shrunk and moved inside this one."""
+        if self.isMaximized() or self.isFullScreen():
+            return
+        geo = self.geometry()
+        screen = QGuiApplication.screenAt(geo.center()) or self.screen()
+        available = screen.availableGeometry() if screen is not None else self._available()
+        frame = self.frameGeometry().size() - geo.size() if self.isVisible() else QSize(0, 0)
+        fitted = clamp_geometry(geo, available, frame)
+        if fitted != geo:
+            self.setGeometry(fitted)
 
     def save_settings(self) -> None:
         self.settings.setValue("geometry", self.saveGeometry())
@@ -344,6 +371,12 @@ class MainWindow(QMainWindow):
         scene = self.session.scene
         if scene is not None:
             scene.snap = self.actions_["snap"].isChecked()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._docks_sized:  # the first show: the dock sizes for the size it has now
+            self._docks_sized = True
+            QTimer.singleShot(0, self, lambda: size_docks(self))
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self.files.maybe_save():

@@ -18,8 +18,10 @@ from PySide6.QtWidgets import (
 from ..engine import categories
 from ..graph.library import COMPOSITES
 from .canvas.view import OP_MIME
+from .glossary import LOCAL_DERIVATIVE, legend_html
 
 ROLE_OP = Qt.ItemDataRole.UserRole + 1
+ADD_HINT = "Drag it onto the canvas, or double-click it to add it in the middle"
 CATEGORY_ORDER = ["Sources", "Math", "Activations", "Layers", "Losses", "Array", "Composites"]
 
 
@@ -45,12 +47,18 @@ def palette_entries() -> list[tuple[str, str, str, str, str]]:
                 tip += f"<br>local derivative: {spec.derivative}"
             if spec.doc:
                 tip += f"<br><span style='color:gray'>{spec.doc}</span>"
+            if spec.derivative and not spec.is_source:
+                tip += f"<br><span style='color:gray; font-size:small'>{LOCAL_DERIVATIVE}</span>"
+            tip += legend_html(spec.formula, spec.derivative if not spec.is_source else "")
+            tip += f"<br><i>{ADD_HINT}</i>"
             label = spec.label if spec.label and spec.label != spec.name else spec.name
             if spec.label and spec.label != spec.name and len(spec.label) <= 3:
                 label = f"{spec.label}  {spec.name}"
             out.append((cat, spec.name, label, spec.colour, tip))
     for key, (label, doc, _build) in COMPOSITES.items():
-        out.append(("Composites", f"composite:{key}", label, "#8a6d3b", f"<b>{label}</b><br>{doc}"))
+        tip = (f"<b>{label}</b><br>{doc}{legend_html(doc)}<br><i>{ADD_HINT} (a composite: a "
+               "sub-graph shown as one node; double-click it to open)</i>")
+        out.append(("Composites", f"composite:{key}", label, "#8a6d3b", tip))
     return out
 
 

@@ -22,6 +22,10 @@ class WindowServices(Protocol):
         """Select these nodes of the graph shown, and only these (``centre``: scroll the first
         into the middle of the canvas); False when none of them is there."""
 
+    def show_on_canvas(self, node_ids: list[str], edge_ids: list[str] | None = None) -> None:
+        """Scroll (zooming out when they do not fit) the canvas so that these nodes and wires
+        and their value labels are in view; the selection stays as it is."""
+
     def show_dock(self, key: str, raise_: bool = True) -> None:
         """Show one of :data:`DOCKS` (and bring it to the front of its tabs)."""
 

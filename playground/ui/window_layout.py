@@ -10,8 +10,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMenu, QToolBar, QVBoxLayout, QWidget
 
+from .canvas.minimap import MinimapButton
 from .explain.tools import MENU as EXPLAIN_MENU
 from .explain.tools import TOOLBAR as EXPLAIN_TOOLBAR
+from .help import MENU as HELP_MENU
+from .window_geometry import dock_sizes
 
 if TYPE_CHECKING:
     from .mainwindow import MainWindow
@@ -49,6 +52,20 @@ def _fill(menu: QMenu | QToolBar, win: MainWindow, keys: Sequence[str | None]) -
             menu.addAction(win.actions_[key])
 
 
+def size_docks(win: MainWindow) -> None:
+    """Share the window among the docks by proportion (window_geometry.dock_sizes): the canvas
+    keeps the most, and the bottom row stays short enough for the status bar at 1280 × 720."""
+    d = dock_sizes(win.size())
+    docks = win.docks
+    win.resizeDocks([docks["palette"], docks["inspector"]], [d.left, d.right],
+                    Qt.Orientation.Horizontal)
+    win.resizeDocks([docks["stepper"]], [d.bottom], Qt.Orientation.Vertical)
+    # Qt shares out any difference by the sizes' weights: give both heights in full
+    rest = max(120, win.height() - 135 - d.right_top)
+    win.resizeDocks([docks["inspector"], docks["math"]], [d.right_top, rest],
+                    Qt.Orientation.Vertical)
+
+
 def build_window(win: MainWindow) -> None:
     central = QWidget(win)
     box = QVBoxLayout(central)
@@ -62,7 +79,7 @@ def build_window(win: MainWindow) -> None:
     # -- docks ---------------------------------------------------------------------------------
     ex = win.explain
     palette = _dock(win, "palette", "Palette", win.palette_panel, A.LeftDockWidgetArea)
-    inspector = _dock(win, "inspector", "Inspector", win.inspector, A.RightDockWidgetArea)
+    _dock(win, "inspector", "Inspector", win.inspector, A.RightDockWidgetArea)
     history = _dock(win, "history", "History", win.history, A.RightDockWidgetArea)
     history.hide()
     # the Training panel shares the left column with the Palette, raised whenever the graph
@@ -83,7 +100,6 @@ def build_window(win: MainWindow) -> None:
     plots.hide()  # no empty plots: shown when a run starts
     stepper.raise_()
     lesson.hide()
-    win.resizeDocks([stepper], [250], Qt.Orientation.Vertical)
     # right: the math card under the Inspector/Training tabs, Granularity as its neighbour tab
     math = _dock(win, "math", "Math", ex.math_card, A.RightDockWidgetArea)
     granularity = _dock(win, "granularity", "Granularity", ex.granularity, A.RightDockWidgetArea)
@@ -92,15 +108,14 @@ def build_window(win: MainWindow) -> None:
     math.raise_()
     values = _dock(win, "values", "Values", ex.detail, A.BottomDockWidgetArea)
     values.hide()
-    win.palette_panel.setMinimumWidth(200)
-    win.inspector.setMinimumWidth(260)
-    win.resizeDocks([palette, inspector], [300, 290], Qt.Orientation.Horizontal)
-    win.resizeDocks([inspector, math], [420, 260], Qt.Orientation.Vertical)
+    win.palette_panel.setMinimumWidth(160)
+    win.inspector.setMinimumWidth(240)
 
     # -- actions -------------------------------------------------------------------------------
     win.actions_.update(win.files.actions)
     win.actions_.update(win.edit.actions)
     win.actions_.update(ex.actions)
+    win.actions_.update(win.help.actions)
     view = win.view
     K = QKeySequence.StandardKey
     _action(win, "quit", "&Quit", win.close, [K.Quit])
@@ -113,10 +128,13 @@ def build_window(win: MainWindow) -> None:
     _action(win, "quick_add", "Quick &Add Node…",
             lambda: win.open_quick_add(view.cursor_scene_pos()),
             tip="Search for an op and add it at the cursor (Tab on the canvas)")
-    _action(win, "minimap", "&Minimap", win.minimap.setVisible, checkable=True,
-            tip="An overview of the whole graph; click or drag in it to move the canvas")
-    win.actions_["minimap"].setChecked(True)
     win.actions_["live_canvas"] = win.live.action
+    minimap = _action(win, "minimap", "&Minimap", win.minimap.set_wanted, checkable=True,
+                      tip="An overview of the whole graph, shown in a free corner of the canvas "
+                          "while part of the graph is out of view (it never covers nodes); "
+                          "click or drag in it to move the canvas")
+    minimap.setChecked(True)
+    win.minimap.wanted_changed.connect(minimap.setChecked)
     for action in win.actions_.values():
         win.addAction(action)  # shortcuts work wherever the focus is in the window
 
@@ -152,6 +170,8 @@ def build_window(win: MainWindow) -> None:
                    None, "run_faster", "run_slower"))
     ins = mb.addMenu("&Insert")
     _fill(ins, win, ("quick_add", "layer_stack"))
+    h = mb.addMenu("&Help")
+    _fill(h, win, HELP_MENU)
     tb = win.addToolBar("Main")
     tb.setObjectName("main_toolbar")
     _fill(tb, win, ("new", "open", "save", None, "undo", "redo", None, "fit", "auto_layout",
@@ -174,4 +194,5 @@ def build_window(win: MainWindow) -> None:
     win.statusBar().addPermanentWidget(win.autosave_label)
     win.statusBar().addPermanentWidget(win.problem_label)
     win.statusBar().addPermanentWidget(win.zoom_label)
+    win.statusBar().addPermanentWidget(MinimapButton(win.minimap, minimap, win))
 

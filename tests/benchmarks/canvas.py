@@ -20,8 +20,10 @@ Measured in one process with a real MainWindow at 1400 × 900:
   and 0.98, so the zoom stays put), each followed by a synchronous ``viewport().repaint()``;
   median and p95 ms per frame. Once with the whole graph visible (fit: the worst case, every node
   painted) and once at zoom 1.0 on the middle of the graph; each with no minimap, with the
-  MinimapWidget, and with a naive minimap (a plain QGraphicsView of the same scene that lets Qt
-  paint every item, to show why the MinimapWidget paints a cached thumbnail instead).
+  MinimapWidget, with a naive minimap (a plain QGraphicsView of the same scene that lets Qt
+  paint every item, to show why the MinimapWidget paints a cached thumbnail instead), and with
+  a value and a gradient on every wire (no minimap; as after Evaluate, arrays of each node's
+  shape set through the overlays, and the time they take to be shown and placed).
 - the MinimapWidget's own costs: a refit plus thumbnail render, and one repaint of its viewport.
 
 Targets: open < 1 s, pan/zoom <= 16 ms per frame. ``--profile open|pan_fit|zoom_fit|pan_1|zoom_1``
@@ -229,7 +231,7 @@ class Bench:
         from playground.ui import document as doc_mod
         from playground.ui.canvas import scene as scene_mod
 
-        self.win.new_file()
+        self.win.files.new_file()
         self.flush()
         parts = {"load": 0.0, "scene": 0.0}
         open_doc, make_scene = doc_mod.Document.open, scene_mod.GraphScene.__init__
@@ -313,19 +315,24 @@ class Bench:
 
         self.win.open_file(self.path)
         self.flush()
-        variants = ["none", "minimap", "naive"]
+        variants = ["none", "minimap", "naive", "labels"]
         cases = [(kind, mode) for mode in ("fit", "1.0") for kind in ("pan", "zoom")]
         pooled: dict[str, list[float]] = {}
         info: dict[str, dict[str, Any]] = {}
         results: dict[str, Any] = {}
         for r in range(ROUNDS):
-            for variant in variants[r % 3:] + variants[:r % 3]:
+            for variant in variants[r % 4:] + variants[:r % 4]:
                 overlay: Any = None
                 if variant == "minimap":
                     overlay = MinimapWidget(self.win.view)
                     overlay.show()
                 elif variant == "naive":
                     overlay = NaiveMinimap(self.win.view)
+                elif variant == "labels":
+                    t = time.perf_counter()
+                    self.show_labels()
+                    results.setdefault("labels_show_ms", []).append(
+                        (time.perf_counter() - t) * 1000)
                 self.flush()
                 for kind, mode in cases:
                     key = f"{kind}_{mode}_{variant}"
@@ -335,6 +342,8 @@ class Bench:
                     pooled.setdefault(key, []).extend(self.frames(kind, mode, STEPS // ROUNDS))
                 if variant == "minimap" and r == ROUNDS - 1:
                     results["minimap_costs"] = self.minimap_costs(overlay)
+                if variant == "labels":
+                    self.win.scene.overlays.clear_wire_data()
                 if overlay is not None:
                     overlay.close()
                     if variant == "minimap":
@@ -343,10 +352,29 @@ class Bench:
                 self.flush()
         for key, times in pooled.items():
             results[key] = {**summary_ms(times), **info[key]}
+        if "labels_show_ms" not in results:
+            results["labels_show_ms"] = []
         return results
+
+    def show_labels(self) -> None:
+        """A value and a gradient on every wire (as Evaluate shows them), without running the
+        engine: arrays of each node's shape with a batch of one."""
+        import numpy as np
+
+        scene = self.win.scene
+        rng = np.random.default_rng(0)
+        values, grads = {}, {}
+        for nid in scene.nodes:
+            shape = tuple(1 if d is None else d for d in (scene.shapes.get(nid) or ()))
+            values[nid] = rng.normal(size=shape)
+            grads[nid] = rng.normal(size=shape)
+        scene.overlays.set_wire_data(values, grads)
+        scene.overlays.set_labels_visible(True)
+        self.flush()
 
     def minimap_costs(self, mm: Any) -> dict[str, float]:
         refit, paint = [], []
+        mm.show()  # measured shown (it steps aside when nodes fill every corner of the canvas)
         for _ in range(20):
             t = time.perf_counter()
             mm.refit()
@@ -401,16 +429,16 @@ def report(res: dict[str, Any]) -> str:
         (f"ms per frame (step + synchronous repaint), {STEPS} steps per cell in {ROUNDS} "
          f"interleaved rounds; target <= {TARGET_FRAME_MS:.0f} ms"),
         (f"{'case':14s} {'nodes':>5s} {'zoom':>6s} | {'no minimap':>17s} | "
-         f"{'MinimapWidget':>17s} | {'naive minimap':>17s}"),
+         f"{'MinimapWidget':>17s} | {'naive minimap':>17s} | {'value labels':>17s}"),
         (f"{'':14s} {'':>5s} {'':>6s} | {'median':>8s} {'p95':>8s} | {'median':>8s} {'p95':>8s} | "
-         f"{'median':>8s} {'p95':>8s}"),
+         f"{'median':>8s} {'p95':>8s} | {'median':>8s} {'p95':>8s}"),
     ]
     f = res["frames"]
     for mode in ("fit", "1.0"):
         for kind in ("pan", "zoom"):
             base = f[f"{kind}_{mode}_none"]
             row = f"{kind + ' @ ' + mode:14s} {base['visible_nodes']:5d} {base['zoom']:6.3f} |"
-            for variant in ("none", "minimap", "naive"):
+            for variant in ("none", "minimap", "naive", "labels"):
                 r = f[f"{kind}_{mode}_{variant}"]
                 mark = "" if r["p95_ms"] <= TARGET_FRAME_MS else "!"
                 row += f" {r['median_ms']:8.2f} {r['p95_ms']:7.2f}{mark or ' '}|"
@@ -418,6 +446,8 @@ def report(res: dict[str, Any]) -> str:
     c = f["minimap_costs"]
     lines += ["", (f"MinimapWidget: refit + thumbnail render {c['refit_render_ms']:.2f} ms, "
                    f"repaint from cache {c['repaint_ms']:.2f} ms"),
+              (f"value labels on all {res['nodes']} nodes: shown and placed in "
+               f"{statistics.median(f['labels_show_ms']):.0f} ms (median)"),
               "(! = p95 over the 16 ms target)"]
     return "\n".join(lines)
 

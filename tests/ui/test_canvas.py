@@ -271,3 +271,55 @@ def test_ctrl_click_adds_to_the_selection_and_tab_opens_quick_add(qtbot, window)
     assert window.quick_add.visible_ops()[0] in ("relu", "leaky_relu")
     window.quick_add._accept_current()
     assert any(n.op in ("relu", "leaky_relu") for n in window.document.model.nodes.values())
+
+
+def test_a_refused_scalar_input_offers_the_batch_shape_that_fits_as_one_undo_step(qtbot, window):
+    """x (a number to type) wired into a matmul with a (3, 4) weight: refused, and the message
+    offers "Give 'x' shape (N, 3) and connect"; its button does both as one undo step."""
+    x = add(window, "input", 0, 0, "x", shape=[], value=1.0)
+    w = add(window, "parameter", 0, 200, "W", shape=[3, 4])
+    mm = add(window, "matmul", 320, 80, "mm")
+    model = window.document.model
+    window.document.undo.push(_connect_cmd(model, w, mm, "b"))
+    window.view.fit()
+    QApplication.processEvents()
+    before, steps = model.to_dict(), window.document.undo.count()
+    drag_wire(qtbot, window, port_view_pos(window, x, None), port_view_pos(window, mm, "a"))
+    assert model.to_dict() == before  # refused: nothing changed yet
+    msg = window.scene.message
+    assert msg.isVisible() and msg.action_text == "Give 'x' shape (N, 3) and connect"
+    text = msg.text.text().replace("\n", " ")
+    assert "N is the batch" in text and "[null" not in text
+    assert "Give 'x' shape (N, 3) and connect" in window.statusBar().currentMessage()
+    # click the button, as a user does: the view maps it (it is drawn at screen size)
+    button = msg.button
+    centre = window.view.mapFromScene(msg.scenePos()) + QPoint(
+        round(button.pos().x() + button.rect().width() / 2),
+        round(button.pos().y() + button.rect().height() / 2))
+    qtbot.mouseClick(window.view.viewport(), Qt.MouseButton.LeftButton, pos=centre)
+    assert not msg.isVisible()
+    assert model.nodes[x].params["shape"] == [None, 3]
+    assert model.nodes[x].params["value"] is None  # a typed 1 does not fit a batch of rows
+    assert any((e.src, e.dst, e.port) == (x, mm, "a") for e in model.edges.values())
+    assert window.document.undo.count() == steps + 1
+    assert window.document.undo.undoText() == "Give x shape (N, 3) and connect"
+    assert_scene_mirrors_model(window)
+    window.document.undo.undo()
+    assert model.to_dict() == before
+    assert_scene_mirrors_model(window)
+
+
+def test_a_click_elsewhere_dismisses_the_offer(qtbot, window):
+    x = add(window, "input", 0, 0, "x", shape=[])
+    d = add(window, "matmul", 320, 0, "d")
+    w = add(window, "parameter", 0, 200, "W", shape=[5, 2])
+    model = window.document.model
+    window.document.undo.push(_connect_cmd(model, w, d, "b"))
+    window.view.fit()
+    QApplication.processEvents()
+    drag_wire(qtbot, window, port_view_pos(window, x, None), port_view_pos(window, d, "a"))
+    msg = window.scene.message
+    assert msg.isVisible() and msg.action_text.startswith("Give 'x' shape (N, 5)")
+    qtbot.mouseClick(window.view.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(5, 5))
+    assert not msg.isVisible()
+    assert model.nodes[x].params["shape"] == []

@@ -84,16 +84,39 @@ def test_refits_live_while_a_node_is_dragged_on_the_canvas(window, minimap, qtbo
     qtbot.mouseRelease(vp, Qt.MouseButton.LeftButton, pos=grab + QPoint(360, 0))
 
 
-def test_sits_in_the_bottom_right_corner_and_stays_there_on_resize(window, minimap, qtbot):
+def covered_nodes(win, mm) -> list[str]:
+    """Nodes and shown value labels the minimap lies over (main view coordinates)."""
+    geo = mm.geometry()
+    vp = win.view.viewport().geometry()
+    out = []
+    items = [*win.scene.nodes.items(),
+             *[(k, v) for k, v in win.scene.overlays.wire_labels.items() if v.isVisible()]]
+    for nid, item in items:
+        r = win.view.mapFromScene(item.sceneBoundingRect()).boundingRect().translated(vp.topLeft())
+        if r.intersects(geo):
+            out.append(nid)
+    return out
+
+
+def test_sits_in_a_free_corner_and_stays_there_on_resize(window, minimap, qtbot):
     def in_corner() -> bool:
-        area = window.view.viewport().geometry()
-        geo = minimap.geometry()
-        return (geo.right() == area.right() - M.CORNER_GAP
-                and geo.bottom() == area.bottom() - M.CORNER_GAP)
+        return minimap.geometry() == minimap.corner_rect(minimap.corner)
 
     assert minimap.parentWidget() is window.view
-    assert in_corner()
+    window.view.fit()
+    minimap.update_placement()
+    assert not minimap.needed and not minimap.isVisible()  # the canvas shows it all
+    window.view.pan_by(window.view.viewport().width() * 0.6, 0)  # the graph's left part goes
+    minimap.update_placement()
+    assert minimap.needed
+    assert minimap.isVisible() and in_corner() and not covered_nodes(window, minimap)
     assert (minimap.width(), minimap.height()) == (M.SIZE.width(), M.SIZE.height())
+    area = window.view.viewport().geometry()
+    geo = minimap.corner_rect("bottom_right")
+    assert (geo.right(), geo.bottom()) == (area.right() - M.CORNER_GAP,
+                                           area.bottom() - M.CORNER_GAP)
+    geo = minimap.corner_rect("top_left")
+    assert (geo.left(), geo.top()) == (area.left() + M.CORNER_GAP, area.top() + M.CORNER_GAP)
     old = minimap.geometry()
     window.resize(1000, 650)
     qtbot.waitUntil(lambda: window.view.viewport().geometry().width() < 700)
@@ -101,6 +124,65 @@ def test_sits_in_the_bottom_right_corner_and_stays_there_on_resize(window, minim
     assert minimap.geometry().topLeft() != old.topLeft()
     window.resize(1500, 950)
     qtbot.waitUntil(lambda: in_corner() and minimap.geometry().topLeft().x() > old.x())
+
+
+@pytest.mark.parametrize("name", ["digits_mlp", "sigmoid_neuron", "moons_mlp", "square_of_sum"])
+def test_never_covers_a_node_or_a_value(window, qtbot, name):
+    """The window's own minimap, at a fit, zoomed in on each node, and filled by nodes."""
+    mm = window.minimap
+    assert mm.wanted and window.actions_["minimap"].isChecked()
+    window.open_example(name)
+    window.evaluator.evaluate_sample(0)
+    QApplication.processEvents()
+    view = window.view
+    view.fit()
+    mm.update_placement()
+    assert not mm.isVisible() and not mm.blocked  # all of the graph is in view
+    shown = 0
+    for zoom in (1.0, 1.6):
+        view.set_zoom(zoom)
+        for item in list(window.scene.nodes.values()):
+            view.centerOn(item)
+            QApplication.processEvents()  # labels placed for the zoom, paint events
+            mm.update_placement()
+            assert mm.blocked == (mm.needed and not mm.isVisible())
+            assert not (mm.isVisible() and covered_nodes(window, mm)), (zoom, item.title)
+            shown += mm.isVisible()
+    assert shown or name == "square_of_sum"  # it did show somewhere along the way
+    # zoomed in on the middle of a node: every corner is over it, so the minimap steps aside
+    view.set_zoom(4.0)
+    view.centerOn(next(iter(window.scene.nodes.values())))
+    window.resize(700, 500)
+    qtbot.waitUntil(lambda: mm.blocked and not mm.isVisible())
+    window.resize(1300, 850)
+    qtbot.waitUntil(lambda: window.view.viewport().width() > 700)
+    view.fit()
+    view.pan_by(view.viewport().width() * 0.6, 0)
+    qtbot.waitUntil(lambda: mm.isVisible() and not mm.blocked)
+    assert not covered_nodes(window, mm)
+
+
+def test_collapses_to_the_status_bar_button_and_opens_again(window, qtbot):
+    from PySide6.QtWidgets import QToolButton
+
+    mm = window.minimap
+    window.open_example("digits_mlp")
+    window.view.fit()
+    window.view.pan_by(window.view.viewport().width() * 0.6, 0)
+    mm.update_placement()
+    assert mm.isVisible()
+    button = window.statusBar().findChild(QToolButton, "minimap_button")
+    assert button is not None and button.isVisible() and button.isChecked()
+    box = mm.collapse_rect().center().toPoint()
+    qtbot.mouseClick(mm.viewport(), Qt.MouseButton.LeftButton, pos=box)
+    assert not mm.isVisible() and not mm.wanted
+    assert not window.actions_["minimap"].isChecked() and not button.isChecked()
+    window.view.pan_by(40, 0)  # collapsed stays collapsed
+    assert not mm.isVisible()
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert mm.wanted and mm.isVisible() and window.actions_["minimap"].isChecked()
+    window.save_settings()
+    assert window.settings.value("minimap", type=bool) is True
 
 
 def test_a_click_centres_the_main_view_on_that_point(window, minimap, qtbot):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 
 from playground.graph import GraphModel
 from playground.graph.explain import BackwardStep, ForwardStep
@@ -222,6 +223,38 @@ def test_data_inputs_are_fed_the_sample_evaluate_feeds(win):
     assert win.scene.overlays.wire_values[x].shape == (1, 64)
     st.run_to_end()
     assert all(np.isfinite(g).all() for g in win.scene.overlays.wire_grads.values())
+
+
+def test_the_canvas_follows_the_gate_being_stepped(qtbot, win):
+    """Zoomed in on the inputs, each step brings its gate, its wires and their values into
+    view (a short glide), and a step already in view does not move the canvas."""
+    win.resize(1000, 700)
+    assert win.open_example("sigmoid_neuron")
+    QApplication.processEvents()  # the fit queued by opening
+    view, st = win.view, win.stepper
+    view.set_zoom(1.5)
+    view.centerOn(win.scene.nodes[ids_by_name(win)["x0"]])
+    seen = set()
+    while st.step_forward():
+        qtbot.waitUntil(lambda: not view.gliding)
+        nodes, edges, _phase = st.highlight
+        shown = view.visible_scene_rect()
+        for nid in nodes:
+            assert shown.contains(win.scene.nodes[nid].sceneBoundingRect()), st.text()
+            label = win.scene.overlays.wire_labels.get(nid)
+            if label is not None and label.isVisible():
+                assert shown.contains(label.label_scene_rect())
+        for eid in edges:
+            assert shown.contains(win.scene.edges[eid].sceneBoundingRect())
+        seen.add(round(shown.center().x()))
+    assert len(seen) > 3  # it moved along the chain
+    assert view.zoom() > 0.6  # by scrolling: one gate fits without zooming out
+    # a step whose gate is in view leaves the canvas where it is
+    st.go_to(len(st.forward_steps) - 1)
+    qtbot.waitUntil(lambda: not view.gliding)
+    before = view.visible_scene_rect()
+    st.go_to(len(st.forward_steps) - 1)
+    assert not view.gliding and view.visible_scene_rect() == before
 
 
 # -- math card ---------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, Qt
+from PySide6.QtWidgets import QApplication
 
 from playground.engine import OpSpec, register, unregister
 from playground.engine import shapes as engine_shapes
@@ -462,13 +463,64 @@ def test_one_explain_menu_whoever_makes_it_first(win):
     assert win.actions_["evaluate"] in menu.actions()
 
 
-def test_zoomed_out_the_status_says_to_zoom_in(win):
-    assert win.open_example("square_of_sum")
+MIN_TEXT_PX = 9.5  # the smallest on-screen size of a label's text (a 7 pt font at 96 dpi)
+
+
+def on_screen(win, label) -> Any:
+    return win.view.mapFromScene(label.label_scene_rect()).boundingRect()
+
+
+def text_px(win, label) -> float:
+    """The on-screen pixel size of the label's text."""
+    from playground.ui.canvas.wirelabels import _label_font
+
+    font = _label_font()
+    px = font.pixelSize() if font.pixelSize() > 0 else font.pointSizeF() * 96 / 72
+    return px * label.scale() * win.view.zoom()
+
+
+@pytest.mark.parametrize("name", ["square_of_sum", "sigmoid_neuron", "digits_mlp", "moons_mlp"])
+def test_labels_stay_on_screen_and_readable_at_30_percent_zoom(qtbot, win, name):
+    open_and_evaluate(win, name)
+    QApplication.processEvents()  # the fit queued by opening
     win.view.set_zoom(0.3)
-    assert win.evaluator.evaluate_action()
-    assert "zoom in" in win.statusBar().currentMessage()
+    labels = win.scene.overlays.wire_labels
+    qtbot.waitUntil(lambda: all(not item.needs_place for item in labels.values()))
+    assert len(labels) == len(win.document.model.nodes)  # every value and gradient stays
+    rects = []
+    for item in labels.values():
+        assert item.isVisible() and item.placed and item.short
+        assert text_px(win, item) >= MIN_TEXT_PX
+        r = on_screen(win, item)
+        parts = [t for t, _c, _i in (item._chip if item.compact else item._short_lines)]
+        # the value and (where one reaches it) the gradient, even as a one-line chip
+        assert len(parts) == 1 + (nid_grad := item.grad_text != "")
+        rows = 1 if item.compact else len(parts)
+        assert r.height() >= rows * MIN_TEXT_PX and r.width() >= 1.5 * MIN_TEXT_PX
+        assert nid_grad or item.source_id not in win.scene.overlays.wire_grads
+        rects.append(item.label_scene_rect())
+    for a, b in itertools.combinations(rects, 2):
+        assert not a.intersects(b), (a, b)
+    # back at 100 % the full form returns, at scene size
     win.view.set_zoom(1.0)
-    assert win.evaluator.evaluate_action()
+    qtbot.waitUntil(lambda: all(not item.needs_place for item in labels.values()))
+    assert all(item.scale() == 1.0 and not item.short for item in labels.values())
+
+
+def test_zooming_out_shortens_the_numbers_and_keeps_their_screen_size(qtbot, win):
+    from playground.ui.canvas.wirelabels import READABLE_ZOOM, SCALE_STEP, label_style
+
+    assert label_style(1.0) == (1.0, False) and label_style(READABLE_ZOOM) == (1.0, False)
+    for zoom in (0.8, 0.6, 0.45, 0.3, 0.2, 0.1):
+        scale, short = label_style(zoom)
+        assert short and READABLE_ZOOM <= scale * zoom < READABLE_ZOOM * SCALE_STEP + 1e-9
+    open_and_evaluate(win, "sigmoid_neuron")
+    f = label(win, "f")
+    assert f.value_text == "0.7311"
+    QApplication.processEvents()  # the fit queued by opening
+    win.view.set_zoom(0.4)
+    qtbot.waitUntil(lambda: not f.needs_place)
+    assert [t for t, _c, _i in f._short_lines] == ["0.731", "∇1"]
     assert "zoom in" not in win.statusBar().currentMessage()
 
 
@@ -491,3 +543,23 @@ def test_new_numbers_keep_the_labels_in_place_unless_they_outgrow_it(win):
     rects = [item.label_scene_rect() for item in scene.overlays.wire_labels.values()]
     for a, b in itertools.combinations(rects, 2):
         assert not a.intersects(b)
+
+
+def test_an_exported_picture_shows_the_values_in_full_whatever_the_zoom(qtbot, win, tmp_path):
+    from PySide6.QtGui import QImage
+
+    from playground.ui.export import export_scene
+
+    open_and_evaluate(win, "sigmoid_neuron")
+    QApplication.processEvents()
+    sizes = []
+    for zoom in (1.0, 0.3):
+        win.view.set_zoom(zoom)
+        QApplication.processEvents()
+        path = tmp_path / f"graph{zoom}.png"
+        export_scene(win.scene, str(path), "png")
+        image = QImage(str(path))
+        sizes.append((image.width(), image.height()))
+        labels = win.scene.overlays.wire_labels.values()
+        assert all(item.short == (zoom < 0.85) for item in labels)  # the canvas's style back
+    assert sizes[0] == sizes[1]  # the same picture: labels at their scene size, in full

@@ -5,6 +5,7 @@ it), nudge with the arrows. :class:`GraphScene` adds the mirroring of the model 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
@@ -15,10 +16,12 @@ from PySide6.QtWidgets import (
     QGraphicsScene,
     QGraphicsSceneMouseEvent,
     QGraphicsSimpleTextItem,
+    QGraphicsView,
 )
 
-from ...engine import EngineError
+from ...engine import EngineError, fmt_shape
 from ...graph import GraphModel
+from ...graph.errors import ConnectionShapeError, InputValueError
 from ..commands import ConnectCommand, MoveNodesCommand, StateCommand
 from . import style as S
 from .items import NodeItem, PortItem
@@ -27,27 +30,84 @@ from .unitmaps import UnitStrip
 from .wires import EdgeItem, TempWireItem, wire_path
 
 
+class ActionButtonItem(QGraphicsRectItem):
+    """A button inside a :class:`MessageItem`: what the message offers to do about it."""
+
+    def __init__(self, parent: QGraphicsItem) -> None:
+        super().__init__(parent)
+        self.text = QGraphicsSimpleTextItem(self)
+        self.text.setBrush(QBrush(QColor("#14161a")))
+        font = S.font(9, bold=True)
+        self.text.setFont(font)
+        self.setBrush(QBrush(QColor("#ffd166")))
+        self.setPen(QPen(QColor("#fff1c9"), 1))
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.setAcceptHoverEvents(True)
+        self.callback: Callable[[], None] | None = None
+
+    def set_text(self, text: str) -> None:
+        self.text.setText(text)
+        br = self.text.boundingRect()
+        self.text.setPos(8, 4)
+        self.setRect(QRectF(0, 0, br.width() + 16, br.height() + 8))
+
+    def hoverEnterEvent(self, event: Any) -> None:
+        self.setBrush(QBrush(QColor("#ffe08a")))
+
+    def hoverLeaveEvent(self, event: Any) -> None:
+        self.setBrush(QBrush(QColor("#ffd166")))
+
+    def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        event.accept()
+
+    def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        event.accept()
+        if self.callback is not None and self.rect().contains(event.pos()):
+            self.callback()
+
+
 class MessageItem(QGraphicsRectItem):
-    """A short message next to the cursor (why a wire was refused)."""
+    """A short message next to the cursor (why a wire was refused), with a button when there
+    is something to do about it ("Give 'x' shape (N, 3) and connect")."""
 
     def __init__(self) -> None:
         super().__init__()
         self.text = QGraphicsSimpleTextItem(self)
         self.text.setBrush(QBrush(QColor("white")))
         self.text.setFont(S.font(9))
+        self.button = ActionButtonItem(self)
+        self.button.hide()
         self.setBrush(QBrush(QColor(150, 30, 36, 235)))
         self.setPen(QPen(QColor("#ff9b9b"), 1))
         self.setZValue(50)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
         self.hide()
 
-    def show_text(self, text: str, pos: QPointF) -> None:
+    def show_text(self, text: str, pos: QPointF,
+                  action: tuple[str, Callable[[], None]] | None = None) -> None:
         self.text.setText(_wrap(text, 60))
         br = self.text.boundingRect()
         self.text.setPos(6, 4)
-        self.setRect(QRectF(0, 0, br.width() + 12, br.height() + 8))
+        width, height = br.width() + 12, br.height() + 8
+        if action is not None:
+            label, callback = action
+            self.button.set_text(label)
+            self.button.callback = callback
+            self.button.setPos(6, height)
+            width = max(width, self.button.rect().width() + 12)
+            height += self.button.rect().height() + 6
+            self.button.show()
+        else:
+            self.button.callback = None
+            self.button.hide()
+        self.setRect(QRectF(0, 0, width, height))
         self.setPos(pos + QPointF(14, 14))
         self.show()
+
+    @property
+    def action_text(self) -> str:
+        """The button's text ('' when the message offers nothing)."""
+        return self.button.text.text() if self.button.isVisible() else ""
 
 
 def _wrap(text: str, width: int) -> str:
@@ -94,10 +154,13 @@ class SceneGestures(QGraphicsScene):
         # maps, selection) but no gesture that edits (moves, wires, drops, nudges)
         self.read_only = False
 
-    def show_message(self, text: str, pos: QPointF, msecs: int = 3500) -> None:
-        self.message.show_text(text, pos)
-        self._message_timer.start(msecs)
-        self.connection_refused.emit(text)
+    def show_message(self, text: str, pos: QPointF, msecs: int = 3500,
+                     action: tuple[str, Callable[[], None]] | None = None) -> None:
+        """``text`` next to the cursor for ``msecs`` (longer with an ``action``: (button text,
+        what it does); a click elsewhere dismisses it), and in the status bar."""
+        self.message.show_text(text, pos, action)
+        self._message_timer.start(msecs if action is None else max(msecs, 10000))
+        self.connection_refused.emit(text if action is None else f"{text} — {action[0]}?")
 
     # -- selection helpers -----------------------------------------------------------------
     def selected_node_ids(self) -> list[str]:
@@ -135,11 +198,57 @@ class SceneGestures(QGraphicsScene):
     # -- connecting ------------------------------------------------------------------------
     def try_connect(self, src: str, dst: str, port: str) -> str | None:
         """Push a connect command; return the reason it was refused, or None."""
+        return self._connect_or_offer(src, dst, port)[0]
+
+    def _connect_or_offer(self, src: str, dst: str, port: str
+                          ) -> tuple[str | None, tuple[str, Callable[[], None]] | None]:
+        """Connect (one undo step), or (the reason it was refused, and what would make it fit:
+        a button's text and action, for an input that needs a batch shape)."""
         try:
             cmd = ConnectCommand(self.model, src, dst, port)
+        except ConnectionShapeError as exc:
+            why = str(exc)
+            if exc.shape is None or exc.input_id not in self.model.nodes:
+                return why, None
+            input_id, shape = exc.input_id, list(exc.shape)
+            name = self.model.nodes[input_id].name
+            why = why.split("; to feed data through")[0]
+            why += (f". An input of shape {fmt_shape(tuple(shape))} takes data: N is the batch, one "
+                    "row per sample")
+            label = f"Give '{name}' shape {fmt_shape(tuple(shape))} and connect"
+            return why, (label, lambda: self._connect_with_shape(input_id, shape, src, dst, port))
+        except EngineError as exc:
+            return str(exc), None
+        self.document.undo.push(cmd)
+        return None, None
+
+    def _connect_with_shape(self, input_id: str, shape: list[int | None], src: str, dst: str,
+                            port: str) -> None:
+        self.message.hide()
+        reason = self.connect_with_shape(input_id, shape, src, dst, port)
+        if reason is not None:
+            self.connection_refused.emit(reason)
+
+    def connect_with_shape(self, input_id: str, shape: list[int | None], src: str, dst: str,
+                           port: str) -> str | None:
+        """Give input ``input_id`` the batch ``shape`` (a typed value that no longer fits is
+        dropped: data will feed it) and wire ``src → dst.port``, as ONE undo step. The reason
+        when it still does not fit, else None."""
+        trial = self.model.copy()
+        try:
+            trial.set_param(input_id, "shape", shape)
+            node = trial.nodes[input_id]
+            if node.params.get("value") is not None:
+                try:
+                    trial.check_param(input_id, "value", node.params["value"])
+                except InputValueError:
+                    trial.set_param(input_id, "value", None)
+            trial.connect(src, dst, port)
         except EngineError as exc:
             return str(exc)
-        self.document.undo.push(cmd)
+        name = self.model.nodes[input_id].name
+        self.document.undo.push(StateCommand(
+            self.model, trial.to_dict(), f"Give {name} shape {fmt_shape(tuple(shape))} and connect"))
         return None
 
     def _endpoints(self, a: PortItem, b: PortItem) -> tuple[str, str, str] | None:
@@ -165,6 +274,11 @@ class SceneGestures(QGraphicsScene):
         if self.read_only:
             event.accept()  # nothing is grabbed, moved or wired; the release may be a click
             return
+        if self.message.isVisible():
+            if self.message.button.isVisible() and self._on_message_button(event):
+                super().mousePressEvent(event)  # the button takes it
+                return
+            self.message.hide()  # a click elsewhere dismisses the message
         if event.button() == Qt.MouseButton.LeftButton:
             port = self.port_at(event.scenePos())
             if port is not None:
@@ -177,6 +291,18 @@ class SceneGestures(QGraphicsScene):
         super().mousePressEvent(event)
         self._press_positions = {nid: self.model.nodes[nid].position
                                  for nid in self.selected_node_ids() if nid in self.model.nodes}
+
+    def _on_message_button(self, event: QGraphicsSceneMouseEvent) -> bool:
+        """Whether ``event`` is over the message's button (drawn at a fixed screen size, so the
+        view's transform is needed to find it)."""
+        widget = event.widget()
+        view = widget.parentWidget() if widget is not None else None
+        if not isinstance(view, QGraphicsView):
+            return False
+        items = self.items(event.scenePos(), Qt.ItemSelectionMode.IntersectsItemShape,
+                           Qt.SortOrder.DescendingOrder, view.viewportTransform())
+        return any(item is self.message.button or item.parentItem() is self.message.button
+                   for item in items)
 
     def _update_temp_wire(self, pos: QPointF, target: PortItem | None) -> None:
         assert self._wire is not None and self._wire_from is not None
@@ -223,9 +349,10 @@ class SceneGestures(QGraphicsScene):
                 event.accept()
                 return
             ends = self._endpoints(start, target)
-            reason = "connect an output (right) to an input (left)" if ends is None else self.try_connect(*ends)
+            reason, offer = (("connect an output (right) to an input (left)", None) if ends is None
+                             else self._connect_or_offer(*ends))
             if reason:
-                self.show_message(reason, event.scenePos())
+                self.show_message(reason, event.scenePos(), action=offer)
             event.accept()
             return
         super().mouseReleaseEvent(event)

@@ -13,6 +13,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import (
     QBrush,
     QColor,
+    QFont,
     QFontMetricsF,
     QPainter,
     QPainterPath,
@@ -27,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from ...engine import fmt_shape, get_op
 from ...graph import COMPOSITE, Node
+from ..glossary import legend_html
 from . import style as S
 
 if TYPE_CHECKING:
@@ -35,6 +37,19 @@ if TYPE_CHECKING:
 # Below this scale (the fitted view of a big graph) text is under ~5 px high and unreadable:
 # nodes are drawn as two flat boxes, which is several times cheaper than four runs of text.
 LOD_TEXT = 0.4
+# zoomed out, a node's name keeps at least this on-screen size (px), drawn larger in the scene
+TITLE_MIN_PX = 11.0
+TITLE_PX = 13.3  # the name's normal size: 10 pt bold at 96 dpi
+SUBTITLE_PX = 11.3  # the subtitle's: 8.5 pt
+_TITLE_FONTS: dict[float, QFont] = {}
+
+
+def _title_font(point_size: float) -> QFont:
+    font = _TITLE_FONTS.get(point_size)
+    if font is None:
+        font = _TITLE_FONTS[point_size] = S.font(point_size, bold=True)
+    return font
+
 PORT_PEN = QPen(S.NODE_BORDER, 1.5)
 PORT_IN_BRUSH, PORT_OUT_BRUSH = QBrush(S.PORT_IN), QBrush(S.PORT_OUT)
 PHASE_COLOURS = {"forward": QColor("#5fd35f"), "backward": QColor("#ff5f56")}
@@ -295,7 +310,7 @@ class NodeItem(QGraphicsItem):
             lines.append(f"output shape {self.shape_text}")
         if self.problem:
             lines.append(f"<span style='color:#e5484d'><b>Problem:</b> {self.problem}</span>")
-        return "<br>".join(lines)
+        return "<br>".join(lines) + legend_html(*lines[1:])
 
     # -- geometry --------------------------------------------------------------------------
     def boundingRect(self) -> QRectF:
@@ -328,8 +343,10 @@ class NodeItem(QGraphicsItem):
               widget: QWidget | None = None) -> None:
         r = self._rect
         selected = self.isSelected()
-        if QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform()) < LOD_TEXT:
+        lod = QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform())
+        if lod < LOD_TEXT:
             self._paint_far(painter, r, selected)
+            self._paint_big_title(painter, r, lod)
             return
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         glow = phase_colour(self.step_phase) if self.step_phase is not None else None
@@ -359,22 +376,27 @@ class NodeItem(QGraphicsItem):
         painter.drawPath(header.intersected(clip))
         painter.setBrush(QBrush(S.NODE_BODY))
         painter.drawRect(QRectF(r.left() + 1, r.top() + S.HEADER_H + 13, r.width() - 2, 2))
-        painter.setPen(QPen(S.TEXT))
-        painter.setFont(S.font(10, bold=True))
-        painter.drawText(QRectF(r.left() + 10, r.top() + 3, r.width() - 20, 18),
-                         Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, self.title)
+        if not self._paint_big_title(painter, r, lod):
+            painter.setPen(QPen(S.TEXT))
+            painter.setFont(S.font(10, bold=True))
+            painter.drawText(QRectF(r.left() + 10, r.top() + 3, r.width() - 20, 18),
+                             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                             self.title)
+            painter.setFont(S.font(8.5))
+            painter.setPen(QPen(QColor(255, 255, 255, 210)))
+            painter.drawText(QRectF(r.left() + 10, r.top() + 20, r.width() - 20, 16),
+                             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                             self.subtitle)
+        # port labels (left out where they would be too small to read)
         painter.setFont(S.font(8.5))
-        painter.setPen(QPen(QColor(255, 255, 255, 210)))
-        painter.drawText(QRectF(r.left() + 10, r.top() + 20, r.width() - 20, 16),
-                         Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, self.subtitle)
-        # port labels
+        small = SUBTITLE_PX * lod < 6.0
         painter.setPen(QPen(S.TEXT_DIM))
-        for name, port in self.inputs.items():
+        for name, port in self.inputs.items() if not small else ():
             y = port.pos().y()
             painter.drawText(QRectF(r.left() + 12, y - 9, r.width() / 2, 18),
                              Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, name)
         # output shape (footer, right aligned)
-        if self.shape_text:
+        if self.shape_text and not small:
             painter.setPen(QPen(S.TEXT_DIM))
             painter.drawText(QRectF(r.left() + 8, r.bottom() - S.FOOTER_H, r.width() - 16, S.FOOTER_H - 2),
                              Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, self.shape_text)
@@ -403,6 +425,34 @@ class NodeItem(QGraphicsItem):
         """Where each badge is drawn (scene coordinates at the current zoom), in the order of
         ``badges``: pills of a fixed size on screen under the node's bottom-left corner."""
         return self.badge_item.rects()
+
+    def _paint_big_title(self, painter: QPainter, r: QRectF, lod: float) -> bool:
+        """Zoomed out, the node's name keeps TITLE_MIN_PX on screen: drawn larger in the scene
+        and elided to the node's width, with the subtitle below it while there is room and it
+        is still big enough to read. False when the zoom is close enough for the normal
+        header; no name is drawn when the node is too small on screen to hold one."""
+        scale = TITLE_MIN_PX / (TITLE_PX * lod) if lod > 0 else 0.0
+        if scale <= 1.0:
+            return False
+        if r.width() * lod < 36:  # a few pixels wide: no room for any name
+            return True
+        font = _title_font(round(10 * scale, 1))
+        fm = QFontMetricsF(font)
+        left, width = r.left() + 6 * min(scale, 1.6), r.width() - 12 * min(scale, 1.6)
+        room = S.HEADER_H + 12
+        sub = bool(self.subtitle) and fm.height() + 15 <= room and SUBTITLE_PX * lod >= 6.5
+        title_h = fm.height() if sub else room
+        text = fm.elidedText(self.title, Qt.TextElideMode.ElideRight, width)
+        painter.setFont(font)
+        painter.setPen(QPen(S.TEXT))
+        align = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+        painter.drawText(QRectF(left, r.top() + 1, width, title_h), align, text)
+        if sub:
+            painter.setFont(S.font(8.5))
+            painter.setPen(QPen(QColor(255, 255, 255, 210)))
+            painter.drawText(QRectF(left, r.top() + 1 + title_h, width, room - title_h), align,
+                             self.subtitle)
+        return True
 
     def _paint_far(self, painter: QPainter, r: QRectF, selected: bool) -> None:
         """Zoomed far out: body and header as flat boxes, no text."""

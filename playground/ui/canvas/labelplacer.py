@@ -5,6 +5,7 @@ overlays hand it what is in the way and place each label where it says."""
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -58,18 +59,29 @@ class LabelPlacer:
     """Finds a spot for each label against the nodes, the wires and the labels placed so far.
 
     ``nodes`` are the scene rectangles of the node bodies; ``wires`` maps edge ids to their
-    stroke outlines (scene coordinates). Tiers, first that succeeds: the full label at a spot
-    along one of its wires (above or below the curve, lifted clear of it) touching no label,
-    node or wire; the nearest such spot around the wire's middle (with a leader line); the same
-    two for the compact chip; the full label, then the chip, at the free spot crossing the fewest
-    wires; none (the label stays hidden; the wire's tooltip still has the numbers)."""
+    stroke outlines (scene coordinates); ``scale`` is how much larger than their scene size the
+    labels are drawn (zoomed out: :func:`.wirelabels.label_style`), which widens the gaps kept
+    around them alike. Tiers, first that succeeds: the full label at a spot along one of its
+    wires (above or below the curve, lifted clear of it) touching no label, node or wire; the
+    nearest such spot around the wire's middle (with a leader line); the same two for the
+    compact chip; the full label, then the chip, at the free spot crossing the fewest wires;
+    the chip at the nearest free spot further out (a leader joins it to its wire); the chip
+    at its first spot. A label is never left out: values and gradients never vanish."""
 
+    BUDGET_S = 0.15  # after this long placing, the searches around a wire stop (see _quick)
     MARGIN = 3.0  # clearance kept around labels and nodes
     TS = (0.5, 0.38, 0.62, 0.26, 0.74, 0.15, 0.85)
     RINGS = 8  # the search around a wire's middle: rings 14 px apart
+    FAR_RINGS = 24  # the last resort's search
     RING_STEP = 14.0
 
-    def __init__(self, nodes: Iterable[QRectF], wires: dict[str, QPainterPath]) -> None:
+    def __init__(self, nodes: Iterable[QRectF], wires: dict[str, QPainterPath],
+                 scale: float = 1.0) -> None:
+        self.scale = scale
+        self.started = time.perf_counter()
+        self.margin = self.MARGIN * scale
+        self.gap = GAP * scale
+        self.ring_step = self.RING_STEP * scale
         self.grid = RectGrid()  # placed labels
         self.node_grid = RectGrid()
         for r in nodes:
@@ -83,7 +95,7 @@ class LabelPlacer:
         self.grid.add(rect)
 
     def _blocked(self, r: QRectF) -> bool:
-        m = self.MARGIN
+        m = self.margin
         grown = r.adjusted(-m, -m, m, m)
         return self.grid.hits(grown) or self.node_grid.hits(grown)
 
@@ -127,7 +139,7 @@ class LabelPlacer:
             if first is None:
                 best.append(None)
                 continue
-            near = self._search_near(first[0], first[1])
+            near = None if self._quick() else self._search_near(first[0], first[1])
             if near is not None:
                 crossings, rect = near
                 if crossings == 0:
@@ -139,7 +151,20 @@ class LabelPlacer:
             if found is not None:
                 _c, rect, anchor, eid, leader = found
                 return self._take(rect, anchor, eid, leader), compact
+        # crowded (zoomed far out): the smallest form, further away, then anywhere
+        size, compact = sizes[-1]
+        for cand, anchor, eid in self._candidates(size, wires, port):
+            far = None if self._quick() else self._search_near(cand, anchor, self.FAR_RINGS)
+            if far is not None:
+                return self._take(far[1], anchor, eid, True), compact
+            return self._take(cand, anchor, eid, False), compact
         return None, False
+
+    def _quick(self) -> bool:
+        """Placing has taken BUDGET_S already (hundreds of labels, zoomed far out): the rest
+        skip the searches around their wire and take the best spot along it, so that a zoom
+        step or a Fit never stalls the canvas; they may overlap where the canvas is full."""
+        return time.perf_counter() - self.started > self.BUDGET_S
 
     def _take(self, r: QRectF, anchor: QPointF, eid: str | None, leader: bool) -> Placement:
         self.grid.add(r)
@@ -152,30 +177,32 @@ class LabelPlacer:
                     wires: Sequence[tuple[str, QPainterPath, QPainterPath]],
                     port: QPointF | None) -> Iterable[tuple[QRectF, QPointF, str | None]]:
         w, h = size
+        gap, step = self.gap, 4.0 * min(self.scale, 2.0)
         if port is not None and not wires:
-            for dy in (-h / 2, -h - GAP, GAP, -2 * h, h):
-                yield QRectF(port.x() + 12, port.y() + dy, w, h), port, None
+            for dy in (-h / 2, -h - gap, gap, -2 * h, h):
+                yield QRectF(port.x() + 12 * self.scale, port.y() + dy, w, h), port, None
             return
         for t in self.TS:
             for eid, path, stroke in wires:
                 p = path.pointAtPercent(t)
-                above = QRectF(p.x() - w / 2, p.y() - GAP - h, w, h)
-                yield self._clear_of(stroke, above, -4.0), p, eid
-                below = QRectF(p.x() - w / 2, p.y() + GAP, w, h)
-                yield self._clear_of(stroke, below, 4.0), p, eid
+                above = QRectF(p.x() - w / 2, p.y() - gap - h, w, h)
+                yield self._clear_of(stroke, above, -step), p, eid
+                below = QRectF(p.x() - w / 2, p.y() + gap, w, h)
+                yield self._clear_of(stroke, below, step), p, eid
         # beside the ends: just right of the source's port, just left of the input port
         for eid, path, stroke in wires:
             a, b = path.pointAtPercent(0.0), path.pointAtPercent(1.0)
             for x0, p in ((a.x() + 10, a), (b.x() - 10 - w, b)):
-                yield self._clear_of(stroke, QRectF(x0, p.y() - GAP - h, w, h), -4.0), p, eid
-                yield self._clear_of(stroke, QRectF(x0, p.y() + GAP, w, h), 4.0), p, eid
+                yield self._clear_of(stroke, QRectF(x0, p.y() - gap - h, w, h), -step), p, eid
+                yield self._clear_of(stroke, QRectF(x0, p.y() + gap, w, h), step), p, eid
 
-    def _search_near(self, rect: QRectF, anchor: QPointF) -> tuple[int, QRectF] | None:
+    def _search_near(self, rect: QRectF, anchor: QPointF, rings: int | None = None
+                     ) -> tuple[int, QRectF] | None:
         """The best free spot (no label, no node; fewest wires, then nearest) on rings around
         ``rect``; stops at the first ring with a spot that crosses no wire."""
         best: tuple[int, float, QRectF] | None = None
-        for ring in range(1, self.RINGS + 1):
-            d = ring * self.RING_STEP
+        for ring in range(1, (rings or self.RINGS) + 1):
+            d = ring * self.ring_step
             k = 8 + 4 * (ring // 2)
             for i in range(k):
                 a = 2 * math.pi * i / k

@@ -1,4 +1,12 @@
-"""The minimap: a small overview of the whole graph in the bottom-right corner of the canvas.
+"""The minimap: a small overview of the whole graph in a corner of the canvas that has no node
+and no value label under it.
+
+When it shows: only while part of the graph is outside the canvas (when the canvas shows all
+of it, the canvas is the overview). Where: the bottom-right corner first, else another corner
+that is free (it stays in the corner it has while that one stays free, so it does not jump
+around while you pan); when nodes or values fill every corner it steps aside (hidden) until a
+corner frees up. So it never covers a node. ``set_wanted(False)`` (its ``–`` button, View ▸
+Minimap, the status bar's Minimap button) collapses it; ``wanted_changed`` says so.
 
 It is a QGraphicsView on the canvas's own scene (so ``mapToScene``/``mapFromScene`` give the
 overview's geometry), but it never lets Qt paint the scene's items: a full ``NodeItem.paint`` per
@@ -27,8 +35,9 @@ import math
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import QEvent, QObject, QPointF, QRect, QRectF, QSize, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, QPointF, QRect, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
+    QAction,
     QBrush,
     QColor,
     QMouseEvent,
@@ -41,12 +50,21 @@ from PySide6.QtGui import (
     QTransform,
     QWheelEvent,
 )
-from PySide6.QtWidgets import QFrame, QGraphicsItem, QGraphicsScene, QGraphicsView, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QGraphicsItem,
+    QGraphicsScene,
+    QGraphicsView,
+    QToolButton,
+    QWidget,
+)
 
 from . import style as S
 
 SIZE = QSize(220, 150)  # preferred size; smaller when the canvas is small
-CORNER_GAP = 12  # px between the minimap and the canvas's bottom-right corner
+CORNER_GAP = 12  # px between the minimap and the canvas's corner
+CORNERS = ("bottom_right", "bottom_left", "top_right", "top_left")  # in order of preference
+COLLAPSE_BOX = 16  # px: the "–" button in the minimap's top-right corner
 RADIUS = 8.0
 REFRESH_MS = 50  # content changes are coalesced: at most one re-render per interval
 MIN_MARGIN = 40.0  # scene units around the content (or 4 % of its size, if larger)
@@ -57,18 +75,29 @@ OUTSIDE_SHADE = QColor(0, 0, 0, 90)
 VIEW_FILL = QColor(120, 180, 255, 38)
 VIEW_EDGE = QColor(140, 195, 255, 230)
 EDGE_LINE = QColor(S.WIRE.red(), S.WIRE.green(), S.WIRE.blue(), 120)
+COLLAPSE_BG = QColor(255, 255, 255, 40)
+COLLAPSE_FG = QColor(255, 255, 255, 200)
 
 
 class MinimapWidget(QGraphicsView):
-    """An overview of ``main_view``'s scene, overlaid on ``main_view``'s bottom-right corner.
+    """An overview of ``main_view``'s scene, overlaid on a free corner of ``main_view``.
 
     Public API: ``set_scene(scene)``, ``refit()``, ``content_rect()``,
-    ``viewport_rect_in_scene()``, ``centre_main_view_at(scene_pos)``; ``show()``/``hide()``.
+    ``viewport_rect_in_scene()``, ``centre_main_view_at(scene_pos)``, ``set_wanted(on)``,
+    ``wanted``, ``corner``, ``blocked``; ``show()``/``hide()``.
     """
+
+    wanted_changed = Signal(bool)  # the user collapsed or opened it
+    blocked_changed = Signal(bool)  # wanted, but no corner is free (it is hidden meanwhile)
 
     def __init__(self, main_view: QGraphicsView, parent: QWidget | None = None) -> None:
         super().__init__(parent if parent is not None else main_view)
         self._main = main_view
+        self.wanted = True  # the user's choice; shown when wanted and a corner is free
+        self.corner = CORNERS[0]
+        self.blocked = False
+        self._placing = False
+        self._content = QRectF()  # the nodes' bounding rectangle (scene), kept by refit
         self._model: Any = None
         self._thumb: QPixmap | None = None  # the content, lit
         self._shaded: QPixmap | None = None  # the content, shaded
@@ -125,6 +154,16 @@ class MinimapWidget(QGraphicsView):
         self._reposition()
         self.raise_()
 
+    def set_wanted(self, on: bool) -> None:
+        """Open (True) or collapse (False) the minimap: the user's choice. Open, it shows in a
+        free corner; collapsed, only the window's Minimap button is left."""
+        on = bool(on)
+        changed = on != self.wanted
+        self.wanted = on
+        self.update_placement()
+        if changed:
+            self.wanted_changed.emit(on)
+
     # -- public API ------------------------------------------------------------------------
     def main_view(self) -> QGraphicsView:
         return self._main
@@ -154,6 +193,7 @@ class MinimapWidget(QGraphicsView):
             self.set_scene(self._main.scene())  # calls refit again
             return
         rect = self.content_rect()
+        self._content = self._bare_content()
         if rect.isEmpty():  # nothing to show: frame what the main view sees
             rect = self._main_view_rect().adjusted(-MIN_MARGIN, -MIN_MARGIN, MIN_MARGIN, MIN_MARGIN)
         if rect != self._fitted:
@@ -164,12 +204,21 @@ class MinimapWidget(QGraphicsView):
         self._thumb_dirty = True
         self.viewport().update()
 
-    def content_rect(self) -> QRectF:
-        """The scene rectangle the minimap fits: every node (and backdrop), plus a margin.
-        Empty when the scene has no nodes."""
+    def _bare_content(self) -> QRectF:
         rect = QRectF()
         for item in self._content_items():
             rect = rect.united(item.sceneBoundingRect())
+        return rect
+
+    @property
+    def needed(self) -> bool:
+        """Part of the graph lies outside the canvas (else the canvas is the overview)."""
+        return not self._content.isEmpty() and not self._main_view_rect().contains(self._content)
+
+    def content_rect(self) -> QRectF:
+        """The scene rectangle the minimap fits: every node (and backdrop), plus a margin.
+        Empty when the scene has no nodes."""
+        rect = self._bare_content()
         if rect.isEmpty():
             return QRectF()
         m = max(MIN_MARGIN, 0.04 * max(rect.width(), rect.height()))
@@ -201,12 +250,79 @@ class MinimapWidget(QGraphicsView):
         inverse, _ok = self.viewportTransform().inverted()
         return inverse.map(QPointF(pos))
 
-    def _reposition(self) -> None:
-        area = self._main.viewport().geometry()  # in the main view's coordinates
+    def _size(self) -> QSize:
+        area = self._main.viewport().geometry()
         w = max(60, min(SIZE.width(), (area.width() - 2 * CORNER_GAP) // 2))
         h = max(40, min(SIZE.height(), round(w * SIZE.height() / SIZE.width()),
                         (area.height() - 2 * CORNER_GAP) // 2))
-        geo = QRect(area.right() + 1 - CORNER_GAP - w, area.bottom() + 1 - CORNER_GAP - h, w, h)
+        return QSize(w, h)
+
+    def corner_rect(self, corner: str) -> QRect:
+        """Where the minimap goes in ``corner`` (the main view's coordinates)."""
+        area = self._main.viewport().geometry()  # in the main view's coordinates
+        size = self._size()
+        w, h = size.width(), size.height()
+        left = area.left() + CORNER_GAP if corner.endswith("left") else \
+            area.right() + 1 - CORNER_GAP - w
+        top = area.top() + CORNER_GAP if corner.startswith("top") else \
+            area.bottom() + 1 - CORNER_GAP - h
+        return QRect(left, top, w, h)
+
+    def covers_content(self, rect: QRect) -> bool:
+        """Whether ``rect`` (main view coordinates) lies over a node or a shown value label."""
+        scene = self._main.scene()
+        nodes = getattr(scene, "nodes", None)
+        if scene is None or not nodes:
+            return False
+        vp = self._main.viewport()
+        local = rect.translated(-vp.geometry().topLeft()).adjusted(-4, -4, 4, 4)
+        area = self._main.mapToScene(local)
+        labels = getattr(getattr(scene, "overlays", None), "wire_labels", {})
+        node_items = set(nodes.values())
+        label_items = set(labels.values())
+        for item in scene.items(area, Qt.ItemSelectionMode.IntersectsItemBoundingRect):
+            if item in node_items or (item in label_items and item.isVisible()):
+                return True
+        return False
+
+    def free_corner(self) -> str | None:
+        """The corner to use: the current one while it stays free, else the first free one in
+        the order of :data:`CORNERS`; None when nodes or values are under every corner."""
+        for corner in (self.corner, *[c for c in CORNERS if c != self.corner]):
+            if not self.covers_content(self.corner_rect(corner)):
+                return corner
+        return None
+
+    def update_placement(self) -> None:
+        """Show the minimap in a free corner when it is wanted and needed, else hide it."""
+        if self._placing:
+            return
+        self._placing = True
+        try:
+            if self._main.scene() is not self.scene():
+                self.set_scene(self._main.scene())
+            needed = self.wanted and self.needed
+            corner = self.free_corner() if needed else None
+            blocked = needed and corner is None
+            if corner is not None:
+                self.corner = corner
+                geo = self.corner_rect(corner)
+                if geo != self.geometry():
+                    self.setGeometry(geo)
+                if not self.isVisible():
+                    self.show()
+                self.raise_()
+            elif self.isVisible():
+                self.hide()
+            if blocked != self.blocked:
+                self.blocked = blocked
+                self.blocked_changed.emit(blocked)
+        finally:
+            self._placing = False
+
+    def _reposition(self) -> None:
+        """Keep the size and corner (the main view was resized or shown)."""
+        geo = self.corner_rect(self.corner)
         if geo != self.geometry():
             self.setGeometry(geo)
         self.raise_()
@@ -247,6 +363,9 @@ class MinimapWidget(QGraphicsView):
     def _on_timer(self) -> None:
         if self.isVisible():  # a hidden minimap does no work; showEvent refits
             self.refit()
+        else:
+            self._content = self._bare_content()
+        self.update_placement()  # nodes may have come under its corner (or left it)
 
     def _on_main_view_changed(self, *args: Any) -> None:
         if self._main.scene() is not self.scene():
@@ -254,6 +373,8 @@ class MinimapWidget(QGraphicsView):
         rect = self._main_view_rect()
         if rect != self._view_rect:
             self._view_rect = rect
+            if self.wanted:
+                self.update_placement()  # panned or zoomed: is its corner still free?
             if self.isVisible():
                 self.viewport().update()
 
@@ -262,6 +383,7 @@ class MinimapWidget(QGraphicsView):
         if watched is self._main:
             if et == QEvent.Type.Show:
                 self._reposition()
+                self.update_placement()
         elif et == QEvent.Type.Paint:
             # catch-all: a replaced scene or a transform change nobody signalled
             self._on_main_view_changed()
@@ -269,6 +391,7 @@ class MinimapWidget(QGraphicsView):
             # the viewport, laid out after the main view's own Resize: its geometry is final
             self._reposition()
             self._on_main_view_changed()
+            self.update_placement()
         elif et == QEvent.Type.MouseMove and isinstance(event, QMouseEvent) and event.buttons():
             scene = self._main.scene()
             if scene is not None and scene.mouseGrabberItem() is not None:
@@ -286,9 +409,17 @@ class MinimapWidget(QGraphicsView):
         self._thumb_dirty = True
 
     # -- interaction -----------------------------------------------------------------------
+    def collapse_rect(self) -> QRectF:
+        """The "–" button (viewport coordinates) that collapses the minimap."""
+        vp = self.viewport().rect()
+        return QRectF(vp.right() - COLLAPSE_BOX - 3, vp.top() + 3, COLLAPSE_BOX, COLLAPSE_BOX)
+
     def mousePressEvent(self, event: QMouseEvent) -> None:
         event.accept()
         if event.button() != Qt.MouseButton.LeftButton:
+            return
+        if self.collapse_rect().contains(event.position()):
+            self.set_wanted(False)
             return
         pos = self._scene_at(event.position())
         self._dragging, self._drag_moved = True, False
@@ -304,9 +435,14 @@ class MinimapWidget(QGraphicsView):
         event.accept()
         pos = self._scene_at(event.position())
         if not self._dragging:
+            on_button = self.collapse_rect().contains(event.position())
             inside = self._view_rect.contains(pos)
-            self.viewport().setCursor(Qt.CursorShape.OpenHandCursor if inside
+            self.viewport().setCursor(Qt.CursorShape.ArrowCursor if on_button else
+                                      Qt.CursorShape.OpenHandCursor if inside
                                       else Qt.CursorShape.PointingHandCursor)
+            self.viewport().setToolTip("Collapse the minimap (View ▸ Minimap, or the Minimap "
+                                       "button in the status bar, opens it again)" if on_button
+                                       else "")
             return
         if not self._drag_moved and (event.position() - self._press_pos).manhattanLength() < 2:
             return
@@ -387,6 +523,14 @@ class MinimapWidget(QGraphicsView):
         elif not self._view_rect.isEmpty():
             painter.setRenderHint(QPainter.RenderHint.Antialiasing)
             self._draw_off_map_arrow(painter, bounds, view.center())
+        box = self.collapse_rect()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QBrush(COLLAPSE_BG))
+        painter.drawRoundedRect(box, 4, 4)
+        painter.setPen(QPen(COLLAPSE_FG, 1.6))
+        c = box.center()
+        painter.drawLine(QPointF(c.x() - 4, c.y()), QPointF(c.x() + 4, c.y()))
         painter.restore()
 
     def _draw_outline(self, painter: QPainter, view: QRectF, bounds: QRectF) -> None:
@@ -521,3 +665,24 @@ class MinimapWidget(QGraphicsView):
             p.setPen(selected if state == "selected" else problem if state == "problem" else no_pen)
             p.setBrush(brush)
             p.drawRoundedRect(r, radius, radius)
+
+
+class MinimapButton(QToolButton):
+    """The collapsed minimap: a button (the window puts it in the status bar, where it covers
+    nothing) that opens and collapses it; its tooltip says when the minimap has stepped aside
+    because nodes fill every corner."""
+
+    def __init__(self, minimap: MinimapWidget, action: QAction,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("minimap_button")
+        self.setDefaultAction(action)
+        self.setAutoRaise(True)
+        self.setText("Minimap")
+        self._tip = action.statusTip()
+        minimap.blocked_changed.connect(self.on_blocked)
+        self.on_blocked(minimap.blocked)
+
+    def on_blocked(self, blocked: bool) -> None:
+        self.setToolTip("The minimap steps aside while nodes or values fill every corner of "
+                        "the canvas: pan or zoom out to bring it back" if blocked else self._tip)

@@ -22,7 +22,7 @@ from ...engine.digest import Digest
 from .items import NodeItem, PortItem
 from .labelplacer import LabelPlacer, RectGrid
 from .unitmaps import UnitStrip
-from .wirelabels import WireLabelItem
+from .wirelabels import WireLabelItem, label_style
 from .wires import EdgeItem
 
 if TYPE_CHECKING:
@@ -83,6 +83,7 @@ class Overlays(QObject):
         self.wire_grads: dict[str, np.ndarray] = {}
         self.wire_labels: dict[str, WireLabelItem] = {}
         self._labels_visible = True
+        self._label_style = (1.0, False)  # (scale, short): the canvas zoom decides
         self._flow: dict[str, float] | None = None
         self._flow_style: dict[str, tuple[float, float]] = {}
         self.strips: dict[str, UnitStrip] = {}  # unit maps or histograms under nodes
@@ -186,6 +187,24 @@ class Overlays(QObject):
             self.owner = owner
             self.owner_changed.emit(owner)
 
+    def set_view_zoom(self, zoom: float, layout_now: bool = False) -> None:
+        """The canvas's zoom: zoomed out, labels keep a readable size on screen (drawn larger in
+        the scene, shortened: :func:`.wirelabels.label_style`) and are placed again."""
+        style = label_style(zoom)
+        if style == self._label_style:
+            return
+        self._label_style = style
+        for label in self.wire_labels.values():
+            label.set_style(*style)
+        if not self.wire_labels:
+            return
+        if layout_now:
+            self._layout_timer.stop()
+            self._relayout = set()
+            self.layout_labels(None)
+        else:
+            self._schedule_layout(None)
+
     def set_labels_visible(self, on: bool) -> None:
         self._labels_visible = bool(on)
         for label in self.wire_labels.values():
@@ -204,6 +223,7 @@ class Overlays(QObject):
             label = self.wire_labels.get(nid)
             if label is None:
                 label = self.wire_labels[nid] = WireLabelItem(nid)
+                label.set_style(*self._label_style)
                 label.set_shown(self._labels_visible)
                 self.scene.addItem(label)
             node = self.scene.model.nodes.get(nid)
@@ -280,7 +300,7 @@ class Overlays(QObject):
         for edge in self.scene.edges.values():
             by_src.setdefault(edge.src, []).append(edge)
         strokes = {eid: e.shape() for eid, e in self.scene.edges.items()}
-        placer = LabelPlacer(self._obstacles(), strokes)
+        placer = LabelPlacer(self._obstacles(), strokes, self._label_style[0])
         if sources is None:
             todo = list(self.wire_labels)
             self._layout_key = (frozenset(self.scene.edges), frozenset(self.wire_labels))

@@ -6,12 +6,15 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QKeyEvent, QPainter, QWheelEvent
+from PySide6.QtCore import QEasingCurve, QPointF, QRectF, Qt, QTimer, QVariantAnimation, Signal
+from PySide6.QtGui import QKeyEvent, QPainter, QTransform, QWheelEvent
 from PySide6.QtWidgets import QGraphicsView
 
+from ...graph.geometry import label_size
+from . import style as S
 from .items import NodeItem
 from .scene import GraphScene
+from .wirelabels import label_style, line_height
 
 OP_MIME = "application/x-backprop-playground-op"
 
@@ -22,6 +25,7 @@ class GraphView(QGraphicsView):
     zoom_changed = Signal(float)
 
     MIN_ZOOM, MAX_ZOOM = 0.1, 4.0
+    REVEAL_MS = 250  # how long the canvas glides to a step-through's gate
 
     def __init__(self, scene: GraphScene | None = None, parent: Any = None) -> None:
         super().__init__(parent)
@@ -43,6 +47,9 @@ class GraphView(QGraphicsView):
         self._space = False
         self._pan_start = QPointF()
         self.paint_seconds = 0.0
+        self._glide: QVariantAnimation | None = None
+        self._hint = False
+        self.fitted = False  # the view is as Fit left it (no pan or zoom since)
 
     def graph_scene(self) -> GraphScene:
         return self.scene()  # type: ignore[return-value]
@@ -65,50 +72,255 @@ class GraphView(QGraphicsView):
 
     def set_zoom(self, factor: float, anchor_under_mouse: bool = False) -> None:
         factor = min(self.MAX_ZOOM, max(self.MIN_ZOOM, factor))
+        self.fitted = False
         if not anchor_under_mouse:
             self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
         s = factor / self.zoom()
         self.scale(s, s)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self._zoomed()
+
+    def _zoomed(self, layout_now: bool = False) -> None:
+        """Tell the overlays (zoomed out, value labels keep their size on screen) and the
+        listeners (the status bar, the minimap)."""
+        scene = self.scene()
+        if isinstance(scene, GraphScene):
+            scene.overlays.set_view_zoom(self.zoom(), layout_now)
         self.zoom_changed.emit(self.zoom())
+
+    def setScene(self, scene: Any) -> None:
+        super().setScene(scene)
+        if isinstance(scene, GraphScene):
+            scene.overlays.set_view_zoom(self.zoom(), layout_now=True)
+            scene.changed.connect(self._check_hint)
+            scene.overlays.changed.connect(self._on_values_changed)
+        self._hint = self.showing_hint
+
+    def _on_values_changed(self) -> None:
+        """Values came onto the wires: a view that Fit left as it was fits them too (after
+        they are placed), so that no number lands outside the canvas."""
+        if self.fitted:
+            QTimer.singleShot(0, self._refit_for_values)
+
+    def _refit_for_values(self) -> None:
+        scene = self.scene()
+        if not self.fitted or not isinstance(scene, GraphScene):
+            return
+        shown = self.visible_scene_rect()
+        if any(label.isVisible() and not shown.contains(label.label_scene_rect())
+               for label in scene.overlays.wire_labels.values()):
+            self.fit()
+
+    def _check_hint(self, *_: Any) -> None:
+        """The first node came or the last went: the hint over the whole canvas changes."""
+        if self.showing_hint != self._hint:
+            self._hint = self.showing_hint
+            self.viewport().update()
 
     def zoom_by(self, step: float, anchor_under_mouse: bool = False) -> None:
         self.set_zoom(self.zoom() * step, anchor_under_mouse)
 
     def wheelEvent(self, event: QWheelEvent) -> None:
+        self.stop_glide()
         delta = event.angleDelta().y() or event.angleDelta().x()
         if delta == 0:
             return
         self.zoom_by(1.0015 ** delta, anchor_under_mouse=True)
         event.accept()
 
-    def fit(self, margin: float = 40.0) -> None:
-        """Show every node and every value label on the wires (zoom at most 150%)."""
+    def fit(self, margin: float = 16.0) -> None:
+        """Show every node, every value label on the wires and room for the labels an
+        evaluation would put at the edges (the output's beside its port, right of the nodes),
+        at most at 150 %. Zoomed out the labels keep their size on screen, so the room they
+        need depends on the zoom: a few rounds find a zoom at which everything fits."""
         scene = self.graph_scene()
         items = list(scene.nodes.values())
         if not items:
             self.resetTransform()
             self.centerOn(0, 0)
+            self._zoomed(layout_now=True)
             return
-        rect = QRectF()
+        nodes = QRectF()
         for item in items:
-            rect = rect.united(item.sceneBoundingRect())
-        # the values on the wires too: the output's label sits beside its port, past the nodes
-        for label in scene.overlays.wire_labels.values():
-            if label.isVisible():
-                rect = rect.united(label.label_scene_rect())
-        rect = rect.adjusted(-margin, -margin, margin, margin)
-        self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
-        if self.zoom() > 1.5:
-            self.set_zoom(1.5)
-            self.centerOn(rect.center())
-        elif self.zoom() < self.MIN_ZOOM:
-            self.set_zoom(self.MIN_ZOOM)
-            self.centerOn(rect.center())
+            nodes = nodes.united(item.sceneBoundingRect())
+        labels = [label for label in scene.overlays.wire_labels.values() if label.isVisible()]
+        grown = margin
+        placed = QRectF()  # labels placed beyond the estimate, with a margin
+        for _ in range(3):
+            # the zoom that shows the nodes and the room their labels take at that zoom (an
+            # estimate: placing hundreds of labels for every trial zoom would stall)
+            z = self.zoom()
+            for _ in range(4):
+                rect = nodes.united(self._label_room(scene, nodes, z)).adjusted(
+                    -grown, -grown, grown, grown).united(placed)
+                z_new = self._zoom_for(rect)
+                if abs(z_new - z) < 1e-4:
+                    break
+                z = z_new
+            self._fit_rect(rect)
+            scene.overlays.set_view_zoom(self.zoom(), layout_now=True)
+            need = QRectF(rect)
+            for label in labels:
+                need = need.united(label.label_scene_rect().adjusted(-grown, -grown, grown, grown))
+            shown = self.visible_scene_rect().adjusted(-1, -1, 1, 1)
+            if shown.contains(need) or self.zoom() <= self.MIN_ZOOM:
+                break
+            placed = need
+        self.fitted = True
         self.zoom_changed.emit(self.zoom())
+
+    def _zoom_for(self, rect: QRectF) -> float:
+        vp = self.viewport().rect()
+        if rect.isEmpty() or vp.width() < 2 or vp.height() < 2:
+            return self.zoom()
+        z = min(vp.width() / rect.width(), vp.height() / rect.height())
+        return min(1.5, max(self.MIN_ZOOM, z))
+
+    def _fit_rect(self, rect: QRectF) -> None:
+        vp = self.viewport().rect()
+        if rect.isEmpty() or vp.width() < 2 or vp.height() < 2:
+            return
+        self.setTransform(QTransform.fromScale(self._zoom_for(rect), self._zoom_for(rect)))
+        self.centerOn(rect.center())
+
+    def _label_room(self, scene: GraphScene, nodes: QRectF, zoom: float) -> QRectF:
+        """``nodes`` grown by the room value labels take at the edges at ``zoom``: a label's
+        height above and below, the output's label right of it."""
+        scale, short = label_style(zoom)
+        right = 0.0
+        used = {e.src for e in scene.edges.values()}
+        for nid in scene.nodes:
+            if nid not in used:  # a sink: its label sits beside its output port
+                w = label_size(scene.shapes.get(nid))[0] * (0.7 if short else 1.0)
+                right = max(right, w + 14)
+        h = (2 * line_height() + 6) * scale
+        return nodes.adjusted(0, -h, right * scale, h)
+
+    # -- following the step-through -----------------------------------------------------
+    def reveal(self, node_ids: list[str], edge_ids: list[str] | None = None,
+               margin: float = 24.0) -> None:
+        """Bring these nodes and wires, and the value labels of what they carry, into view with
+        the least move (a short glide of REVEAL_MS), zooming out only when they do not fit.
+        Nothing moves when they are in view already."""
+        scene = self.graph_scene()
+        rect = QRectF()
+        sources = set()
+        for nid in node_ids:
+            node = scene.nodes.get(nid)
+            if node is not None:
+                rect = rect.united(node.sceneBoundingRect())
+                sources.add(nid)
+        for eid in edge_ids or []:
+            edge = scene.edges.get(eid)
+            if edge is not None:
+                rect = rect.united(edge.sceneBoundingRect())
+                sources.add(edge.src)
+        for src in sources:
+            label = scene.overlays.wire_labels.get(src)
+            if label is not None and label.isVisible():
+                rect = rect.united(label.label_scene_rect())
+        vp = self.viewport().rect()
+        if rect.isEmpty() or vp.width() < 2 or vp.height() < 2:
+            return
+        z = self.zoom()
+        want = rect.adjusted(-margin / z, -margin / z, margin / z, margin / z)
+        shown = self.visible_scene_rect()
+        slack = 2 / z  # scrolling lands on whole pixels
+        if shown.adjusted(-slack, -slack, slack, slack).contains(want):
+            return
+        if want.width() * z > vp.width() or want.height() * z > vp.height():
+            z = max(self.MIN_ZOOM, min(vp.width() / want.width(), vp.height() / want.height()))
+            shown = QRectF(0, 0, vp.width() / z, vp.height() / z)
+            shown.moveCenter(self.visible_scene_rect().center())
+        hw, hh = vp.width() / (2 * z), vp.height() / (2 * z)
+        c = shown.center()
+        centre = QPointF(min(max(c.x(), want.right() - hw), want.left() + hw),
+                         min(max(c.y(), want.bottom() - hh), want.top() + hh))
+        self.glide_to(centre, z)
+
+    def glide_to(self, centre: QPointF, zoom: float) -> None:
+        """Move to ``centre`` at ``zoom`` in a short animation (at once when REVEAL_MS is 0)."""
+        self.stop_glide()
+        self.fitted = False
+        start_c = self.visible_scene_rect().center()
+        start_z = self.zoom()
+        if self.REVEAL_MS <= 0:
+            self._show_at(centre, zoom)
+            self._zoomed()
+            return
+        anim = QVariantAnimation(self)
+        anim.setStartValue(0.0)
+        anim.setEndValue(1.0)
+        anim.setDuration(self.REVEAL_MS)
+        anim.setEasingCurve(QEasingCurve.Type.InOutCubic)
+
+        def step(t: Any) -> None:
+            t = float(t)
+            z = start_z * (zoom / start_z) ** t
+            self._show_at(start_c + (centre - start_c) * t, z)
+
+        def done() -> None:
+            self._show_at(centre, zoom)
+            self._zoomed()
+
+        anim.valueChanged.connect(step)
+        anim.finished.connect(done)
+        self._glide = anim
+        anim.start(QVariantAnimation.DeletionPolicy.DeleteWhenStopped)
+
+    def stop_glide(self) -> None:
+        anim, self._glide = self._glide, None
+        if anim is not None:
+            try:
+                anim.stop()
+            except RuntimeError:  # finished and deleted already
+                pass
+
+    @property
+    def gliding(self) -> bool:
+        anim = self._glide
+        try:
+            return anim is not None and anim.state() == QVariantAnimation.State.Running
+        except RuntimeError:
+            return False
+
+    def _show_at(self, centre: QPointF, zoom: float) -> None:
+        if abs(zoom - self.zoom()) > 1e-9:
+            self.setTransform(QTransform.fromScale(zoom, zoom))
+        self.centerOn(centre)
+
+    def visible_scene_rect(self) -> QRectF:
+        """The part of the scene the canvas shows."""
+        return self.mapToScene(self.viewport().rect()).boundingRect()
+
+    # -- the empty canvas ----------------------------------------------------------------
+    EMPTY_HINT = ("Drag an op from the Palette onto the canvas,\n"
+                  "or press Tab (or double-click here) to search for one by name.\n\n"
+                  "New here? Help ▸ Getting Started (F1) opens the first lesson.")
+
+    def drawForeground(self, painter: QPainter, rect: QRectF | Any) -> None:
+        """On an empty graph: how to add the first node."""
+        super().drawForeground(painter, rect)
+        scene = self.scene()
+        if not isinstance(scene, GraphScene) or scene.nodes:
+            return
+        painter.save()
+        painter.resetTransform()
+        box = QRectF(self.viewport().rect()).adjusted(24, 24, -24, -24)
+        painter.setPen(S.TEXT_DIM)
+        painter.setFont(S.font(12))
+        painter.drawText(box, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
+                         self.EMPTY_HINT)
+        painter.restore()
+
+    @property
+    def showing_hint(self) -> bool:
+        scene = self.scene()
+        return isinstance(scene, GraphScene) and not scene.nodes
 
     # -- panning ---------------------------------------------------------------------------
     def mousePressEvent(self, event: Any) -> None:
+        self.stop_glide()
         if event.button() == Qt.MouseButton.MiddleButton or (
                 self._space and event.button() == Qt.MouseButton.LeftButton):
             self._panning = True
@@ -129,6 +341,7 @@ class GraphView(QGraphicsView):
 
     def pan_by(self, dx: float, dy: float) -> None:
         """Pan by (dx, dy) viewport pixels."""
+        self.fitted = False
         z = self.zoom()
         center = self.mapToScene(self.viewport().rect().center())
         self.centerOn(center + QPointF(dx / z, dy / z))

@@ -10,12 +10,18 @@ Scalars are numbers with 4 significant digits; tensors are their shape, mean and
 ("(1,64) μ0.12 ‖3.4‖") with a 24×12 px heatmap (block means, a diverging colour map scaled to
 the largest magnitude). The tooltip has min/max/mean/std and the first few numbers.
 
-Placement (:class:`~.labelplacer.LabelPlacer`): candidate spots at the middle of each wire and then further
-along it, above and below the curve and lifted until they clear it; a spot must not overlap
-another label or a node, and should cross no wire. When no spot along the wires is free, the
-nearest free spot around the wire's middle is taken and a thin dotted leader joins the label to
-its wire; when even that fails the label is stacked above the others, so labels never overlap.
-Below zoom 0.5 labels paint nothing (too small to read, and cheaper).
+Readable at any zoom: from READABLE_ZOOM (85 %) up a label is drawn at its scene size. Zoomed
+further out it keeps (at least) that size on screen: the item is scaled up in the scene by
+:func:`label_style`'s factor, and its text shortens (3 digits; a tensor's heatmaps and norms
+without the shape line) so that it still fits between the shrinking nodes. Values and
+gradients never vanish; only the user's "show values" switch hides them.
+
+Placement (:class:`~.labelplacer.LabelPlacer`): candidate spots at the middle of each wire and
+then further along it, above and below the curve and lifted until they clear it; a spot must
+not overlap another label or a node, and should cross no wire. When no spot along the wires is
+free, the nearest free spot around the wire's middle is taken and a thin dotted leader joins
+the label to its wire; then the same for the one-line chip; as a last resort the nearest free
+spot further away, with a leader.
 """
 
 from __future__ import annotations
@@ -34,9 +40,12 @@ from ...engine.digest import Digest, as_matrix, digest
 from ...engine.formatting import number as fmt_number
 from ...engine.formatting import shape as fmt_shape
 from ...engine.formatting import summary
+from ..glossary import legend_html
 from . import style as S
 
-LOD_LABELS = 0.5  # below this zoom the labels paint nothing
+READABLE_ZOOM = 0.85  # below this zoom labels keep their on-screen size and shorten
+SCALE_STEP = 1.25  # ... in steps of this factor (see label_style)
+CHIP_GAP = 4.0
 THUMB_W, THUMB_H = 24, 12
 VALUE_COLOUR = QColor("#8ee08e")
 GRAD_COLOUR = QColor("#ff8f85")
@@ -126,14 +135,44 @@ def thumbnail(a: Any) -> QImage:
     return image.copy()  # own the pixels: rgb is freed after this returns
 
 
+# ----------------------------------------------------------------------------- zoom
+
+def label_style(zoom: float) -> tuple[float, bool]:
+    """(scale, short) of the labels at canvas ``zoom``. From READABLE_ZOOM up they are drawn
+    at their scene size, in full. Below it they are drawn ``scale`` times larger in the scene,
+    so that on screen they keep at least the size they have at READABLE_ZOOM, and their text
+    is shortened. The scale goes in steps of SCALE_STEP (on screen they vary between 1× and
+    1.25× that size): labels are placed again only when a step is crossed, not on every wheel
+    notch."""
+    if not zoom > 0 or zoom >= READABLE_ZOOM:
+        return 1.0, False
+    k = max(1, math.ceil(math.log(READABLE_ZOOM / zoom, SCALE_STEP) - 1e-9))
+    return SCALE_STEP ** k, True
+
+
+Line = tuple[str, QColor, "QImage | None"]
+
+
+def _short_number(a: Any) -> str:
+    return fmt_number(digest(a).scalar(), 3)
+
+
+def _norm_text(a: Any) -> str:
+    d = digest(a)
+    return "empty" if d.size == 0 else f"‖{fmt_number(d.norm, 2)}‖"
+
+
 # ----------------------------------------------------------------------------- the item
 
 class WireLabelItem(QGraphicsItem):
     """The value (green) and gradient (red) of one source node, on one of its wires.
 
-    Where the full label does not fit it shrinks to a chip (a tensor's heatmap, or a scalar's
-    value); where not even that fits it stays hidden (``placed`` False) and the wire's tooltip
-    still has the numbers."""
+    Three forms, all with the value and the gradient: *full* (a scalar's numbers with 4
+    digits; a tensor's shape, μ and ‖·‖ with heatmaps), *short* (zoomed out: 3 digits; a
+    tensor's heatmaps and norms) and the *chip* (where not even that fits: one line, the
+    numbers or the two heatmaps side by side). Zoomed out the item is scaled up
+    (:func:`label_style`) so that it keeps a readable size on screen; sizes handed to the
+    placer are scene sizes, with that scale."""
 
     def __init__(self, source_id: str) -> None:
         super().__init__()
@@ -146,15 +185,18 @@ class WireLabelItem(QGraphicsItem):
         self.compact = False
         self.placed = False
         self.needs_place = True  # new, or grown past its spot: the scene places it again
+        self.short = False  # the zoomed-out form (see label_style)
         self._tip: tuple[Any, Any, int, str] | None = None
         self._tip_html: str | None = None
-        self._lines: list[tuple[str, QColor, QImage | None]] = []
+        self._lines: list[Line] = []
         self._header = ""
-        self._chip: tuple[str, QColor, QImage | None] | None = None
+        self._short_lines: list[Line] = []
+        self._chip: list[Line] = []
         self._full_size = (0.0, 0.0)
+        self._short_size = (0.0, 0.0)
         self._chip_size = (0.0, 0.0)
         self._leader: QLineF | None = None
-        self._rect = QRectF()
+        self._rect = QRectF()  # in label units (scene units / scale)
         self._bounds = QRectF()
         self._shown = True
         self.setZValue(0.5)  # over the wires, under the nodes
@@ -172,51 +214,71 @@ class WireLabelItem(QGraphicsItem):
         self.grad_text = "" if grad is None else summary(grad)
         tensor = any(a is not None and not is_scalar(a) for a in (value, grad))
         hint = f"×{count}" if count > 1 else ""
-        self._lines = []
+        self._lines, self._short_lines, self._chip = [], [], []
         self._header = ""
+        parts = [(a, c, m) for a, c, m in ((value, VALUE_COLOUR, ""), (grad, GRAD_COLOUR, GRAD_MARK))
+                 if a is not None]
         if tensor:
             ref = value if value is not None else grad
             self._header = fmt_array_shape(ref.shape if ref is not None else ()) + (f"  {hint}" if hint else "")
-            for arr, colour, mark in ((value, VALUE_COLOUR, ""), (grad, GRAD_COLOUR, GRAD_MARK)):
-                if arr is not None:
-                    text = summary(arr)
-                    if not is_scalar(arr) and text.startswith("("):
-                        text = text.split(" ", 1)[1] if " " in text else text
-                    self._lines.append((mark + text, colour,
-                                        None if is_scalar(arr) else thumbnail(arr)))
-            thumb = next((t for _x, _c, t in self._lines if t is not None), None)
-            self._chip = ("", VALUE_COLOUR, thumb)
+            for k, (arr, colour, mark) in enumerate(parts):
+                thumb = None if is_scalar(arr) else thumbnail(arr)
+                text = summary(arr)
+                if not is_scalar(arr) and text.startswith("("):
+                    text = text.split(" ", 1)[1] if " " in text else text
+                self._lines.append((mark + text, colour, thumb))
+                short = _short_number(arr) if is_scalar(arr) else _norm_text(arr)
+                extra = f"  {hint}" if hint and k == 0 else ""
+                self._short_lines.append((mark.strip() + short + extra, colour, thumb))
+                self._chip.append(("" if thumb is not None else mark.strip() + short, colour, thumb))
         else:
-            if value is not None:
-                self._lines.append((self.value_text + (f"   {hint}" if hint else ""),
-                                    VALUE_COLOUR, None))
-            if grad is not None:
-                self._lines.append((GRAD_MARK + self.grad_text, GRAD_COLOUR, None))
+            for k, (arr, colour, mark) in enumerate(parts):
+                extra = hint if hint and k == 0 and value is not None else ""
+                self._lines.append((mark + summary(arr) + (f"   {extra}" if extra else ""),
+                                    colour, None))
+                self._short_lines.append((mark.strip() + _short_number(arr)
+                                          + (f"  {extra}" if extra else ""), colour, None))
+                self._chip.append((mark.strip() + _short_number(arr), colour, None))
             if value is None and hint:
                 self._header = hint
-            self._chip = ((self.value_text, VALUE_COLOUR, None) if value is not None else
-                          (GRAD_MARK + self.grad_text, GRAD_COLOUR, None) if grad is not None else None)
-        fm = _metrics()
+        fm = _label_metrics()
         lh = line_height()
-        width = fm.horizontalAdvance(self._header) if self._header else 0.0
-        for text, _colour, thumb in self._lines:
-            width = max(width, fm.horizontalAdvance(text) + (THUMB_W + 4 if thumb is not None else 0))
-        rows = len(self._lines) + (1 if self._header else 0)
-        self._full_size = (math.ceil(width + 2 * PAD_X), math.ceil(rows * lh + 2 * PAD_Y))
-        if self._chip is not None:
-            text, _colour, thumb = self._chip
-            cw = THUMB_W if thumb is not None else fm.horizontalAdvance(text)
-            self._chip_size = (math.ceil(cw + 6), math.ceil(lh + 2))
+
+        def block(header: str, lines: list[Line]) -> tuple[float, float]:
+            width = fm.horizontalAdvance(header) if header else 0.0
+            for text, _colour, thumb in lines:
+                width = max(width, fm.horizontalAdvance(text)
+                            + (THUMB_W + (4 if text else 0) if thumb is not None else 0))
+            rows = len(lines) + (1 if header else 0)
+            return math.ceil(width + 2 * PAD_X), math.ceil(rows * lh + 2 * PAD_Y)
+
+        self._full_size = block(self._header, self._lines)
+        self._short_size = block("", self._short_lines)
+        chip_w = sum((THUMB_W if thumb is not None else fm.horizontalAdvance(text))
+                     for text, _c, thumb in self._chip) + CHIP_GAP * max(0, len(self._chip) - 1)
+        self._chip_size = (math.ceil(chip_w + 6), math.ceil(lh + 2))
         self._tip, self._tip_html = (value, grad, count, name), None  # made on hover
         # new numbers keep the label where it is as long as they fit its spot (no jumping)
-        size = self.size()
-        if self.placed and size[0] <= self._rect.width() and size[1] <= self._rect.height():
-            self.prepareGeometryChange()
-            self._rect = QRectF(0, 0, *size)
+        w, h = self._size(self.compact)
+        if self.placed and w <= self._rect.width() and h <= self._rect.height():
+            self._rect = QRectF(0, 0, w, h)
             self.needs_place = False
         else:
-            self._rect = QRectF(0, 0, *size)
+            self._rect = QRectF(0, 0, w, h)
             self.needs_place = True
+        self._update_bounds()
+        self.update()
+
+    def set_style(self, scale: float, short: bool) -> None:
+        """Draw ``scale`` times the scene size, in the short form or in full (the canvas's zoom
+        decides: :func:`label_style`). The label needs placing again."""
+        if scale == self.scale() and short == self.short:
+            return
+        self.prepareGeometryChange()
+        self.setScale(scale)
+        self.short = short
+        self._rect = QRectF(0, 0, *self._size(self.compact))
+        self.needs_place = True
         self._update_bounds()
         self.update()
 
@@ -230,23 +292,42 @@ class WireLabelItem(QGraphicsItem):
             value, grad, count, name = self._tip
             tip = [f"<b>{html.escape(name)}</b>" + (f" — feeds {count} wires" if count > 1 else "")]
             if value is not None:
-                tip.append(stats_html(value, "value", VALUE_COLOUR))
+                tip.append(stats_html(value, "value (forward pass)", VALUE_COLOUR))
             if grad is not None:
-                what = "gradient ∂L/∂(this output)" + (", total over its wires" if count > 1 else "")
+                what = ("∇ gradient ∂L/∂(this output): how much the output L changes per unit "
+                        "change here" + (", total over its wires" if count > 1 else ""))
                 tip.append(stats_html(grad, what, GRAD_COLOUR))
+            if value is not None and not is_scalar(value):
+                tip.append("<span style='color:gray; font-size:small'>heatmap: blue negative, "
+                           "orange positive</span>" + legend_html("N μ ‖"))
             if value is not None or grad is not None:
                 tip.append("<i>click for the full view</i>")
             self._tip_html = "<br>".join(tip)
         return self._tip_html
 
+    def _size(self, compact: bool) -> tuple[float, float]:
+        """Size in label units (the item's own coordinates) of the form shown."""
+        if compact:
+            return self._chip_size
+        return self._short_size if self.short else self._full_size
+
     def size(self) -> tuple[float, float]:
-        return self._chip_size if self.compact else self._full_size
+        """Scene size of the form shown."""
+        w, h = self._size(self.compact)
+        s = self.scale()
+        return w * s, h * s
 
     def full_size(self) -> tuple[float, float]:
-        return self._full_size
+        """Scene size of the label when it is not a chip (full, or short when zoomed out)."""
+        w, h = self._size(False)
+        s = self.scale()
+        return w * s, h * s
 
     def chip_size(self) -> tuple[float, float] | None:
-        return self._chip_size if self._chip is not None else None
+        if not self._chip:
+            return None
+        s = self.scale()
+        return self._chip_size[0] * s, self._chip_size[1] * s
 
     def place(self, rect: QRectF | None, anchor: QPointF | None = None, edge_id: str | None = None,
               leader: bool = False, compact: bool = False) -> None:
@@ -260,12 +341,13 @@ class WireLabelItem(QGraphicsItem):
         self.anchor = QPointF(anchor) if anchor is not None else QPointF()
         self._leader = None
         if rect is not None:
+            s = self.scale()
             self.setPos(rect.topLeft())
-            self._rect = QRectF(0, 0, rect.width(), rect.height())
+            self._rect = QRectF(0, 0, rect.width() / s, rect.height() / s)
             if leader and anchor is not None:
-                local = anchor - rect.topLeft()
-                start = QPointF(min(max(local.x(), 0.0), rect.width()),
-                                min(max(local.y(), 0.0), rect.height()))
+                local = (anchor - rect.topLeft()) / s
+                start = QPointF(min(max(local.x(), 0.0), self._rect.width()),
+                                min(max(local.y(), 0.0), self._rect.height()))
                 self._leader = QLineF(start, local)
         self._update_bounds()
         self.setVisible(self._shown and self.placed)
@@ -278,7 +360,9 @@ class WireLabelItem(QGraphicsItem):
 
     def label_scene_rect(self) -> QRectF:
         """The label's box in scene coordinates (without the leader line)."""
-        return self._rect.translated(self.pos())
+        s = self.scale()
+        r = self._rect
+        return QRectF(self.pos().x(), self.pos().y(), r.width() * s, r.height() * s)
 
     @property
     def has_leader(self) -> bool:
@@ -297,8 +381,6 @@ class WireLabelItem(QGraphicsItem):
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
-        if QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform()) < LOD_LABELS:
-            return
         r = self._rect
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         if self._leader is not None:
@@ -314,28 +396,32 @@ class WireLabelItem(QGraphicsItem):
         lh = line_height()
         align = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
         if self.compact:
-            if self._chip is not None:
-                text, colour, thumb = self._chip
+            x = r.left() + 3
+            for text, colour, thumb in self._chip:
                 if thumb is not None:
-                    painter.drawImage(QRectF(r.left() + 3, r.center().y() - THUMB_H / 2, THUMB_W,
-                                             THUMB_H), thumb)
+                    painter.drawImage(QRectF(x, r.center().y() - THUMB_H / 2, THUMB_W, THUMB_H),
+                                      thumb)
+                    x += THUMB_W + CHIP_GAP
                 else:
                     painter.setPen(QPen(colour))
-                    painter.drawText(r.adjusted(3, 0, -3, 0), align, text)
+                    painter.drawText(QRectF(x, r.top(), r.right() - x, r.height()), align, text)
+                    x += _label_metrics().horizontalAdvance(text) + CHIP_GAP
             return
         y = r.top() + PAD_Y
         x0 = r.left() + PAD_X
-        if self._header:
+        header, lines = ("", self._short_lines) if self.short else (self._header, self._lines)
+        if header:
             painter.setPen(QPen(HINT_COLOUR))
-            painter.drawText(QRectF(x0, y, r.width() - 2 * PAD_X, lh), align, self._header)
+            painter.drawText(QRectF(x0, y, r.width() - 2 * PAD_X, lh), align, header)
             y += lh
-        for text, colour, thumb in self._lines:
+        for text, colour, thumb in lines:
             x = x0
             if thumb is not None:
                 painter.drawImage(QRectF(x, y + (lh - THUMB_H) / 2, THUMB_W, THUMB_H), thumb)
                 x += THUMB_W + 4
-            painter.setPen(QPen(colour))
-            painter.drawText(QRectF(x, y, r.right() - x, lh), align, text)
+            if text:
+                painter.setPen(QPen(colour))
+                painter.drawText(QRectF(x, y, r.right() - x, lh), align, text)
             y += lh
 
 
@@ -344,6 +430,7 @@ LEADER_BRUSH = QBrush(LEADER)
 BORDER_PEN = QPen(LABEL_BORDER, 1.0)
 BG_BRUSH = QBrush(LABEL_BG)
 _FONT: Any = None
+_METRICS: QFontMetricsF | None = None
 
 
 def _label_font() -> Any:
@@ -353,15 +440,14 @@ def _label_font() -> Any:
     return _FONT
 
 
-_LINE_H: float | None = None
-_METRICS: QFontMetricsF | None = None
-
-
-def _metrics() -> QFontMetricsF:
+def _label_metrics() -> QFontMetricsF:
     global _METRICS
     if _METRICS is None:
-        _METRICS = QFontMetricsF(S.font(FONT_PT))
+        _METRICS = QFontMetricsF(_label_font())
     return _METRICS
+
+
+_LINE_H: float | None = None
 
 
 def line_height() -> float:
@@ -369,6 +455,3 @@ def line_height() -> float:
     if _LINE_H is None:
         _LINE_H = max(math.ceil(QFontMetricsF(S.font(FONT_PT)).height()), THUMB_H + 1)
     return _LINE_H
-
-
-# ----------------------------------------------------------------------------- placement

@@ -29,7 +29,6 @@ from ...graph.inputs import inputs_without_value
 from ...training import TrainingError
 from ...training.datasets import DatasetError
 from ...training.workbench import set_fitting_params
-from ..canvas.wirelabels import LOD_LABELS
 
 if TYPE_CHECKING:
     from ..canvas.overlays import Overlays
@@ -70,7 +69,6 @@ class Evaluator(QObject):
         self.active = False  # values are shown and follow the document
         self._hold = False
         self.last_error = ""
-        self.zoom: Any = lambda: 1.0  # the canvas zoom (set by the window)
         self._model: GraphModel | None = None
         self._overlays: Overlays | None = None
         self._debounce = QTimer(self)
@@ -226,8 +224,6 @@ class Evaluator(QObject):
         out = ev.program.values[ev.program.output]
         name = ev.program.nodes[ev.program.output].name
         text = f"Evaluated: {name} = {summary(out)}" + (f" — {ev.note}" if ev.note else "")
-        if self.active and self.zoom() < LOD_LABELS:
-            text += f" — zoom in to read the values (they hide below {LOD_LABELS:.0%})"
         self.services.show_status(text, 6000 if quiet else 10000)
         return True
 

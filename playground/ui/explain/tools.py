@@ -51,6 +51,7 @@ class ExplainTools(QObject):
         for panel in (self.stepper, self.granularity, self.lesson):
             panel.message.connect(lambda text: services.show_status(text, 8000))
         self.granularity.compared.connect(lambda _r: services.show_dock("granularity"))
+        self.stepper.position_changed.connect(self._show_step)
         self.actions: dict[str, QAction] = {**self.evaluator.actions, **self.checks.actions}
         self._build_actions()
         session.locked_changed.connect(self._on_locked)
@@ -90,6 +91,12 @@ class ExplainTools(QObject):
                   tip="Gradient difference, gate counts and time per step of the two forms")
         for key in ("step_forward", "step_back"):
             self.actions[key].setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+
+    def _show_step(self, position: int) -> None:
+        """The canvas follows the step-through: the gate stepped and its wires come into view."""
+        nodes, edges, _phase = self.stepper.highlight
+        if position >= 0 and nodes:
+            self.services.show_on_canvas(list(nodes), list(edges))
 
     def _on_locked(self, locked: bool) -> None:
         """While a training run is live the graph is locked: no fusing, no stepping."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QByteArray, QPointF, QRect, QSettings, QSize, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QShowEvent
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QDockWidget,
     QInputDialog,
@@ -43,7 +43,7 @@ from .session import Session
 from .training.live_canvas import LiveCanvas
 from .training.tools import TrainingTools
 from .widgets import Breadcrumb
-from .window_geometry import clamp_geometry, initial_geometry
+from .window_geometry import clamp_geometry, dock_sizes, initial_geometry
 from .window_layout import build_window, size_docks
 
 APP_NAME = "Backprop Playground"
@@ -377,6 +377,20 @@ class MainWindow(QMainWindow):
         if not self._docks_sized:  # the first show: the dock sizes for the size it has now
             self._docks_sized = True
             QTimer.singleShot(0, self, lambda: size_docks(self))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self._docks_sized and event.size().height() < event.oldSize().height():
+            QTimer.singleShot(0, self, self._keep_bottom_row_in_share)
+
+    def _keep_bottom_row_in_share(self) -> None:
+        """A window made shorter: the lesson / step-through row gives back what is over its
+        share (window_geometry.dock_sizes), so the canvas is not squeezed to a strip; it is
+        never grown."""
+        stepper = self.docks["stepper"]
+        share = dock_sizes(self.size()).bottom
+        if stepper.isVisible() and not stepper.isFloating() and stepper.height() > share + 8:
+            self.resizeDocks([stepper], [share], Qt.Orientation.Vertical)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self.files.maybe_save():

@@ -180,12 +180,7 @@ def build_window(win: MainWindow) -> None:
     xb.setObjectName("explain_toolbar")
     # the run bar: a whole row of its own, always there (not movable, not closable)
     win.addToolBarBreak()
-    rb = win.addToolBar("Run")
-    rb.setObjectName("run_toolbar")
-    rb.setMovable(False)
-    rb.setFloatable(False)
-    rb.toggleViewAction().setEnabled(False)
-    rb.addWidget(win.training_tools.run_bar)
+    win.addToolBar(win.training_tools.run_bar)
     for key in EXPLAIN_TOOLBAR:
         if key == "sample_box":
             xb.addWidget(ex.evaluator.sample_box)

@@ -244,7 +244,7 @@ def test_the_run_bar_runs_and_counts(qtbot, window):
         bar.step_button.click()
     bar.refresh()
     assert "step <b>1</b>" in bar.counter.text() and bar.train_button.text() == "▶ Resume"
-    assert bar.lock_label.isVisible()
+    assert bar.lock_action.isVisible()
     with qtbot.waitSignal(window.session.runner.controller.paused_at, timeout=WAIT):
         bar.epoch_button.click()
     bar.refresh()
@@ -257,7 +257,7 @@ def test_the_run_bar_runs_and_counts(qtbot, window):
     assert f"{loss:.4f}" in bar.loss_label.text()
     with qtbot.waitSignal(window.session.runner.controller.finished, timeout=WAIT):
         bar.train_button.click()  # resume: runs to the end
-    assert not bar.lock_label.isVisible() and bar.train_button.text() == "▶ Train"
+    assert not bar.lock_action.isVisible() and bar.train_button.text() == "▶ Train"
     bar.reset_button.click()
     assert bar.counter.text() == "epoch — · step —"
 

@@ -84,6 +84,7 @@ class Overlays(QObject):
         self.wire_labels: dict[str, WireLabelItem] = {}
         self._labels_visible = True
         self._label_style = (1.0, False)  # (scale, short): the canvas zoom decides
+        self.zoom = 1.0  # the canvas's zoom, as the view last said
         self._flow: dict[str, float] | None = None
         self._flow_style: dict[str, tuple[float, float]] = {}
         self.strips: dict[str, UnitStrip] = {}  # unit maps or histograms under nodes
@@ -190,6 +191,10 @@ class Overlays(QObject):
     def set_view_zoom(self, zoom: float, layout_now: bool = False) -> None:
         """The canvas's zoom: zoomed out, labels keep a readable size on screen (drawn larger in
         the scene, shortened: :func:`.wirelabels.label_style`) and are placed again."""
+        self.zoom = zoom
+        resized = [strip.set_zoom(zoom) for strip in self.strips.values()]
+        if any(resized):  # its next maps fill the new size (a live run sends them)
+            self.nodes_refreshed()  # labels now in the way move
         style = label_style(zoom)
         if style == self._label_style:
             return
@@ -470,6 +475,7 @@ class Overlays(QObject):
             if item is None:
                 return None
             strip = self.strips[node_id] = UnitStrip(item, item.body_rect)
+            strip.set_zoom(self.zoom)
         return strip
 
     def set_unit_maps(self, node_id: str, maps: Any, units: int, lo: float, hi: float,

@@ -27,7 +27,9 @@ from . import style as S
 
 __all__ = ["MAP_LUT", "TILE", "UnitStrip", "map_image", "map_rgb", "mosaic"]
 
-TILE = 44.0  # px, one unit's map
+TILE = 44.0  # px in the scene, one unit's map, at 100% zoom and above
+MIN_SCREEN_TILE = 24.0  # zoomed out, a map keeps at least this many pixels on screen
+MAX_TILE = 2.5 * TILE  # (up to this size in the scene)
 GAP = 4.0
 ROWS = 2  # rows of maps at most (above the node, where the layouts leave room)
 HIST_H = 40.0
@@ -78,6 +80,7 @@ class UnitStrip(QGraphicsItem):
         self.units = 0  # the node's units (maps shown: len(images); the rest are "+k more")
         self.hist: tuple[np.ndarray, float, float] | None = None  # counts, low, high
         self.on_click: Callable[[], None] | None = None
+        self.tile = TILE  # scene size of one map (larger when the canvas is zoomed out)
         self._rect = QRectF()
         self.setZValue(0.6)  # over wires and value labels, under other nodes
         self.setAcceptedMouseButtons(Qt.MouseButton.LeftButton)
@@ -86,10 +89,24 @@ class UnitStrip(QGraphicsItem):
         self.relayout()
 
     # -- content --------------------------------------------------------------------------------
+    def set_zoom(self, zoom: float) -> bool:
+        """The canvas zoom: zoomed out, the maps grow in the scene so that on screen each keeps
+        about MIN_SCREEN_TILE pixels (in 1.25× steps). True when the size changed (the caller
+        shows the maps again: how many fit depends on it)."""
+        tile = TILE
+        if zoom > 0 and zoom * TILE < MIN_SCREEN_TILE:
+            k = math.ceil(math.log(MIN_SCREEN_TILE / (zoom * TILE), 1.25) - 1e-9)
+            tile = min(MAX_TILE, TILE * 1.25 ** k)
+        if tile == self.tile:
+            return False
+        self.tile = tile
+        self.relayout()
+        return True
+
     def per_row(self) -> int:
         """How many tiles fit the node's width."""
         width = self._body().width()
-        return max(1, int((width + GAP) // (TILE + GAP)))
+        return max(1, int((width + GAP) // (self.tile + GAP)))
 
     def fits(self) -> int:
         """How many tiles the strip has room for (the last one may be "+k more")."""
@@ -121,7 +138,8 @@ class UnitStrip(QGraphicsItem):
 
     def tile_rect(self, k: int) -> QRectF:
         row, col = divmod(k, self.per_row())
-        return QRectF(col * (TILE + GAP), row * (TILE + GAP), TILE, TILE)
+        t = self.tile
+        return QRectF(col * (t + GAP), row * (t + GAP), t, t)
 
     def relayout(self) -> None:
         """Sit just above the node's body (the layouts keep the room above a layer's nodes
@@ -135,8 +153,8 @@ class UnitStrip(QGraphicsItem):
             per = self.per_row()
             rows = max(1, -(-tiles // per))
             cols = min(tiles, per)
-            self._rect = QRectF(0, 0, max(0.0, cols * (TILE + GAP) - GAP),
-                                rows * (TILE + GAP) - GAP)
+            t = self.tile
+            self._rect = QRectF(0, 0, max(0.0, cols * (t + GAP) - GAP), rows * (t + GAP) - GAP)
         self.setPos(body.left(), body.top() - GAP - self._rect.height())
 
     # -- QGraphicsItem --------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from ...lessons import Lesson, LessonError, LessonStep, lesson_for
+from .stepper_ui import compact
 
 if TYPE_CHECKING:
     from ..services import WindowServices
@@ -70,6 +71,8 @@ class LessonPanel(QWidget):
         self.back_button = QPushButton("◀ Back")
         self.next_button = QPushButton("Next ▶")
         self.next_button.setDefault(True)
+        compact(self.back_button)
+        compact(self.next_button)
         bar.addWidget(self.back_button)
         bar.addWidget(self.counter, 1, Qt.AlignmentFlag.AlignCenter)
         bar.addWidget(self.next_button)

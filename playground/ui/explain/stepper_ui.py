@@ -30,6 +30,16 @@ if TYPE_CHECKING:
 SPEEDS = (0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0)  # steps per second, one per slider notch
 
 
+def compact(button: QPushButton, *other_texts: str) -> None:
+    """Let a push button shrink to its text, or the longest it will show (the style's 80-pixel
+    minimum would push the bottom row of docks past a 1280-pixel screen); it still grows with
+    the room it has."""
+    fm = button.fontMetrics()
+    text = max(fm.horizontalAdvance(t) for t in (button.text(), *other_texts))
+    button.setMinimumWidth(text + 22)
+    button.setSizePolicy(QSizePolicy.Policy.Preferred, button.sizePolicy().verticalPolicy())
+
+
 def build_ui(self: StepThroughPanel) -> None:
     """The panel's widgets: buttons and speed, the sample row, the list of steps beside the
     big text."""
@@ -49,7 +59,7 @@ def build_ui(self: StepThroughPanel) -> None:
     self.reset_button.setToolTip("Back to before the first step; the wires go blank")
     self.speed = QSlider(Qt.Orientation.Horizontal)
     self.speed.setRange(0, len(SPEEDS) - 1)
-    self.speed.setFixedWidth(70)
+    self.speed.setFixedWidth(56)
     self.speed.setToolTip("Play speed")
     self.speed.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # arrows step, they do not slide
     self.speed_label = QLabel()
@@ -59,11 +69,11 @@ def build_ui(self: StepThroughPanel) -> None:
     self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
     for w in (self.back_button, self.step_button, self.play_button, self.reset_button):
         w.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+        compact(w, "❚❚ Pause" if w is self.play_button else "")
         bar.addWidget(w)
-    bar.addSpacing(4)
     bar.addWidget(self.speed)
     bar.addWidget(self.speed_label)
-    bar.addSpacing(8)
+    bar.addSpacing(4)
     bar.addWidget(self.status, 1)
     layout.addLayout(bar)
 

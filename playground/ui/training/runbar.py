@@ -14,17 +14,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QFont, QKeySequence
-from PySide6.QtWidgets import (
-    QFrame,
-    QHBoxLayout,
-    QLabel,
-    QSizePolicy,
-    QSlider,
-    QToolButton,
-    QWidget,
-)
+from PySide6.QtWidgets import QLabel, QSizePolicy, QSlider, QToolBar, QToolButton, QWidget
 
 from .worker import EVERY_STEP_RATE
 
@@ -43,24 +35,25 @@ def speed_text(rate: float | None) -> str:
     return f"{rate:g} step/s" if rate == 1 else f"{rate:g} steps/s"
 
 
-class RunBar(QFrame):
+class RunBar(QToolBar):
     """``commit`` writes the Training panel's form into the session before a run starts (False:
     a field is wrong, the panel says which)."""
 
     def __init__(self, session: Session, commit: Callable[[], bool] | None = None,
                  parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("run_bar")
+        super().__init__("Run", parent)
+        # a toolbar row of its own: a window too narrow for it puts the rightmost controls in
+        # the toolbar's » menu rather than growing
+        self.setObjectName("run_toolbar")
         self.session = session
         self.runner = session.runner
         self.commit = commit or (lambda: True)
-        self.setFrameShape(QFrame.Shape.NoFrame)
         self.setStyleSheet(
             "QToolButton { padding: 3px 7px; }"
             "QToolButton#train_button { font-weight: bold; min-width: 92px; }")
-        row = QHBoxLayout(self)
-        row.setContentsMargins(8, 4, 8, 4)
-        row.setSpacing(6)
+        self.setMovable(False)
+        self.setFloatable(False)
+        self.toggleViewAction().setEnabled(False)  # always there
         big = QFont()
         big.setPointSizeF(max(big.pointSizeF(), 9.0) * 1.15)
 
@@ -73,7 +66,7 @@ class RunBar(QFrame):
             b.setMinimumHeight(32)
             if name:
                 b.setObjectName(name)
-            row.addWidget(b)
+            self.addWidget(b)
             return b
 
         self.train_button = button("▶ Train", "Start training; pause and resume it (F5)",
@@ -84,7 +77,7 @@ class RunBar(QFrame):
         self.stop_button = button("■ Stop",
                                   "End the run; Train goes on from these weights (Shift+F5)")
         self.reset_button = button("⟲ Reset", "Clear the curves and re-initialise the weights")
-        row.addSpacing(8)
+        self.addSeparator()
         self.counter = QLabel("epoch — · step —")
         self.counter.setFont(big)
         self.counter.setToolTip("Epochs and minibatch steps done in this run")
@@ -98,19 +91,20 @@ class RunBar(QFrame):
                                        "(or the training part when there is none)")
         for w in (self.counter, self.loss_label, self.accuracy_label):
             w.setTextFormat(Qt.TextFormat.RichText)
-            w.setMinimumWidth(60)  # never widen the window: a narrow one clips the numbers
-            row.addWidget(w)
-        row.addStretch(1)
+            w.setContentsMargins(6, 0, 6, 0)
+            self.addWidget(w)
+        spacer = QWidget(self)
+        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.addWidget(spacer)
         self.lock_label = QLabel("graph locked while training")
         self.lock_label.setStyleSheet("color: #9a6700;")
         self.lock_label.setToolTip("The graph cannot be edited while a run is live; values, "
                                    "gradients and unit maps on it are live. Stop to edit.")
-        self.lock_label.setMinimumWidth(20)
-        self.lock_label.hide()
-        row.addWidget(self.lock_label)
-        row.addSpacing(8)
-        speed = QLabel("speed")
-        row.addWidget(speed)
+        self.lock_label.setContentsMargins(6, 0, 6, 0)
+        self.lock_action = self.addWidget(self.lock_label)
+        self.lock_action.setVisible(False)
+        speed = QLabel("speed ")
+        self.addWidget(speed)
         self.speed = QSlider(Qt.Orientation.Horizontal, self)
         self.speed.setRange(0, len(SPEEDS) - 1)
         self.speed.setPageStep(1)
@@ -119,12 +113,12 @@ class RunBar(QFrame):
         self.speed.setToolTip("Training speed: as fast as possible (right) down to one step a "
                               f"second (left). At {EVERY_STEP_RATE:g} steps a second or fewer "
                               "every step is shown on the canvas and the plots.")
-        row.addWidget(self.speed)
+        self.addWidget(self.speed)
         self.speed_label = QLabel()
-        self.speed_label.setMinimumWidth(QLabel("1000 steps/s").sizeHint().width())
-        row.addWidget(self.speed_label)
+        self.speed_label.setMinimumWidth(QLabel("1000 steps/s").sizeHint().width() + 8)
+        self.speed_label.setContentsMargins(6, 0, 0, 0)
+        self.addWidget(self.speed_label)
         speed.setBuddy(self.speed)
-        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
 
         self.speed.setValue(self._index(self.runner.controller.rate))
         self._show_speed()
@@ -161,13 +155,12 @@ class RunBar(QFrame):
         c.paused_at.connect(lambda _step: self._on_stopped())
         c.resumed.connect(self._on_started)
         session.root_changed.connect(lambda _doc: self.refresh())
-        session.locked_changed.connect(self.lock_label.setVisible)
+        session.locked_changed.connect(self._show_lock)
         self._update_buttons()
         self.refresh()
 
-    def sizeHint(self) -> QSize:
-        hint = super().sizeHint()
-        return QSize(hint.width(), max(hint.height(), 42))
+    def _show_lock(self, locked: bool) -> None:
+        self.lock_action.setVisible(locked)  # a toolbar shows and hides its widgets by their action
 
     # -- commands -----------------------------------------------------------------------------
     def train_or_pause(self) -> None:

@@ -53,7 +53,7 @@ class TrainingTools(QObject):
         self.plots = TrainingPlots(runner.history, parent)
         # the run's controls and numbers, above the canvas; it says when the graph is locked
         self.run_bar = RunBar(session, self.panel.commit_form, parent)
-        self.lock_banner = self.run_bar.lock_label
+        self.lock_banner = self.run_bar.lock_action  # shown while the graph is locked
         runner.controller.snapshot.connect(self.plots.on_snapshot)
         # periodic snapshots compute only what is on screen (a decision-boundary grid or
         # validation predictions no one sees would take time from training)

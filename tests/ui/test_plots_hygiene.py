@@ -1,7 +1,7 @@
 """Plot hygiene, on real widgets with real training data: legends beside the data (never over it)
 and settled, the learning-rate marker's label inside the view, axes refitted after Reset, the
 decision boundary's axes fitting the data, square pixels for digit samples, a hint instead of
-empty axes."""
+empty axes, and the Plots dock following the document."""
 
 from __future__ import annotations
 
@@ -255,3 +255,35 @@ def test_empty_plots_show_a_hint_instead_of_axes(qtbot, moons, digits):
     plot = shown(qtbot, LossPlot(), (700, 300))
     centre = plot.hint.geometry().center()
     assert abs(centre.x() - plot.graphics.width() / 2) < 20
+
+
+# ---------------------------------------------------------------- the dock and the document
+
+def test_the_plots_dock_follows_the_document(qtbot, window):
+    window.open_example("moons_mlp")
+    panel = window.training
+    panel.epochs.setValue(2)
+    dock = window.docks["plots"]
+    assert not dock.isVisible()
+    with qtbot.waitSignal(panel.runner.controller.finished, timeout=20_000):
+        assert panel.start()
+    assert dock.isVisible()
+    loss = window.plots.loss
+    qtbot.waitUntil(lambda: loss.batch_curve.getOriginalDataset()[0] is not None
+                    and len(loss.batch_curve.getOriginalDataset()[0]) > 0)
+    panel.reset_button.click()  # the finished run becomes an old run
+    assert window.plots.old_runs and loss._old_items
+    window.files.new_file()  # File ▸ New
+    assert not dock.isVisible()
+    assert not window.plots.old_runs and not loss._old_items
+    assert len(panel.runner.history) == 0 and loss.empty and not loss.hint.isHidden()
+    x, _ = loss.batch_curve.getOriginalDataset()
+    assert x is None or len(x) == 0
+    window.open_example("digits_mlp")  # another graph: still nothing to show
+    assert not dock.isVisible()
+    panel.epochs.setValue(1)
+    with qtbot.waitSignal(panel.runner.controller.finished, timeout=20_000):
+        assert panel.start()
+    assert dock.isVisible()  # its first run shows it again
+    assert [label.text for _, label in window.plots.grad_norms.legend.items] == [
+        "layer 1 (z1)", "layer 2 (z2)"]  # this graph's layers, none of the last one's

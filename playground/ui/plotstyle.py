@@ -119,8 +119,9 @@ def add_legend(plot: pg.PlotItem, columns: int = 1) -> pg.LegendItem:
 # finished runs drawn behind the live one: muted colours apart from the live curves' first ones
 OLD_RUN_COLOURS = ("#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
 OLD_RUN_ALPHA = 200
-HEALTHY_BRUSH = (44, 160, 44, 34)  # the "healthy" band of the gradient and update plots
-WARNING_BRUSH = (214, 39, 40, 20)  # outside it: vanishing / exploding, too slow / unstable
+HEALTHY_BRUSH = (44, 160, 44, 40)  # the "healthy" band of the gradient and update plots
+WARNING_BRUSH = (214, 39, 40, 34)  # outside it: vanishing / exploding, too slow / unstable
+BAND_EDGE = "#5b9a5b"  # the band's edges, dashed
 
 
 def old_run_colour(number: int) -> QColor:
@@ -151,6 +152,7 @@ class SideLegend(pg.LegendItem):
         self.setParentItem(plot)
         plot.legend = self  # PlotItem.plot(name=...) and addItem(name=...) add entries here
         plot.getViewBox().sigResized.connect(self.place)
+        plot.geometryChanged.connect(self.place)  # the plot can grow with its view unchanged
 
     def set_shown(self, shown: bool) -> None:
         if shown != self.shown:
@@ -169,30 +171,34 @@ class SideLegend(pg.LegendItem):
         self.place()
 
     def place(self, *_: Any) -> None:
-        """Wrap the entries to the view's height, reserve the margin, sit in it."""
+        """Wrap the entries to the plot's height, reserve the margin, sit in it: level with
+        the top of the view box, or higher when the entries need the room (the margin is
+        free from the top of the plot to its bottom: title and x axis span the view only)."""
         if self._placing:
             return
         self._placing = True
         try:
             vb = self.plot.getViewBox()
+            left, top, right, bottom = self._base_margins
+            room = self.plot.size().height() - top - bottom
             n = len(self.items) if self.shown else 0
-            if n and vb.height() > 0:
+            if n and vb.height() > 0 and room > 0:
                 # a row's height from the text alone: the laid-out heights change with the
                 # column count, and the count chosen from them flipped back and forth forever
                 text = max(label.item.boundingRect().height() for _, label in self.items)
                 spacing = self.layout.verticalSpacing()
                 row = max(20.0, text + 2) + spacing  # a label is its text and 2 px
-                fits = max(1, int((vb.height() + spacing) // max(row, 10.0)))
+                fits = max(1, int((room + spacing) // max(row, 10.0)))
                 columns = max(1, -(-n // fits))
                 if columns != self.columnCount:
                     self.setColumnCount(columns)  # calls updateSize (placing is held off)
             width = self.width() + self.GAP if n else 0.0
-            left, top, right, bottom = self._base_margins
             if self.plot.layout.getContentsMargins()[2] != right + width:
                 self.plot.layout.setContentsMargins(left, top, right + width, bottom)
             self.setVisible(bool(n))
-            geo = vb.geometry()
-            self.setPos(self.plot.size().width() - right - width + self.GAP, geo.top())
+            lowest = self.plot.size().height() - bottom - self.height()
+            y = max(top, min(vb.geometry().top(), lowest))
+            self.setPos(self.plot.size().width() - right - width + self.GAP, y)
         finally:
             self._placing = False
 

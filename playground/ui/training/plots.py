@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QAction, QHideEvent, QShowEvent
@@ -113,6 +113,7 @@ class TrainingPlots(QWidget):
         row.addWidget(self.runs_button)
         row.addWidget(self.clear_runs_button)
         self.tabs.setCornerWidget(corner)
+        self._runs_key: tuple[Any, ...] | None = None
         self.set_runs([], [], live=False)
 
     def set_runs(self, old: list[tuple[RunRecord, str]], replayable: list[tuple[int, str]],
@@ -120,11 +121,14 @@ class TrainingPlots(QWidget):
         """The finished runs drawn faded (each with its legend label: what differed from the
         live run) and the runs the Runs menu offers to replay ((number, text); none while
         ``live``)."""
-        self.old_runs = list(old)
-        for name in self.RUN_PLOTS:
-            plot = self.plots[name]
-            if isinstance(plot, _HistoryPlot):
-                plot.set_old_runs(self.old_runs)
+        key = tuple((r.number, id(r.curves), label) for r, label in old)
+        if key != self._runs_key:  # (the menu is rebuilt anyway: live or not changes it)
+            self._runs_key = key
+            self.old_runs = list(old)
+            for name in self.RUN_PLOTS:
+                plot = self.plots[name]
+                if isinstance(plot, _HistoryPlot):
+                    plot.set_old_runs(self.old_runs)
         self.clear_runs_button.setEnabled(bool(self.old_runs))
         self.runs_menu.clear()
         self.replay_actions: list[QAction] = []

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from ..plotstyle import (  # noqa: F401
     AXIS_PEN,
     BACKGROUND,
+    BAND_EDGE,
     FOREGROUND,
     GRID_ALPHA,
     HEALTHY_BRUSH,

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QCheckBox, QWidget
 from ...graph.health import EXPLODING, VANISHING
 from .history import MetricsHistory, window_mean
 from .layers import ParamGroup, group_columns, per_tensor_groups
-from .plots_base import HEALTHY_BRUSH, WARNING_BRUSH, color
+from .plots_base import BAND_EDGE, HEALTHY_BRUSH, WARNING_BRUSH, color
 from .plots_history import _HistoryPlot, positive
 
 if TYPE_CHECKING:
@@ -231,10 +231,13 @@ class _PerParamPlot(_HistoryPlot):
         """Subclasses empty their band."""
 
 
-def _edge(vb: pg.ViewBox, in_bounds: bool) -> pg.PlotCurveItem:
-    """An invisible curve in the view's own (log10) coordinates: one edge of a band."""
-    item = pg.PlotCurveItem(pen=pg.mkPen(None))
+def _edge(vb: pg.ViewBox, in_bounds: bool, drawn: bool = False) -> pg.PlotCurveItem:
+    """A curve in the view's own (log10) coordinates: one edge of a band, ``drawn`` as a thin
+    dashed green line (so the edge reads on a projector, where faint fills wash out)."""
+    pen = pg.mkPen(BAND_EDGE, width=1, style=Qt.PenStyle.DashLine) if drawn else pg.mkPen(None)
+    item = pg.PlotCurveItem(pen=pen)
     vb.addItem(item, ignoreBounds=not in_bounds)
+    item.setZValue(-15)  # behind the curves
     return item
 
 
@@ -263,8 +266,8 @@ class GradNormPlot(_PerParamPlot):
         vb = self.plot.getViewBox()
         # the lower edge counts for the range, so the band's floor is always in view; the
         # warning zones reach far beyond the edges
-        self.band_low = _edge(vb, in_bounds=True)
-        self.band_high = _edge(vb, in_bounds=False)
+        self.band_low = _edge(vb, in_bounds=True, drawn=True)
+        self.band_high = _edge(vb, in_bounds=False, drawn=True)
         self.zone_bottom = _edge(vb, in_bounds=False)
         self.zone_top = _edge(vb, in_bounds=False)
         self.band = _fill(vb, self.band_low, self.band_high, HEALTHY_BRUSH)
@@ -343,8 +346,8 @@ class UpdateRatioPlot(_PerParamPlot):
         self.plot.addItem(self.reference)
         vb = self.plot.getViewBox()
         # both edges count for the range: the band is always in view, whatever the curves do
-        self.band_low = _edge(vb, in_bounds=True)
-        self.band_high = _edge(vb, in_bounds=True)
+        self.band_low = _edge(vb, in_bounds=True, drawn=True)
+        self.band_high = _edge(vb, in_bounds=True, drawn=True)
         self.band = _fill(vb, self.band_low, self.band_high, HEALTHY_BRUSH)
         right = self.plot.getAxis("right")
         right.setTicks([[(np.log10(self.BAND[1]), "unstable ↑"),

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF
+from PySide6.QtCore import QRectF, QTimer
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -65,6 +65,17 @@ class _SnapshotPlot(PlotPanel):
         super().resizeEvent(event)
         self.fit_width()
 
+    def fit_soon(self, *_: Any) -> None:
+        """Fit once the layout has settled (a new title or legend entry changes what the plot
+        needs beside its view, which the view box alone does not report)."""
+        timer = getattr(self, "_fit_timer", None)
+        if timer is None:
+            timer = self._fit_timer = QTimer(self)
+            timer.setSingleShot(True)
+            timer.setInterval(0)
+            timer.timeout.connect(self.fit_width)
+        timer.start()
+
     def fit_width(self, *_: Any) -> None:
         """Size the plot to its content: in a wide area, its axes and legend plus the content's
         aspect × the view's height wide; in a tall one, as high as the width allows; centred
@@ -104,6 +115,11 @@ class _SnapshotPlot(PlotPanel):
             self.graphics.setMaximumWidth(width)
         if abs(self.graphics.maximumHeight() - height) > 1:
             self.graphics.setMaximumHeight(height)
+        view = self.graphics
+        if abs(plot.width() - view.width()) > 1 and plot.minimumWidth() <= view.width():
+            # the plot was laid out while it needed more than the view (a longer title): it
+            # kept that width, overflowing the view, and no resize of the view will come
+            plot.setGeometry(QRectF(0, 0, view.width(), view.height()))
 
     def refresh(self, snapshot: ViewSnapshot | None) -> bool:
         if snapshot is None or snapshot is self._shown:
@@ -150,6 +166,7 @@ class BoundaryPlot(_SnapshotPlot):
         self.image.setZValue(-10)
         self.plot.addItem(self.image)
         self.plot.getViewBox().sigResized.connect(self.fit_width)
+        self.legend.geometryChanged.connect(self.fit_soon)
         self.extent: QRectF | None = None  # the range shown: the grid, or the data
         self.points: list[pg.ScatterPlotItem] = []
         self.classes: tuple[str, ...] = ("0", "1")

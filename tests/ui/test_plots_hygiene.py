@@ -341,3 +341,32 @@ def test_the_plots_dock_follows_the_document(qtbot, window):
     assert dock.isVisible()  # its first run shows it again
     assert [label.text for _, label in window.plots.grad_norms.legend.items] == [
         "layer 1 (z1)", "layer 2 (z2)"]  # this graph's layers, none of the last one's
+
+
+def test_reset_in_the_window_refits_the_axes_to_the_next_run(qtbot, window):
+    window.open_example("moons_mlp")
+    panel = window.training
+    panel.samples.setValue(300)
+    panel.epochs.setValue(12)
+    with qtbot.waitSignal(panel.runner.controller.finished, timeout=30_000):
+        assert panel.start()
+    window.plots.show_tab("Loss")
+    loss = window.plots.loss
+    vb = settled(qtbot, loss)
+    long_run = panel.runner.history.total_steps
+    vb.setRange(xRange=(long_run * 0.5, long_run * 0.6))  # the student zoomed in
+    panel.reset_button.click()
+    panel.epochs.setValue(1)
+    with qtbot.waitSignal(panel.runner.controller.finished, timeout=30_000):
+        assert panel.start()
+    short = panel.runner.history.total_steps
+    assert short < long_run / 5
+    # the old run stays, faded, so the x axis may reach its end; the zoom does not stay
+    qtbot.waitUntil(lambda: loss.redraws > 0)
+    settled(qtbot, loss)
+    x0, x1 = vb.viewRange()[0]
+    assert x0 <= 1 and long_run <= x1 <= long_run * 1.5
+    window.plots.clear_runs_button.click()  # without it: the axis fits the short run
+    settled(qtbot, loss)
+    x0, x1 = vb.viewRange()[0]
+    assert x0 <= 1 and short <= x1 <= short * 1.5

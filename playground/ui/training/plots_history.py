@@ -202,6 +202,9 @@ class _HistoryPlot(PlotPanel):
         how they are drawn (smoothing, x axis) redraws them."""
         self.old_runs = [(r, label) for r, label in runs if r.curves is not None]
         self._draw_old_runs()
+        vb = self.plot.getViewBox()
+        vb.reset_sticky()  # fit what is drawn now (a cleared old run's length goes too)
+        vb.updateAutoRange()
         self._update_empty()
 
     def _old_series(self, record: RunRecord) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -42,6 +42,9 @@ def main() -> int:
     ap.add_argument("--train", type=float, default=0.0, help="train for this many seconds first")
     ap.add_argument("--tab", default="Loss", help="the plots tab to show when training")
     ap.add_argument("--epochs", type=int, default=0, help="epochs for the run (default: the example's)")
+    ap.add_argument("--speed", type=float, default=0.0,
+                    help="steps a second for the run (slow motion; default: as fast as possible)")
+    ap.add_argument("--pause", action="store_true", help="pause the run before the shot")
     args = ap.parse_args()
     app = QApplication(sys.argv[:1])
     app.setStyle("Fusion")
@@ -60,25 +63,32 @@ def main() -> int:
         w.scene.nodes[model.by_name(args.select).id].setSelected(True)
 
     def shoot() -> None:
-        w.view.fit()
+        if not args.train:
+            w.view.fit()
         if args.train:
             names = list(w.plots.TAB_NAMES)
             w.plots.tabs.setCurrentIndex(names.index(args.tab))
-            w.training_dock.raise_()
+            w.docks["training"].raise_()
             w.plots.redraw()
         app.processEvents()
         w.grab().save(args.out)
-        print("saved", args.out, w.platformName() if hasattr(w, "platformName") else app.platformName())
+        print("saved", args.out, app.platformName())
+        w.session.runner.stop()
         w.document.forget_changes()
-        w.training.stop()
         w.close()
         app.quit()
 
     if args.train:
         if args.epochs:
             w.training.epochs.setValue(args.epochs)
+        if args.speed:
+            w.run_bar.set_rate(args.speed)
         w.training.start()
-        QTimer.singleShot(int(1000 * args.train), lambda: (w.training.controller.pause(), QTimer.singleShot(400, shoot)))
+        w.view.fit()
+        # mid-training: the shot is taken while the run goes on (--pause: paused first)
+        after = (lambda: (w.session.runner.controller.pause(), QTimer.singleShot(400, shoot))
+                 ) if args.pause else shoot
+        QTimer.singleShot(int(1000 * args.train), after)
     else:
         QTimer.singleShot(300, shoot)
     app.exec()

@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from .digest import Digest
+
 __all__ = ["brief", "listing", "number", "operand", "plain", "power", "render", "shape",
            "summary"]
 
@@ -90,7 +92,14 @@ def operand(a: Any) -> str:
 
 
 def summary(a: Any) -> str:
-    """What a wire shows: a scalar as a number, a tensor as shape, mean μ and norm ‖·‖."""
+    """What a wire shows: a scalar as a number, a tensor as shape, mean μ and norm ‖·‖.
+    ``a`` may be a :class:`~.digest.Digest` of the array."""
+    if isinstance(a, Digest):
+        if a.size == 1:
+            return number(a.scalar())
+        dims = shape(a.shape, compact=True)
+        return f"{dims} empty" if a.size == 0 else \
+            f"{dims} μ{number(a.mean, 2)} ‖{number(a.norm, 2)}‖"
     arr = np.asarray(a)
     if arr.dtype.kind not in "fc":
         arr = arr.astype(np.float64)
@@ -104,15 +113,17 @@ def summary(a: Any) -> str:
     return f"{dims} μ{number(mean, 2)} ‖{number(norm, 2)}‖"
 
 
-def listing(a: Any) -> str:
-    """A whole value on one line (the command line): ``0.7311`` or ``[[1, 2], [3, 4]]``."""
+def listing(a: Any, precision: int = 4) -> str:
+    """A whole value on one line (the command line): ``0.7311`` or ``[[1, 2], [3, 4]]``
+    (``precision`` digits after the point for the elements of an array)."""
     if a is None:
         return "—"
     arr = np.asarray(a)
     if arr.ndim == 0:
         return f"{arr.item():.6g}"
-    text = np.array2string(arr, precision=4, threshold=12, edgeitems=2, separator=", ")
-    return " ".join(text.split())
+    text = np.array2string(arr, precision=precision, threshold=12, edgeitems=2,
+                           separator=", ")
+    return re.sub(r" +([,\]])", r"\1", " ".join(text.split()))  # no padding before , or ]
 
 
 _SUPERSCRIPT = str.maketrans("0123456789-.", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻·")

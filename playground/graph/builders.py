@@ -119,3 +119,37 @@ def build_mlp(model: GraphModel, input_width: int, hidden: Sequence[int], activa
     for nid, pos in layered_positions(scratch, node_ids=ids, origin=(ox, oy)).items():
         scratch.move_node(nid, pos)
     return _snapshot(scratch), ids
+
+
+def with_input_width(model: GraphModel, input_id: str, width: int
+                     ) -> tuple[dict[str, Any], list[str]]:
+    """The document with input ``input_id`` taking ``width`` features per sample (the last
+    entry of its shape), and every parameter that multiplies it directly resized to match: the
+    ``W`` of a dense gate fed by it (its rows), the right operand of a matmul. For feature inputs
+    (x1², x1·x2, sin x1 ...): the network's first layer follows the chosen inputs. Returns
+    ``(after, names of the nodes changed)``; the other parameters keep their shapes."""
+    width = _width(width, "the number of input features")
+    node = model.node(input_id)
+    if node.op != "input":
+        raise E.GraphError(f"'{node.name}' is not an input node")
+    shape = list(node.params.get("shape") or [])
+    if not shape:
+        raise E.GraphError(f"input '{node.name}' has no feature axis: give it shape (N, k)")
+    scratch = _scratch(model)
+    changed: list[str] = []
+    if shape[-1] != width:
+        scratch.set_param(input_id, "shape", [*shape[:-1], width], check_shapes=False)
+        changed.append(node.name)
+    feeds = {(e.dst, e.port) for e in model.edges.values() if e.src == input_id}
+    for e in model.edges.values():
+        user = model.nodes[e.dst]
+        weight = ((user.op == "dense" and e.port == "W" and (e.dst, "x") in feeds)
+                  or (user.op == "matmul" and e.port == "b" and (e.dst, "a") in feeds))
+        param = model.nodes[e.src]
+        if not weight or param.op != "parameter":
+            continue
+        pshape = list(param.params.get("shape") or [])
+        if len(pshape) == 2 and pshape[0] != width:
+            scratch.set_param(param.id, "shape", [width, pshape[1]], check_shapes=False)
+            changed.append(param.name)
+    return _snapshot(scratch), changed

@@ -152,3 +152,16 @@ def graph_values(model: GraphModel, program: Program) -> dict[str, Any]:
             i = program.index[nid]
             out[nid] = (program.values[i], program.grads[i])
     return out
+
+
+def program_ids(model: GraphModel, program: Program, prefix: str) -> dict[str, int]:
+    """Document node id → program index, for the document shown inside ``prefix``."""
+    ids = {}
+    for nid, node in model.nodes.items():
+        key = prefix + nid
+        i = program.index.get(key)
+        if i is None:
+            continue
+        if program.nodes[i].key == key or node.op == COMPOSITE or (prefix and node.op == "input"):
+            ids[nid] = i
+    return ids

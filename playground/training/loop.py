@@ -243,6 +243,9 @@ class Trainer:
         self.T_test = encode_targets(split.y_test, self.binding, n_classes, dt)
         self.step_count = 0
         self.first_loss: float | None = None
+        self.last_batch: np.ndarray | None = None  # training rows of the last step
+        self._plan: tuple[int, list[np.ndarray]] | None = None  # (epoch, its minibatches)
+        self._cursor = (1, -1)  # (epoch, batch number in it) of the last step
 
     @property
     def lr(self) -> float:
@@ -260,6 +263,29 @@ class Trainer:
         """Loss and accuracy (classification) on a whole set; (None, None) when it is empty."""
         return evaluate(self.program, self.binding, X, T, y)
 
+    def _batches(self, epoch: int) -> list[np.ndarray]:
+        """The minibatches (training row indices) of ``epoch``, drawn once, in order."""
+        plan = self._plan
+        if plan is None or plan[0] != epoch:
+            cfg = self.config
+            n = self.X_train.shape[0]
+            size = n if cfg.full_batch else cfg.batch_size
+            plan = self._plan = (epoch, list(minibatches(n, size, self.shuffle_rng,
+                                                         not cfg.full_batch)))
+        return plan[1]
+
+    def next_batch(self) -> np.ndarray | None:
+        """The training rows the next step will use (None when no step is left). Asking does
+        not change the data order: an epoch's order is drawn once, whoever asks first."""
+        cfg = self.config
+        if cfg.max_steps is not None and self.step_count >= cfg.max_steps:
+            return None
+        epoch, k = self._cursor
+        batches = self._batches(epoch)
+        if k + 1 < len(batches):
+            return batches[k + 1]
+        return self._batches(epoch + 1)[0] if epoch < cfg.epochs else None
+
     def steps(self) -> Generator[Metrics, None, None]:
         p, b, cfg = self.program, self.binding, self.config
         params = [p.values[i] for i in p.trainable]
@@ -271,10 +297,11 @@ class Trainer:
         start = time.perf_counter()
         fkey, tkey = b.features, b.target
         for epoch in range(1, cfg.epochs + 1):
-            batches = list(minibatches(n, batch_size, self.shuffle_rng, not cfg.full_batch))
+            batches = self._batches(epoch)
             for k, idx in enumerate(batches):
                 self.step_count += 1
                 step = self.step_count
+                self.last_batch, self._cursor = idx, (epoch, k)
                 p.set_input(fkey, self.X_train[idx])
                 p.set_input(tkey, self.T_train[idx])
                 loss = float(p.forward(all_values=False))  # display-only nodes wait for evaluate()

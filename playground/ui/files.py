@@ -18,6 +18,7 @@ from ..graph.serialize import atomic_write
 from ..resources import example_names, example_path
 from ..training import save_params, weights_path
 from .document import Document, find_recoveries, recovered_model
+from .interop_actions import InteropActions
 
 if TYPE_CHECKING:
     from .services import WindowServices
@@ -54,6 +55,9 @@ class FileActions(QObject):
             act.triggered.connect(lambda _=False, n=name: self.open_example(n))
         self.recent_menu = QMenu("Open &Recent", parent)
         self._update_recent_menu()
+        # File ▸ Export ▸ PyTorch / ONNX / NumPy / notebook, and File ▸ Import ONNX
+        self.interop = InteropActions(session, services, settings, parent)
+        self.actions.update(self.interop.actions)
 
     # -- documents -------------------------------------------------------------------------
     def maybe_save(self) -> bool:

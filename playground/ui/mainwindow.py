@@ -25,6 +25,7 @@ from ..engine import EngineError, get_op
 from ..graph import COMPOSITE, GraphModel
 from ..graph.library import COMPOSITES
 from . import collector
+from .canvas.flowlegend import FlowLegend
 from .canvas.minimap import MinimapWidget
 from .canvas.scene import GraphScene
 from .canvas.view import GraphView
@@ -37,6 +38,7 @@ from .inspector import InspectorPanel
 from .palette import PalettePanel
 from .quickadd import QuickAddPopup
 from .session import Session
+from .training.live_canvas import LiveCanvas
 from .training.tools import TrainingTools
 from .widgets import Breadcrumb
 from .window_layout import build_window
@@ -68,11 +70,18 @@ class MainWindow(QMainWindow):
         self.training_tools = TrainingTools(self.session, self, self)
         self.explain = ExplainTools(self.session, self, self)
         self.training = self.training_tools.panel
+        self.run_bar = self.training_tools.run_bar
         self.plots = self.training_tools.plots
         self.stepper, self.lesson = self.explain.stepper, self.explain.lesson
         self.math_card, self.granularity = self.explain.math_card, self.explain.granularity
         self.evaluator, self.checks = self.explain.evaluator, self.explain.checks
         self.evaluator.zoom = self.view.zoom
+        # the canvas during a run: values, flow, badges and unit maps, live
+        self.live = LiveCanvas(self.session, self, self.view, self)
+        self.live.show_picture = self.explain.detail.show_picture
+        self.live.picture_shown = lambda: (self.explain.detail.picture_key
+                                           if self.explain.detail.isVisible() else None)
+        self.flow_legend = FlowLegend(self.view)
         self.palette_panel = PalettePanel(self)
         self.inspector = InspectorPanel(self)
         self.history = QUndoView(self)
@@ -134,6 +143,7 @@ class MainWindow(QMainWindow):
         old = self.session.scene
         scene = GraphScene(document, self)
         scene.snap = self.actions_["snap"].isChecked()
+        scene.read_only = self.session.locked
         self.view.setScene(scene)
         scene.selectionChanged.connect(self._on_selection_changed)
         scene.problems_changed.connect(self._on_problems_changed)
@@ -141,6 +151,8 @@ class MainWindow(QMainWindow):
         scene.node_open_requested.connect(self.edit.open_group)
         scene.connection_refused.connect(lambda t: self.show_status(t, 6000))
         scene.backdrop_rename_requested.connect(self.edit.rename_backdrop)
+        scene.overlays.flow_changed.connect(self.flow_legend.set_range)
+        self.flow_legend.set_range(scene.overlays.flow_range)
         document.title_changed.connect(self._update_title)
         document.autosave_failed.connect(self._on_autosave_failed)
         document.structure_changed.connect(self.inspector.refresh_info)
@@ -184,7 +196,9 @@ class MainWindow(QMainWindow):
         self.inspector.refresh_info()
 
     def _on_locked(self, locked: bool) -> None:
-        self.view.setInteractive(not locked)
+        scene = self.session.scene
+        if scene is not None:
+            scene.read_only = locked  # hover, tooltips and clicks on values still work
         self.palette_panel.setEnabled(not locked)
         self.inspector.setEnabled(not locked)
         for key in LOCKED_ACTIONS:
@@ -336,6 +350,8 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.session.runner.stop()
+        self.files.interop.shutdown()
+        self.session.comparison.stop()
         self.save_settings()
         for doc in self.session.document_chain():
             doc.close()

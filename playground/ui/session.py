@@ -100,9 +100,11 @@ class Session(QObject):
         self.inputs: tuple[str | None, str | None] = (None, None)  # (features, labels) inputs
         self._split: tuple[tuple[Any, ...], Split] | None = None
         self.sample: int | None = None  # the sample on the inputs (None: their typed values)
+        from .training.comparison import ComparisonRunner
         from .training.runner import TrainingRunner  # the runner reads the session back
 
         self.runner = TrainingRunner(self)
+        self.comparison = ComparisonRunner(self)  # another example's run, drawn beside this one
 
     # -- documents ----------------------------------------------------------------------------
     @property
@@ -336,6 +338,23 @@ class Session(QObject):
         if self._program is not None and self.params_trained:
             return self._program.param_arrays(trainable_only=False)
         return self.weights
+
+    def next_step_feeds(self) -> tuple[dict[str, np.ndarray], str] | None:
+        """While a run is paused: the data inputs fed with the batch of the step it makes next
+        (float64 copies), and a note saying so; None otherwise. The step-through traces that
+        step with the run's weights as they are."""
+        r = self.runner
+        trainer, b = r.controller.trainer, r.binding
+        if not (r.running and r.paused) or trainer is None or b is None:
+            return None
+        idx = trainer.next_batch()  # the worker is blocked: reading its trainer is safe
+        if idx is None:
+            return None
+        feeds = {b.features: np.array(trainer.X_train[idx], dtype=np.float64),
+                 b.target: np.array(trainer.T_train[idx], dtype=np.float64)}
+        step = trainer.step_count + 1
+        return feeds, (f"the {len(idx)} samples of step {step}, the step the paused run "
+                       "makes next")
 
     # -- settings and data --------------------------------------------------------------------
     def _read_settings(self, training: Any) -> None:

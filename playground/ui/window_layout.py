@@ -54,7 +54,6 @@ def build_window(win: MainWindow) -> None:
     box = QVBoxLayout(central)
     box.setContentsMargins(0, 0, 0, 0)
     box.setSpacing(0)
-    box.addWidget(win.training_tools.lock_banner)
     box.addWidget(win.breadcrumb)
     box.addWidget(win.view)
     win.breadcrumb.hide()
@@ -66,10 +65,12 @@ def build_window(win: MainWindow) -> None:
     inspector = _dock(win, "inspector", "Inspector", win.inspector, A.RightDockWidgetArea)
     history = _dock(win, "history", "History", win.history, A.RightDockWidgetArea)
     history.hide()
+    # the Training panel shares the left column with the Palette, raised whenever the graph
+    # can train (TrainingTools): its settings get the column's whole height
     training = _dock(win, "training", "Training", win.training_tools.dock_body,
-                     A.RightDockWidgetArea)
-    win.tabifyDockWidget(inspector, training)
-    inspector.raise_()
+                     A.LeftDockWidgetArea)
+    win.tabifyDockWidget(palette, training)
+    palette.raise_()
     win.setCorner(Qt.Corner.BottomLeftCorner, A.LeftDockWidgetArea)
     win.setCorner(Qt.Corner.BottomRightCorner, A.RightDockWidgetArea)
     # bottom: the lesson (when one is open) left of the step-through; the plots share the
@@ -93,7 +94,7 @@ def build_window(win: MainWindow) -> None:
     values.hide()
     win.palette_panel.setMinimumWidth(200)
     win.inspector.setMinimumWidth(260)
-    win.resizeDocks([palette, inspector], [220, 290], Qt.Orientation.Horizontal)
+    win.resizeDocks([palette, inspector], [300, 290], Qt.Orientation.Horizontal)
     win.resizeDocks([inspector, math], [420, 260], Qt.Orientation.Vertical)
 
     # -- actions -------------------------------------------------------------------------------
@@ -115,6 +116,7 @@ def build_window(win: MainWindow) -> None:
     _action(win, "minimap", "&Minimap", win.minimap.setVisible, checkable=True,
             tip="An overview of the whole graph; click or drag in it to move the canvas")
     win.actions_["minimap"].setChecked(True)
+    win.actions_["live_canvas"] = win.live.action
     for action in win.actions_.values():
         win.addAction(action)  # shortcuts work wherever the focus is in the window
 
@@ -124,21 +126,30 @@ def build_window(win: MainWindow) -> None:
     _fill(f, win, ("new", "open"))
     f.addMenu(win.files.examples_menu)
     f.addMenu(win.files.recent_menu)
-    _fill(f, win, (None, "save", "save_as", None, "export_png", "export_svg", None, "quit"))
+    _fill(f, win, (None, "save", "save_as", None, "import_onnx"))
+    f.addMenu(win.files.interop.export_menu)
+    _fill(f, win, ("export_png", "export_svg", None, "quit"))
     e = mb.addMenu("&Edit")
     _fill(e, win, ("undo", "redo", None, "cut", "copy", "paste", "duplicate", "delete", None,
                    "select_all", None, "group", "ungroup", "fuse", "expand", "open_group",
                    "add_backdrop", None, "set_output", "history"))
     v = mb.addMenu("&View")
     _fill(v, win, ("fit", "zoom_in", "zoom_out", "zoom_100", None, "snap", "minimap",
-                   "auto_layout", None))
-    for key in ("palette", "inspector", "history", "stepper", "math", "lesson", "granularity",
-                "values"):
+                   "live_canvas", "auto_layout", None))
+    for key in ("palette", "training", "inspector", "history", "stepper", "math", "lesson",
+                "granularity", "values"):
         v.addAction(win.docks[key].toggleViewAction())
     x = mb.addMenu("&Explain")
     _fill(x, win, EXPLAIN_MENU)
     for key in ("stepper", "math", "lesson", "granularity"):
         x.addAction(win.docks[key].toggleViewAction())
+    run_bar = win.training_tools.run_bar
+    for key, action in run_bar.run_actions.items():
+        win.actions_[f"run_{key}"] = action
+        win.addAction(action)
+    r = mb.addMenu("&Run")
+    _fill(r, win, ("run_train", "run_step", "run_step_epoch", "run_stop", None, "run_reset",
+                   None, "run_faster", "run_slower"))
     ins = mb.addMenu("&Insert")
     _fill(ins, win, ("quick_add", "layer_stack"))
     tb = win.addToolBar("Main")
@@ -147,6 +158,14 @@ def build_window(win: MainWindow) -> None:
                     "layer_stack"))
     xb = win.addToolBar("Explain")
     xb.setObjectName("explain_toolbar")
+    # the run bar: a whole row of its own, always there (not movable, not closable)
+    win.addToolBarBreak()
+    rb = win.addToolBar("Run")
+    rb.setObjectName("run_toolbar")
+    rb.setMovable(False)
+    rb.setFloatable(False)
+    rb.toggleViewAction().setEnabled(False)
+    rb.addWidget(win.training_tools.run_bar)
     for key in EXPLAIN_TOOLBAR:
         if key == "sample_box":
             xb.addWidget(ex.evaluator.sample_box)

@@ -2,7 +2,8 @@
 
 Run:  python tests/benchmarks/training_ui.py [--json] [--platform offscreen|xcb] [--quick]
       xvfb-run -a -s "-screen 0 1600x1000x24" python tests/benchmarks/training_ui.py --platform xcb
-      (--example moons|digits, --rounds N, --kinds bare,hidden,Loss,..., --skip throughput,probe,memory)
+      (--example moons|digits|wide, --rounds N, --kinds bare,hidden,silent,Loss,...,
+       --skip throughput,probe,slowmo,memory)
 
 Everything runs in one process with the real ``MainWindow`` (a temporary QSettings ini file,
 ``QStandardPaths.setTestModeEnabled(True)``) at 1400 × 900, shown, and the real training worker
@@ -18,8 +19,13 @@ sharing the interpreter), or with ``--example digits`` the ``digits_mlp`` exampl
    worker uses for small models (ARCHITECTURE.md §9), on a freshly compiled program; and (b) in
    the window: ``TrainingPanel.start(reinit=True)``, waiting for ``controller.finished`` in a
    QEventLoop, with the Plots dock shown, its redraw timer running, and the visible tab set to
-   Loss, Gradients or Boundary. References: ``bare`` = a TrainingController alone (no window),
-   ``hidden`` = the window with the Plots dock hidden. Steps per second = last record's step / its ``elapsed`` (the
+   Loss, Gradients or Boundary, and the canvas alive (the live canvas on, as by default: values
+   and gradients on the wires, gradient flow, health badges, unit maps). References: ``bare`` =
+   a TrainingController alone (no window), ``hidden`` = the window with the Plots dock hidden,
+   ``silent`` = the Loss tab with the live canvas switched off. Named figures:
+   ``throughput_ratio_canvas_alive`` (Loss tab, canvas alive; target >= 0.95 with ``--example
+   wide``, >= 0.90 on moons), ``throughput_ratio_canvas_silent``, ``throughput_alive_over_silent``
+   and ``canvas_updates_per_s`` (how often the unit maps were redrawn; target >= 5). Steps per second = last record's step / its ``elapsed`` (the
    trainer's clock: thread start-up and the final full snapshot are outside it, the worker's
    emits and periodic snapshots inside). Headless and window runs are interleaved in rounds (the
    order rotates per round); the ratio is taken per round and the median reported. Target >= 0.95.
@@ -28,6 +34,9 @@ sharing the interpreter), or with ``--example digits`` the ``digits_mlp`` exampl
 2. Responsiveness. A 10 ms ``Qt.PreciseTimer`` in the GUI thread records its lateness (actual
    interval − 10 ms) during one extra run per tab (probe runs are separate, so the probe does not
    tax the throughput runs), and for 2 s while idle as a baseline. p50/p99/max; target p99 <= 50 ms.
+2b. Slow motion. Runs of SLOW_SECONDS at 2, 10 and 30 steps a second (the speed control): the
+   achieved rate on the trainer's own clock, (last step - first step) / (their elapsed
+   difference), and how many canvas updates each step got. Target: within 5% of the rate asked.
 3. Memory. One long run in the window (100,000 steps; 20,000 with ``--quick``). At 1k, 10k, ...
    steps the GUI thread visits every enabled tab once (so each plot holds its data as a user who
    looked at it would leave it), then reads VmRSS from /proc/self/status, the history's array
@@ -76,6 +85,10 @@ SETUPS = {
 WIDE_HIDDEN, WIDE_BATCH = 2048, 256
 EXAMPLE, DATASET, SAMPLES, EPOCHS, TABS = SETUPS["moons"]
 CHECKPOINTS = (1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000)
+SLOW_RATES = (2, 10, 30)  # slow-motion speeds measured (steps a second)
+SLOW_SECONDS = 6.0  # each slow-motion run lasts this long
+TARGET_SLOW_ERROR = 0.05
+TARGET_CANVAS_UPDATES = 5.0  # unit maps refreshed at least this often a second at full speed
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -236,7 +249,11 @@ class Bench:
             p.samples.setValue(SAMPLES)
         if wide:
             p.batch.setValue(WIDE_BATCH)
-        self.train_rows = p.build_split().X_train.shape[0]
+        self.session = self.win.session
+        self.runner = self.session.runner
+        self.live = self.win.live
+        p.commit()
+        self.train_rows = self.session.split().X_train.shape[0]
         p.epochs.setValue(EPOCHS // 2 if quick else EPOCHS)
         self.run_cap_s = 20.0  # a window run longer than this is stopped (see window_run)
 
@@ -273,10 +290,10 @@ class Bench:
         from playground.training import bind, train
         from playground.ui.training.worker import SMALL_MODEL_PARAMS
 
-        p = self.panel
-        program = compile_graph(p.document.model)
-        data = p.build_split()
-        config = p.config(reinit=True)
+        self.panel.commit()
+        program = compile_graph(self.session.root.model)
+        data = self.session.split()
+        config = self.session.run_config(reinit=True)
         binding = bind(program, data)
         size = sum(int(a.size) for a in program.param_arrays(trainable_only=False).values()
                    if a is not None)
@@ -295,13 +312,21 @@ class Bench:
 
     def window_run(self, tab: str, probe: bool = False,
                    on_metrics: Callable[[Any], None] | None = None,
-                   timeout_s: float = 600.0, hide_plots: bool = False) -> dict[str, Any]:
+                   timeout_s: float = 600.0, hide_plots: bool = False,
+                   canvas: bool = True, rate: float | None = None) -> dict[str, Any]:
         """One run in the window with ``tab`` visible (``hide_plots``: the Plots dock hidden).
         A run longer than ``timeout_s`` is stopped: its steps/s is then that of a shorter run
         (the per-step plots cost more as the history grows, so it flatters the run)."""
         from PySide6.QtCore import QEventLoop, QTimer
 
         p, plots = self.panel, self.plots
+        controller = self.runner.controller
+        self.live.set_enabled(canvas)  # the canvas alive: values, flow, badges, unit maps
+        controller.set_rate(rate)
+        updates0 = len(self.live.shown_at)
+        applied = [0]
+        count = lambda: applied.__setitem__(0, applied[0] + 1)
+        self.live.applied.connect(count)
         gc.collect()
         self.pump()
         loop = QEventLoop()
@@ -311,14 +336,14 @@ class Bench:
             reasons.append(reason)
             loop.quit()
 
-        p.controller.finished.connect(finished)
+        controller.finished.connect(finished)
         if on_metrics is not None:
-            p.controller.metrics.connect(on_metrics)  # after the panel's slot: history is fed
+            controller.metrics.connect(on_metrics)  # after the runner's slot: history is fed
         lateness: list[float] = []
         probe_timer = probe_timer_into(lateness) if probe else None
         guard = QTimer()
         guard.setSingleShot(True)
-        guard.timeout.connect(lambda: (reasons.append("timeout"), p.controller.stop()))
+        guard.timeout.connect(lambda: (reasons.append("timeout"), controller.stop()))
         redraws0 = plots.plots[tab].redraws
         t0 = time.perf_counter()
         if not p.start(reinit=True):
@@ -329,7 +354,7 @@ class Bench:
             raise RuntimeError(f"tab {tab} is disabled")
         plots.tabs.setCurrentIndex(i)
         if hide_plots:
-            self.win.plots_dock.hide()
+            self.win.docks["plots"].hide()
         if probe_timer is not None:
             probe_timer.start()
         guard.start(int(min(timeout_s, self.run_cap_s if on_metrics is None else timeout_s) * 1000))
@@ -340,17 +365,24 @@ class Bench:
             probe_timer.stop()
         gui_cpu = time.thread_time() - cpu0
         proc_cpu = time.process_time() - proc0
-        p.controller.finished.disconnect(finished)
+        controller.finished.disconnect(finished)
         if on_metrics is not None:
-            p.controller.metrics.disconnect(on_metrics)
+            controller.metrics.disconnect(on_metrics)
+        self.live.applied.disconnect(count)
         self.pump()
-        info = p.controller.info
-        last = p.history.last
+        info = controller.info
+        last = self.runner.history.last
+        first = self.runner.history.step.view()[:1]
         if not reasons or reasons[0] not in ("completed", "timeout") or last is None:
             raise RuntimeError(f"the run did not complete: {reasons} {info}")
-        visible = plots.isVisible() and self.win.plots_dock.isVisible()
+        visible = plots.isVisible() and self.win.docks["plots"].isVisible()
         if hide_plots:
-            self.win.plots_dock.show()
+            self.win.docks["plots"].show()
+        elapsed = self.runner.history.elapsed.view()
+        paced = ((last.step - int(first[0])) / (float(elapsed[-1]) - float(elapsed[0]))
+                 if first.size and elapsed.size > 1 and elapsed[-1] > elapsed[0] else math.nan)
+        controller.set_rate(None)
+        self.live.set_enabled(True)
         return {"steps": last.step, "elapsed": last.elapsed, "sps": last.step / last.elapsed,
                 "wall": wall, "gui_cpu": gui_cpu, "proc_cpu": proc_cpu,
                 "plots_visible": visible, "tab": plots.TAB_NAMES[plots.tabs.currentIndex()],
@@ -359,7 +391,9 @@ class Bench:
                 "lateness": lateness, "final_loss": last.batch_loss,
                 "stopped_early": reasons[0] == "timeout", "redraw_interval_ms": plots.timer.interval(),
                 "redraws": plots.plots[tab].redraws - redraws0, "gui_yields": info.gui_yields,
-                "worker_cpu": info.cpu_seconds, "worker_wall": info.seconds}
+                "worker_cpu": info.cpu_seconds, "worker_wall": info.seconds,
+                "canvas_updates": applied[0], "canvas_on": canvas, "paced_sps": paced,
+                "canvas_shown": len(self.live.shown_at) - updates0}
 
     def idle_lateness(self, seconds: float = 2.0) -> list[float]:
         lateness: list[float] = []
@@ -379,16 +413,16 @@ class Bench:
         from playground.training import bind
         from playground.ui.training.controller import TrainingController
 
-        p = self.panel
-        program = compile_graph(p.document.model)
-        data = p.build_split()
+        self.panel.commit()
+        program = compile_graph(self.session.root.model)
+        data = self.session.split()
         controller = TrainingController()
         last: list[Any] = [None]
         controller.metrics.connect(lambda batch: last.__setitem__(0, batch[-1]))
         loop = QEventLoop()
         controller.finished.connect(lambda _reason: loop.quit())
         gc.collect()
-        config, binding = p.config(reinit=True), bind(program, data)
+        config, binding = self.session.run_config(reinit=True), bind(program, data)
         cpu0, proc0 = time.thread_time(), time.process_time()
         t0 = time.perf_counter()
         controller.start(program, data, config, binding)
@@ -413,6 +447,8 @@ class Bench:
             return self.bare()
         if kind == "hidden":
             return self.window_run("Loss", probe=probe, hide_plots=True)
+        if kind == "silent":
+            return self.window_run("Loss", probe=probe, canvas=False)
         return self.window_run(kind, probe=probe)
 
     def throughput(self, kinds: list[str], log: Callable[[str], None]) -> dict[str, Any]:
@@ -487,8 +523,8 @@ class Bench:
                 mark = marks.pop(0)
                 t0 = time.perf_counter()
                 self.visit_tabs()
-                alloc, filled = history_bytes(p.history)
-                held, buffers = plot_arrays(self.plots, p.history)
+                alloc, filled = history_bytes(self.runner.history)
+                held, buffers = plot_arrays(self.plots, self.runner.history)
                 gc.collect()
                 objects = gc.get_objects()
                 if mark in (1_000, total_steps):
@@ -506,7 +542,7 @@ class Bench:
         finally:
             p.epochs.setValue(saved_epochs)
         self.visit_tabs()
-        end = {"rss_mb": rss_mb(), "history": history_bytes(p.history)}
+        end = {"rss_mb": rss_mb(), "history": history_bytes(self.runner.history)}
         gc.collect()
         end["rss_gc_mb"] = rss_mb()
         end["trimmed"] = malloc_trim()
@@ -526,6 +562,7 @@ class Bench:
 
 
 KIND_LABELS = {"bare": "worker thread alone (no window)", "hidden": "window, Plots dock hidden",
+               "silent": "window, Loss tab, canvas silent (live canvas off)",
                **{t: f"window, {t} tab" for setup in SETUPS.values() for t in setup[4]}}
 
 
@@ -534,6 +571,8 @@ def kind_key(kind: str) -> str:
         return "plots_hidden"
     if kind == "bare":
         return "worker_alone"
+    if kind == "silent":
+        return "canvas_silent"
     return f"{kind.lower()}_tab"
 
 
@@ -582,7 +621,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="override playground.ui.training.plots.REDRAW_BUDGET (to tune it)")
     ap.add_argument("--kinds", default="", help="throughput kinds to run (default all): "
                                                 "bare,hidden,Loss,Gradients,Boundary")
-    ap.add_argument("--skip", default="", help="comma list of parts to skip: throughput,probe,memory")
+    ap.add_argument("--skip", default="",
+                    help="comma list of parts to skip: throughput,probe,slowmo,memory")
     args = ap.parse_args(argv)
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
     global EXAMPLE, DATASET, SAMPLES, EPOCHS, TABS
@@ -611,7 +651,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{bench.panel.batch.value()}, platform {args.platform}, {os.cpu_count()} CPUs, "
         f"commit {figures['commit']}")
 
-    kinds = ["headless", "bare", "hidden", *TABS]
+    kinds = ["headless", "bare", "hidden", "silent", *TABS]
     if args.kinds:
         kinds = ["headless", *(k for k in args.kinds.split(",") if k and k != "headless")]
     if "throughput" not in skip:
@@ -640,6 +680,9 @@ def main(argv: list[str] | None = None) -> int:
                 [(r["worker_cpu"] / r["steps"]) / (h["cpu"] / h["steps"]) for h, r in zip(hl, w, strict=True)]), 4)
             figures[f"gui_yield_share_{key}"] = round(median(
                 [r.get("gui_yields", 0) / r["steps"] for r in w]), 4)
+            if k not in ("bare", "hidden", "silent"):  # the canvas is alive in these
+                figures[f"canvas_updates_per_s_{key}"] = round(median(
+                    [r["canvas_updates"] / r["wall"] for r in w]), 2)
             if any(r["stopped_early"] for r in w):
                 figures[f"stopped_early_{key}"] = [r["steps"] for r in w if r["stopped_early"]]
             if k in TABS and not all(r["plots_visible"] and r["tab"] == k for r in w):
@@ -647,6 +690,15 @@ def main(argv: list[str] | None = None) -> int:
         if all(k in kinds for k in TABS):
             figures["throughput_ratio_min_tab"] = min(
                 figures[f"throughput_ratio_{kind_key(k)}"] for k in TABS)
+        if "Loss" in kinds:
+            # the issue's named figures: the canvas alive (values, flow, badges, unit maps) with
+            # the Loss tab visible, and the same window with the live canvas switched off
+            figures["throughput_ratio_canvas_alive"] = figures["throughput_ratio_loss_tab"]
+            figures["canvas_updates_per_s"] = figures["canvas_updates_per_s_loss_tab"]
+            if "silent" in kinds:
+                figures["throughput_alive_over_silent"] = round(median(
+                    [a["sps"] / b["sps"] for a, b in zip(tp["runs"]["Loss"], tp["runs"]["silent"],
+                                                         strict=True)]), 4)
 
     if "probe" not in skip:
         log("2. responsiveness (10 ms probe timer in the GUI thread)")
@@ -663,6 +715,21 @@ def main(argv: list[str] | None = None) -> int:
         figures["timer_lateness_idle_p99_ms"] = round(percentile(rs["idle"], 99), 2)
         figures["timer_lateness_idle_max_ms"] = round(max(rs["idle"]), 2)
 
+    if "slowmo" not in skip:
+        log("2b. slow motion: the achieved rate at N steps a second (the trainer's own clock)")
+        for n in SLOW_RATES:
+            res = bench.window_run("Loss", rate=float(n), timeout_s=SLOW_SECONDS)
+            got = res["paced_sps"]
+            figures[f"slow_motion_rate_{n}"] = round(got, 3)
+            figures[f"slow_motion_error_{n}"] = round(abs(got / n - 1.0), 4)
+            figures[f"slow_motion_canvas_updates_per_step_{n}"] = round(
+                res["canvas_updates"] / max(res["steps"], 1), 3)
+            log(f"  {n} steps/s asked: {got:.3f} achieved over {res['steps']} steps "
+                f"({100 * abs(got / n - 1):.2f}% off); canvas updates per step "
+                f"{res['canvas_updates'] / max(res['steps'], 1):.2f}")
+        figures["slow_motion_error_max"] = max(figures[f"slow_motion_error_{n}"]
+                                               for n in SLOW_RATES)
+
     if "memory" not in skip:
         log(f"3. memory: one run of {total_steps:,} steps, plots on")
         mem = bench.memory(total_steps, log, "memory")
@@ -670,7 +737,7 @@ def main(argv: list[str] | None = None) -> int:
         figures["type_growth_top"] = [f"{k}:{v:+d}" for k, v in mem["type_growth"]]
         figures["lr_lines_end"] = mem["points"][-1]["lr_lines"] if mem["points"] else None
 
-    bench.win.training.stop()
+    bench.runner.stop()
     bench.win.document.forget_changes()  # trained: it would ask to save
     bench.win.close()
     bench.app.processEvents()
@@ -711,6 +778,24 @@ def print_table(f: dict[str, Any]) -> None:
             row("  steps after which the worker yielded to a lagging GUI", f"{f[f'gui_yield_share_{key}']:.3f}")
             if f"stopped_early_{key}" in f:
                 row("  stopped early (20 s cap) at steps", str(f[f"stopped_early_{key}"]))
+    if "canvas_updates_per_s" in f:
+        print("The canvas alive (values, flow, badges, unit maps), Loss tab visible, full speed")
+        r = f["throughput_ratio_canvas_alive"]
+        row("throughput ratio window/headless, canvas alive", f"{r:.3f}")
+        if "throughput_ratio_canvas_silent" in f:
+            row("throughput ratio window/headless, canvas silent",
+                f"{f['throughput_ratio_canvas_silent']:.3f}")
+            row("  alive ÷ silent (same rounds)", f"{f['throughput_alive_over_silent']:.3f}")
+        u = f["canvas_updates_per_s"]
+        row("canvas (unit map) updates per second", f"{u:.1f}", f">= {TARGET_CANVAS_UPDATES}",
+            u >= TARGET_CANVAS_UPDATES)
+    if "slow_motion_error_max" in f:
+        print("Slow motion (achieved rate on the trainer's clock)")
+        for n in SLOW_RATES:
+            e = f[f"slow_motion_error_{n}"]
+            row(f"{n} steps/s asked: achieved", f"{f[f'slow_motion_rate_{n}']:.3f}",
+                f"within {TARGET_SLOW_ERROR:.0%}", e <= TARGET_SLOW_ERROR)
+            row("  canvas updates per step", f"{f[f'slow_motion_canvas_updates_per_step_{n}']:.2f}")
     if "timer_lateness_p99_ms" in f:
         print("GUI responsiveness (10 ms timer lateness during runs with plots on)")
         row("idle p99 / max (ms)", f"{f['timer_lateness_idle_p99_ms']:.1f} / {f['timer_lateness_idle_max_ms']:.1f}")

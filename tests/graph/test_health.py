@@ -77,16 +77,27 @@ def test_a_very_negative_bias_kills_a_relu_layer():
     assert health["W2"].kind == "vanishing" and health["b2"].kind == "ok"
 
 
-def test_half_dead_is_flagged_and_a_few_dead_units_are_not():
-    model, program = mlp("relu", [10])
-    b = np.zeros(10)
-    b[:4] = -100.0
-    program.set_params({"b1": b})
-    assert run(model, program)["h1"].kind == "ok"
-    b[:5] = -100.0
+def test_half_dead_is_a_problem_a_few_dead_units_a_notice_none_ok():
+    model, program = mlp("relu", [20])
+    b = np.zeros(20)
+    b[:1] = -100.0  # 1 in 20: pointed out, as a notice
     program.set_params({"b1": b})
     h = run(model, program)["h1"]
-    assert h.kind == "dead_relu" and h.value == 0.5
+    assert (h.kind, h.level, h.value) == ("dead_relu", "notice", 0.05)
+    assert h.badge == "dead 5%"
+    b[:9] = -100.0
+    program.set_params({"b1": b})
+    h = run(model, program)["h1"]
+    assert (h.kind, h.level) == ("dead_relu", "notice")
+    b[:10] = -100.0
+    program.set_params({"b1": b})
+    h = run(model, program)["h1"]
+    assert (h.kind, h.level, h.value) == ("dead_relu", "problem", 0.5)
+    b[:] = 0.0
+    b[0] = -1e-9  # a unit whose input is ≤ 0 on some samples only is alive
+    program.set_params({"b1": b})
+    h = run(model, program)["h1"]
+    assert (h.kind, h.level) == ("ok", "ok")
 
 
 def test_tiny_weights_in_a_deep_tanh_chain_make_gradients_vanish():

@@ -201,3 +201,27 @@ def test_inputs_without_value_are_told_apart_numbers_to_type_from_data():
     m.set_param(ids["x"], "value", 2.0)
     m.set_param(ids["y"], "shape", [None, 1])
     assert inputs_without_value(m) == ([], ["y"])
+
+
+def test_with_input_width_resizes_the_input_and_the_weights_that_multiply_it():
+    from playground.graph import compile_graph, load
+    from playground.graph.builders import with_input_width
+    from playground.graph.errors import GraphError
+    from playground.resources import example_path
+
+    model = load(example_path("moons_mlp"))
+    by_name = {n.name: n for n in model.nodes.values()}
+    before = model.to_dict()
+    after, changed = with_input_width(model, by_name["X"].id, 5)
+    assert model.to_dict() == before  # the model itself is not touched
+    assert changed == ["X", "W1"]
+    model.apply(after)
+    assert by_name["X"].params["shape"] == [None, 5] and by_name["W1"].params["shape"] == [5, 16]
+    assert by_name["W2"].params["shape"] == [16, 16]  # the rest keeps its shapes
+    program = compile_graph(model)
+    assert program.nodes[program.index[by_name["z1"].id]].shape == (None, 16)
+    assert with_input_width(model, by_name["X"].id, 5)[1] == []  # already 5 wide
+    with pytest.raises(GraphError, match="not an input"):
+        with_input_width(model, by_name["W1"].id, 3)
+    with pytest.raises(GraphError, match="whole number"):
+        with_input_width(model, by_name["X"].id, 0)

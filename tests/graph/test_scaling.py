@@ -92,7 +92,12 @@ def test_the_collector_is_paused_only_for_large_documents(tmp_path: Path,
         return real(*args)
 
     monkeypatch.setitem(compile_graph.__globals__, "_compile", spy)
-    assert gc.isenabled()
-    for n in (gcpause.LARGE // 2, gcpause.LARGE * 2):
-        compile_graph(load_dict(tmp_path, graph_dict(n)))
-    assert seen == [True, False] and gc.isenabled()
+    was = gc.isenabled()  # a UI test run before may have handed collection to the GUI thread
+    gc.enable()
+    try:
+        for n in (gcpause.LARGE // 2, gcpause.LARGE * 2):
+            compile_graph(load_dict(tmp_path, graph_dict(n)))
+        assert seen == [True, False] and gc.isenabled()
+    finally:
+        if not was:
+            gc.disable()

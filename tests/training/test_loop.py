@@ -192,3 +192,30 @@ def test_regression_reports_no_accuracy(examples_dir):
             if m.epoch_end]
     assert ends[-1].val_accuracy is None and ends[-1].train_accuracy is None
     assert ends[-1].val_loss < 0.5 * ends[0].val_loss
+
+
+def test_next_batch_is_the_batch_the_next_step_trains_on_and_asking_changes_nothing(moons_split):
+    from playground.resources import example_path
+
+    model = load(example_path("moons_mlp"))
+    config = TrainConfig(epochs=3, batch_size=32, lr=0.01, optimizer="adam", seed=5)
+    peeking = Trainer(compile_graph(model), moons_split, config)
+    plain = Trainer(compile_graph(model), moons_split, config)
+    seen, losses = [], []
+    gen = peeking.steps()
+    while True:
+        nxt = peeking.next_batch()
+        m = next(gen, None)
+        if m is None:
+            assert nxt is None  # nothing left after the last step
+            break
+        np.testing.assert_array_equal(peeking.last_batch, nxt)
+        seen.append(nxt)
+        losses.append(m.batch_loss)
+    per = math.ceil(moons_split.X_train.shape[0] / 32)
+    assert len(seen) == 3 * per
+    # the same order and the same numbers as a trainer nobody asked
+    assert [m.batch_loss for m in plain.steps()] == losses
+    capped = Trainer(compile_graph(model), moons_split, dataclasses.replace(config, max_steps=2))
+    list(capped.steps())
+    assert capped.next_batch() is None

@@ -325,7 +325,7 @@ def test_the_plots_dock_follows_the_document(qtbot, window):
     loss = window.plots.loss
     qtbot.waitUntil(lambda: loss.batch_curve.getOriginalDataset()[0] is not None
                     and len(loss.batch_curve.getOriginalDataset()[0]) > 0)
-    panel.reset_button.click()  # the finished run becomes an old run
+    window.run_bar.reset_button.click()  # the finished run becomes an old run
     assert window.plots.old_runs and loss._old_items
     window.files.new_file()  # File ▸ New
     assert not dock.isVisible()
@@ -355,7 +355,7 @@ def test_reset_in_the_window_refits_the_axes_to_the_next_run(qtbot, window):
     vb = settled(qtbot, loss)
     long_run = panel.runner.history.total_steps
     vb.setRange(xRange=(long_run * 0.5, long_run * 0.6))  # the student zoomed in
-    panel.reset_button.click()
+    window.run_bar.reset_button.click()
     panel.epochs.setValue(1)
     with qtbot.waitSignal(panel.runner.controller.finished, timeout=30_000):
         assert panel.start()

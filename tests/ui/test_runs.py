@@ -130,7 +130,7 @@ def test_finished_runs_stay_faded_with_what_differed_until_cleared(qtbot, window
     first = runner.history
     losses = first.batch_loss.view().copy()
     set_lr(panel, "0.05")
-    panel.reset_button.click()  # Reset: the live curves go, the finished run stays, faded
+    window.run_bar.reset_button.click()  # Reset: the live curves go, the finished run stays, faded
     assert len(runner.history) == 0 and [r.number for r in runner.runs] == [1]
     record = runner.runs.get(1)
     np.testing.assert_array_equal(record.curves.batch_loss, losses)  # short: kept whole
@@ -154,13 +154,13 @@ def test_finished_runs_stay_faded_with_what_differed_until_cleared(qtbot, window
     assert runner.run.number == 2 and runner.run.facts["lr"] == "lr 0.05"
     # a stopped run is kept too
     panel.epochs.setValue(500)
-    panel.reset_button.click()
+    window.run_bar.reset_button.click()
     assert [r.number for r in runner.runs] == [1, 2]
     assert panel.start()
     qtbot.waitUntil(lambda: len(runner.history) > 10, timeout=10_000)
     with qtbot.waitSignal(runner.controller.finished, timeout=10_000):
-        panel.stop_button.click()
-    panel.reset_button.click()
+        window.run_bar.stop_button.click()
+    window.run_bar.reset_button.click()
     assert [r.number for r in runner.runs] == [1, 2, 3]
     assert runner.runs.get(3).outcome == "stopped"
     texts = legend_texts(plots.loss)
@@ -181,11 +181,11 @@ def test_a_failed_run_is_not_kept_and_at_most_five_are(qtbot, window):
     set_lr(panel, "1e6")
     assert train(qtbot, window) == "failed"
     set_lr(panel, "0.01")
-    panel.reset_button.click()
+    window.run_bar.reset_button.click()
     assert len(runner.runs) == 0  # the failed run is not kept
     for _ in range(MAX_OLD_RUNS + 2):
         assert train(qtbot, window) == "completed"
-        panel.reset_button.click()
+        window.run_bar.reset_button.click()
     numbers = [r.number for r in runner.runs]
     assert len(numbers) == MAX_OLD_RUNS and numbers == sorted(numbers)
     assert numbers[-1] == runner._run_count  # the newest kept, the oldest dropped
@@ -272,7 +272,7 @@ def test_a_new_document_forgets_the_runs(qtbot, window):
     setup_moons(window, epochs=1)
     runner = window.training.runner
     assert train(qtbot, window) == "completed"
-    window.training.reset_button.click()
+    window.run_bar.reset_button.click()
     assert len(runner.runs) == 1 and window.plots.loss._old_items
     window.open_example("digits_mlp")
     assert len(runner.runs) == 0 and runner.run is None

@@ -22,26 +22,28 @@ def test_train_pause_resume_stop_with_live_plots_and_a_locked_graph(qtbot, windo
     panel = window.training
     assert not window.docks["plots"].isVisible()
     assert panel.start()
-    assert window.training_tools.lock_banner.isVisible() and not window.view.isInteractive()
+    assert window.training_tools.lock_banner.isVisible() and window.scene.read_only
     assert not window.actions_["delete"].isEnabled() and not window.palette_panel.isEnabled()
     assert window.docks["plots"].isVisible()
     qtbot.waitUntil(lambda: len(panel.runner.history) > 20, timeout=10_000)
     loss_plot = window.plots.plots["Loss"]
-    qtbot.waitUntil(lambda: loss_plot.redraws > 0, timeout=5_000)  # drawn by the plots' timer
+    # drawn by the plots' timer (a first redraw may come before any record: wait for data)
+    qtbot.waitUntil(lambda: loss_plot.redraws > 0
+                    and loss_plot.batch_curve.getOriginalDataset()[1] is not None, timeout=5_000)
     x, y = loss_plot.batch_curve.getOriginalDataset()
     assert len(y) > 0 and np.all(np.isfinite(y))
     with qtbot.waitSignal(panel.runner.controller.paused_at, timeout=5_000) as paused:
-        panel.train_button.click()  # pause
+        window.run_bar.train_button.click()  # pause
     step = paused.args[0]
-    assert panel.train_button.text().endswith("Resume")
+    assert window.run_bar.train_button.text().endswith("Resume")
     assert panel.runner.history.last.step == step
     with qtbot.waitSignal(panel.runner.controller.metrics, timeout=5_000) as more:
-        panel.train_button.click()  # resume
+        window.run_bar.train_button.click()  # resume
     assert more.args[0][0].step == step + 1
     with qtbot.waitSignal(panel.runner.controller.finished, timeout=5_000) as done:
-        panel.stop_button.click()
+        window.run_bar.stop_button.click()
     assert done.args == ["stopped"]
-    assert not window.training_tools.lock_banner.isVisible() and window.view.isInteractive()
+    assert not window.training_tools.lock_banner.isVisible() and not window.scene.read_only
     assert window.actions_["delete"].isEnabled() or not window.scene.selected_node_ids()
     assert "Stopped" in panel.status.text()
 
@@ -50,13 +52,13 @@ def test_step_runs_exactly_one_minibatch(qtbot, window):
     setup_moons(window)
     panel = window.training
     with qtbot.waitSignal(panel.runner.controller.paused_at, timeout=5_000):
-        panel.step_button.click()
+        window.run_bar.step_button.click()
     assert len(panel.runner.history) == 1 and panel.runner.history.last.step == 1
     with qtbot.waitSignal(panel.runner.controller.paused_at, timeout=5_000):
-        panel.step_button.click()
+        window.run_bar.step_button.click()
     assert len(panel.runner.history) == 2
     with qtbot.waitSignal(panel.runner.controller.paused_at, timeout=5_000):
-        panel.epoch_button.click()
+        window.run_bar.epoch_button.click()
     assert panel.runner.history.last.epoch_end
     with qtbot.waitSignal(panel.runner.controller.finished, timeout=5_000):
         panel.runner.stop()
@@ -67,11 +69,11 @@ def test_changing_the_learning_rate_mid_run_is_applied_and_marked(qtbot, window)
     panel = window.training
     panel.lr.setText("0.01")
     with qtbot.waitSignal(panel.runner.controller.paused_at, timeout=5_000):
-        panel.step_button.click()
+        window.run_bar.step_button.click()
     panel.lr.setText("0.002")
     panel.lr.editingFinished.emit()
     with qtbot.waitSignal(panel.runner.controller.paused_at, timeout=5_000):
-        panel.step_button.click()
+        window.run_bar.step_button.click()
     assert panel.runner.history.last.lr == 0.002
     assert panel.runner.history.lr_changes == [(2, 0.002)]
     panel.runner.stop()
@@ -91,7 +93,7 @@ def test_a_non_finite_value_stops_and_points_at_the_node(qtbot, window):
     assert item.failed and "learning rate" in item.failed
     assert item.node_id in [n.id for n in window.document.model.nodes.values()]
     assert "learning rate" in panel.status.text()
-    assert window.view.isInteractive()  # the app keeps working
+    assert not window.scene.read_only  # the app keeps working
     panel.lr.setText("0.01")
     with qtbot.waitSignal(panel.runner.controller.finished, timeout=10_000):
         panel.epochs.setValue(1)
@@ -208,7 +210,7 @@ def test_train_again_continues_the_curves_and_reset_starts_over(qtbot, window):
         assert panel.start()
     assert panel.runner.history.step.view()[0] == 1 and panel.runner.history.total_steps < first
     # Reset: nothing left, the progress idle
-    panel.reset_button.click()
+    window.run_bar.reset_button.click()
     assert len(panel.runner.history) == 0 and panel.progress.text() == "idle"
     assert original_len(window.plots.loss.batch_curve) == 0
 
@@ -257,10 +259,10 @@ def test_an_invalid_learning_rate_during_a_run_keeps_the_rate_in_use(qtbot, wind
     assert panel.lr.text() == "0.01" and "not 'abc'" in panel.status.text()
     qtbot.waitUntil(lambda: len(panel.runner.history) > 0, timeout=10_000)
     with qtbot.waitSignal(panel.runner.controller.paused_at, timeout=5_000):
-        panel.train_button.click()
+        window.run_bar.train_button.click()
     assert "Paused" in panel.status.text() and panel.progress.text().startswith("paused at epoch")
     with qtbot.waitSignal(panel.runner.controller.resumed, timeout=5_000):
-        panel.train_button.click()
+        window.run_bar.train_button.click()
     assert "Paused" not in panel.status.text()
     with qtbot.waitSignal(panel.runner.controller.finished, timeout=5_000):
         panel.runner.stop()
@@ -281,5 +283,5 @@ def test_a_diverged_run_says_the_next_starts_from_fresh_weights(qtbot, window):
         assert panel.start()
     assert np.all(np.isfinite(panel.runner.history.batch_loss.view()))
     assert all(np.all(np.isfinite(a)) for a in panel.session.compiled.param_arrays().values())
-    panel.reset_button.click()
+    window.run_bar.reset_button.click()
     assert not any(item.failed for item in window.scene.nodes.values())

@@ -333,7 +333,15 @@ def test_node_badge_api(win):
     assert "gradcheck" in tip and "3e-10" in tip and "vanishing" in tip
     rects = scene.nodes[q].badge_rects()
     assert len(rects) == 2 and rects[0].right() < rects[1].left()
-    assert scene.nodes[q].boundingRect().contains(rects[1])
+    body = scene.nodes[q].mapRectToScene(scene.nodes[q].body_rect())
+    assert body.left() < rects[0].left() and body.top() < rects[0].top() < body.bottom()
+    # the same size on screen however far the canvas is zoomed: readable on a projector
+    from playground.ui.canvas.items import BadgeItem
+
+    for zoom in (0.3, 1.0, 2.0):
+        win.view.set_zoom(zoom)
+        on_screen = scene.nodes[q].badge_item.screen_rects(win.view)[1]
+        assert on_screen.height() == BadgeItem.H and on_screen.width() > 3 * BadgeItem.H
     scene.overlays.set_node_badge(q, "health", None)  # text None: that kind only
     assert list(scene.overlays.node_badges(q)) == ["gradcheck"]
     scene.overlays.set_node_badge(q, None)  # kind None: every badge of the node
@@ -412,27 +420,6 @@ def test_edge_and_label_tooltips_have_statistics(qtbot, win):
     assert edge.toolTip() == tip
 
 
-def test_training_refreshes_the_wires_from_snapshots(qtbot, win):
-    open_and_evaluate(win, "moons_mlp")
-    panel = win.training
-    panel.epochs.setValue(2)
-    assert panel.start(start_paused=True)
-    try:
-        qtbot.waitUntil(lambda: win.evaluator.evaluation is not None
-                        and win.evaluator.evaluation.note.startswith("training"), timeout=5000)
-        ev = win.evaluator.evaluation
-        live = panel.session.compiled.param_arrays(trainable_only=False)
-        shown = ev.program.param_arrays(trainable_only=False)
-        assert all(shown[k] is not live[k] for k in live)  # never the live arrays
-        z1 = label(win, "z1")
-        assert z1.value_text.startswith(f"({panel.batch.value()},16)")
-    finally:
-        with qtbot.waitSignal(panel.runner.controller.finished, timeout=10000):
-            panel.runner.stop()
-    qtbot.waitUntil(lambda: win.evaluator.evaluation is not None
-                    and not win.evaluator.evaluation.note.startswith("training"), timeout=3000)
-
-
 def test_label_items_never_take_clicks(win):
     open_and_evaluate(win, "square_of_sum")
     for item in win.scene.overlays.wire_labels.values():
@@ -445,8 +432,6 @@ def test_health_check_badges_flagged_nodes_orange(win):
     from playground.ui.document import Document
     from playground.ui.explain.checks import HEALTH_COLOUR, HEALTH_KIND
 
-    if not win.actions_["health_check"].isEnabled():
-        pytest.skip("playground.graph.health is not there")
     model = GraphModel()
     x = model.add_node("input", "x", {"shape": [], "value": 12.0})
     s = model.add_node("sigmoid", "s")
@@ -460,12 +445,10 @@ def test_health_check_badges_flagged_nodes_orange(win):
     assert colour == HEALTH_COLOUR and "saturated" in text
     assert "saturated" in win.scene.nodes[s.id].toolTip()
     assert HEALTH_KIND not in win.scene.overlays.node_badges(out.id)  # 'ok' is not badged
-    assert "flagged" in win.statusBar().currentMessage()
+    assert "1 problem" in win.statusBar().currentMessage()
 
 
 def test_health_check_on_a_healthy_graph_badges_nothing(win):
-    if not win.actions_["health_check"].isEnabled():
-        pytest.skip("playground.graph.health is not there")
     open_and_evaluate(win, "square_of_sum")
     win.checks.health_check()
     assert all(not win.scene.overlays.node_badges(n) for n in win.scene.nodes)

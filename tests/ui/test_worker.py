@@ -567,3 +567,70 @@ def test_200k_cross_thread_signals_arrive_and_the_process_survives():
 if __name__ == "__main__":  # the soak's child process
     if sys.argv[1:2] == ["soak"]:
         print(json.dumps(soak(int(sys.argv[2]))))
+
+
+# ---------------------------------------------------------------- speed (slow motion)
+
+def test_slow_motion_keeps_the_schedule_and_shows_every_step(qtbot, controller, moons):
+    """At N steps a second the worker waits for each step's time on an absolute schedule (it
+    can never run ahead: k steps take at least (k - 1)/N s), and at 30/s or fewer every step is
+    flushed and snapshotted on its own, canvas data included."""
+    rec = Recorder(controller)
+    controller.set_rate(20.0)
+    config = TrainConfig(epochs=5, batch_size=32, lr=0.01, optimizer="adam", seed=1, max_steps=8)
+    t0 = time.perf_counter()
+    with qtbot.waitSignal(controller.finished, timeout=WAIT):
+        controller.start(moons_program(), moons, config)
+    elapsed = time.perf_counter() - t0
+    assert list(rec.steps()) == list(range(1, 9))
+    assert elapsed >= 7 / 20.0  # 8 steps at 20/s: the last one is due 0.35 s after the first
+    # one metrics batch and one snapshot per step, then the run's full final snapshot
+    assert [len(b) for b in rec.batches] == [1] * 8
+    *each, final = rec.snapshots
+    assert [s.step for s in each] == list(range(1, 9)) and final.step == 8
+    n, per = moons.X_train.shape[0], steps_per_epoch(moons)
+    # the canvas shows the step's own batch (the epoch's last one is the remainder)
+    assert [s.canvas.rows for s in each] == [32 if s.step % per else n - 32 * (per - 1)
+                                             for s in each]
+    assert final.boundary is not None
+    controller.set_rate(None)
+
+
+def test_a_new_speed_applies_at_once_even_while_waiting(qtbot, controller, moons):
+    """A worker waiting for its next step at 1 step/s hears a faster rate, a pause and a stop
+    at once (it waits on an event, not a sleep)."""
+    rec = Recorder(controller)
+    controller.set_rate(1.0)
+    with qtbot.waitSignal(controller.metrics, timeout=WAIT):
+        controller.start(moons_program(), moons, LONG)
+    t0 = time.perf_counter()
+    with qtbot.waitSignal(controller.paused_at, timeout=WAIT):
+        controller.pause()
+    assert time.perf_counter() - t0 < 0.9  # not after the second's wait
+    controller.set_rate(None)  # as fast as possible
+    with qtbot.waitSignal(controller.resumed, timeout=WAIT):
+        controller.resume()
+    qtbot.waitUntil(lambda: len(rec.history) > 200, timeout=WAIT)
+    controller.set_rate(1.0)
+    t0 = time.perf_counter()
+    with qtbot.waitSignal(controller.finished, timeout=WAIT):
+        assert controller.stop()
+    assert time.perf_counter() - t0 < 0.9
+    controller.set_rate(None)
+
+
+def test_a_refused_speed_changes_nothing(controller):
+    for bad in (0, -1, math.nan, math.inf):
+        with pytest.raises(ValueError, match="positive number of steps a second"):
+            controller.set_rate(bad)
+    assert controller.rate is None
+
+
+def test_views_are_the_union_of_what_each_source_asks(controller):
+    controller.set_views(frozenset(), source="plots")
+    controller.set_views({"canvas"}, source="canvas")
+    assert controller.views == {"canvas"}
+    controller.set_views({"boundary"}, source="plots")
+    assert controller.views == {"canvas", "boundary"}
+    controller.set_views(None, source="plots")
+    assert controller.views is None  # somebody wants everything

@@ -23,6 +23,7 @@ from ..commands import ConnectCommand, MoveNodesCommand, StateCommand
 from . import style as S
 from .items import NodeItem, PortItem
 from .overlays import Overlays
+from .unitmaps import UnitStrip
 from .wires import EdgeItem, TempWireItem, wire_path
 
 
@@ -89,6 +90,9 @@ class SceneGestures(QGraphicsScene):
         self._message_timer = QTimer(self)
         self._message_timer.setSingleShot(True)
         self._message_timer.timeout.connect(self.message.hide)
+        # while a run trains the graph: looking (hover, tooltips, clicks on values and unit
+        # maps, selection) but no gesture that edits (moves, wires, drops, nudges)
+        self.read_only = False
 
     def show_message(self, text: str, pos: QPointF, msecs: int = 3500) -> None:
         self.message.show_text(text, pos)
@@ -103,6 +107,8 @@ class SceneGestures(QGraphicsScene):
         return [i.edge_id for i in self.selectedItems() if isinstance(i, EdgeItem)]
 
     def nudge_selection(self, dx: float, dy: float) -> None:
+        if self.read_only:
+            return
         moves = {}
         for nid in self.selected_node_ids():
             old = self.model.nodes[nid].position
@@ -156,6 +162,9 @@ class SceneGestures(QGraphicsScene):
 
     def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         self._press_scene = event.scenePos() if event.button() == Qt.MouseButton.LeftButton else None
+        if self.read_only:
+            event.accept()  # nothing is grabbed, moved or wired; the release may be a click
+            return
         if event.button() == Qt.MouseButton.LeftButton:
             port = self.port_at(event.scenePos())
             if port is not None:
@@ -176,6 +185,9 @@ class SceneGestures(QGraphicsScene):
         self._wire.setPath(wire_path(start, end) if self._wire_from.is_output else wire_path(end, start))
 
     def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        if self.read_only and event.buttons() != Qt.MouseButton.NoButton:
+            event.accept()
+            return
         if self._wire is not None and self._wire_from is not None:
             target = self.port_at(event.scenePos())
             if target is self._wire_from or (target is not None and target.node_id == self._wire_from.node_id
@@ -195,6 +207,9 @@ class SceneGestures(QGraphicsScene):
             self._highlight_insert_target(next(iter(self._press_positions)))
 
     def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        if self.read_only:
+            self._read_only_click(event)
+            return
         if self._wire is not None and self._wire_from is not None:
             start = self._wire_from
             self.removeItem(self._wire)
@@ -222,6 +237,29 @@ class SceneGestures(QGraphicsScene):
             source = self.overlays.source_at(event.scenePos())
             if source is not None:
                 self.value_clicked.emit(source)
+
+    def _read_only_click(self, event: QGraphicsSceneMouseEvent) -> None:
+        """A click while read-only: on unit maps it asks for them enlarged, on a value (label,
+        wire, node) for its full view."""
+        press, self._press_scene = self._press_scene, None
+        event.accept()
+        if (press is None or event.button() != Qt.MouseButton.LeftButton
+                or (event.scenePos() - press).manhattanLength() >= 4):
+            return
+        for item in self.items(event.scenePos()):
+            if isinstance(item, UnitStrip) and item.on_click is not None:
+                item.on_click()
+                return
+        if self.overlays.has_wire_data:
+            source = self.overlays.source_at(event.scenePos())
+            if source is not None:
+                self.value_clicked.emit(source)
+
+    def mouseDoubleClickEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        if self.read_only:
+            event.accept()  # no composite opens, no rename
+            return
+        super().mouseDoubleClickEvent(event)
 
     def _highlight_insert_target(self, nid: str) -> None:
         target = None

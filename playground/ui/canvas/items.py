@@ -38,7 +38,6 @@ LOD_TEXT = 0.4
 PORT_PEN = QPen(S.NODE_BORDER, 1.5)
 PORT_IN_BRUSH, PORT_OUT_BRUSH = QBrush(S.PORT_IN), QBrush(S.PORT_OUT)
 PHASE_COLOURS = {"forward": QColor("#5fd35f"), "backward": QColor("#ff5f56")}
-BADGE_H = 14.0
 
 
 def phase_colour(phase: str | None) -> QColor | None:
@@ -80,6 +79,80 @@ class PortItem(QGraphicsEllipseItem):
         super().hoverLeaveEvent(event)
 
 
+class BadgeItem(QGraphicsItem):
+    """A node's badges (gradient check, health ...): small pills under its bottom-left corner,
+    drawn at a fixed size on screen (``ItemIgnoresTransformations``), so that "saturated 11%"
+    stays readable however far the canvas is zoomed out."""
+
+    FONT_PT = 8.5
+    H = 17.0
+
+    def __init__(self, node: NodeItem) -> None:
+        super().__init__(node)
+        self.node = node
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        self.setZValue(3)
+        self._rects: list[QRectF] = []
+        self._bounds = QRectF()
+
+    def relayout(self) -> None:
+        """Pills for ``node.badges`` from the left; the item sits at the node's bottom-left."""
+        self.prepareGeometryChange()
+        fm = QFontMetricsF(_badge_font())
+        x, rects = 0.0, []
+        for text, _colour in self.node.badges.values():
+            w = self.H + (fm.horizontalAdvance(text) + 8 if text else 0)
+            rects.append(QRectF(x, 0, w, self.H))
+            x += w + 4
+        self._rects = rects
+        self._bounds = QRectF(0, 0, max(0.0, x - 4), self.H).adjusted(-1, -1, 1, 1)
+        r = self.node.body_rect()
+        self.setPos(r.left() + 6, r.bottom() - 4)
+        self.setVisible(bool(rects))
+        self.update()
+
+    def rects(self) -> list[QRectF]:
+        """Where each badge is drawn, relative to the scene (their size is in screen pixels)."""
+        return [self.mapRectToScene(r) for r in self._rects]
+
+    def screen_rects(self, view: Any) -> list[QRectF]:
+        """Where each badge is drawn in ``view``'s viewport, in pixels."""
+        t = self.deviceTransform(view.viewportTransform())
+        return [t.mapRect(r) for r in self._rects]
+
+    def boundingRect(self) -> QRectF:
+        return self._bounds
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
+              widget: QWidget | None = None) -> None:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setFont(_badge_font())
+        h = self.H
+        for rect, (text, colour) in zip(self._rects, self.node.badges.values(), strict=False):
+            c = QColor(colour or "#cccccc")
+            painter.setPen(QPen(c, 1.2))
+            painter.setBrush(QBrush(QColor(20, 22, 26, 240)))
+            painter.drawRoundedRect(rect, h / 2, h / 2)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(QBrush(c))
+            painter.drawEllipse(QPointF(rect.left() + h / 2, rect.center().y()), 4.5, 4.5)
+            if text:
+                painter.setPen(QPen(S.TEXT))
+                painter.drawText(QRectF(rect.left() + h, rect.top(), rect.width() - h - 3,
+                                        rect.height()), Qt.AlignmentFlag.AlignCenter, text)
+
+
+_BADGE_FONT: Any = None
+
+
+def _badge_font() -> Any:
+    global _BADGE_FONT
+    if _BADGE_FONT is None:
+        _BADGE_FONT = S.font(BadgeItem.FONT_PT, bold=True)
+    return _BADGE_FONT
+
+
 class NodeItem(QGraphicsItem):
     """A node: coloured header with the node's name and op, named ports, output shape, badge."""
 
@@ -92,6 +165,9 @@ class NodeItem(QGraphicsItem):
                       | QGraphicsItem.GraphicsItemFlag.ItemSendsScenePositionChanges)
         self.setAcceptHoverEvents(True)
         self.setZValue(1)
+        # repainted from a pixmap unless the node itself changed: a live run redraws the
+        # values, wires and unit maps around unchanged nodes several times a second
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.inputs: dict[str, PortItem] = {}
         self.output: PortItem | None = None
         self.title = ""
@@ -103,6 +179,7 @@ class NodeItem(QGraphicsItem):
         self.failed: str | None = None
         self.badges: dict[str, tuple[str, str]] = {}  # kind -> (text, colour)
         self.badge_details: dict[str, str] = {}  # kind -> longer text for the tooltip
+        self.badge_item = BadgeItem(self)
         self.step_phase: str | None = None
         self._base_tip = ""
         self._rect = QRectF()
@@ -158,6 +235,7 @@ class NodeItem(QGraphicsItem):
         self.output.setPos(width, self.port_row_y(0) if len(ports) <= 1 else S.HEADER_H + 16 + (rows * S.ROW_H) / 2 - S.ROW_H / 2)
         self._base_tip = self._tooltip(node)
         self._update_tooltip()
+        self.badge_item.relayout()
         self.update()
 
     def set_failed(self, message: str | None) -> None:
@@ -181,6 +259,7 @@ class NodeItem(QGraphicsItem):
             self.badges[kind] = (text, colour)
             self.badge_details[kind] = detail
         self._update_tooltip()
+        self.badge_item.relayout()
         self.update()
 
     def set_step_phase(self, phase: str | None) -> None:
@@ -319,34 +398,11 @@ class NodeItem(QGraphicsItem):
             painter.setFont(S.font(9, bold=True))
             painter.drawText(QRectF(at.x() - 9, at.y() - 9, 18, 18), Qt.AlignmentFlag.AlignCenter,
                              "!")
-        if self.badges:
-            self._paint_badges(painter, r)
 
     def badge_rects(self) -> list[QRectF]:
-        """Where each badge is drawn (item coordinates), in the order of ``badges``: small
-        pills straddling the bottom border, from the left."""
-        fm = QFontMetricsF(S.font(7.5))
-        x, out = self._rect.left() + 6, []
-        for text, _colour in self.badges.values():
-            w = BADGE_H + (fm.horizontalAdvance(text) + 6 if text else 0)
-            out.append(QRectF(x, self._rect.bottom() - BADGE_H / 2 + 2, w, BADGE_H))
-            x += w + 4
-        return out
-
-    def _paint_badges(self, painter: QPainter, r: QRectF) -> None:
-        painter.setFont(S.font(7.5))
-        for rect, (text, colour) in zip(self.badge_rects(), self.badges.values(), strict=True):
-            c = QColor(colour or "#cccccc")
-            painter.setPen(QPen(QColor(0, 0, 0, 160), 1))
-            painter.setBrush(QBrush(QColor(20, 22, 26, 235)))
-            painter.drawRoundedRect(rect, BADGE_H / 2, BADGE_H / 2)
-            painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(QBrush(c))
-            painter.drawEllipse(QPointF(rect.left() + BADGE_H / 2, rect.center().y()), 4, 4)
-            if text:
-                painter.setPen(QPen(S.TEXT))
-                painter.drawText(QRectF(rect.left() + BADGE_H, rect.top(), rect.width() - BADGE_H - 3,
-                                        rect.height()), Qt.AlignmentFlag.AlignCenter, text)
+        """Where each badge is drawn (scene coordinates at the current zoom), in the order of
+        ``badges``: pills of a fixed size on screen under the node's bottom-left corner."""
+        return self.badge_item.rects()
 
     def _paint_far(self, painter: QPainter, r: QRectF, selected: bool) -> None:
         """Zoomed far out: body and header as flat boxes, no text."""
@@ -374,10 +430,6 @@ class NodeItem(QGraphicsItem):
             painter.setPen(pen)
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawRect(r.adjusted(-4, -4, 4, 4))
-        if self.badges:
-            for rect, (_text, colour) in zip(self.badge_rects(), self.badges.values(), strict=True):
-                painter.fillRect(QRectF(rect.left(), rect.top(), BADGE_H, BADGE_H),
-                                 QColor(colour or "#ccc"))
 
     def mouseDoubleClickEvent(self, event: Any) -> None:
         self._scene.node_double_clicked(self.node_id)

@@ -18,8 +18,10 @@ import numpy as np
 from PySide6.QtCore import QObject, QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor
 
+from ...engine.digest import Digest
 from .items import NodeItem, PortItem
 from .labelplacer import LabelPlacer, RectGrid
+from .unitmaps import UnitStrip
 from .wirelabels import WireLabelItem
 from .wires import EdgeItem
 
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
     from .scene import GraphScene
 
 FLOW_MIN_W, FLOW_MAX_W = 1.5, 8.0
+FLOW_STEPS = 24  # distinct widths and colours of the ramp
 # gradient-flow colour ramp, weak → strong
 FLOW_RAMP = ((0.0, QColor("#3a5f8f")), (0.45, QColor("#5aa0d8")), (0.75, QColor("#ffd166")),
              (1.0, QColor("#ff6b3d")))
@@ -57,6 +60,7 @@ def flow_widths(magnitudes: Mapping[str, float]) -> dict[str, tuple[float, float
             out[k] = (FLOW_MIN_W, 0.0)
             continue
         t = 0.5 if span < 1e-12 else (logs[k] - lo) / span
+        t = round(t * FLOW_STEPS) / FLOW_STEPS  # live updates repaint a wire only when it changes
         out[k] = (FLOW_MIN_W + t * (FLOW_MAX_W - FLOW_MIN_W), t)
     return out
 
@@ -68,6 +72,7 @@ class Overlays(QObject):
 
     changed = Signal()  # the wire data changed (set, cleared, or a source node went away)
     owner_changed = Signal(str)  # who writes the wire data now ('' when nobody)
+    flow_changed = Signal(object)  # (weakest, strongest) mean |gradient| drawn, or None: off
 
     def __init__(self, scene: GraphScene) -> None:
         super().__init__(scene)
@@ -80,6 +85,7 @@ class Overlays(QObject):
         self._labels_visible = True
         self._flow: dict[str, float] | None = None
         self._flow_style: dict[str, tuple[float, float]] = {}
+        self.strips: dict[str, UnitStrip] = {}  # unit maps or histograms under nodes
         self._step_nodes: set[str] = set()
         self._step_edges: set[str] = set()
         self._relayout: set[str] | None = set()  # sources to re-place; None: all
@@ -92,6 +98,7 @@ class Overlays(QObject):
     # -- what the scene tells us ----------------------------------------------------------------
     def node_removed(self, node_id: str) -> None:
         self._step_nodes.discard(node_id)
+        self.strips.pop(node_id, None)  # a child of the node's item: gone with it
         had_value = self.wire_values.pop(node_id, None) is not None
         had_grad = self.wire_grads.pop(node_id, None) is not None
         if had_value or had_grad:
@@ -114,12 +121,17 @@ class Overlays(QObject):
             return
         moved = set(moved) | {item.node_id}
         body = item.mapRectToScene(item.body_rect())
+        strip = self.strips.get(item.node_id)
+        if strip is not None:
+            body = body.united(strip.scene_rect())
         moved |= {src for src, label in self.wire_labels.items()
                   if label.label_scene_rect().intersects(body)}
         self._schedule_layout(moved)
 
     def nodes_refreshed(self) -> None:
         """Node sizes may have changed: re-place the labels now in the way."""
+        for strip in self.strips.values():
+            strip.relayout()
         if self.wire_labels:
             self._schedule_layout(self._labels_needing_place())
 
@@ -129,19 +141,28 @@ class Overlays(QObject):
         return bool(self.wire_values or self.wire_grads)
 
     @property
+    def has_arrays(self) -> bool:
+        """Wire data as whole arrays (Evaluate, the step-through), not a live run's digests."""
+        return self.has_wire_data and not any(
+            isinstance(a, Digest) for a in (*self.wire_values.values(), *self.wire_grads.values()))
+
+    @property
     def labels_visible(self) -> bool:
         return self._labels_visible
 
-    def set_wire_data(self, values: Mapping[str, np.ndarray | None],
-                      grads: Mapping[str, np.ndarray | None], owner: str = "evaluate") -> None:
+    def set_wire_data(self, values: Mapping[str, np.ndarray | Digest | None],
+                      grads: Mapping[str, np.ndarray | Digest | None], owner: str = "evaluate",
+                      still: bool = False) -> None:
         """Show each source node's value and gradient on its wires (keyed by document node id;
         a node missing from a map, or None, shows nothing for that part). Arrays are copied.
-        ``owner`` takes the wires: the previous owner hears ``owner_changed``."""
-        self.wire_values = {k: np.array(v, copy=True) for k, v in values.items()
+        ``owner`` takes the wires: the previous owner hears ``owner_changed``. ``still``: the
+        graph has not moved since the last call (a live run: the graph is locked), so only labels
+        that outgrew their spot are placed again (the others are not checked for overlaps)."""
+        self.wire_values = {k: _kept(v) for k, v in values.items()
                             if v is not None and k in self.scene.nodes}
-        self.wire_grads = {k: np.array(g, copy=True) for k, g in grads.items()
+        self.wire_grads = {k: _kept(g) for k, g in grads.items()
                            if g is not None and k in self.scene.nodes}
-        self._sync_labels(layout_now=True)
+        self._sync_labels(layout_now=True, still=still)
         self._set_owner(owner)
         self.changed.emit()
 
@@ -170,7 +191,7 @@ class Overlays(QObject):
         for label in self.wire_labels.values():
             label.set_shown(self._labels_visible)
 
-    def _sync_labels(self, layout_now: bool = False) -> None:
+    def _sync_labels(self, layout_now: bool = False, still: bool = False) -> None:
         """One label per source node with data, sinks included; removed when data goes."""
         outgoing: dict[str, int] = {}
         for edge in self.scene.edges.values():
@@ -192,7 +213,12 @@ class Overlays(QObject):
             if edge.toolTip():
                 edge.setToolTip("")  # set again on hover (helpEvent), from the new numbers
         key = (frozenset(self.scene.edges), frozenset(self.wire_labels))
-        todo = None if key != self._layout_key else self._labels_needing_place()
+        if key != self._layout_key:
+            todo: set[str] | None = None
+        elif still:
+            todo = {src for src, label in self.wire_labels.items() if label.needs_place}
+        else:
+            todo = self._labels_needing_place()
         if layout_now:
             self._layout_timer.stop()
             pending, self._relayout = self._relayout, set()
@@ -208,8 +234,8 @@ class Overlays(QObject):
         if not self.wire_labels:
             return set()
         bodies = RectGrid()
-        for item in self.scene.nodes.values():
-            bodies.add(item.mapRectToScene(item.body_rect()))
+        for rect in self._obstacles():
+            bodies.add(rect)
         placed = RectGrid()
         out = set()
         for src, label in self.wire_labels.items():
@@ -225,6 +251,12 @@ class Overlays(QObject):
                 continue
             placed.add(r)
         return out
+
+    def _obstacles(self) -> list[Any]:
+        """What a label must not cover: node bodies and the unit maps under them."""
+        rects = [item.mapRectToScene(item.body_rect()) for item in self.scene.nodes.values()]
+        rects += [strip.scene_rect() for strip in self.strips.values() if strip.isVisible()]
+        return rects
 
     def _schedule_layout(self, sources: set[str] | None) -> None:
         if sources is None or self._relayout is None:
@@ -248,8 +280,7 @@ class Overlays(QObject):
         for edge in self.scene.edges.values():
             by_src.setdefault(edge.src, []).append(edge)
         strokes = {eid: e.shape() for eid, e in self.scene.edges.items()}
-        bodies = [item.mapRectToScene(item.body_rect()) for item in self.scene.nodes.values()]
-        placer = LabelPlacer(bodies, strokes)
+        placer = LabelPlacer(self._obstacles(), strokes)
         if sources is None:
             todo = list(self.wire_labels)
             self._layout_key = (frozenset(self.scene.edges), frozenset(self.wire_labels))
@@ -378,10 +409,22 @@ class Overlays(QObject):
         their wires; wire width (1.5..8 px, log scale) and colour follow it. None turns it off."""
         self._flow = None if widths is None else dict(widths)
         wired = {e.src for e in self.scene.edges.values()}  # the scale spans the wires drawn
-        self._flow_style = {} if widths is None else flow_widths(
-            {k: v for k, v in widths.items() if k in wired})
+        drawn = {} if widths is None else {k: v for k, v in widths.items() if k in wired}
+        self._flow_style = {} if widths is None else flow_widths(drawn)
         for edge in self.scene.edges.values():
             self._apply_flow_to(edge)
+        self.flow_changed.emit(self.flow_range)
+
+    @property
+    def flow_range(self) -> tuple[float, float] | None:
+        """The weakest and strongest positive mean |gradient| the wires show (None: overlay off;
+        (0, 0) when no wire has a gradient)."""
+        if self._flow is None:
+            return None
+        wired = {e.src for e in self.scene.edges.values()}
+        mags = [v for k, v in self._flow.items()
+                if k in wired and v is not None and math.isfinite(v) and v > 0]
+        return (min(mags), max(mags)) if mags else (0.0, 0.0)
 
     @property
     def flow_overlay(self) -> dict[str, float] | None:
@@ -397,3 +440,45 @@ class Overlays(QObject):
             return
         width, t = style
         edge.set_flow(width, flow_colour(t))
+
+    # -- unit maps and histograms under nodes ------------------------------------------------
+    def strip_for(self, node_id: str) -> UnitStrip | None:
+        """The strip under ``node_id`` (made on first use; None when the node is not shown)."""
+        strip = self.strips.get(node_id)
+        if strip is None:
+            item = self.scene.nodes.get(node_id)
+            if item is None:
+                return None
+            strip = self.strips[node_id] = UnitStrip(item, item.body_rect)
+        return strip
+
+    def set_unit_maps(self, node_id: str, maps: Any, units: int, lo: float, hi: float,
+                      centred: bool, tip: str = "") -> None:
+        """Each of ``node_id``'s units over the input plane, under the node (see UnitStrip)."""
+        strip = self.strip_for(node_id)
+        if strip is not None:
+            new = not strip.images and strip.hist is None
+            strip.set_maps(maps, units, lo, hi, centred, tip)
+            if new:
+                self.nodes_refreshed()  # labels now in the way move
+
+    def set_unit_histogram(self, node_id: str, counts: Any, lo: float, hi: float,
+                           tip: str = "") -> None:
+        strip = self.strip_for(node_id)
+        if strip is not None:
+            new = not strip.images and strip.hist is None
+            strip.set_histogram(counts, lo, hi, tip)
+            if new:
+                self.nodes_refreshed()
+
+    def clear_unit_strips(self) -> None:
+        for strip in self.strips.values():
+            scene = strip.scene()
+            if scene is not None:
+                scene.removeItem(strip)
+        self.strips.clear()
+
+
+def _kept(a: Any) -> Any:
+    """A digest as it is (immutable), an array as a copy."""
+    return a if isinstance(a, Digest) else np.array(a, copy=True)

@@ -21,6 +21,10 @@ WIRE_OK = QColor("#7fd17f")
 WIRE_BAD = QColor("#ff6b6b")
 ERROR = QColor("#e5484d")
 OUTPUT_MARK = QColor("#ffd166")
+# gradient-health badges (the Check Health tool and the live badges during training)
+HEALTH_PROBLEM = "#ff9f1a"  # orange: dead or saturated for half the units, vanishing, exploding
+HEALTH_NOTICE = "#d9c25a"  # straw: a few dead or saturated units, worth knowing
+HEALTH_COLOURS = {"problem": HEALTH_PROBLEM, "notice": HEALTH_NOTICE}
 
 NODE_MIN_WIDTH = 150.0
 HEADER_H = 26.0

@@ -3,6 +3,7 @@ palette drops, keyboard nudging."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
@@ -28,6 +29,8 @@ class GraphView(QGraphicsView):
             self.setScene(scene)
         self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
+        # the grid behind the graph changes only when the view moves: drawn once, then blitted
+        self.setCacheMode(QGraphicsView.CacheModeFlag.CacheBackground)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
         self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
         self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
@@ -39,9 +42,22 @@ class GraphView(QGraphicsView):
         self._panning = False
         self._space = False
         self._pan_start = QPointF()
+        self.paint_seconds = 0.0
 
     def graph_scene(self) -> GraphScene:
         return self.scene()  # type: ignore[return-value]
+
+    @property
+    def editable(self) -> bool:
+        """False while the scene is read-only (a run trains the graph): no drops, no Quick Add."""
+        scene = self.scene()
+        return scene is not None and not getattr(scene, "read_only", False)
+
+    def paintEvent(self, event: Any) -> None:
+        t0 = time.thread_time()
+        super().paintEvent(event)
+        # the GUI thread's CPU time painting the canvas (a live run paces its updates by it)
+        self.paint_seconds += time.thread_time() - t0
 
     # -- zoom ------------------------------------------------------------------------------
     def zoom(self) -> float:
@@ -127,7 +143,7 @@ class GraphView(QGraphicsView):
 
     def mouseDoubleClickEvent(self, event: Any) -> None:
         item = self.itemAt(event.position().toPoint())
-        if item is None:
+        if item is None and self.editable:
             self.quick_add_requested.emit(self.mapToScene(event.position().toPoint()))
             event.accept()
             return
@@ -140,7 +156,7 @@ class GraphView(QGraphicsView):
             self._space = True
             self.setCursor(Qt.CursorShape.OpenHandCursor)
             return
-        if key == Qt.Key.Key_Tab:
+        if key == Qt.Key.Key_Tab and self.editable:
             self.quick_add_requested.emit(self.cursor_scene_pos())
             event.accept()
             return
@@ -175,19 +191,19 @@ class GraphView(QGraphicsView):
 
     # -- drops from the palette ------------------------------------------------------------
     def dragEnterEvent(self, event: Any) -> None:
-        if event.mimeData().hasFormat(OP_MIME):
+        if event.mimeData().hasFormat(OP_MIME) and self.editable:
             event.acceptProposedAction()
         else:
             super().dragEnterEvent(event)
 
     def dragMoveEvent(self, event: Any) -> None:
-        if event.mimeData().hasFormat(OP_MIME):
+        if event.mimeData().hasFormat(OP_MIME) and self.editable:
             event.acceptProposedAction()
         else:
             super().dragMoveEvent(event)
 
     def dropEvent(self, event: Any) -> None:
-        if event.mimeData().hasFormat(OP_MIME):
+        if event.mimeData().hasFormat(OP_MIME) and self.editable:
             op = bytes(event.mimeData().data(OP_MIME).data()).decode("utf-8")
             pos = self.mapToScene(event.position().toPoint())
             event.acceptProposedAction()

@@ -30,6 +30,7 @@ from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFontMetricsF, QImage, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
+from ...engine.digest import Digest, as_matrix, digest
 from ...engine.formatting import number as fmt_number
 from ...engine.formatting import shape as fmt_shape
 from ...engine.formatting import summary
@@ -63,50 +64,30 @@ def _as_float(a: Any) -> np.ndarray:
 
 
 def is_scalar(a: Any) -> bool:
-    return int(np.size(a)) == 1
+    return (a.size if isinstance(a, Digest) else int(np.size(a))) == 1
 
 
 def stats_html(a: Any, title: str, colour: QColor) -> str:
-    """Tooltip block: shape, min/max/mean/std and the first few numbers."""
-    arr = _as_float(a)
+    """Tooltip block: shape, min/max/mean/std and the first few numbers (``a`` an array or its
+    :class:`~playground.engine.digest.Digest`)."""
+    d = digest(a)
     head = f"<b style='color:{colour.name()}'>{html.escape(title)}</b>"
-    if arr.size == 1:
-        return f"{head} {fmt_number(arr.reshape(-1)[0], 6)}"
-    if arr.size == 0:
-        return f"{head} {fmt_array_shape(arr.shape)} (empty)"
-    flat = arr.reshape(-1)
-    with np.errstate(all="ignore"):
-        stats = (f"min {fmt_number(np.min(flat))} · max {fmt_number(np.max(flat))} · "
-                 f"mean {fmt_number(np.mean(flat))} · std {fmt_number(np.std(flat))} · "
-                 f"‖·‖ {fmt_number(np.linalg.norm(flat))}")
-    first = ", ".join(fmt_number(v) for v in flat[:6]) + (", …" if flat.size > 6 else "")
-    return f"{head} {fmt_array_shape(arr.shape)}<br>{stats}<br>[{first}]"
+    if d.size == 1:
+        return f"{head} {fmt_number(d.scalar(), 6)}"
+    if d.size == 0:
+        return f"{head} {fmt_array_shape(d.shape)} (empty)"
+    stats = (f"min {fmt_number(d.min)} · max {fmt_number(d.max)} · "
+             f"mean {fmt_number(d.mean)} · std {fmt_number(d.std)} · "
+             f"‖·‖ {fmt_number(d.norm)}")
+    first = ", ".join(fmt_number(v) for v in d.head) + (", …" if d.size > d.head.size else "")
+    return f"{head} {fmt_array_shape(d.shape)}<br>{stats}<br>[{first}]"
 
 
 # ----------------------------------------------------------------------------- heatmaps
 
 def as_2d(a: Any) -> np.ndarray:
     """A matrix view for display: scalar 1×1, vector 1×n, more axes (rows of the last)."""
-    arr = _as_float(a)
-    if arr.ndim == 0:
-        return arr.reshape(1, 1)
-    if arr.ndim == 1:
-        return arr.reshape(1, -1)
-    if arr.ndim == 2:
-        return arr
-    return arr.reshape(-1, arr.shape[-1])
-
-
-def _block_mean(m: np.ndarray, axis: int, n: int) -> np.ndarray:
-    size = m.shape[axis]
-    if size <= n:
-        return m
-    starts = np.linspace(0, size, n + 1).astype(np.int64)[:-1]
-    counts = np.diff(np.append(starts, size))
-    sums = np.add.reduceat(m, starts, axis=axis)
-    shape = [1, 1]
-    shape[axis] = n
-    return sums / counts.reshape(shape)
+    return as_matrix(_as_float(a))
 
 
 def _diverging_lut() -> np.ndarray:
@@ -122,21 +103,24 @@ LUT = _diverging_lut()
 
 
 def heatmap_rgb(m: np.ndarray, scale: float | None = None) -> np.ndarray:
-    """(rows, cols, 3) uint8 colours of ``m`` in the diverging map, symmetric about zero."""
-    m = np.nan_to_num(np.asarray(m, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+    """(rows, cols, 3) uint8 colours of ``m`` in the diverging map, symmetric about zero
+    (NaN and infinities drawn as zero). Few NumPy calls: live runs draw many of these."""
+    m = np.asarray(m, dtype=np.float64)
+    if m.size and not np.isfinite(m).all():
+        m = np.nan_to_num(m, nan=0.0, posinf=0.0, neginf=0.0)
     if scale is None:
-        scale = float(np.max(np.abs(m))) if m.size else 0.0
+        scale = float(np.abs(m).max()) if m.size else 0.0
     if scale <= 0:
         scale = 1.0
-    idx = np.round((np.clip(m / scale, -1.0, 1.0) + 1.0) * 127.5).astype(np.int64)
-    return LUT[np.clip(idx, 0, 255)]
+    idx = np.rint(m * (127.5 / scale) + 127.5).astype(np.intp)
+    np.clip(idx, 0, 255, out=idx)
+    return LUT[idx]
 
 
 def thumbnail(a: Any) -> QImage:
-    """A heatmap of ``a`` downsampled (block means) to at most THUMB_W × THUMB_H cells."""
-    m = as_2d(a)
-    m = _block_mean(_block_mean(np.nan_to_num(m.astype(np.float64)), 0, THUMB_H), 1, THUMB_W)
-    rgb = np.ascontiguousarray(heatmap_rgb(m))
+    """A heatmap of ``a`` (an array or its digest) as block means of at most THUMB_W × THUMB_H
+    cells."""
+    rgb = np.ascontiguousarray(heatmap_rgb(digest(a, THUMB_H, THUMB_W).grid))
     h, w = rgb.shape[:2]
     image = QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888)
     return image.copy()  # own the pixels: rgb is freed after this returns
@@ -177,8 +161,11 @@ class WireLabelItem(QGraphicsItem):
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)  # clicks reach what is below
 
     # -- content ---------------------------------------------------------------------------
-    def set_data(self, value: np.ndarray | None, grad: np.ndarray | None, count: int,
-                 name: str = "") -> None:
+    def set_data(self, value: np.ndarray | Digest | None, grad: np.ndarray | Digest | None,
+                 count: int, name: str = "") -> None:
+        """Show ``value`` and ``grad`` (arrays, or their digests: a live run's wires)."""
+        value = None if value is None else digest(value, THUMB_H, THUMB_W)
+        grad = None if grad is None else digest(grad, THUMB_H, THUMB_W)
         self.prepareGeometryChange()
         self.count = count
         self.value_text = "" if value is None else summary(value)
@@ -189,7 +176,7 @@ class WireLabelItem(QGraphicsItem):
         self._header = ""
         if tensor:
             ref = value if value is not None else grad
-            self._header = fmt_array_shape(np.shape(ref) if ref is not None else ()) + (f"  {hint}" if hint else "")
+            self._header = fmt_array_shape(ref.shape if ref is not None else ()) + (f"  {hint}" if hint else "")
             for arr, colour, mark in ((value, VALUE_COLOUR, ""), (grad, GRAD_COLOUR, GRAD_MARK)):
                 if arr is not None:
                     text = summary(arr)
@@ -209,7 +196,7 @@ class WireLabelItem(QGraphicsItem):
                 self._header = hint
             self._chip = ((self.value_text, VALUE_COLOUR, None) if value is not None else
                           (GRAD_MARK + self.grad_text, GRAD_COLOUR, None) if grad is not None else None)
-        fm = QFontMetricsF(S.font(FONT_PT))
+        fm = _metrics()
         lh = line_height()
         width = fm.horizontalAdvance(self._header) if self._header else 0.0
         for text, _colour, thumb in self._lines:
@@ -367,6 +354,14 @@ def _label_font() -> Any:
 
 
 _LINE_H: float | None = None
+_METRICS: QFontMetricsF | None = None
+
+
+def _metrics() -> QFontMetricsF:
+    global _METRICS
+    if _METRICS is None:
+        _METRICS = QFontMetricsF(S.font(FONT_PT))
+    return _METRICS
 
 
 def line_height() -> float:

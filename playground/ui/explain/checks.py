@@ -13,8 +13,10 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QApplication
 
+from ...engine.digest import Digest
 from ...engine.gradcheck import GRADCHECK_TOLERANCE, check_program
 from ...graph.health import gradient_health
+from ..canvas.style import HEALTH_COLOURS
 from .evaluate import ERRORS, Evaluation, Evaluator
 
 if TYPE_CHECKING:
@@ -22,15 +24,19 @@ if TYPE_CHECKING:
     from ..services import WindowServices
     from ..session import Session
 
-GRADCHECK_OK, GRADCHECK_BAD, HEALTH_COLOUR = "#3ccf5a", "#ff4d4f", "#ff9f1a"
+GRADCHECK_OK, GRADCHECK_BAD = "#3ccf5a", "#ff4d4f"
+HEALTH_COLOUR = HEALTH_COLOURS["problem"]
 GRADCHECK_KIND, HEALTH_KIND = "gradient check", "health"
 
 
-def flow_magnitudes(grads: Mapping[str, np.ndarray | None]) -> dict[str, float]:
+def flow_magnitudes(grads: Mapping[str, np.ndarray | Digest | None]) -> dict[str, float]:
     """Mean |gradient| per source node (what the flow overlay draws)."""
     out = {}
     for nid, g in grads.items():
         if g is None:
+            continue
+        if isinstance(g, Digest):  # a live run's wires
+            out[nid] = g.mean_abs
             continue
         a = np.abs(np.asarray(g, dtype=np.float64))
         out[nid] = float(np.mean(a)) if a.size else 0.0
@@ -211,13 +217,18 @@ class GradientChecks(QObject):
         ov.clear_node_badges(HEALTH_KIND)
         per_node = self._per_document_node(ev, {k: [v] for k, v in flagged.items()},
                                            lambda a, b: a + b)
+        problems = 0
         for nid, items in per_node.items():
-            kinds = ", ".join(dict.fromkeys(h.kind.replace("_", " ") for h in items))
+            badge = ", ".join(dict.fromkeys(h.badge for h in items))
             detail = "<br>".join(h.explanation for h in items)
-            ov.set_node_badge(nid, HEALTH_KIND, kinds, HEALTH_COLOUR, detail=detail)
+            level = "problem" if any(h.level == "problem" for h in items) else "notice"
+            problems += level == "problem"
+            ov.set_node_badge(nid, HEALTH_KIND, badge, HEALTH_COLOURS[level], detail=detail)
         n = len(per_node)
+        notices = n - problems
+        said = [f"{problems} problem{'s' if problems != 1 else ''}"] if problems else []
+        said += [f"{notices} node{'s' if notices != 1 else ''} worth a look"] if notices else []
         self.services.show_status(
             "Gradient health: no problems found" if not n else
-            f"Gradient health: {n} node{'s' if n != 1 else ''} flagged (hover the orange badges)",
-            12000)
+            f"Gradient health: {' and '.join(said)} (hover the badges)", 12000)
         return dict(flagged)

@@ -13,8 +13,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, Qt
-from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtWidgets import QLabel, QScrollArea, QSizePolicy, QStackedWidget, QVBoxLayout, QWidget
 
+from ...engine.digest import Digest, digest, matrix_shape
 from ...engine.formatting import number as fmt_number
 from ..canvas.wirelabels import as_2d, fmt_array_shape
 from ..plotstyle import BACKGROUND, style_plot
@@ -28,18 +30,16 @@ DIVERGING = pg.ColorMap(pos=np.array([0.0, 0.5, 1.0]),
                         color=np.array([(48, 104, 200), (247, 247, 247), (214, 72, 40)], dtype=np.ubyte))
 
 
-def stats_line(a: np.ndarray | None) -> str:
+def stats_line(a: np.ndarray | Digest | None) -> str:
     if a is None:
         return "—"
-    arr = np.asarray(a, dtype=np.float64)
-    if arr.size == 0:
-        return f"{fmt_array_shape(arr.shape)} (empty)"
-    flat = arr.reshape(-1)
-    with np.errstate(all="ignore"):
-        parts = [f"min {fmt_number(np.min(flat))}", f"max {fmt_number(np.max(flat))}",
-                 f"mean {fmt_number(np.mean(flat))}", f"std {fmt_number(np.std(flat))}",
-                 f"‖·‖ {fmt_number(np.linalg.norm(flat))}"]
-    shape = "scalar" if arr.ndim == 0 else fmt_array_shape(arr.shape)
+    d = digest(a)
+    if d.size == 0:
+        return f"{fmt_array_shape(d.shape)} (empty)"
+    parts = [f"min {fmt_number(d.min)}", f"max {fmt_number(d.max)}",
+             f"mean {fmt_number(d.mean)}", f"std {fmt_number(d.std)}",
+             f"‖·‖ {fmt_number(d.norm)}"]
+    shape = "scalar" if d.ndim == 0 else fmt_array_shape(d.shape)
     return f"{shape} · " + " · ".join(parts)
 
 
@@ -59,19 +59,26 @@ class _Heatmap:
         self.bar.setImageItem(self.image, insert_in=self.plot)
         self.data: np.ndarray | None = None
 
-    def set(self, a: np.ndarray | None, note: str = "") -> None:
+    def set(self, a: np.ndarray | Digest | None, note: str = "") -> None:
         if a is None:
             self.data = None
             self.image.clear()
             self.plot.setTitle(f"{self.title}: {note or 'none'}")
             return
-        m = np.nan_to_num(as_2d(a).astype(np.float64))
+        if isinstance(a, Digest):  # a live run's wire: its block means
+            m = a.grid
+            whole = matrix_shape(a.shape)
+            title = f"{self.title} {fmt_array_shape(a.shape)}" + (
+                f", in {m.shape[0]}×{m.shape[1]} block means" if m.shape != whole else "")
+        else:
+            m = np.nan_to_num(as_2d(a).astype(np.float64))
+            title = f"{self.title} {fmt_array_shape(m.shape)}"
         self.data = m
         limit = float(np.max(np.abs(m))) if m.size else 0.0
         limit = limit if limit > 0 else 1.0
         self.image.setImage(m, autoLevels=False, levels=(-limit, limit))
         self.bar.setLevels((-limit, limit))
-        self.plot.setTitle(f"{self.title} {fmt_array_shape(m.shape)}")
+        self.plot.setTitle(title)
         self.plot.setRange(xRange=(0, m.shape[1]), yRange=(0, m.shape[0]), padding=0.02)
 
 
@@ -99,7 +106,17 @@ class ValueDetailPanel(QWidget):
         layout = self.graphics.ci
         self.value_map = _Heatmap(layout, 0, "value")
         self.grad_map = _Heatmap(layout, 1, "gradient ∂L/∂value")  # side by side: docks are wide
-        box.addWidget(self.graphics, 1)
+        # or a picture (a node's unit maps during training), scrolling when large
+        self.picture = QLabel()
+        self.picture.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.picture_scroll = QScrollArea()
+        self.picture_scroll.setWidget(self.picture)
+        self.picture_scroll.setWidgetResizable(False)
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.graphics)
+        self.pages.addWidget(self.picture_scroll)
+        box.addWidget(self.pages, 1)
+        self.picture_key: str | None = None  # what the picture shows (e.g. 'maps:n8')
 
     @property
     def value_image(self) -> pg.ImageItem:
@@ -109,10 +126,23 @@ class ValueDetailPanel(QWidget):
     def grad_image(self) -> pg.ImageItem:
         return self.grad_map.image
 
+    def show_picture(self, key: str, title: str, image: QImage, caption: str = "") -> None:
+        """Show ``image`` (e.g. every unit's map of a node) instead of the heatmaps; ``key``
+        names what it shows, so its owner can refresh it while it is in view."""
+        self.picture_key = key
+        self.node_id = None
+        self.heading.setText(f"<b>{title}</b>")
+        self.stats.setText(caption)
+        self.picture.setPixmap(QPixmap.fromImage(image))
+        self.picture.resize(image.width(), image.height())
+        self.pages.setCurrentWidget(self.picture_scroll)
+
     def show_data(self, node_id: str, title: str, value: Any, grad: Any, where: str = "") -> None:
+        self.pages.setCurrentWidget(self.graphics)
+        self.picture_key = None
         self.node_id = node_id
-        value = None if value is None else np.asarray(value)
-        grad = None if grad is None else np.asarray(grad)
+        value = None if value is None or isinstance(value, Digest) else np.asarray(value)
+        grad = None if grad is None or isinstance(grad, Digest) else np.asarray(grad)
         self.heading.setText(f"<b>{title}</b>" + (f" — {where}" if where else ""))
         self.stats.setText(
             f"<span style='color:#2e8b3a'><b>value</b></span> {stats_line(value)}<br>"
@@ -127,6 +157,8 @@ class ValueDetailPanel(QWidget):
         self.graphics.close()
 
     def clear(self, text: str = "") -> None:
+        self.pages.setCurrentWidget(self.graphics)
+        self.picture_key = None
         self.node_id = None
         self.heading.setText(text or "No values: press Evaluate (Ctrl+E).")
         self.stats.setText("")

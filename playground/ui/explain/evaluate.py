@@ -8,30 +8,26 @@ every gradient, and hands each node's value and ∂L/∂value to the scene's ove
 (:meth:`Session.trained_arrays`), else initialised with the run seed.
 
 While values are shown, any change to the document re-evaluates after 150 ms; a graph that cannot
-compute clears the labels and the status bar says why. During training the labels follow the
-worker's snapshots (about 4 Hz): the parameter copies are loaded into a program of our own (never
-the live one) and run on one validation batch in the GUI thread, as long as that takes under 5 ms;
-otherwise only the parameters' values are shown.
+compute clears the labels and the status bar says why. During training the wires belong to the
+live canvas (:mod:`playground.ui.training.live_canvas`): it shows the run's own values.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QSpinBox
 
 from ...engine import EngineError, Program
 from ...engine.formatting import summary
-from ...graph import COMPOSITE, GraphModel, compile_graph
+from ...graph import GraphModel, compile_graph
+from ...graph.compile import program_ids
 from ...graph.inputs import inputs_without_value
-from ...training import TrainingError, bind
+from ...training import TrainingError
 from ...training.datasets import DatasetError
-from ...training.loop import encode_targets
 from ...training.workbench import set_fitting_params
 from ..canvas.wirelabels import LOD_LABELS
 
@@ -41,10 +37,8 @@ if TYPE_CHECKING:
     from ..session import Session
 
 DEBOUNCE_MS = 150
-TRAINING_REFRESH_MS = 250  # ~4 Hz
-CHEAP_PASS_S = 0.005  # a forward + backward during training must stay under this
 ERRORS = (EngineError, TrainingError, DatasetError, ValueError, FloatingPointError, KeyError)
-OWNER, TRAINING_OWNER = "evaluate", "training"
+OWNER = "evaluate"
 
 
 class EvaluateError(EngineError):
@@ -60,19 +54,6 @@ class Evaluation:
     prefix: str  # program-key prefix of the document shown ('' at the top level)
     ids: dict[str, int] = field(default_factory=dict)  # document node id → program index
     note: str = ""  # what was fed (for the status bar)
-
-
-def program_ids(model: GraphModel, program: Program, prefix: str) -> dict[str, int]:
-    """Document node id → program index, for the document shown inside ``prefix``."""
-    ids = {}
-    for nid, node in model.nodes.items():
-        key = prefix + nid
-        i = program.index.get(key)
-        if i is None:
-            continue
-        if program.nodes[i].key == key or node.op == COMPOSITE or (prefix and node.op == "input"):
-            ids[nid] = i
-    return ids
 
 
 class Evaluator(QObject):
@@ -92,21 +73,12 @@ class Evaluator(QObject):
         self.zoom: Any = lambda: 1.0  # the canvas zoom (set by the window)
         self._model: GraphModel | None = None
         self._overlays: Overlays | None = None
-        self._train: Evaluation | None = None
-        self._train_cheap = True
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(DEBOUNCE_MS)
         self._debounce.timeout.connect(lambda: self.evaluate(quiet=True))
-        self._train_timer = QTimer(self)
-        self._train_timer.setSingleShot(True)
-        self._train_timer.setInterval(TRAINING_REFRESH_MS)
-        self._train_timer.timeout.connect(self._refresh_from_snapshot)
         self.actions: dict[str, QAction] = {}
         self._build_actions()
-        runner = session.runner
-        runner.snapshot_arrived.connect(self._on_snapshot)
-        runner.finished.connect(self._on_training_finished)
         session.locked_changed.connect(self._on_locked)
         session.document_changed.connect(self._on_document)
         session.canvas_changed.connect(self._on_canvas)
@@ -319,78 +291,13 @@ class Evaluator(QObject):
 
     # -- training ------------------------------------------------------------------------------
     def _on_locked(self, locked: bool) -> None:
-        self._train = None
-        self._train_cheap = True
-        if locked and self.active:
-            self._prepare_training_view()
-        if not locked and self.active:
-            self._debounce.start()
-
-    def _prepare_training_view(self) -> None:
-        """Our own program for the wires during a run, and one validation batch to feed it."""
-        runner = self.session.runner
-        data = runner.split
-        if data is None:
-            return
-        try:
-            model, prefix = self.session.evaluation_model()
-            program = compile_graph(model, dtype="float64")
-            features, target = self.session.inputs
-            b = bind(program, data, features, target)
-        except ERRORS:
-            return
-        X, y = (data.X_val, data.y_val) if data.X_val.shape[0] else (data.X_train, data.y_train)
-        batch = runner.config.batch_size if runner.config is not None else 32
-        rows = max(1, min(int(batch), X.shape[0]))
-        feeds = {b.features: np.array(X[:rows], dtype=np.float64),
-                 b.target: encode_targets(np.asarray(y[:rows]), b, data.dataset.n_classes,
-                                          np.float64)}
-        doc = self.session.document
-        assert doc is not None
-        self._train = Evaluation(program, feeds, prefix, program_ids(doc.model, program, prefix),
-                                 note=f"training: first validation batch ({rows} rows)")
-        try:  # once untimed: the first pass also generates the program's code
-            program.forward(feeds)
-            program.backward(all_grads=True)
-        except ERRORS:
-            self._train_cheap = False
-
-    def _on_snapshot(self, _snap: Any) -> None:
-        if self.active and not self._train_timer.isActive():
-            self._train_timer.start()
-
-    def _refresh_from_snapshot(self) -> None:
-        snap, ov = self.session.runner.snapshot, self._overlays
-        if snap is None or ov is None or not self.active or not self.session.runner.running:
-            return
-        if self._train is None:
-            self._prepare_training_view()
-        ev = self._train
-        if ev is None:
-            return
-        p = ev.program
-        set_fitting_params(p, snap.params)
-        if self._train_cheap:
-            t0 = time.perf_counter()
-            try:
-                p.forward(ev.feeds)
-                p.backward(all_grads=True)
-            except ERRORS:
-                self._train_cheap = False
-            else:
-                self._train_cheap = time.perf_counter() - t0 < CHEAP_PASS_S
-                self.evaluation = ev
-                self.show(ev, TRAINING_OWNER)
-                return
-        # too slow for the GUI thread: the parameters' values only
-        params = set(p.parameters)
-        values = {nid: p.values[i] for nid, i in ev.ids.items() if i in params}
-        ov.set_wire_data(values, {}, TRAINING_OWNER)
-        ov.set_labels_visible(self.active)
-
-    def _on_training_finished(self, _reason: str) -> None:
-        self._train = None
-        if self.active:
+        """A run took the graph: the live canvas shows its values (our pass is out of date);
+        when it ends, evaluate again if values are shown."""
+        self._debounce.stop()
+        if locked:
+            if self._overlays is not None:
+                self._overlays.clear_wire_data(OWNER)
+        elif self.active:
             self._debounce.start()
 
 

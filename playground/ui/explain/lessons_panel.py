@@ -3,9 +3,14 @@
 Lessons are data (``resources/lessons/*.json``, read by :mod:`playground.lessons`), so more can
 be written without code. Each step may carry an action, performed when the step is shown:
 ``forward``/``backward`` step the step-through, ``evaluate`` runs the Evaluate action (or, when
-there is none, the whole step-through), ``select:<name>`` selects a node and ``tab:<name>``
-shows a plot tab. Going Back replays the step-through actions from the start, so every step
-always shows the same picture whichever way you arrive at it.
+there is none, the whole step-through), ``select:<name>`` selects a node, ``tab:<name>``
+shows a plot tab, ``train_step``/``train`` train one step or a whole run with the example's own
+settings from its initial weights, and ``compare:<example>`` trains another example headless
+(:attr:`Session.comparison`) and shows its loss curve beside this one's.
+
+Going Back replays the step-through actions from the start, so every step always shows the same
+picture whichever way you arrive at it; a step before the lesson's training step gets the
+example's initial weights back (the lesson's own training is not replayed).
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ class LessonPanel(QWidget):
         self.evaluate = evaluate  # Evaluate, or None: the step-through's whole pass instead
         self.lesson: Lesson | None = None
         self.index = -1
+        self._stop_at_pause = False  # train_step: stop the run when it pauses after one step
+        self._trained = False  # the lesson's own training changed the weights
         self.document: Any = None
         self.setMinimumWidth(200)
         layout = QVBoxLayout(self)
@@ -73,6 +80,9 @@ class LessonPanel(QWidget):
         self.back_button.clicked.connect(self.back)
         self.next_button.clicked.connect(self.next)
         session.document_changed.connect(self.on_document)
+        session.runner.controller.paused_at.connect(self._on_run_paused)
+        session.runner.finished.connect(self._on_run_finished)
+        session.comparison.arrived.connect(self._on_compared)
         self._update()
 
     # -- which lesson ------------------------------------------------------------------------
@@ -86,6 +96,7 @@ class LessonPanel(QWidget):
         self.lesson = lesson
         self.document = self.session.root if lesson is not None else None
         self.index = -1
+        self._trained = False
         if lesson is None:
             self._update()
             return False
@@ -121,10 +132,15 @@ class LessonPanel(QWidget):
         if index == self.index + 1:
             self.perform(steps[index])
         else:  # replay the step-through from the start, then this step's own action
+            before = steps[:index]
+            if self._trained and not any(s.kind in TRAINING for s in before):
+                self._initial_weights()  # before the lesson's training: the example's weights
             self.stepper.reset()
-            for step in steps[:index]:
+            for step in before:
                 if step.kind in ("forward", "backward", "evaluate"):
                     self.perform(step)
+                elif step.kind in TRAINING:
+                    self.stepper.reset()  # as training it did (it is not done again)
             self.perform(steps[index])
         self.index = index
         self._update()
@@ -154,28 +170,52 @@ class LessonPanel(QWidget):
             self._select(arg)
         elif kind == "tab" and arg:
             self._show_tab(arg)
+        elif kind == "compare" and arg:
+            self._compare(arg)
 
     def _show_stepper(self) -> None:
         self.services.show_dock("stepper", raise_=False)
 
     def _train(self, one_step: bool) -> None:
         """One update (``train_step``) or a whole run (``train``) with the example's own
-        settings, from the example's weights."""
+        settings, from the example's initial weights (so doing it again gives the same)."""
         runner = self.session.runner
         if runner.running:
             runner.stop()
         self.stepper.reset()
-        if one_step:
-            def done(_step: int) -> None:
-                runner.controller.paused_at.disconnect(done)
-                runner.stop()  # one update, then the graph is editable again
-
-            runner.controller.paused_at.connect(done)
-            if not runner.start(mode="step"):
-                runner.controller.paused_at.disconnect(done)
-        else:
+        self._stop_at_pause = one_step
+        if not one_step:
             self.services.show_dock("plots")
-            runner.start()
+        if runner.start(mode="step" if one_step else "run", reinit=True):
+            self._trained = True
+        else:
+            self._stop_at_pause = False
+
+    def _on_run_paused(self, _step: int) -> None:
+        if self._stop_at_pause:  # one update, then the graph is editable again
+            self._stop_at_pause = False
+            self.session.runner.stop()
+
+    def _on_run_finished(self, _reason: str) -> None:
+        self._stop_at_pause = False  # a one-step run that was also the last step ends by itself
+
+    def _initial_weights(self) -> None:
+        runner = self.session.runner
+        if runner.running:
+            runner.stop()
+        runner.reinitialise()
+        self._trained = False
+
+    def _compare(self, example: str) -> None:
+        self.services.show_dock("plots")
+        if not self.session.comparison.start(example):
+            self.message.emit(f"The comparison run of {example} could not start")
+
+    def _on_compared(self, run: Any) -> None:
+        step = self.lesson.steps[self.index] if self.lesson and self.index >= 0 else None
+        if step is not None and step.kind == "compare" and step.argument == run.example:
+            self.action_note.setText(f"↳ {run.describe()}: its loss is the faded curve on the "
+                                     "Loss plot")
 
     def _select(self, name: str) -> None:
         doc = self.session.document
@@ -218,6 +258,9 @@ class LessonPanel(QWidget):
         self.next_button.setEnabled(self.index + 1 < n)
 
 
+TRAINING = ("train_step", "train")
+
+
 def _describe(step: LessonStep) -> str:
     kind, arg = step.kind, step.argument
     return {
@@ -226,4 +269,7 @@ def _describe(step: LessonStep) -> str:
         "evaluate": "↳ one whole forward and backward pass: every wire shows its value and gradient",
         "select": f"↳ selected '{arg}' (its formula is on the Math card)",
         "tab": f"↳ showing the {arg} plot",
+        "train_step": "↳ one training step with the example's settings, from its initial weights",
+        "train": "↳ training with the example's settings, from its initial weights (Plots dock)",
+        "compare": f"↳ training {arg} with its own settings in the background, to compare…",
     }.get(kind or "", "")

@@ -23,7 +23,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from ...engine import EngineError, get_op
-from ...engine.formatting import brief, plain, render
+from ...engine.formatting import brief, listing, plain, render
 from ...graph import COMPOSITE, compile_graph, graph_values
 from ...graph.explain import local_derivative
 from ...training.workbench import set_fitting_params
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from ..session import Session
 
 Values = Mapping[str, Any]
+SMALL_VALUE = 12  # a source value with at most this many elements is shown whole
 
 
 def val(a: Any) -> str:
@@ -169,7 +170,7 @@ class MathCard(QWidget):
     def _numbers(self) -> tuple[Values, Values, str]:
         """(values, gradients) by document node id, and where they come from."""
         scene = self.session.scene
-        if scene is not None and scene.overlays.has_wire_data:
+        if scene is not None and scene.overlays.has_arrays:  # not a live run's digests
             return scene.overlays.wire_values, scene.overlays.wire_grads, "the wires"
         doc = self.session.document
         if doc is None:
@@ -231,6 +232,8 @@ class MathCard(QWidget):
             title = f"{node.name} — {spec.label or spec.name} ({spec.name})"
             if spec.is_source:
                 main = [f"{node.name} = {val(y)}" if y is not None else f"{node.name}: {spec.formula}"]
+                if y is not None and 1 < np.size(y) <= SMALL_VALUE:  # small: every element
+                    main.append(f"{node.name} = {listing(y, precision=6)}")
                 deriv = [spec.doc or spec.formula]
             else:
                 main = [forward_line(node.op, node.name, n, v, y, node.params)]

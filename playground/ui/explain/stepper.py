@@ -98,6 +98,9 @@ class StepThroughPanel(QWidget):
         session.canvas_changed.connect(self._on_canvas)
         session.sample_changed.connect(lambda _i: self._restart_if_fed())
         session.locked_changed.connect(self._on_locked)
+        # a paused run may be stepped through: its next step, with its weights as they are
+        session.runner.controller.paused_at.connect(lambda _step: self._on_run_paused(True))
+        session.runner.controller.resumed.connect(lambda: self._on_run_paused(False))
 
     # -- widgets ---------------------------------------------------------------------------
     # -- document --------------------------------------------------------------------------
@@ -120,11 +123,26 @@ class StepThroughPanel(QWidget):
         scene.overlays.owner_changed.connect(self._on_owner_changed)
 
     def _on_locked(self, locked: bool) -> None:
-        """While a training run is live the graph is locked: no stepping."""
-        if locked:
-            self.set_playing(False)
-            self.reset()
+        """While a training run is live the graph is locked: no stepping, except through the
+        step a paused run makes next."""
+        self.set_playing(False)
+        self._release_canvas()
+        self._forget()
         self.setEnabled(not locked)
+
+    def _on_run_paused(self, paused: bool) -> None:
+        if not self.session.locked:
+            return
+        self.set_playing(False)
+        self._release_canvas()
+        self._forget()
+        self.setEnabled(paused)
+        if paused:
+            self.sample_note.setText("The run is paused: Step ▶ traces the step it makes next, "
+                                     "on its batch and with its weights as they are now.")
+            self.sample_row.setVisible(True)
+            for w in (self.sample_spin, self.sample_button):
+                w.setEnabled(False)
 
     def _restart_if_fed(self) -> None:
         """Another dataset sample was chosen: a trace fed from the data starts over."""
@@ -192,7 +210,13 @@ class StepThroughPanel(QWidget):
             return False
         feeds = None
         index = self.sample
-        if needs_data or index is not None:
+        if self.session.locked:  # a paused run: its next step
+            found = self.session.next_step_feeds()
+            if found is None:
+                self._refuse("Pause the run to step through the step it makes next.")
+                return False
+            feeds, note = found
+        elif needs_data or index is not None:
             index = 0 if index is None else index  # as Evaluate: sample 0 when none is chosen
             try:
                 feeds, note = self.session.sample_feeds(program, index)
@@ -209,6 +233,8 @@ class StepThroughPanel(QWidget):
             self._refuse(f"The pass failed: {exc}")
             return False
         self.sample_row.setVisible(feeds is not None)
+        for w in (self.sample_spin, self.sample_button):  # a paused run feeds its own batch
+            w.setEnabled(not self.session.locked)
         if feeds is not None:
             self.sample_note.setText(f"Data inputs fed with {note}.")
         self.program = program

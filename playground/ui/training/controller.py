@@ -41,7 +41,8 @@ class TrainingController(QObject):
         self._worker: TrainingWorker | None = None
         self._trainer: Trainer | None = None
         self._info: RunInfo | None = None
-        self._views: frozenset[str] | None = None
+        self._views: dict[str, frozenset[str] | None] = {}  # what each kind of view wants
+        self._rate: float | None = None  # steps a second; None: as fast as possible
         self._beat = QTimer(self)  # the heartbeat that tells the worker the GUI keeps up
         self._beat.setTimerType(Qt.TimerType.PreciseTimer)
         self._beat.setInterval(HEARTBEAT_MS)
@@ -106,7 +107,8 @@ class TrainingController(QObject):
         self._thread, self._worker = thread, worker
         self._trainer, self._info = worker.trainer, worker.info
         worker.gui_beat = time.perf_counter()
-        worker.views = self._views
+        worker.views = self.views
+        worker.rate = self._rate
         self._beat.start()
         thread.start()
 
@@ -128,12 +130,37 @@ class TrainingController(QObject):
         if self._worker is not None:
             self._worker.request_resume("epoch")
 
-    def set_views(self, views: Collection[str] | None) -> None:
-        """Periodic snapshots compute only what these views (see ``VIEWS``) show; None: all.
-        Applies from the next snapshot, and to the next runs."""
-        self._views = None if views is None else frozenset(views)
+    def set_views(self, views: Collection[str] | None, source: str = "plots") -> None:
+        """Periodic snapshots compute only what the views (see ``VIEWS``) on screen show: each
+        ``source`` (the plots, the canvas) says what it needs, None meaning everything. Applies
+        from the next snapshot, and to the next runs."""
+        self._views[source] = None if views is None else frozenset(views)
         if self._worker is not None:
-            self._worker.views = self._views
+            self._worker.views = self.views
+
+    @property
+    def views(self) -> frozenset[str] | None:
+        """What periodic snapshots carry: the union of what every source asked for."""
+        wanted: frozenset[str] = frozenset()
+        for views in self._views.values():
+            if views is None:
+                return None
+            wanted |= views
+        return wanted if self._views else None
+
+    @property
+    def rate(self) -> float | None:
+        return self._rate
+
+    def set_rate(self, rate: float | None) -> None:
+        """Train at ``rate`` steps a second (slow motion: at 30 or fewer every step is shown), or
+        as fast as possible (None). Applies from the next step, and to the next runs."""
+        if rate is not None and not (math.isfinite(rate) and rate > 0):
+            raise ValueError(f"a training speed must be a positive number of steps a second, "
+                             f"not {rate!r}")
+        self._rate = None if rate is None else float(rate)
+        if self._worker is not None:
+            self._worker.request_rate(self._rate)
 
     def set_lr(self, lr: float) -> None:
         """Use ``lr`` from the next step on; the worker answers with ``lr_changed(step, lr)``."""

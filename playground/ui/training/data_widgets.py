@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QDoubleSpinBox,
     QFormLayout,
     QLabel,
     QTableWidget,
@@ -112,7 +113,8 @@ class DatasetCombo(QComboBox):
 class CsvImportDialog(QDialog):
     """Preview a CSV, choose the label column, task and standardisation; check it loads."""
 
-    def __init__(self, path: str, parent: QWidget | None = None) -> None:
+    def __init__(self, path: str, parent: QWidget | None = None,
+                 test_fraction: float = 0.0) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"Import {Path(path).name}")
         self.path = path
@@ -126,10 +128,19 @@ class CsvImportDialog(QDialog):
         self.label = QComboBox()
         self.task = QComboBox()
         self.task.addItems(["auto", "classification", "regression"])
+        self.task.setToolTip("auto: classification when the label column holds text or a few "
+                             "whole numbers, else regression")
+        self.test_fraction = QDoubleSpinBox()
+        self.test_fraction.setRange(0.0, 0.9)
+        self.test_fraction.setSingleStep(0.05)
+        self.test_fraction.setValue(test_fraction)
+        self.test_fraction.setToolTip("The share of the rows held out as a test part: never "
+                                      "trained on, scored when a run ends (0: no test part)")
         self.standardize = QCheckBox("standardise features (mean 0, std 1 on the training part)")
         self.standardize.setChecked(True)
         form.addRow("Label column", self.label)
         form.addRow("Task", self.task)
+        form.addRow("Test fraction", self.test_fraction)
         form.addRow("", self.standardize)
         layout.addWidget(QLabel("First rows:"))
         layout.addWidget(self.table)
@@ -159,7 +170,8 @@ class CsvImportDialog(QDialog):
     def options(self) -> dict[str, Any]:
         task = self.task.currentText()
         return {"path": self.path, "label": self.label.currentText(),
-                "task": None if task == "auto" else task, "standardize": self.standardize.isChecked()}
+                "task": None if task == "auto" else task, "standardize": self.standardize.isChecked(),
+                "test_fraction": self.test_fraction.value()}
 
     def _accept(self) -> None:
         opts = self.options()

@@ -298,3 +298,4 @@ class ViewSnapshot:
     sample_true: np.ndarray | None = None
     sample_pred: np.ndarray | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    canvas: Any = None  # a live_data.LiveCanvas: what the canvas shows of the run

@@ -13,7 +13,7 @@ import dataclasses
 import html
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -37,11 +37,14 @@ from ...training.datasets import TWO_D
 from ...training.settings import FIELD
 from ...training.workbench import TYPED, DataSettings, SettingsError
 from .data_widgets import CsvImportDialog, DatasetCombo
+from .feature_inputs import DEFAULT_FEATURES, FeatureInputs, GraphError, fit_data_input
+from .heldout import HeldOutLine
 
 if TYPE_CHECKING:
     from ..session import Session
 
 GENERATED = TWO_D | {"sine"}  # sets whose size and noise can be chosen
+PROGRESS_HZ = 4
 
 
 class TrainingPanel(QWidget):
@@ -50,6 +53,11 @@ class TrainingPanel(QWidget):
         self.session = session
         self.runner = session.runner
         self._loading = False
+        self._progress: tuple[float, str] = (0.0, "idle")
+        self._progress_timer = QTimer(self)
+        self._progress_timer.setSingleShot(True)
+        self._progress_timer.setInterval(1000 // PROGRESS_HZ)
+        self._progress_timer.timeout.connect(self._show_progress)
         self._build()
         s, r = session, self.runner
         s.settings_changed.connect(self._load)
@@ -92,6 +100,9 @@ class TrainingPanel(QWidget):
         self.val_fraction.setValue(0.3)
         self.seed = QSpinBox()
         _range(self.seed, "seed")
+        self.test_fraction = QDoubleSpinBox()
+        _range(self.test_fraction, "test_fraction")
+        self.test_fraction.setSingleStep(0.05)
         self.standardize = QCheckBox("standardise features")
         self.standardize.setChecked(True)
         grid = QGridLayout()
@@ -103,11 +114,20 @@ class TrainingPanel(QWidget):
         grid.addWidget(self.val_fraction, 1, 1)
         grid.addWidget(QLabel("seed"), 1, 2)
         grid.addWidget(self.seed, 1, 3)
+        grid.addWidget(QLabel("test"), 2, 0)
+        grid.addWidget(self.test_fraction, 2, 1)
         f.addRow(grid)
         f.addRow(self.standardize)
+        # derived inputs of a 2-D set, as in TensorFlow Playground
+        self.feature_row = FeatureInputs()
+        f.addRow("Inputs", self.feature_row)
+        self.feature_label = f.labelForField(self.feature_row)
         self.features = QComboBox()
+        self.features.setToolTip("The input node the samples go into (automatic: the one whose "
+                                 "width fits)")
         self.target = QComboBox()
-        f.addRow("Features →", self.features)
+        self.target.setToolTip("The input node the labels (targets) go into")
+        f.addRow("Samples →", self.features)
         f.addRow("Labels →", self.target)
         outer.addWidget(data)
 
@@ -124,32 +144,24 @@ class TrainingPanel(QWidget):
         self.epochs = QSpinBox()
         _range(self.epochs, "epochs")
         self.epochs.setValue(20)
+        self.full_batch = QCheckBox("full batch")
+        self.full_batch.setToolTip("Every step on the whole training part, in order (the batch "
+                                   "size is not used): plain gradient descent")
+        batch_row = QHBoxLayout()
+        batch_row.addWidget(self.batch, 1)
+        batch_row.addWidget(self.full_batch)
         self.l2 = QLineEdit("0")
         g.addRow("Optimizer", self.optimizer)
         g.addRow("Learning rate", self.lr)
-        g.addRow("Batch size", self.batch)
+        g.addRow("Batch size", batch_row)
         g.addRow("Epochs", self.epochs)
         g.addRow("L2 decay", self.l2)
         self.reinit = QPushButton("Re-initialise weights")
         g.addRow(self.reinit)
         outer.addWidget(opt)
 
-        run = QGroupBox("Run")
+        run = QGroupBox("Run")  # its buttons are on the run bar above the canvas
         r = QVBoxLayout(run)
-        buttons = QGridLayout()
-        self.train_button = QPushButton("▶ Train")
-        self.step_button = QPushButton("Step")
-        self.step_button.setToolTip("Exactly one minibatch")
-        self.epoch_button = QPushButton("Step epoch")
-        self.stop_button = QPushButton("■ Stop")
-        self.reset_button = QPushButton("Reset")
-        self.reset_button.setToolTip("Clear the plots and re-initialise the weights")
-        buttons.addWidget(self.train_button, 0, 0, 1, 2)
-        buttons.addWidget(self.stop_button, 0, 2)
-        buttons.addWidget(self.step_button, 1, 0)
-        buttons.addWidget(self.epoch_button, 1, 1)
-        buttons.addWidget(self.reset_button, 1, 2)
-        r.addLayout(buttons)
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.progress.setFormat("idle")
@@ -159,6 +171,8 @@ class TrainingPanel(QWidget):
         self.status.setWordWrap(True)
         self.status.setTextFormat(Qt.TextFormat.RichText)
         r.addWidget(self.status)
+        self.held_out = HeldOutLine(self.session)  # the test part's score when a run ends
+        r.addWidget(self.held_out)
         # what opening the file said (trained weights taken or not, settings refused): kept in
         # view until another graph opens, unlike status messages
         self.notes = QLabel("")
@@ -173,18 +187,15 @@ class TrainingPanel(QWidget):
         self.import_csv.clicked.connect(self._import_csv)
         for combo in (self.dataset, self.features, self.target, self.optimizer):
             combo.currentIndexChanged.connect(self._on_edited)
-        for spin in (self.samples, self.noise, self.val_fraction, self.seed, self.batch,
-                     self.epochs):
+        for spin in (self.samples, self.noise, self.val_fraction, self.test_fraction, self.seed,
+                     self.batch, self.epochs):
             spin.valueChanged.connect(self._on_edited)
         self.standardize.toggled.connect(self._on_edited)
+        self.full_batch.toggled.connect(self._on_edited)
         self.l2.editingFinished.connect(self._on_edited)
         self.lr.editingFinished.connect(self._on_lr_edited)
-        self.train_button.clicked.connect(self._on_train_clicked)
-        self.step_button.clicked.connect(self.step_once)
-        self.epoch_button.clicked.connect(self.step_epoch)
-        self.stop_button.clicked.connect(self.runner.stop)
-        self.reset_button.clicked.connect(self.runner.reset)
         self.reinit.clicked.connect(self.runner.reinitialise)
+        self.feature_row.toggled.connect(self._apply_features)
 
     # -- session → form ----------------------------------------------------------------------
     def _load(self) -> None:
@@ -205,10 +216,13 @@ class TrainingPanel(QWidget):
             if d.noise is not None:
                 self.noise.setValue(float(d.noise))
             self.val_fraction.setValue(float(d.val_fraction))
+            self.test_fraction.setValue(float(d.test_fraction))
             self.seed.setValue(int(d.seed))
             self.standardize.setChecked(bool(d.standardize))
+            self.feature_row.show_chosen(d.features)
             self.epochs.setValue(int(c.epochs))
             self.batch.setValue(int(c.batch_size))
+            self.full_batch.setChecked(bool(c.full_batch))
             self.lr.setText(f"{c.lr:g}")
             self.l2.setText(f"{c.l2:g}")
             self.optimizer.setCurrentText(c.optimizer)
@@ -235,9 +249,14 @@ class TrainingPanel(QWidget):
 
     def _on_dataset_changed(self) -> None:
         generated = self.dataset.current_key() in GENERATED
+        two_d = self.dataset.current_key() in TWO_D
+        self.feature_row.setVisible(two_d)
+        if self.feature_label is not None:
+            self.feature_label.setVisible(two_d)
         running = self.runner.running
         self.samples.setEnabled(generated and not running)
         self.noise.setEnabled(generated and not running)
+        self.batch.setEnabled(not self.full_batch.isChecked() and not running)
 
     # -- form → session ----------------------------------------------------------------------
     def _on_edited(self, *_: Any) -> None:
@@ -254,7 +273,11 @@ class TrainingPanel(QWidget):
         key = self.dataset.current_key()
         base = self.session.data
         generated = key in GENERATED
+        chosen = self.chosen_features()
+        features = () if chosen == DEFAULT_FEATURES or key not in TWO_D else chosen
         common: dict[str, Any] = {"val_fraction": self.val_fraction.value(),
+                                  "features": features,
+                                  "test_fraction": self.test_fraction.value(),
                                   "seed": self.seed.value(),
                   "standardize": self.standardize.isChecked(),
                   "samples": self.samples.value() if generated else None,
@@ -280,6 +303,7 @@ class TrainingPanel(QWidget):
         lr, l2 = values
         config = dataclasses.replace(self.session.config, epochs=self.epochs.value(),
                                      batch_size=self.batch.value(), lr=lr, l2=l2,
+                                     full_batch=self.full_batch.isChecked(),
                                      optimizer=self.optimizer.currentText())
         features = None if self.features.currentIndex() <= 0 else self.features.currentText()
         target = None if self.target.currentIndex() <= 0 else self.target.currentText()
@@ -292,7 +316,7 @@ class TrainingPanel(QWidget):
             self.import_csv_file(path, interactive=True)
 
     def import_csv_file(self, path: str, interactive: bool = False, **options: Any) -> bool:
-        dialog = CsvImportDialog(path, self)
+        dialog = CsvImportDialog(path, self, self.test_fraction.value())
         try:
             if interactive:
                 if dialog.exec() != CsvImportDialog.DialogCode.Accepted:
@@ -300,6 +324,10 @@ class TrainingPanel(QWidget):
             else:
                 if "label" in options:
                     dialog.label.setCurrentText(str(options["label"]))
+                if "task" in options:
+                    dialog.task.setCurrentText(str(options["task"] or "auto"))
+                if "test_fraction" in options:
+                    dialog.test_fraction.setValue(float(options["test_fraction"]))
                 dialog._accept()
                 if dialog.result() != CsvImportDialog.DialogCode.Accepted:
                     self._show_status(dialog.error.text(), True)
@@ -311,6 +339,7 @@ class TrainingPanel(QWidget):
         self._loading = True
         try:
             self.standardize.setChecked(opts["standardize"])
+            self.test_fraction.setValue(opts["test_fraction"])
             self.dataset.set_csv(opts)
         finally:
             self._loading = False
@@ -326,6 +355,11 @@ class TrainingPanel(QWidget):
             return False
         return self.runner.start(mode=mode, start_paused=start_paused, reinit=reinit)
 
+    def commit_form(self) -> bool:
+        """The form written into the session (the run bar calls this before a run starts);
+        False, and why in the status line, when a field is not a number."""
+        return self._committed()
+
     def _committed(self) -> bool:
         """The form written into the session before a run starts; False (and why, in the
         status line) when a field is not a number."""
@@ -336,18 +370,36 @@ class TrainingPanel(QWidget):
             return False
         return True
 
-    def _on_train_clicked(self) -> None:
-        if self.runner.running or self._committed():
-            self.runner.train_or_pause()
-        self._update_buttons()
+    # -- feature inputs ----------------------------------------------------------------------
+    def chosen_features(self) -> tuple[str, ...]:
+        """The feature inputs checked, in the table's order (canonical names)."""
+        return self.feature_row.chosen()
 
-    def step_once(self) -> None:
-        if self.runner.running or self._committed():
-            self.runner.step_once()
+    def set_features(self, names: tuple[str, ...] | list[str]) -> bool:
+        """Check exactly ``names`` (as if clicked); False when refused (none, or the graph's
+        input cannot follow)."""
+        self.feature_row.show_chosen(names, exact=True)
+        return self._apply_features()
 
-    def step_epoch(self) -> None:
-        if self.runner.running or self._committed():
-            self.runner.step_epoch()
+    def _apply_features(self) -> bool:
+        """The checked feature inputs: into the run settings, and the graph's data input (and
+        the weights that multiply it) resized to as many columns, as one undoable edit."""
+        chosen = self.chosen_features()
+        if not chosen:
+            self._show_status("Choose at least one input for the network.", True)
+            self._load()  # back to what the session has
+            return False
+        named = self.features.currentText() if self.features.currentIndex() > 0 else None
+        try:
+            said = fit_data_input(self.session, chosen, named)
+        except GraphError as exc:
+            self._show_status(str(exc), True)
+            self._load()
+            return False
+        if said:
+            self._show_status(said)
+        self._on_edited()
+        return True
 
     def _on_lr_edited(self) -> None:
         if self.runner.running:
@@ -356,15 +408,11 @@ class TrainingPanel(QWidget):
             self._on_edited()
 
     def _update_buttons(self, *_: Any) -> None:
-        c = self.runner.controller
-        running, paused = c.running, c.running and c.paused
-        self.train_button.setText("▶ Resume" if paused else ("❚❚ Pause" if running else "▶ Train"))
-        self.stop_button.setEnabled(running)
-        self.step_button.setEnabled(not running or paused)
-        self.epoch_button.setEnabled(not running or paused)
+        running = self.runner.controller.running
         for w in (self.dataset, self.import_csv, self.samples, self.noise, self.val_fraction,
-                  self.seed, self.standardize, self.features, self.target, self.optimizer,
-                  self.batch, self.epochs, self.l2, self.reinit):
+                  self.test_fraction, self.seed, self.standardize, self.features, self.target,
+                  self.optimizer, self.batch, self.full_batch, self.epochs, self.l2, self.reinit,
+                  self.feature_row):
             w.setEnabled(not running)
         if not running:
             self._on_dataset_changed()
@@ -384,6 +432,17 @@ class TrainingPanel(QWidget):
         self.notes.setVisible(bool(note))
 
     def _set_progress(self, fraction: float, text: str) -> None:
+        """Shown at most PROGRESS_HZ times a second during a run (a progress bar repaint costs
+        the GUI thread about a millisecond, and the runner reports each metrics batch)."""
+        self._progress = (fraction, text)
+        if not self.runner.running or self.runner.paused:
+            self._show_progress()
+        elif not self._progress_timer.isActive():
+            self._progress_timer.start()
+
+    def _show_progress(self) -> None:
+        self._progress_timer.stop()
+        fraction, text = self._progress
         self.progress.setValue(round(1000 * min(max(fraction, 0.0), 1.0)))
         self.progress.setFormat(text)
 

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QHBoxLayout, QMenu, QTabWidget, QToolButton, QVBox
 from ...training.datasets import Dataset, Split
 from .history import MetricsHistory, ViewSnapshot
 from .layers import ParamGroup
+from .live_data import plane_points
 from .plots_base import PlotPanel, configure_pyqtgraph, ensure_configured
 from .plots_history import AccuracyPlot, LossPlot, _HistoryPlot, epoch_positions
 from .plots_params import GradNormPlot, UpdateRatioPlot
@@ -179,8 +180,10 @@ class TrainingPlots(QWidget):
         self.samples.set_context(classes, dataset.image_shape if dataset is not None else None)
         if two_d:
             self.boundary.set_context(classes, dataset.feature_names)  # type: ignore[union-attr]
-            if split is not None:
-                self.boundary.set_data(split.X_train, split.y_train)
+            plane = plane_points(split) if split is not None else None
+            if split is not None and plane is not None:
+                # the plane the boundary is drawn over: raw x1, x2 under derived features
+                self.boundary.set_data(plane[0], split.y_train)
         why = {
             "Accuracy": (dataset is None or classification, "Accuracy needs a classification dataset"),
             "Boundary": (two_d, "The decision boundary needs a 2-D classification dataset"),

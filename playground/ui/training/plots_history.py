@@ -45,6 +45,7 @@ MARKER_PEN = "#7a3b9a"
 SMOOTH_PEN = "#262626"  # near black: apart from the blue and orange epoch curves
 SMOOTH_POINTS = 1500  # the smoothed loss is drawn through at most about this many points
 EPOCH_SYMBOLS_MAX = 60  # more epoch points than this: lines only (markers would merge)
+COMPARE_PEN = (142, 68, 173, 120)  # faded purple: another run, drawn behind this one
 SMOOTHING = (("off", 1), ("10 steps", 10), ("50 steps", 50), ("200 steps", 200))
 
 
@@ -193,7 +194,12 @@ class _HistoryPlot(PlotPanel):
 
     def _update_empty(self) -> None:
         h = self.history
-        self.set_empty((h is None or len(h) == 0) and not self._old_items)
+        self.set_empty((h is None or len(h) == 0) and not self._old_items
+                       and not self._other_curves())
+
+    def _other_curves(self) -> bool:
+        """Whether something besides the live run and the finished runs is drawn."""
+        return False
 
     # -- finished runs, faded ------------------------------------------------------------------
     def set_old_runs(self, runs: list[tuple[RunRecord, str]]) -> None:
@@ -366,6 +372,8 @@ class LossPlot(_HistoryPlot):
                                                               "validation loss (epoch)")
         self.lr_lines: list[pg.InfiniteLine] = []
         self._lr_steps: list[int] = []
+        self.compare_curve: pg.PlotDataItem | None = None  # another run (set_comparison)
+        self._comparison: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     @property
     def x_mode(self) -> str:
@@ -411,6 +419,7 @@ class LossPlot(_HistoryPlot):
         self.val_curve.setData(ex, h.val_loss.view())
         self._epoch_markers((self.train_curve, self.val_curve), ex.shape[0])
         self._draw_lr_markers(h, steps, x)
+        self._draw_comparison()
 
     def _old_series(self, record: RunRecord) -> list[tuple[np.ndarray, np.ndarray]]:
         """A finished run's batch loss, smoothed as the live one is (its points already stand
@@ -465,7 +474,40 @@ class LossPlot(_HistoryPlot):
                 self.lr_lines[k].label.setFormat(f"lr → {lr:g}")
                 self._lr_steps[k] = step
 
+    # -- another run to compare with (a lesson's compare:<example>) ---------------------------
+    def set_comparison(self, name: str, steps: np.ndarray, epoch_pos: np.ndarray,
+                       loss: np.ndarray) -> None:
+        """Draw another run's per-step loss, faded, behind this run's curves and named in the
+        legend; it follows the x axis (step or epoch) and stays until ``clear_comparison``."""
+        self.clear_comparison()
+        self._comparison = (np.asarray(steps, dtype=float), np.asarray(epoch_pos, dtype=float),
+                            np.asarray(loss, dtype=float))
+        curve = self.compare_curve = self.plot.plot(pen=pg.mkPen(COMPARE_PEN, width=1),
+                                                    connect="finite")
+        curve.setZValue(-10)
+        curve.setDownsampling(auto=True, method="peak")
+        curve.setClipToView(True)
+        self.legend.addItem(curve, f"{name} (compared)")
+        self._draw_comparison()
+        self._update_empty()
+
+    def _other_curves(self) -> bool:
+        return self.compare_curve is not None
+
+    def clear_comparison(self) -> None:
+        curve, self.compare_curve, self._comparison = self.compare_curve, None, None
+        if curve is not None:
+            self.legend.removeItem(curve)
+            self.plot.removeItem(curve)
+            self._update_empty()
+
+    def _draw_comparison(self) -> None:
+        if self.compare_curve is not None and self._comparison is not None:
+            steps, epoch_pos, loss = self._comparison
+            self.compare_curve.setData(epoch_pos if self.x_mode == "epoch" else steps, loss)
+
     def clear(self) -> None:
+        self.clear_comparison()
         super().clear()
         while self.lr_lines:
             self.plot.removeItem(self.lr_lines.pop())

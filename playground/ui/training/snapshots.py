@@ -16,6 +16,7 @@ from ...engine import Program
 from ...training import Binding, Trainer, predict_classes
 from ...training.loop import encode_targets
 from .history import ViewSnapshot
+from .live_data import live_canvas, plane_grid
 
 __all__ = ["GRID_SIZE", "SAMPLE_COUNT", "VIEWS", "SnapshotFn", "copy_params", "make_view_snapshot",
            "snapshot_from", "view_fields"]
@@ -28,7 +29,7 @@ CHUNK_ROWS = 4096  # rows per forward pass when predicting many points (bounds t
 
 # what a periodic snapshot can leave out when no visible view needs it (the parameters are
 # always copied: the weight histograms and the values on the wires use them)
-VIEWS = frozenset({"boundary", "confusion", "samples"})
+VIEWS = frozenset({"boundary", "confusion", "samples", "canvas"})
 VIEWS_NEEDING_PREDICTIONS = frozenset({"confusion", "samples"})
 
 SnapshotFn = Callable[[Program, Trainer], Mapping[str, Any]]
@@ -119,22 +120,20 @@ def view_fields(program: Program, trainer: Trainer, full: bool = True,
     out: dict[str, Any] = {}
     cache = _cache(trainer)
     have_train = trainer.X_train.shape[0] > 0
+    if views is None or "canvas" in views:
+        # first: it reads the last training batch's state (the passes below overwrite values)
+        out["canvas"] = live_canvas(program, trainer)
     with np.errstate(all="ignore"):
         boundary = views is None or "boundary" in views
         predictions = views is None or not VIEWS_NEEDING_PREDICTIONS.isdisjoint(views)
         if not boundary:
             pass
-        elif ds.task == "classification" and ds.n_features == 2 and have_train:
-            grid = cache.get("grid")
-            if grid is None:  # the grid depends only on the (fixed) training data
-                xs, ys = _grid_axes(trainer.X_train, GRID_SIZE)
-                gx, gy = np.meshgrid(xs, ys)
-                points = np.ascontiguousarray(np.column_stack([gx.ravel(), gy.ravel()]), dtype=dt)
-                grid = cache["grid"] = (_frozen(xs), _frozen(ys), points,
-                                        _dummy_targets(trainer, points.shape[0]))
-            xs, ys, points, targets = grid
-            values, probability = _class_map(_predict(program, b, points, targets), program, b,
-                                             ds.n_classes)
+        elif ds.task == "classification" and have_train and (
+                grid := plane_grid(trainer, program, GRID_SIZE, GRID_MARGIN)) is not None:
+            # over the plane the data lies in (raw x1, x2 when the inputs are derived features)
+            xs, ys = grid["xs"], grid["ys"]
+            values, probability = _class_map(_predict(program, b, grid["X"], grid["T"]), program,
+                                             b, ds.n_classes)
             out["boundary"] = (xs, ys, _frozen(values.reshape(ys.shape[0], xs.shape[0])))
             out["boundary_probability"] = probability
         elif ds.task == "regression" and ds.n_features == 1 and have_train:

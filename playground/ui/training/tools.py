@@ -1,27 +1,30 @@
 """The training side of a window, built from the session: the Training panel (its settings
-scroll, its run controls stay in view), the live plots and the lock banner; what a run's start,
+scroll, its run controls stay in view), the live plots and the run bar above the canvas; what a run's start,
 failure and Reset show on the canvas. MainWindow places them."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt
-from PySide6.QtWidgets import QDockWidget, QLabel, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDockWidget, QScrollArea, QVBoxLayout, QWidget
 
 from ...engine import EngineError
+from ...engine.registry import losses
+from ...training.example_run import ExampleRun
 from .layers import param_groups
 from .panel import TrainingPanel
 from .plots import TrainingPlots
+from .runbar import RunBar
 from .runs import run_facts
+
+LOSSES = frozenset(losses())
 
 if TYPE_CHECKING:
     from ..services import WindowServices
     from ..session import Session
 
-LOCK_TEXT = ("Training — the graph is locked while a run is live. Pause, Step or Stop from the "
-             "Training panel; edits apply to the next run.")
 
 
 class TrainingTools(QObject):
@@ -52,9 +55,9 @@ class TrainingTools(QObject):
         footer.addWidget(self.panel.run_box)
         column.addLayout(footer)
         self.plots = TrainingPlots(runner.history, parent)
-        self.lock_banner = QLabel(LOCK_TEXT, parent)
-        self.lock_banner.setStyleSheet("background: #7a5b12; color: white; padding: 4px 8px;")
-        self.lock_banner.hide()
+        # the run's controls and numbers, above the canvas; it says when the graph is locked
+        self.run_bar = RunBar(session, self.panel.commit_form, parent)
+        self.lock_banner = self.run_bar.lock_label
         runner.controller.snapshot.connect(self.plots.on_snapshot)
         # periodic snapshots compute only what is on screen (a decision-boundary grid or
         # validation predictions no one sees would take time from training)
@@ -75,6 +78,12 @@ class TrainingTools(QObject):
         self.plots.replay_requested.connect(runner.replay)
         self.plots.clear_runs_requested.connect(runner.clear_runs)
         self._show_runs()
+        session.root_changed.connect(self._show_panel_if_trainable)
+        # another example's run (a lesson's compare:<example>), faded on the Loss plot
+        comparison = session.comparison
+        comparison.arrived.connect(self._show_comparison)
+        comparison.cleared.connect(self.plots.loss.clear_comparison)
+        comparison.failed.connect(lambda text: services.show_status(text, 10000))
 
     def _on_root_changed(self, _document: object) -> None:
         """Another graph: its plots start empty and hidden until its first run (the runner
@@ -118,8 +127,20 @@ class TrainingTools(QObject):
         if self.session.runner.run is None and len(self.session.runner.runs):
             self._show_runs()
 
+    def _show_comparison(self, run: ExampleRun) -> None:
+        loss = self.plots.loss
+        loss.set_comparison(run.example, run.step, run.epoch_pos, run.batch_loss)
+        loss.set_log_y(True)  # losses of two kinds can lie orders of magnitude apart
+        self.services.show_plot_tab("Loss")
+        self.services.show_status(f"Compared with {run.describe()}", 10000)
+
+    def _show_panel_if_trainable(self, doc: Any) -> None:
+        """A graph with a loss can train: its Training panel comes to the front (the Palette is a
+        tab away); an empty or loss-less graph shows the Palette."""
+        can_train = any(n.op in LOSSES for n in doc.model.nodes.values())
+        self.services.show_dock("training" if can_train else "palette")
+
     def _on_locked(self, locked: bool) -> None:
-        self.lock_banner.setVisible(locked)
         if not locked:
             self.plots.stop()
             return

@@ -58,7 +58,11 @@ __all__ = [
 ]
 
 EMIT_INTERVAL = 1 / 30  # seconds between two metrics batches (at most ~30 Hz)
-SNAPSHOT_INTERVAL = 0.25  # seconds between two periodic view snapshots
+SNAPSHOT_INTERVAL = 0.12  # seconds between two periodic view snapshots (~8 a second)
+# at this many steps a second or fewer (slow motion) every step is shown: its metrics and a
+# snapshot go out after it
+EVERY_STEP_RATE = 30.0
+MAX_BEHIND = 0.5  # seconds: a paced run this far behind its schedule starts a new one
 SNAPSHOT_BUDGET = 0.05  # periodic snapshots may take at most this share of the run's time
 SMALL_MODEL_PARAMS = 200_000  # below this many parameter elements, use one BLAS thread
 HEARTBEAT_MS = 20  # the GUI thread stamps TrainingWorker.gui_beat this often during a run
@@ -122,6 +126,8 @@ class TrainingWorker(QObject):
             raise ValueError(f"unknown run mode {mode!r}")
         # 'run', 'step' (pause after one step) or 'epoch' (after an epoch end)
         self._mode = mode
+        # steps a second (None: as fast as possible), one store by the GUI thread
+        self.rate: float | None = None
         self._lr_request: tuple[int, float] | None = None  # (sequence number, lr), set atomically
         self._lr_seen: tuple[int, float] | None = None
         self._lr_seq = 0
@@ -152,6 +158,11 @@ class TrainingWorker(QObject):
         self._lr_seq += 1
         self._lr_request = (self._lr_seq, float(lr))  # one atomic store, read once per step
         self._wake.set()  # a paused worker applies it at once and reports lr_changed
+
+    def request_rate(self, rate: float | None) -> None:
+        """Run at ``rate`` steps a second (None: as fast as possible), from the next step on."""
+        self.rate = None if rate is None else float(rate)
+        self._wake.set()  # a worker waiting for its next step looks at the new rate
 
     @property
     def is_paused(self) -> bool:
@@ -214,6 +225,7 @@ class TrainingWorker(QObject):
         steps: Generator[Metrics, None, None] = trainer.steps()
         now = clock()
         next_emit, next_snap = now + emit_every, now + self.snapshot_interval
+        pace: tuple[float, float] | None = None  # (rate, time the next step is due)
         try:
             while True:
                 if stop.is_set():
@@ -224,7 +236,20 @@ class TrainingWorker(QObject):
                     self._pause_here()
                     now = clock()
                     next_emit, next_snap = now + emit_every, now + self.snapshot_interval
+                    pace = None
                     continue  # look at the stop flag again
+                rate = self.rate
+                if rate is not None and rate > 0:
+                    if pace is None or pace[0] != rate:
+                        pace = (rate, clock())  # a new schedule: this step is due now
+                    if not self._wait_until(pace[1]):
+                        continue  # woken: stop, pause or a new rate
+                    due = pace[1] + 1.0 / rate
+                    # far behind (a slow step, a busy machine): start a new schedule rather
+                    # than rush to catch up
+                    pace = (rate, due if clock() - due < MAX_BEHIND else clock())
+                else:
+                    pace = None
                 if self._lr_request is not self._lr_seen:
                     self._apply_lr()
                 m = next(steps, None)
@@ -248,6 +273,13 @@ class TrainingWorker(QObject):
                     if not last:  # the generator is done after the last step: finish instead
                         self._mode = "run"
                         pause.set()
+                if rate is not None and rate <= EVERY_STEP_RATE and not pause.is_set():
+                    # slow motion: every step is shown (a pause shows it anyway)
+                    self._flush()
+                    self._emit_snapshot(full=False)
+                    now = clock()
+                    next_emit, next_snap = now + emit_every, now + self.snapshot_interval
+                    continue
                 if now >= next_emit:
                     self._flush()
                     next_emit = now + emit_every
@@ -262,6 +294,17 @@ class TrainingWorker(QObject):
         self._flush()
         self._final_snapshot()
         return "completed"
+
+    def _wait_until(self, due: float) -> bool:
+        """Wait until ``due`` (perf_counter time); False when woken first by a request (stop,
+        pause, resume, a new rate or learning rate): the caller looks at the flags again."""
+        while True:
+            left = due - time.perf_counter()
+            if left <= 0:
+                return True
+            if self._wake.wait(left):
+                self._wake.clear()
+                return False
 
     def _pause_here(self) -> None:
         self._flush()

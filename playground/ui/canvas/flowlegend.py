@@ -1,0 +1,117 @@
+"""The gradient-flow overlay's legend: a small panel in the canvas's bottom-left corner saying what
+a wire's colour and width mean (mean |∂L/∂x| through it, on a log scale from the weakest to the
+strongest wire drawn), shown whenever the overlay is on."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QFontMetricsF, QLinearGradient, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import QWidget
+
+from . import style as S
+from .overlays import FLOW_MAX_W, FLOW_MIN_W, FLOW_RAMP
+
+CORNER_GAP = 12
+TITLE = "gradient flow: mean |∂L/∂x| per wire"
+BG = QColor(16, 18, 22, 225)
+
+
+def _num(v: float) -> str:
+    if v == 0 or not math.isfinite(v):
+        return "0"
+    return f"{v:.1e}".replace("e-0", "e-").replace("e+0", "e")
+
+
+class FlowLegend(QWidget):
+    """Child of a canvas view; ``set_range((lo, hi))`` shows it, ``set_range(None)`` hides it.
+    ``note`` is a second line (e.g. what batch the wires show)."""
+
+    def __init__(self, view: QWidget) -> None:
+        super().__init__(view)
+        self.setObjectName("flow_legend")
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents, False)
+        self.setToolTip("Gradient flow: each wire's colour and width follow the mean |∂L/∂x| "
+                        "of the value it carries, on a log scale from the weakest wire drawn "
+                        "(thin, blue) to the strongest (thick, orange). Grey: no gradient "
+                        "reaches it.")
+        self.range: tuple[float, float] | None = None
+        self.note = ""
+        self.hide()
+        view.installEventFilter(self)
+
+    def set_range(self, value: tuple[float, float] | None, note: str | None = None) -> None:
+        self.range = value
+        if note is not None:
+            self.note = note
+        self.setVisible(value is not None)
+        if value is not None:
+            self._place()
+            self.update()
+
+    def _size(self) -> tuple[int, int]:
+        fm = QFontMetricsF(S.font(9, bold=True))
+        lines = 3 if self.note else 2
+        width = max(230.0, fm.horizontalAdvance(TITLE) + 24,
+                    QFontMetricsF(S.font(8.5)).horizontalAdvance(self.note) + 24)
+        return math.ceil(width), math.ceil(lines * fm.height() + 30)
+
+    def _place(self) -> None:
+        parent = self.parentWidget()
+        if parent is None:
+            return
+        w, h = self._size()
+        self.resize(w, h)
+        self.move(CORNER_GAP, parent.height() - h - CORNER_GAP)
+        self.raise_()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Resize and self.isVisible():
+            self._place()
+        return False
+
+    def paintEvent(self, event: Any) -> None:
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        r = QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5)
+        p.setPen(QPen(QColor(255, 255, 255, 50), 1.0))
+        p.setBrush(BG)
+        p.drawRoundedRect(r, 6, 6)
+        bold, small = S.font(9, bold=True), S.font(8.5)
+        lh = QFontMetricsF(bold).height()
+        x0, y = 10.0, 6.0
+        p.setFont(bold)
+        p.setPen(S.TEXT)
+        p.drawText(QRectF(x0, y, r.width() - 20, lh), Qt.AlignmentFlag.AlignLeft, TITLE)
+        y += lh + 4
+        # the ramp: a wedge from thin to thick, coloured weak → strong
+        bar = QRectF(x0 + 34, y, r.width() - 2 * x0 - 68, FLOW_MAX_W + 2)
+        grad = QLinearGradient(bar.topLeft(), bar.topRight())
+        for t, c in FLOW_RAMP:
+            grad.setColorAt(t, c)
+        wedge = QPainterPath(QPointF(bar.left(), bar.center().y() - FLOW_MIN_W / 2))
+        wedge.lineTo(bar.right(), bar.center().y() - FLOW_MAX_W / 2)
+        wedge.lineTo(bar.right(), bar.center().y() + FLOW_MAX_W / 2)
+        wedge.lineTo(bar.left(), bar.center().y() + FLOW_MIN_W / 2)
+        wedge.closeSubpath()
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(grad)
+        p.drawPath(wedge)
+        p.setFont(small)
+        p.setPen(S.TEXT_DIM)
+        lo, hi = self.range or (0.0, 0.0)
+        p.drawText(QRectF(x0 - 4, y - 4, 38, bar.height() + 8),
+                   Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, "weak")
+        p.drawText(QRectF(bar.right() + 4, y - 4, 40, bar.height() + 8),
+                   Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, "strong")
+        y += bar.height() + 2
+        p.drawText(QRectF(bar.left() - 20, y, 100, lh), Qt.AlignmentFlag.AlignLeft,
+                   _num(lo) if hi > 0 else "no gradient")
+        if hi > 0:
+            p.drawText(QRectF(bar.right() - 80, y, 100, lh), Qt.AlignmentFlag.AlignRight, _num(hi))
+        if self.note:
+            y += lh
+            p.drawText(QRectF(x0, y, r.width() - 20, lh), Qt.AlignmentFlag.AlignLeft, self.note)
+        p.end()

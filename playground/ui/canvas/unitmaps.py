@@ -1,0 +1,244 @@
+"""Pictures of what a node's units do, drawn under the node during training.
+
+For data with two inputs, :class:`UnitStrip` shows TensorFlow Playground's thumbnails: each
+unit's output over the input plane (orange below the middle of its range, white at it, blue
+above: the colours of the two classes), a few units per node and a "+k more" tile for the rest;
+for other data, a histogram of the node's outputs on the batch. A click asks for the enlarged
+view (``on_click``). The canvas draws what it is given: the pictures come ready as arrays.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QFont, QImage, QPainter, QPen
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QGraphicsSceneMouseEvent,
+    QStyleOptionGraphicsItem,
+    QWidget,
+)
+
+from . import style as S
+
+__all__ = ["MAP_LUT", "TILE", "UnitStrip", "map_image", "map_rgb", "mosaic"]
+
+TILE = 44.0  # px, one unit's map
+GAP = 4.0
+ROWS = 2  # rows of maps at most (above the node, where the layouts leave room)
+HIST_H = 40.0
+BORDER = QColor(255, 255, 255, 70)
+MORE_BG = QColor(16, 18, 22, 220)
+
+
+def _lut() -> np.ndarray:
+    """256 RGB entries: orange (low) – white (middle) – blue (high), TensorFlow Playground's."""
+    low, mid, high = (np.array(c, dtype=np.float64) for c in ((245, 147, 34), (246, 246, 246),
+                                                               (8, 119, 189)))
+    t = np.linspace(-1.0, 1.0, 256)[:, None]
+    lut = np.where(t < 0, mid + (low - mid) * (-t), mid + (high - mid) * t)
+    return np.clip(np.round(lut), 0, 255).astype(np.uint8)
+
+
+MAP_LUT = _lut()
+
+
+def map_rgb(m: np.ndarray, lo: float, hi: float, centred: bool) -> np.ndarray:
+    """(rows, cols, 3) colours: ``centred`` scales symmetrically about 0 (white at 0, the
+    extremes at ±max(|lo|, |hi|)), else linearly from ``lo`` (orange) to ``hi`` (blue)."""
+    m = np.nan_to_num(np.asarray(m, dtype=np.float64), nan=0.0, posinf=hi, neginf=lo)
+    if centred:
+        scale = max(abs(lo), abs(hi)) or 1.0
+        t = np.clip(m / scale, -1.0, 1.0)
+    else:
+        span = (hi - lo) or 1.0
+        t = np.clip(2.0 * (m - lo) / span - 1.0, -1.0, 1.0)
+    return MAP_LUT[np.round((t + 1.0) * 127.5).astype(np.int64)]
+
+
+def map_image(m: np.ndarray, lo: float, hi: float, centred: bool) -> QImage:
+    """A unit's map as an image, the plane's y axis pointing up (row 0 of ``m`` is the lowest
+    y, drawn at the bottom)."""
+    rgb = np.ascontiguousarray(map_rgb(m, lo, hi, centred)[::-1])
+    h, w = rgb.shape[:2]
+    return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+
+
+class UnitStrip(QGraphicsItem):
+    """Unit maps or a histogram under a node (a child item: it moves with the node)."""
+
+    def __init__(self, parent: QGraphicsItem, body: Callable[[], QRectF]) -> None:
+        super().__init__(parent)
+        self._body = body  # the node's body rectangle (the strip sits under it)
+        self.images: list[QImage] = []
+        self.units = 0  # the node's units (maps shown: len(images); the rest are "+k more")
+        self.hist: tuple[np.ndarray, float, float] | None = None  # counts, low, high
+        self.on_click: Callable[[], None] | None = None
+        self._rect = QRectF()
+        self.setZValue(0.6)  # over wires and value labels, under other nodes
+        self.setAcceptedMouseButtons(Qt.MouseButton.LeftButton)
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.setAcceptHoverEvents(True)
+        self.relayout()
+
+    # -- content --------------------------------------------------------------------------------
+    def per_row(self) -> int:
+        """How many tiles fit the node's width."""
+        width = self._body().width()
+        return max(1, int((width + GAP) // (TILE + GAP)))
+
+    def fits(self) -> int:
+        """How many tiles the strip has room for (the last one may be "+k more")."""
+        return self.per_row() * ROWS
+
+    def set_maps(self, maps: Sequence[np.ndarray], units: int, lo: float, hi: float,
+                 centred: bool, tip: str = "") -> None:
+        """Show the first maps that fit (the last tile says "+k more" when ``units`` are more)."""
+        room = self.fits()
+        shown = units if units <= room else room - 1
+        self.images = [map_image(m, lo, hi, centred) for m in list(maps)[:shown]]
+        self.units = units
+        self.hist = None
+        self.setToolTip(tip)
+        self.relayout()
+        self.update()
+
+    def set_histogram(self, counts: np.ndarray, lo: float, hi: float, tip: str = "") -> None:
+        self.images, self.units = [], 0
+        self.hist = (np.asarray(counts, dtype=np.float64), float(lo), float(hi))
+        self.setToolTip(tip)
+        self.relayout()
+        self.update()
+
+    @property
+    def more(self) -> int:
+        """Units not drawn (the "+k more" tile)."""
+        return max(0, self.units - len(self.images))
+
+    def tile_rect(self, k: int) -> QRectF:
+        row, col = divmod(k, self.per_row())
+        return QRectF(col * (TILE + GAP), row * (TILE + GAP), TILE, TILE)
+
+    def relayout(self) -> None:
+        """Sit just above the node's body (the layouts keep the room above a layer's nodes
+        free; parameters sit below), as wide as it at most."""
+        self.prepareGeometryChange()
+        body = self._body()
+        if self.hist is not None:
+            self._rect = QRectF(0, 0, body.width(), HIST_H + 14)
+        else:
+            tiles = len(self.images) + (1 if self.more else 0)
+            per = self.per_row()
+            rows = max(1, -(-tiles // per))
+            cols = min(tiles, per)
+            self._rect = QRectF(0, 0, max(0.0, cols * (TILE + GAP) - GAP),
+                                rows * (TILE + GAP) - GAP)
+        self.setPos(body.left(), body.top() - GAP - self._rect.height())
+
+    # -- QGraphicsItem --------------------------------------------------------------------------
+    def boundingRect(self) -> QRectF:
+        return self._rect.adjusted(-1, -1, 1, 1)
+
+    def scene_rect(self) -> QRectF:
+        return self.mapRectToScene(self._rect)
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
+              widget: QWidget | None = None) -> None:
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        painter.setPen(QPen(BORDER, 1.0))
+        if self.hist is not None:
+            self._paint_hist(painter)
+            return
+        for k, image in enumerate(self.images):
+            r = self.tile_rect(k)
+            painter.drawImage(r, image)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRect(r)
+        if self.more:
+            r = self.tile_rect(len(self.images))
+            painter.setBrush(QBrush(MORE_BG))
+            painter.drawRoundedRect(r, 3, 3)
+            painter.setPen(QPen(S.TEXT))
+            painter.setFont(_font())
+            painter.drawText(r, Qt.AlignmentFlag.AlignCenter, f"+{self.more}\nmore")
+
+    def _paint_hist(self, painter: QPainter) -> None:
+        assert self.hist is not None
+        counts, lo, hi = self.hist
+        w = self._rect.width()
+        painter.setBrush(QBrush(MORE_BG))
+        painter.drawRoundedRect(QRectF(0, 0, w, HIST_H), 3, 3)
+        top = float(counts.max()) if counts.size else 0.0
+        if top > 0:
+            n = counts.shape[0]
+            bw = (w - 4) / n
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(QBrush(QColor("#8fb6e8")))
+            for k, c in enumerate(counts):
+                h = (HIST_H - 4) * math.sqrt(c / top)  # square root: a few values still show
+                painter.drawRect(QRectF(2 + k * bw, HIST_H - 2 - h, max(bw - 0.5, 0.5), h))
+        painter.setPen(QPen(S.TEXT_DIM))
+        painter.setFont(_font())
+        painter.drawText(QRectF(0, HIST_H, w, 14), Qt.AlignmentFlag.AlignLeft, _num(lo))
+        painter.drawText(QRectF(0, HIST_H, w, 14), Qt.AlignmentFlag.AlignRight, _num(hi))
+
+    def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton and self.on_click is not None:
+            self.on_click()
+            event.accept()
+            return
+        super().mousePressEvent(event)
+
+    def hoverEnterEvent(self, event: Any) -> None:
+        super().hoverEnterEvent(event)
+
+
+def _num(v: float) -> str:
+    return f"{v:.3g}"
+
+
+_FONT: QFont | None = None
+
+
+def _font() -> QFont:
+    global _FONT
+    if _FONT is None:
+        _FONT = S.font(8)
+    return _FONT
+
+
+def mosaic(maps: np.ndarray, lo: float, hi: float, centred: bool, names: tuple[str, str],
+           scale: int = 4, columns: int | None = None) -> QImage:
+    """Every unit's map in a grid, each ``scale`` × enlarged and numbered (unit 0, 1, ...),
+    with the plane's axis names: the enlarged view of a node's units."""
+    units = int(maps.shape[0])
+    size = int(maps.shape[1]) * scale
+    cols = columns or max(1, math.ceil(math.sqrt(units * 1.6)))
+    rows = max(1, math.ceil(units / cols))
+    pad, head = 10, 18
+    image = QImage(cols * (size + pad) + pad, rows * (size + pad + head) + pad + 18,
+                   QImage.Format.Format_RGB32)
+    image.fill(QColor("#24262b"))
+    p = QPainter(image)
+    p.setFont(S.font(9))
+    for u in range(units):
+        r, c = divmod(u, cols)
+        x = pad + c * (size + pad)
+        y = pad + r * (size + pad + head)
+        p.setPen(QPen(S.TEXT_DIM))
+        p.drawText(QRectF(x, y, size, head - 2), Qt.AlignmentFlag.AlignLeft, f"unit {u}")
+        p.drawImage(QRectF(x, y + head, size, size), map_image(maps[u], lo, hi, centred))
+        p.setPen(QPen(BORDER, 1.0))
+        p.drawRect(QRectF(x, y + head, size, size))
+    p.setPen(QPen(S.TEXT_DIM))
+    p.drawText(QRectF(pad, image.height() - 20, image.width() - 2 * pad, 18),
+               Qt.AlignmentFlag.AlignLeft,
+               f"each square: the input plane, {names[0]} → right, {names[1]} ↑ up;  "
+               f"orange {lo:.3g} · white {'0' if centred else f'{(lo + hi) / 2:.3g}'} · "
+               f"blue {hi:.3g}")
+    p.end()
+    return image

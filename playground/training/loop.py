@@ -194,6 +194,15 @@ def evaluate(program: Program, binding: Binding, X: np.ndarray, T: np.ndarray,
     return loss, acc
 
 
+def seed_rngs(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
+    """The two independent generators a run with ``seed`` uses: one initialises the weights
+    (when ``TrainConfig.reinit``), the other shuffles the minibatches. A caller that initialises
+    the weights itself (to keep a copy of them, say) draws them from the first and gets exactly
+    what the trainer would have drawn; the data order depends only on the second."""
+    init, shuffle = np.random.SeedSequence(seed).spawn(2)
+    return np.random.default_rng(init), np.random.default_rng(shuffle)
+
+
 class Trainer:
     """Holds the run's state; :meth:`steps` is the generator. ``lr`` may change between steps."""
 
@@ -211,9 +220,7 @@ class Trainer:
         if split.X_train.shape[0] == 0:
             raise TrainingError("the training part has no samples: lower the validation and "
                                 "test fractions, or use more data")
-        seeds = np.random.SeedSequence(config.seed).spawn(2)
-        self.init_rng = np.random.default_rng(seeds[0])
-        self.shuffle_rng = np.random.default_rng(seeds[1])
+        self.init_rng, self.shuffle_rng = seed_rngs(config.seed)
         if config.reinit:
             program.init_params(self.init_rng)
         try:

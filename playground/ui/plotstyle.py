@@ -114,3 +114,95 @@ def add_legend(plot: pg.PlotItem, columns: int = 1) -> pg.LegendItem:
                             labelTextSize="9pt", verSpacing=-4)
     legend.setColumnCount(columns)
     return legend
+
+
+# finished runs drawn behind the live one: muted colours apart from the live curves' first ones
+OLD_RUN_COLOURS = ("#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
+OLD_RUN_ALPHA = 200
+HEALTHY_BRUSH = (44, 160, 44, 40)  # the "healthy" band of the gradient and update plots
+WARNING_BRUSH = (214, 39, 40, 34)  # outside it: vanishing / exploding, too slow / unstable
+BAND_EDGE = "#5b9a5b"  # the band's edges, dashed
+
+
+def old_run_colour(number: int) -> QColor:
+    """The faded colour of finished run ``number`` (the same on every plot)."""
+    c = QColor(OLD_RUN_COLOURS[(number - 1) % len(OLD_RUN_COLOURS)])
+    c.setAlpha(OLD_RUN_ALPHA)
+    return c
+
+
+class SideLegend(pg.LegendItem):
+    """A legend beside the plot's view box (right of it), never over the data: the plot keeps a
+    right margin as wide as the legend, which sits in it, level with the top of the view box.
+    Entries wrap into more columns when the view is too short for one."""
+
+    GAP = 6
+
+    def __init__(self, plot: pg.PlotItem, **kwargs: Any) -> None:
+        kwargs.setdefault("brush", pg.mkBrush(255, 255, 255, 0))
+        kwargs.setdefault("pen", pg.mkPen(None))
+        kwargs.setdefault("labelTextColor", FOREGROUND)
+        kwargs.setdefault("labelTextSize", "9pt")
+        kwargs.setdefault("verSpacing", -6)
+        super().__init__(offset=None, **kwargs)
+        self.plot = plot
+        self.shown = True  # False: hidden, and no room kept for it (an empty plot)
+        self._placing = False
+        self._base_margins = plot.layout.getContentsMargins()
+        self.setParentItem(plot)
+        plot.legend = self  # PlotItem.plot(name=...) and addItem(name=...) add entries here
+        plot.getViewBox().sigResized.connect(self.place)
+        plot.geometryChanged.connect(self.place)  # the plot can grow with its view unchanged
+
+    def set_shown(self, shown: bool) -> None:
+        if shown != self.shown:
+            self.shown = shown
+            self.place()
+
+    def mouseDragEvent(self, ev: Any) -> None:
+        ev.ignore()  # it stays beside the view: dragging it over the data is not offered
+
+    def updateSize(self) -> None:
+        # the layout's preferred size, not pyqtgraph's sum of the items' current heights: those
+        # stay stretched to the old geometry after the entries are re-wrapped into columns
+        self.layout.invalidate()
+        hint = self.layout.preferredSize()
+        self.setGeometry(0, 0, hint.width(), hint.height())
+        self.place()
+
+    def place(self, *_: Any) -> None:
+        """Wrap the entries to the plot's height, reserve the margin, sit in it: level with
+        the top of the view box, or higher when the entries need the room (the margin is
+        free from the top of the plot to its bottom: title and x axis span the view only)."""
+        if self._placing:
+            return
+        self._placing = True
+        try:
+            vb = self.plot.getViewBox()
+            left, top, right, bottom = self._base_margins
+            room = self.plot.size().height() - top - bottom
+            n = len(self.items) if self.shown else 0
+            if n and vb.height() > 0 and room > 0:
+                # a row's height from the text alone: the laid-out heights change with the
+                # column count, and the count chosen from them flipped back and forth forever
+                text = max(label.item.boundingRect().height() for _, label in self.items)
+                spacing = self.layout.verticalSpacing()
+                row = max(20.0, text + 2) + spacing  # a label is its text and 2 px
+                fits = max(1, int((room + spacing) // max(row, 10.0)))
+                columns = max(1, -(-n // fits))
+                if columns != self.columnCount:
+                    self.setColumnCount(columns)  # calls updateSize (placing is held off)
+            width = self.width() + self.GAP if n else 0.0
+            if self.plot.layout.getContentsMargins()[2] != right + width:
+                self.plot.layout.setContentsMargins(left, top, right + width, bottom)
+            self.setVisible(bool(n))
+            lowest = self.plot.size().height() - bottom - self.height()
+            y = max(top, min(vb.geometry().top(), lowest))
+            self.setPos(self.plot.size().width() - right - width + self.GAP, y)
+        finally:
+            self._placing = False
+
+
+def add_side_legend(plot: pg.PlotItem) -> SideLegend:
+    """A legend outside the plot area (see :class:`SideLegend`)."""
+    return SideLegend(plot)

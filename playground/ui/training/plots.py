@@ -12,20 +12,22 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from PySide6.QtCore import QTimer, Signal
-from PySide6.QtGui import QHideEvent, QShowEvent
-from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtGui import QAction, QHideEvent, QShowEvent
+from PySide6.QtWidgets import QHBoxLayout, QMenu, QTabWidget, QToolButton, QVBoxLayout, QWidget
 
 from ...training.datasets import Dataset, Split
 from .history import MetricsHistory, ViewSnapshot
+from .layers import ParamGroup
 from .live_data import plane_points
 from .plots_base import PlotPanel, configure_pyqtgraph, ensure_configured
 from .plots_history import AccuracyPlot, LossPlot, _HistoryPlot, epoch_positions
 from .plots_params import GradNormPlot, UpdateRatioPlot
 from .plots_samples import SampleGridPlot, WeightHistogramPlot
 from .plots_views import BoundaryPlot, ConfusionPlot
+from .runs import RunRecord
 
 REDRAW_INTERVAL_MS = 40  # 25 Hz at most
 REDRAW_BUDGET = 0.03  # the share of the time the live plots may keep the GUI thread busy
@@ -43,6 +45,8 @@ class TrainingPlots(QWidget):
     views, down to once a second for expensive ones on a slow machine."""
 
     views_changed = Signal()  # what is on screen changed: see wanted_views()
+    replay_requested = Signal(int)  # the run number to replay (Runs ▾ menu)
+    clear_runs_requested = Signal()  # "Clear old runs"
 
     TAB_NAMES = ("Loss", "Accuracy", "Gradients", "Updates", "Boundary", "Confusion", "Samples",
                  "Weights")
@@ -70,6 +74,7 @@ class TrainingPlots(QWidget):
         for name, plot in self.plots.items():
             self.tabs.addTab(plot, name)
         self.tabs.currentChanged.connect(self._on_tab_changed)
+        self._build_runs_tools()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.tabs)
@@ -79,7 +84,73 @@ class TrainingPlots(QWidget):
         self.timer.timeout.connect(self._on_timer)
         self._pace: tuple[float, float] | None = None  # (wall, plots' CPU time) at the last tick
         self._live = False  # between start() and stop()
+        self.old_runs: list[tuple[RunRecord, str]] = []
         self.set_context(None, ())
+
+    # -- finished runs: faded curves, replay ----------------------------------------------------
+    RUN_PLOTS = ("Loss", "Accuracy", "Gradients")  # the plots that draw finished runs
+
+    def _build_runs_tools(self) -> None:
+        """"Runs ▾" (replay a run) and "Clear old runs", at the right end of the tab row."""
+        corner = QWidget(self)
+        row = QHBoxLayout(corner)
+        row.setContentsMargins(4, 0, 4, 0)
+        row.setSpacing(2)
+        self.runs_button = QToolButton(corner)
+        self.runs_button.setText("Runs")
+        self.runs_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.runs_button.setAutoRaise(True)
+        self.runs_button.setToolTip(
+            "Replay a run: train again from exactly its initial weights and data order, with "
+            "the settings as they are now, to compare a change fairly")
+        self.runs_menu = QMenu(self.runs_button)
+        self.runs_button.setMenu(self.runs_menu)
+        self.clear_runs_button = QToolButton(corner)
+        self.clear_runs_button.setText("Clear old runs")
+        self.clear_runs_button.setAutoRaise(True)
+        self.clear_runs_button.setToolTip("Remove the faded curves of finished runs from the "
+                                          "Loss, Accuracy and Gradients plots")
+        self.clear_runs_button.clicked.connect(self.clear_runs_requested)
+        row.addWidget(self.runs_button)
+        row.addWidget(self.clear_runs_button)
+        self.tabs.setCornerWidget(corner)
+        self._runs_key: tuple[Any, ...] | None = None
+        self.set_runs([], [], live=False)
+
+    def set_runs(self, old: list[tuple[RunRecord, str]], replayable: list[tuple[int, str]],
+                 live: bool) -> None:
+        """The finished runs drawn faded (each with its legend label: what differed from the
+        live run) and the runs the Runs menu offers to replay ((number, text); none while
+        ``live``)."""
+        key = tuple((r.number, id(r.curves), label) for r, label in old)
+        if key != self._runs_key:  # (the menu is rebuilt anyway: live or not changes it)
+            self._runs_key = key
+            self.old_runs = list(old)
+            for name in self.RUN_PLOTS:
+                plot = self.plots[name]
+                if isinstance(plot, _HistoryPlot):
+                    plot.set_old_runs(self.old_runs)
+        self.clear_runs_button.setEnabled(bool(self.old_runs))
+        self.runs_menu.clear()
+        self.replay_actions: list[QAction] = []
+        if not replayable:
+            empty = self.runs_menu.addAction("No finished run to replay yet")
+            empty.setEnabled(False)
+        for number, text in replayable:
+            action = self.runs_menu.addAction(f"Replay run {number} ({text})")
+            action.setEnabled(not live)
+            action.setToolTip("" if not live else "Stop the live run first")
+            action.triggered.connect(lambda _checked=False, n=number: self.replay_requested.emit(n))
+            self.replay_actions.append(action)
+        if live and replayable:
+            self.runs_menu.addSeparator()
+            note = self.runs_menu.addAction("Stop the live run to replay one")
+            note.setEnabled(False)
+        self.runs_menu.addSeparator()
+        clear = self.runs_menu.addAction("Clear old runs")
+        clear.setEnabled(bool(self.old_runs))
+        clear.triggered.connect(self.clear_runs_requested)
+        self.runs_button.setEnabled(True)
 
     # -- feeding ------------------------------------------------------------------------------
     def set_history(self, history: MetricsHistory) -> None:
@@ -87,12 +158,16 @@ class TrainingPlots(QWidget):
         self.redraw()
 
     def set_context(self, dataset: Dataset | None, param_names: Sequence[str] = (),
-                    split: Split | None = None) -> None:
+                    split: Split | None = None, groups: Sequence[ParamGroup] = ()) -> None:
         """Show the tabs that fit ``dataset``: Accuracy and Confusion for classification,
         Boundary for 2-D classification, Samples for image data. ``split`` gives the boundary
-        view its (standardised) training points."""
+        view its (standardised) training points; ``groups`` the graph's layers
+        (:func:`.layers.param_groups`) the gradient and update plots draw one curve each for."""
         self.dataset = dataset
         self.param_names = tuple(param_names)
+        self.groups = tuple(groups)
+        for plot in (self.grad_norms, self.update_ratios):
+            plot.set_groups(self.groups)
         classification = dataset is not None and dataset.task == "classification"
         two_d = classification and dataset.n_features == 2  # type: ignore[union-attr]
         images = classification and dataset.image_shape is not None  # type: ignore[union-attr]

@@ -13,10 +13,12 @@ from typing import Any, TypeVar
 import numpy as np
 import pyqtgraph as pg
 import pyqtgraph.exporters as pgx
-from PySide6.QtCore import QRectF
+from PySide6.QtCore import QEvent, QObject, QRectF, Qt
+from PySide6.QtGui import QTextDocumentFragment
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
+    QLabel,
     QMessageBox,
     QSizePolicy,
     QToolButton,
@@ -27,24 +29,33 @@ from PySide6.QtWidgets import (
 from ..plotstyle import (  # noqa: F401
     AXIS_PEN,
     BACKGROUND,
+    BAND_EDGE,
     FOREGROUND,
     GRID_ALPHA,
+    HEALTHY_BRUSH,
     LABEL_STYLE,
+    OLD_RUN_COLOURS,
     PALETTE,
     TICK_POINT_SIZE,
     TITLE_SIZE,
     TWO_CLASSES,
+    WARNING_BRUSH,
     WRONG,
+    SideLegend,
     _patch_svg_close_paths,
     add_legend,
+    add_side_legend,
     color,
     configure_pyqtgraph,
     ensure_configured,
+    old_run_colour,
     style_plot,
     tint,
 )
 
 EXPORT_FILTERS = "PNG image (*.png);;SVG vector image (*.svg);;CSV data (*.csv)"
+HINT_STYLE = "color: #6e6e6e; font-size: 12pt; background: transparent;"
+NOTE_STYLE = "color: #3c3c3c; font-size: 9pt;"
 
 
 
@@ -69,6 +80,41 @@ class TimedLayoutWidget(_TimedPaint, pg.GraphicsLayoutWidget):
 
 
 W = TypeVar("W", bound=QWidget)
+
+
+class NoteLabel(QLabel):
+    """One line of explanation, never wrapped: the long text where it fits, else the short
+    one (elided at the end if even that does not fit). Both are simple HTML."""
+
+    def __init__(self, html: str, short: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.texts = (html, short)
+        self.setStyleSheet(NOTE_STYLE)
+        self.setContentsMargins(8, 0, 8, 0)
+        self.setWordWrap(False)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self._fit()
+
+    @staticmethod
+    def plain(html: str) -> str:
+        return QTextDocumentFragment.fromHtml(html).toPlainText()
+
+    def _fit(self) -> None:
+        room = self.contentsRect().width()
+        metrics = self.fontMetrics()
+        for html in self.texts:
+            if metrics.horizontalAdvance(self.plain(html)) <= room:
+                if self.text() != html:
+                    self.setText(html)
+                return
+        elided = metrics.elidedText(self.plain(self.texts[1]), Qt.TextElideMode.ElideRight,
+                                    max(room, 0))
+        if self.text() != elided:
+            self.setText(elided)
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self._fit()
 
 
 class PlotPanel(QWidget):
@@ -108,11 +154,60 @@ class PlotPanel(QWidget):
         self._tools_end += 1
         return widget
 
+    def add_note(self, html: str, short: str = "", tip: str = "") -> NoteLabel:
+        """A one-line explanation in a row of its own under the toolbar (``short`` where the
+        row is too narrow for ``html``; the tooltip says more)."""
+        note = NoteLabel(html, short or html, self)
+        note.setToolTip(tip)
+        layout = self.layout()
+        assert isinstance(layout, QVBoxLayout)
+        layout.insertWidget(1, note)
+        return note
+
     def set_graphics(self, widget: pg.GraphicsView) -> None:
         self.graphics = widget
         self.redraw_seconds = 0.0  # GUI-thread CPU time in refresh() (paints: paint_seconds)
         widget.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.body.addWidget(widget, 1)
+        self.hint = QLabel(self.hint_text, widget)
+        self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.hint.setWordWrap(True)
+        self.hint.setStyleSheet(HINT_STYLE)
+        self.hint.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        widget.installEventFilter(self)
+        self.empty = False
+        self.set_empty(True)
+
+    # -- the hint an empty plot shows ----------------------------------------------------------
+    hint_text = "Train to see this plot"
+
+    def set_empty(self, empty: bool) -> None:
+        """An empty plot shows a short centred hint instead of axes with nothing on them
+        (empty log axes draw overlapping tick labels); ``_show_axes`` hides and shows them."""
+        if empty == self.empty:
+            return
+        self.empty = empty
+        self.hint.setVisible(empty)
+        if empty:
+            self._place_hint()
+            self.hint.raise_()
+        self._show_axes(not empty)
+
+    def set_hint(self, text: str) -> None:
+        self.hint_text = text
+        self.hint.setText(text)
+
+    def _show_axes(self, shown: bool) -> None:
+        """Subclasses with axes hide them while the plot is empty (called before their
+        ``__init__`` has finished, too: check what exists)."""
+
+    def _place_hint(self) -> None:
+        self.hint.setGeometry(self.graphics.rect().adjusted(12, 30, -12, -12))
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is getattr(self, "graphics", None) and event.type() == QEvent.Type.Resize:
+            self._place_hint()
+        return super().eventFilter(watched, event)
 
     def export_item(self):
         """The graphics item PNG/SVG export draws (a PlotItem, or a whole layout)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyqtgraph as pg
@@ -30,11 +30,16 @@ from .history_csv import accuracy_columns, loss_columns, step_columns, write_col
 from .plots_base import (
     LABEL_STYLE,
     PlotPanel,
+    SideLegend,
     TimedPlotWidget,
-    add_legend,
+    add_side_legend,
     color,
+    old_run_colour,
     style_plot,
 )
+
+if TYPE_CHECKING:
+    from .runs import RunRecord
 
 MARKER_PEN = "#7a3b9a"
 SMOOTH_PEN = "#262626"  # near black: apart from the blue and orange epoch curves
@@ -65,6 +70,38 @@ class MajorGridAxis(pg.AxisItem):
             top = max(pen.color().alpha() for pen, _, _ in tick_specs)
             tick_specs = [spec for spec in tick_specs if spec[0].color().alpha() >= top]
         return axis_spec, tick_specs, text_specs
+
+    # minor ticks labelled on a log axis, by the room a decade has (pixels): the closest pair
+    # of each set must stay a line of text apart (8 and 9 are 0.05 decade apart, 1 and 2 0.3)
+    LOG_MINOR = ((400.0, (2, 3, 4, 5, 6, 7, 8, 9)), (110.0, (2, 3, 5)), (60.0, (2, 5)),
+                 (40.0, (3,)))
+
+    def logTickValues(self, minVal: float, maxVal: float, size: float, stdTicks: Any) -> Any:
+        """Decades as the major ticks; as many minor ticks (2, 3, 5...) as fit without their
+        labels running into each other (pyqtgraph labels all nine per decade, whatever the
+        room, and a short log axis became a smear of overlapping numbers)."""
+        if not (math.isfinite(minVal) and math.isfinite(maxVal)) or maxVal <= minVal:
+            return super().logTickValues(minVal, maxVal, size, stdTicks)
+        per_decade = size / (maxVal - minVal)
+        lo, hi = math.floor(minVal), math.ceil(maxVal)
+        step = max(1, math.ceil(12.0 / max(per_decade, 1e-9)))  # a decade label needs ~12 px
+        decades = [float(v) for v in range(lo, hi + 1) if minVal <= v <= maxVal and v % step == 0]
+        factors = next((f for room, f in self.LOG_MINOR if per_decade >= room), ())
+        minor = [v + math.log10(f) for v in range(lo, hi) for f in factors]
+        minor = [v for v in minor if minVal < v < maxVal]
+        if len(decades) + len(minor) < 2:  # a narrow range: evenly spaced in log10
+            return stdTicks
+        return [(float(step), decades), (None, minor)]
+
+    def logTickStrings(self, values: Any, scale: float, spacing: float) -> list[str]:
+        """pyqtgraph's (1 significant digit, powers of ten as 10⁻⁵), but a tick between the
+        1-2-5 values (a narrow range) keeps the digits that tell it from its neighbours."""
+        out = list(super().logTickStrings(values, scale, spacing))
+        for k, v in enumerate(values):
+            x = 10.0 ** float(v) * scale
+            if x > 0 and abs(float(f"{x:.1g}") - x) > 0.01 * x:
+                out[k] = f"{x:.3g}"
+        return out
 
 
 class StickyViewBox(pg.ViewBox):
@@ -119,6 +156,7 @@ class _HistoryPlot(PlotPanel):
     """A PlotWidget fed from the history; subclasses implement ``_draw(history)``."""
 
     source = "history"
+    legend: SideLegend  # made by the subclass (``_side_legend``), where its entries belong
 
     def __init__(self, title: str, xlabel: str, ylabel: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -132,6 +170,81 @@ class _HistoryPlot(PlotPanel):
             self.plot.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.history: MetricsHistory | None = None
         self._drawn: tuple[Any, ...] | None = None
+        # finished runs drawn faded behind the live one: (record, legend label), their items
+        self.old_runs: list[tuple[RunRecord, str]] = []
+        self._old_items: dict[int, list[pg.PlotDataItem]] = {}
+        self._show_axes(False)
+
+    def _side_legend(self) -> SideLegend:
+        legend = add_side_legend(self.plot)
+        legend.sigSampleClicked.connect(self._on_legend_sample_clicked)
+        legend.set_shown(not self.empty)
+        return legend
+
+    # -- empty: a hint instead of axes ---------------------------------------------------------
+    def _show_axes(self, shown: bool) -> None:
+        plot = getattr(self, "plot", None)
+        if plot is None:
+            return
+        for name in ("left", "bottom"):  # the grid is drawn by the axes: it goes with them
+            plot.showAxis(name, shown)
+        legend = getattr(self, "legend", None)
+        if legend is not None:
+            legend.set_shown(shown)
+
+    def _update_empty(self) -> None:
+        h = self.history
+        self.set_empty((h is None or len(h) == 0) and not self._old_items
+                       and not self._other_curves())
+
+    def _other_curves(self) -> bool:
+        """Whether something besides the live run and the finished runs is drawn."""
+        return False
+
+    # -- finished runs, faded ------------------------------------------------------------------
+    def set_old_runs(self, runs: list[tuple[RunRecord, str]]) -> None:
+        """Finished runs to draw faded behind the live one, each with its legend label (what
+        differed from the live run). Their curves are made here, once; a setting that changes
+        how they are drawn (smoothing, x axis) redraws them."""
+        self.old_runs = [(r, label) for r, label in runs if r.curves is not None]
+        self._draw_old_runs()
+        vb = self.plot.getViewBox()
+        vb.reset_sticky()  # fit what is drawn now (a cleared old run's length goes too)
+        vb.updateAutoRange()
+        self._update_empty()
+
+    def _old_series(self, record: RunRecord) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The curves of a finished run this plot shows (default: none)."""
+        return []
+
+    def _draw_old_runs(self) -> None:
+        for items in self._old_items.values():
+            for item in items:
+                self.plot.removeItem(item)  # also leaves the legend
+        self._old_items = {}
+        for record, label in self.old_runs:
+            pen = pg.mkPen(old_run_colour(record.number), width=1)
+            items = []
+            for x, y in self._old_series(record):
+                # made empty in the plot, then fed: an item clipped to a view it is not in yet
+                # trips pyqtgraph
+                item = self.plot.plot(pen=pen, connect="finite")
+                item.setDownsampling(auto=True, method="peak")
+                item.setClipToView(True)
+                item.setData(x, y)
+                item.setZValue(-1)  # behind the live curves
+                items.append(item)
+            if items:
+                self.legend.addItem(items[0], label)
+                self._old_items[record.number] = items
+        self.legend.place()
+
+    def _on_legend_sample_clicked(self, item: Any) -> None:
+        """A finished run's legend entry shows or hides all of its curves."""
+        for items in self._old_items.values():
+            if items and items[0] is item:
+                for other in items[1:]:
+                    other.setVisible(item.isVisible())
 
     def _epoch_curves(self, train: str, val: str) -> tuple[pg.PlotDataItem, pg.PlotDataItem]:
         """The train (circles) and validation (squares) curves of per-epoch values."""
@@ -182,13 +295,18 @@ class _HistoryPlot(PlotPanel):
             return False
         self._drawn = key
         self._draw(history)
+        self._update_empty()
+        if not len(history):  # nothing to see (the hint shows): not counted as a redraw
+            return False
         self.redraws += 1
         return True
 
     def redraw(self) -> None:
-        """Redraw now (a setting changed)."""
+        """Redraw now (a setting changed): the live curves and the finished runs'."""
         self._drawn = None
         self.plot.getViewBox().reset_sticky()
+        if self._old_items:
+            self._draw_old_runs()
         self.refresh()
 
     def _draw(self, history: MetricsHistory) -> None:  # pragma: no cover - abstract
@@ -205,11 +323,18 @@ class _HistoryPlot(PlotPanel):
         write_columns(path, step_columns(h, self.csv_columns(h)))
 
     def clear(self) -> None:
+        """Forget the live run's curves (the finished runs stay) and the range they had: the
+        axes fit what is drawn next, as if new."""
         self._drawn = None
         self.history = None
-        self.plot.getViewBox().reset_sticky()
+        old = {id(item) for items in self._old_items.values() for item in items}
         for item in self.plot.listDataItems():
-            item.setData([], [])
+            if id(item) not in old:
+                item.setData([], [])
+        vb = self.plot.getViewBox()
+        vb.reset_sticky()
+        vb.enableAutoRange()  # a zoom or pan of the old run's curves is not kept either
+        self._update_empty()
 
 
 class LossPlot(_HistoryPlot):
@@ -217,6 +342,7 @@ class LossPlot(_HistoryPlot):
     epoch ends), dashed lines where the learning rate changed; step/epoch x axis, log-y."""
 
     export_name = "loss"
+    hint_text = "Train to see the loss fall"
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Loss", "step", "loss", parent)
@@ -232,7 +358,7 @@ class LossPlot(_HistoryPlot):
         self.log_y.setToolTip("Logarithmic loss axis")
         self.log_y.toggled.connect(self.set_log_y)
         self.add_smoothing(10)
-        self.legend = add_legend(self.plot)
+        self.legend = self._side_legend()
         self.batch_curve = self.plot.plot(pen=pg.mkPen(160, 175, 200, width=1), name="batch loss",
                                           connect="finite")
         self.batch_curve.setDownsampling(auto=True, method="peak")
@@ -295,6 +421,16 @@ class LossPlot(_HistoryPlot):
         self._draw_lr_markers(h, steps, x)
         self._draw_comparison()
 
+    def _old_series(self, record: RunRecord) -> list[tuple[np.ndarray, np.ndarray]]:
+        """A finished run's batch loss, smoothed as the live one is (its points already stand
+        for ``stride`` steps each)."""
+        c = record.curves
+        if c is None:
+            return []
+        x = c.epoch_pos if self.x_mode == "epoch" else c.steps
+        k = self.smooth_rows // max(c.stride, 1)
+        return [(x, window_mean(c.batch_loss, k) if k > 1 else c.batch_loss)]
+
     def export_csv(self, path: Path) -> None:
         """One row per logged step and per epoch end (older steps may be thinned, epoch ends
         never): step, epoch, lr, batch loss (and its smoothed mean while smoothing is on), and
@@ -324,9 +460,12 @@ class LossPlot(_HistoryPlot):
                 line = pg.InfiniteLine(
                     pos=pos, angle=90, movable=False,
                     pen=pg.mkPen(MARKER_PEN, width=1.2, style=Qt.PenStyle.DashLine),
+                    # the label beside the line on the side facing the middle of the view,
+                    # so it stays inside it however near the edge the change is
                     label=f"lr → {lr:g}",
-                    labelOpts={"position": 0.93, "color": MARKER_PEN, "anchors": [(0, 0.5), (0, 0.5)],
-                                   "fill": pg.mkBrush(255, 255, 255, 200)})
+                    labelOpts={"position": 0.93, "color": MARKER_PEN,
+                               "anchors": [(0, 0.5), (1, 0.5)],
+                               "fill": pg.mkBrush(255, 255, 255, 200)})
                 self.plot.addItem(line, ignoreBounds=True)
                 self.lr_lines.append(line)
                 self._lr_steps.append(step)
@@ -350,12 +489,17 @@ class LossPlot(_HistoryPlot):
         curve.setClipToView(True)
         self.legend.addItem(curve, f"{name} (compared)")
         self._draw_comparison()
+        self._update_empty()
+
+    def _other_curves(self) -> bool:
+        return self.compare_curve is not None
 
     def clear_comparison(self) -> None:
         curve, self.compare_curve, self._comparison = self.compare_curve, None, None
         if curve is not None:
             self.legend.removeItem(curve)
             self.plot.removeItem(curve)
+            self._update_empty()
 
     def _draw_comparison(self) -> None:
         if self.compare_curve is not None and self._comparison is not None:
@@ -374,11 +518,11 @@ class AccuracyPlot(_HistoryPlot):
     """Train and validation accuracy per epoch, in percent; a message for regression."""
 
     export_name = "accuracy"
+    hint_text = "Train to see the accuracy (measured at the end of every epoch)"
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Accuracy", "epoch", "accuracy (%)", parent)
-        self.legend = add_legend(self.plot)
-        self.legend.setOffset((-8, -8))  # bottom right: accuracy rises toward the top
+        self.legend = self._side_legend()
         self.train_curve, self.val_curve = self._epoch_curves("train accuracy",
                                                               "validation accuracy")
         self.plot.setLimits(yMin=-5, yMax=105)
@@ -397,6 +541,15 @@ class AccuracyPlot(_HistoryPlot):
         regression = task == "regression"
         self.stack.setCurrentWidget(self.message if regression else self.graphics)
         self.export_button.setEnabled(not regression)
+
+    def _old_series(self, record: RunRecord) -> list[tuple[np.ndarray, np.ndarray]]:
+        """A finished run's validation accuracy (its training accuracy when it had no
+        validation part)."""
+        c = record.curves
+        if c is None:
+            return []
+        acc = c.val_accuracy if np.isfinite(c.val_accuracy).any() else c.train_accuracy
+        return [(c.epoch_index, 100.0 * acc)]
 
     def _draw(self, h: MetricsHistory) -> None:
         ex = h.epoch_index.view()

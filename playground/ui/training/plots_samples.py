@@ -10,8 +10,11 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QPen
 from PySide6.QtWidgets import (
     QComboBox,
+    QGraphicsRectItem,
     QLabel,
     QWidget,
 )
@@ -32,9 +35,12 @@ from .plots_views import _plot_widget, _SnapshotPlot
 
 
 class SampleGridPlot(_SnapshotPlot):
-    """A grid of sample images titled "pred (true)"; wrong predictions in red with a red frame."""
+    """A grid of sample images titled "pred (true)"; wrong predictions in red with a red frame.
+    Each image keeps square pixels (its view's aspect is locked) and its frame is drawn around
+    the image itself, not around the cell (a tall cell framed a square image like a tall one)."""
 
     export_name = "samples"
+    hint_text = "Train to see sample images with the network's predictions"
     PIXEL = 6  # screen/export pixels per image pixel, so exported pictures stay sharp
 
     def __init__(self, rows: int = 4, cols: int = 6, parent: QWidget | None = None) -> None:
@@ -52,6 +58,7 @@ class SampleGridPlot(_SnapshotPlot):
         self.labels: list[pg.LabelItem] = []
         self.boxes: list[pg.ViewBox] = []
         self.images: list[pg.ImageItem] = []
+        self.frames: list[QGraphicsRectItem] = []
         self.wrong: np.ndarray = np.zeros(0, dtype=bool)
         self._rows_data: list[tuple[int, str, str, bool]] = []
         grey = np.linspace(255, 0, 256).astype(np.uint8)  # ink (1.0) dark on white paper
@@ -64,9 +71,14 @@ class SampleGridPlot(_SnapshotPlot):
             image = pg.ImageItem(axisOrder="row-major")
             image.setLookupTable(self._lut)
             box.addItem(image)
+            frame = QGraphicsRectItem()
+            frame.setBrush(QBrush(Qt.BrushStyle.NoBrush))
+            frame.setVisible(False)
+            box.addItem(frame)
             self.labels.append(label)
             self.boxes.append(box)
             self.images.append(image)
+            self.frames.append(frame)
 
     def set_context(self, classes: Sequence[str], image_shape: tuple[int, int] | None) -> None:
         self.classes = tuple(classes)
@@ -111,20 +123,25 @@ class SampleGridPlot(_SnapshotPlot):
         lo, hi = float(np.nanmin(imgs[:k], initial=0.0)), float(np.nanmax(imgs[:k], initial=1.0))
         self.wrong = pred[:k] != true[:k]
         self._rows_data = []
-        for i, (label, box, image) in enumerate(zip(self.labels, self.boxes, self.images, strict=True)):
+        for i, (label, box, image, frame) in enumerate(
+                zip(self.labels, self.boxes, self.images, self.frames, strict=True)):
             if i >= k:
                 image.clear()
                 label.setText("")
-                box.setBorder(None)
+                frame.setVisible(False)
                 continue
-            image.setImage(_blocks(imgs[i], self.PIXEL), autoLevels=False,
-                           levels=(lo, hi if hi > lo else lo + 1))
+            block = _blocks(imgs[i], self.PIXEL)
+            image.setImage(block, autoLevels=False, levels=(lo, hi if hi > lo else lo + 1))
             wrong = bool(self.wrong[i])
             text = f"{self._name(pred[i])} ({self._name(true[i])})"
             label.setText(text, color=WRONG if wrong else FOREGROUND, size="9pt",
                           bold=wrong)
-            box.setBorder(pg.mkPen(WRONG, width=2) if wrong else pg.mkPen("#c8c8c8"))
-            box.autoRange(padding=0.02)
+            pen = QPen(QColor(WRONG if wrong else "#b4b4b4"), 3 if wrong else 1)
+            pen.setCosmetic(True)  # pixels on screen, however the view is scaled
+            frame.setPen(pen)
+            frame.setRect(QRectF(0, 0, block.shape[1], block.shape[0]))
+            frame.setVisible(True)
+            box.autoRange(padding=0.04)
             self._rows_data.append((i, self._name(true[i]), self._name(pred[i]), not wrong))
         self._step = snapshot.step
         self._update_title()
@@ -136,9 +153,9 @@ class SampleGridPlot(_SnapshotPlot):
             return
         shown = [k for k in range(len(self.wrong)) if k % self.cols < self.shown_columns()]
         n_wrong = int(self.wrong[shown].sum()) if shown else 0
-        self.title.setText(f"{len(shown)} validation samples, step {self._step}: prediction "
-                           f"(true class), {n_wrong} wrong in red", color=FOREGROUND,
-                           size=TITLE_SIZE)
+        # short enough for a narrow dock: "prediction (true class)" is what each label shows
+        self.title.setText(f"Prediction (true class), step {self._step}: {n_wrong} of "
+                           f"{len(shown)} wrong, in red", color=FOREGROUND, size=TITLE_SIZE)
 
     def export_csv(self, path: Path) -> None:
         write_rows(path, ["sample", "true", "predicted", "correct"],
@@ -148,16 +165,17 @@ class SampleGridPlot(_SnapshotPlot):
         super().clear()
         self._rows_data = []
         self.wrong = np.zeros(0, dtype=bool)
-        for label, box, image in zip(self.labels, self.boxes, self.images, strict=True):
+        for label, image, frame in zip(self.labels, self.images, self.frames, strict=True):
             image.clear()
             label.setText("")
-            box.setBorder(None)
+            frame.setVisible(False)
 
 
 class WeightHistogramPlot(_SnapshotPlot):
     """Histogram of one parameter's values (pick it in the combo box)."""
 
     export_name = "weights"
+    hint_text = "Train to see how the weights are spread"
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)

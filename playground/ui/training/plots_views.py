@@ -11,9 +11,10 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QRectF, QTimer
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
+    QHBoxLayout,
     QWidget,
 )
 
@@ -27,7 +28,7 @@ from .plots_base import (
     PlotPanel,
     TimedPlotWidget,
     _blocks,
-    add_legend,
+    add_side_legend,
     color,
     style_plot,
     tint,
@@ -36,28 +37,96 @@ from .plots_base import (
 
 class _SnapshotPlot(PlotPanel):
     """A view redrawn from the latest snapshot; ``refresh`` skips the snapshot already shown.
-    ``square_extra`` > 0: the content is square (aspect locked), so the plot is kept at most
-    that many pixels (axes, legend) wider than it is high and centred, instead of a small
-    square lost in a wide, short dock."""
+
+    ``aspect_fit``: the content is drawn with a locked aspect (one unit as long across as up),
+    so the plot is made just as wide as its content needs at the height it has (its axes and
+    legend beside it), and centred: a locked aspect in a wide, short view would otherwise widen
+    the range (moons' −2..2 became −9..9) instead of leaving white space beside the plot."""
 
     source = "snapshot"
-    square_extra = 0
-
-    def resizeEvent(self, event: Any) -> None:
-        super().resizeEvent(event)
-        if self.square_extra and getattr(self, "graphics", None) is not None:
-            self.graphics.setMaximumWidth(max(240, self.graphics.height() + self.square_extra))
-            self.body.setAlignment(self.graphics, Qt.AlignmentFlag.AlignHCenter)
+    aspect_fit = False
+    _centred = False
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._shown: ViewSnapshot | None = None
+
+    def content_aspect(self) -> float:
+        """Width / height of what is drawn, in data units (the view range to fit)."""
+        return 1.0
+
+    def _show_axes(self, shown: bool) -> None:
+        plot = getattr(self, "plot", None)
+        if isinstance(plot, pg.PlotItem):
+            for name in ("left", "bottom"):
+                plot.showAxis(name, shown)
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self.fit_width()
+
+    def fit_soon(self, *_: Any) -> None:
+        """Fit once the layout has settled (a new title or legend entry changes what the plot
+        needs beside its view, which the view box alone does not report)."""
+        timer = getattr(self, "_fit_timer", None)
+        if timer is None:
+            timer = self._fit_timer = QTimer(self)
+            timer.setSingleShot(True)
+            timer.setInterval(0)
+            timer.timeout.connect(self.fit_width)
+        timer.start()
+
+    def fit_width(self, *_: Any) -> None:
+        """Size the plot to its content: in a wide area, its axes and legend plus the content's
+        aspect × the view's height wide; in a tall one, as high as the width allows; centred
+        either way. The sizes beside the view (axes, legend, title) do not depend on the
+        view's, so one pass settles it."""
+        plot = getattr(self, "plot", None)
+        if not self.aspect_fit or plot is None:
+            return
+        if not self._centred:  # between stretches, in the middle of the area it is given
+            self._centred = True
+            self.body.removeWidget(self.graphics)
+            row = QHBoxLayout()
+            row.setContentsMargins(0, 0, 0, 0)
+            row.addStretch(1)
+            row.addWidget(self.graphics, 1000)
+            row.addStretch(1)
+            self.body.addStretch(1)
+            self.body.addLayout(row, 1000)
+            self.body.addStretch(1)
+        area = self.body.geometry()
+        vb = plot.getViewBox()
+        if area.width() <= 0 or area.height() <= 0 or vb.height() <= 0 or vb.width() <= 0:
+            return
+        beside_w = plot.width() - vb.width()  # axes, legend, margins (scene units = pixels)
+        beside_h = plot.height() - vb.height()  # title, axis, margins
+        room_w, room_h = area.width() - beside_w, area.height() - beside_h
+        aspect = self.content_aspect()
+        if room_w <= 0 or room_h <= 0 or aspect <= 0:
+            return
+        if aspect * room_h <= room_w:  # wide: as high as the area, as wide as that needs
+            width, height = beside_w + aspect * room_h, float(area.height())
+        else:  # tall: as wide as the area, as high as that needs
+            width, height = float(area.width()), beside_h + room_w / aspect
+        width = max(240, round(plot.minimumWidth()), round(width))
+        height = max(180, round(height))
+        if abs(self.graphics.maximumWidth() - width) > 1:
+            self.graphics.setMaximumWidth(width)
+        if abs(self.graphics.maximumHeight() - height) > 1:
+            self.graphics.setMaximumHeight(height)
+        view = self.graphics
+        if abs(plot.width() - view.width()) > 1 and plot.minimumWidth() <= view.width():
+            # the plot was laid out while it needed more than the view (a longer title): it
+            # kept that width, overflowing the view, and no resize of the view will come
+            plot.setGeometry(QRectF(0, 0, view.width(), view.height()))
 
     def refresh(self, snapshot: ViewSnapshot | None) -> bool:
         if snapshot is None or snapshot is self._shown:
             return False
         self._shown = snapshot
         if self._draw(snapshot):
+            self.set_empty(False)
             self.redraws += 1
             return True
         return False
@@ -67,6 +136,7 @@ class _SnapshotPlot(PlotPanel):
 
     def clear(self) -> None:
         self._shown = None
+        self.set_empty(True)
 
 
 def _plot_widget() -> pg.PlotWidget:
@@ -76,10 +146,13 @@ def _plot_widget() -> pg.PlotWidget:
 
 
 class BoundaryPlot(_SnapshotPlot):
-    """The model's decision regions (class map or p(class 1)) under the training points."""
+    """The model's decision regions (class map or p(class 1)) under the training points; the
+    axes fit the grid the regions are computed on (the data and a 10% margin: snapshots'
+    ``GRID_MARGIN``), with equal units across and up."""
 
     export_name = "boundary"
-    square_extra = 260  # the axis and the legend beside the square
+    hint_text = "Train to see the decision boundary"
+    aspect_fit = True
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -88,10 +161,13 @@ class BoundaryPlot(_SnapshotPlot):
         style_plot(self.plot, "Decision boundary", "x1 (standardised)", "x2 (standardised)",
                    grid=False)
         self.plot.setAspectLocked(True)
-        self.legend = add_legend(self.plot)
+        self.legend = add_side_legend(self.plot)
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setZValue(-10)
         self.plot.addItem(self.image)
+        self.plot.getViewBox().sigResized.connect(self.fit_width)
+        self.legend.geometryChanged.connect(self.fit_soon)
+        self.extent: QRectF | None = None  # the range shown: the grid, or the data
         self.points: list[pg.ScatterPlotItem] = []
         self.classes: tuple[str, ...] = ("0", "1")
         self.grid: np.ndarray | None = None
@@ -124,6 +200,27 @@ class BoundaryPlot(_SnapshotPlot):
             sel = y == k
             item.setBrush(pg.mkBrush(color(k, n)))
             item.setData(x=X[sel, 0], y=X[sel, 1])
+        if X.shape[0] and self.grid is None:  # until a grid arrives: the data and a margin
+            lo, hi = X[:, :2].min(axis=0), X[:, :2].max(axis=0)
+            pad = np.where(hi > lo, 0.1 * (hi - lo), 0.5)
+            self._fit_view(QRectF(lo[0] - pad[0], lo[1] - pad[1], *(hi - lo + 2 * pad)))
+        self.set_empty(not X.shape[0])
+
+    def content_aspect(self) -> float:
+        rect = self.extent
+        if rect is None or rect.height() <= 0:
+            return 1.0
+        return rect.width() / rect.height()
+
+    def _fit_view(self, rect: QRectF) -> None:
+        """Show exactly ``rect`` (the locked aspect widens one side only if the plot cannot
+        be sized to it), and size the plot to it."""
+        if self.extent == rect:
+            return
+        self.extent = rect
+        self.plot.setRange(rect, padding=0)
+        self.fit_width()
+
 
     def _draw(self, snapshot: ViewSnapshot) -> bool:
         if snapshot.boundary is None:
@@ -147,9 +244,11 @@ class BoundaryPlot(_SnapshotPlot):
         self.image.setImage(rgba, autoLevels=False, levels=(0, 255))
         dx = (xs[-1] - xs[0]) / max(len(xs) - 1, 1) or 1.0
         dy = (ys[-1] - ys[0]) / max(len(ys) - 1, 1) or 1.0
-        self.image.setRect(QRectF(xs[0] - dx / 2, ys[0] - dy / 2, dx * len(xs), dy * len(ys)))
-        self.plot.setTitle(f"{what} at step {snapshot.step} (epoch {snapshot.epoch})",
-                           color=FOREGROUND, size=TITLE_SIZE)
+        rect = QRectF(xs[0] - dx / 2, ys[0] - dy / 2, dx * len(xs), dy * len(ys))
+        self.image.setRect(rect)
+        self._fit_view(rect)
+        # short: the title's width is the least the plot can be (it must not widen the range)
+        self.plot.setTitle(f"{what}, step {snapshot.step}", color=FOREGROUND, size=TITLE_SIZE)
         return True
 
     def export_csv(self, path: Path) -> None:
@@ -164,6 +263,7 @@ class BoundaryPlot(_SnapshotPlot):
     def clear(self) -> None:
         super().clear()
         self.grid = None
+        self.extent = None
         self.image.clear()
 
 
@@ -172,8 +272,8 @@ class ConfusionPlot(_SnapshotPlot):
     its count, shaded by its share of the row (blue on the diagonal, red for mistakes)."""
 
     export_name = "confusion"
-
-    square_extra = 260  # the class labels, the axis titles and room for the title
+    hint_text = "Train to see which classes are mistaken for which"
+    aspect_fit = True  # square cells
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -186,6 +286,7 @@ class ConfusionPlot(_SnapshotPlot):
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.hideButtons()
         self.plot.getViewBox().sigResized.connect(self._fit_text)
+        self.plot.getViewBox().sigResized.connect(self.fit_width)
         self.image = pg.ImageItem(axisOrder="row-major")
         self.plot.addItem(self.image)
         self._right = pg.ColorMap([0.0, 1.0], [(255, 255, 255), (31, 119, 180)])
@@ -265,8 +366,8 @@ class ConfusionPlot(_SnapshotPlot):
                 dark = strength[i, j] > 0.55
                 text.setColor("#ffffff" if dark else FOREGROUND if counts[i, j] else "#a0a0a0")
         acc = np.trace(counts) / max(counts.sum(), 1)
-        self.plot.setTitle(f"Confusion matrix, validation: {100 * acc:.1f}% right "
-                           f"(step {snapshot.step})", color=FOREGROUND, size=TITLE_SIZE)
+        self.plot.setTitle(f"Validation: {100 * acc:.1f}% right, step {snapshot.step}",
+                           color=FOREGROUND, size=TITLE_SIZE)
         return True
 
     def export_csv(self, path: Path) -> None:

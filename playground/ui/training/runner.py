@@ -9,6 +9,12 @@ drives the :class:`~.worker.TrainingController` (the worker thread), feeds the
   go on too (same program, same data: the *run key*); other data, a changed graph or Reset start
   new curves;
 - after a failure (NaN, infinite or exploding values) the next run starts from fresh weights;
+- every run that starts new curves is numbered and recorded (:class:`~.runs.RunRecord`): its
+  settings and graph facts, the seed of its data order and a copy of its initial weights, taken
+  here in the GUI thread before the worker starts. When its curves are replaced (a new run,
+  Reset) a run that completed or was stopped joins :attr:`runs`, the finished runs the plots
+  draw faded (a new document clears them); :meth:`replay` trains again from a recorded run's
+  initial weights and data order with the current settings;
 - when a run ends its settings go into the graph's ``meta.training`` (through ``set_meta``) and
   the document is marked modified: the weights and settings are worth saving.
 
@@ -18,6 +24,7 @@ show; it has no widgets.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from typing import TYPE_CHECKING, Any
@@ -27,9 +34,12 @@ from PySide6.QtCore import QObject, Signal
 from ...engine import EngineError, Program
 from ...training import TrainConfig, TrainingError, bind
 from ...training.datasets import DatasetError, Split
-from ...training.loop import Binding
+from ...training.loop import Binding, seed_rngs
+from ...training.weights import fit_weights
 from .controller import TrainingController
 from .history import MetricsHistory, ViewSnapshot
+from .layers import param_groups
+from .runs import RunArchive, RunRecord, run_facts, thin_curves
 
 if TYPE_CHECKING:
     from ..session import Session
@@ -52,6 +62,7 @@ class TrainingRunner(QObject):
     cleared = Signal()  # Reset: the curves and any failure mark go
     snapshot_arrived = Signal(object)  # ViewSnapshot: the worker's latest copies
     lr_in_use = Signal(str)  # the learning rate the run uses (after a refused change)
+    runs_changed = Signal()  # the finished runs kept, or the current run, changed
 
     def __init__(self, session: Session) -> None:
         super().__init__(session)
@@ -69,6 +80,9 @@ class TrainingRunner(QObject):
         self._broken = False  # the last run left non-finite weights: the next starts afresh
         self._lr = ""
         self._t_started = 0.0
+        self.runs = RunArchive()  # finished runs, drawn faded until cleared
+        self.run: RunRecord | None = None  # the live or last run: its curves are the history
+        self._run_count = 0  # runs numbered so far in this document
         c = self.controller
         c.metrics.connect(self._on_metrics)
         c.snapshot.connect(self._on_snapshot)
@@ -90,19 +104,23 @@ class TrainingRunner(QObject):
         return int(self.session.data.seed)
 
     def forget(self) -> None:
-        """A new document: no run to continue, no curves, no trained weights."""
+        """A new document: no run to continue, no curves, no trained weights, no old runs."""
         self.stop()
         self.history.clear()
         self.snapshot = None
         self.split, self.binding, self.config = None, None, None
         self._continuable, self._run, self._broken = None, None, False
+        self.run, self._run_count = None, 0
+        self.runs.clear()
         self.progress.emit(0.0, "idle")
+        self.runs_changed.emit()
 
     # -- starting -------------------------------------------------------------------------------
     def start(self, mode: str = "run", start_paused: bool = False,
-              reinit: bool | None = None) -> bool:
+              reinit: bool | None = None, *, replay: RunRecord | None = None) -> bool:
         """Start a run; ``mode`` 'step' or 'epoch' runs one step or one epoch, then pauses.
-        False (the reason in ``status``) when the graph or the data cannot train."""
+        False (the reason in ``status``) when the graph or the data cannot train. ``replay``:
+        start from that run's initial weights and data order instead (see :meth:`replay`)."""
         s = self.session
         if self.running or s.root is None:
             return False
@@ -116,14 +134,34 @@ class TrainingRunner(QObject):
         except RUN_ERRORS as exc:
             self.status.emit(str(exc), True)
             return False
-        if self._broken and not config.reinit:
+        if replay is not None:  # its weights and data order, the settings as they are now
+            config = dataclasses.replace(config, reinit=False, seed=replay.seed)
+        elif self._broken and not config.reinit:
             config = s.run_config(reinit=True)  # NaN/inf weights cannot train: start afresh
         self._broken = False
         run_key = self._run_key(program)
-        if config.reinit or run_key != self._continuable:
+        new_curves = config.reinit or replay is not None or run_key != self._continuable
+        if new_curves:
+            self._retire_run()  # the last run's curves go to the old runs (if it finished)
             self.history.clear()  # a new run: new curves
         else:
             self.history.continue_run()  # the same weights and data: the curves go on
+        note: tuple[str, bool] | None = None
+        if config.reinit:
+            # draw the initial weights here, as the trainer would (the same generator), so a
+            # copy is kept before the worker owns the arrays; the trainer need not draw again
+            program.init_params(seed_rngs(config.seed)[0])
+        elif replay is not None:
+            note = self._load_initial(program, replay, config.seed)
+        if new_curves:
+            self._run_count += 1
+            groups = param_groups(program)
+            self.run = RunRecord.start(
+                self._run_count, run_facts(program, s.data, config, groups), config.seed,
+                program.param_arrays(trainable_only=False), groups,
+                replay_of=replay.number if replay is not None else None)
+        elif self.run is not None:
+            self.run.outcome = ""  # live again
         self._continuable, self._run = None, run_key
         self.split, self.binding, self.config = data, binding, config
         self._lr = f"{config.lr:g}"
@@ -131,16 +169,87 @@ class TrainingRunner(QObject):
         self._t_started = time.perf_counter()
         self.snapshot = None
         try:
-            self.controller.start(program, data, config, binding, start_paused=start_paused,
-                                  mode=mode)
+            self.controller.start(program, data, dataclasses.replace(config, reinit=False),
+                                  binding, start_paused=start_paused, mode=mode)
         except TrainingError as exc:
+            if self.run is not None:
+                self.run.outcome = "failed"
             self.status.emit(str(exc), True)
+            self.runs_changed.emit()
             return False
         s.params_trained = True
         s.set_locked(True)
         self.started.emit()
-        self.status.emit("Training… the graph is locked until you stop.", False)
+        self.runs_changed.emit()
+        if note is not None:
+            self.status.emit(*note)
+        else:
+            self.status.emit("Training… the graph is locked until you stop.", False)
         return True
+
+    # -- runs: compare and replay ---------------------------------------------------------------
+    def _retire_run(self) -> None:
+        """The current curves are about to go: a run that completed or was stopped is kept,
+        thinned, among the old runs (at most ``MAX_OLD_RUNS``)."""
+        run, self.run = self.run, None
+        if run is not None and run.outcome in ("completed", "stopped") and len(self.history):
+            run.curves = thin_curves(self.history)
+            self.runs.add(run)
+        self.runs_changed.emit()
+
+    def replayable(self) -> list[RunRecord]:
+        """The runs that can be replayed now: the old runs and the last one, once over
+        (oldest first), whose initial weights were kept."""
+        out = [r for r in self.runs if r.can_replay]
+        run = self.run
+        if run is not None and run.outcome and run.can_replay and not self.running:
+            out.append(run)
+        return out
+
+    def find_run(self, number: int) -> RunRecord | None:
+        if self.run is not None and self.run.number == number:
+            return self.run
+        return self.runs.get(number)
+
+    def replay(self, number: int, mode: str = "run") -> bool:
+        """Train again from exactly the initial weights and data order of run ``number``
+        (the data-order seed it had; the data, graph and other settings as they are now), so
+        the one thing changed since is compared fairly. Parameters the graph no longer has in
+        the same shape start from fresh values; the status says which."""
+        if self.running:
+            self.status.emit("Stop the live run before replaying another.", True)
+            return False
+        record = self.find_run(number)
+        if record is None or (record is self.run and not record.outcome):
+            self.status.emit(f"There is no finished run {number} to replay.", True)
+            return False
+        if record.initial is None:
+            self.status.emit(f"Run {number}'s initial weights were too large to keep: it "
+                             "cannot be replayed.", True)
+            return False
+        return self.start(mode=mode, replay=record)
+
+    def _load_initial(self, program: Program, record: RunRecord, seed: int) -> tuple[str, bool]:
+        """Put ``record``'s initial weights into ``program`` (checked: names, shapes, finite
+        values); those that do not fit start fresh from ``seed``. Returns the status line and
+        whether some did not fit."""
+        assert record.initial is not None
+        fit = fit_weights(program, record.initial)
+        program.init_params(seed_rngs(seed)[0])
+        fit.apply(program)
+        what = f"Replaying run {record.number}: its initial weights and data order"
+        if fit.complete:
+            return f"{what}, with the settings as they are now.", False
+        problems = "; ".join(line.split(": ", 1)[-1] for line in fit.lines())
+        text = (f"{what} on a changed graph: {len(fit.taken)} of "
+                f"{len(fit.taken) + len(fit.missing)} parameters fit ({problems}); the others "
+                "start fresh.")
+        return text, True
+
+    def clear_runs(self) -> None:
+        """Forget the finished runs (their faded curves go; the live curves stay)."""
+        self.runs.clear()
+        self.runs_changed.emit()
 
     def _run_key(self, program: Program) -> tuple[Any, ...]:
         """What a run trains on: a new run with the same key goes on from the last one."""
@@ -175,8 +284,10 @@ class TrainingRunner(QObject):
             self.controller.stop()
 
     def reset(self) -> None:
-        """Stop, clear the curves, re-initialise the weights: a fresh start."""
+        """Stop, clear the curves, re-initialise the weights: a fresh start. A run that
+        completed or was stopped stays among the old runs, to compare with the next."""
         self.stop()
+        self._retire_run()
         self.history.clear()
         self._continuable, self._broken = None, False
         self.progress.emit(0.0, "idle")
@@ -266,6 +377,8 @@ class TrainingRunner(QObject):
     def _on_finished(self, reason: str) -> None:
         s = self.session
         last = self.history.last
+        if self.run is not None:
+            self.run.outcome = reason
         if reason in ("completed", "stopped") and not self._broken:
             self._continuable = self._run  # Train again: the curves go on
         if last is not None:
@@ -290,3 +403,4 @@ class TrainingRunner(QObject):
             self.status.emit("Stopped. Train continues from these weights; Reset starts over.",
                              False)
         self.finished.emit(reason)
+        self.runs_changed.emit()

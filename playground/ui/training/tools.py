@@ -4,16 +4,20 @@ failure and Reset show on the canvas. MainWindow places them."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt
-from PySide6.QtWidgets import QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDockWidget, QScrollArea, QVBoxLayout, QWidget
 
+from ...engine import EngineError
 from ...engine.registry import losses
 from ...training.example_run import ExampleRun
+from .layers import param_groups
 from .panel import TrainingPanel
 from .plots import TrainingPlots
 from .runbar import RunBar
+from .runs import run_facts
 
 LOSSES = frozenset(losses())
 
@@ -66,13 +70,62 @@ class TrainingTools(QObject):
         runner.status.connect(lambda text, error: services.show_status(text, 8000)
                               if error else None)
         session.locked_changed.connect(self._on_locked)
-        session.root_changed.connect(lambda _doc: self.plots.clear())
+        session.root_changed.connect(self._on_root_changed)
+        # finished runs: faded curves labelled with what differed, the Runs menu
+        runner.runs_changed.connect(self._show_runs)
+        session.settings_changed.connect(self._on_settings_changed)
+        session.program_changed.connect(self._on_settings_changed)
+        self.plots.replay_requested.connect(runner.replay)
+        self.plots.clear_runs_requested.connect(runner.clear_runs)
+        self._show_runs()
         session.root_changed.connect(self._show_panel_if_trainable)
         # another example's run (a lesson's compare:<example>), faded on the Loss plot
         comparison = session.comparison
         comparison.arrived.connect(self._show_comparison)
         comparison.cleared.connect(self.plots.loss.clear_comparison)
         comparison.failed.connect(lambda text: services.show_status(text, 10000))
+
+    def _on_root_changed(self, _document: object) -> None:
+        """Another graph: its plots start empty and hidden until its first run (the runner
+        forgot the old runs)."""
+        self.plots.clear()
+        self.plots.set_context(None, ())
+        dock = self.plots.parentWidget()
+        while dock is not None and not isinstance(dock, QDockWidget):
+            dock = dock.parentWidget()
+        if dock is not None:
+            dock.hide()
+
+    # -- finished runs ------------------------------------------------------------------------
+    def current_facts(self) -> tuple[Mapping[str, str] | None, str]:
+        """What the old runs are compared with: the live or last run (its facts and the
+        digest of its initial weights), or, when its curves were reset, the settings as they
+        are now (initial weights unknown yet)."""
+        s = self.session
+        run = s.runner.run
+        if run is not None:
+            return run.facts, run.digest
+        program = s.compiled
+        if program is None or s.runner.running:
+            return None, ""
+        try:
+            return run_facts(program, s.data, s.run_config(reinit=True),
+                             param_groups(program)), ""
+        except (EngineError, ValueError, KeyError, IndexError):
+            return None, ""
+
+    def _show_runs(self) -> None:
+        runner = self.session.runner
+        current, digest = self.current_facts()
+        old = [(r, r.label(current, digest)) for r in runner.runs]
+        replayable = [(r.number, "this run" if r is runner.run else r.describe(current, digest))
+                      for r in runner.replayable()]
+        self.plots.set_runs(old, replayable, live=runner.running)
+
+    def _on_settings_changed(self) -> None:
+        """With no current run, the old runs are compared with the settings: relabel."""
+        if self.session.runner.run is None and len(self.session.runner.runs):
+            self._show_runs()
 
     def _show_comparison(self, run: ExampleRun) -> None:
         loss = self.plots.loss
@@ -95,7 +148,9 @@ class TrainingTools(QObject):
         program = self.session.compiled
         if runner.split is not None and program is not None:
             names = list(program.param_arrays())
-            self.plots.set_context(runner.split.dataset, names, split=runner.split)
+            self.plots.set_context(runner.split.dataset, names, split=runner.split,
+                                   groups=runner.run.groups if runner.run is not None
+                                   else param_groups(program))
         self.services.show_dock("plots")
         self.plots.start()
         self._clear_failure()

@@ -66,6 +66,7 @@ class LiveCanvas(QObject):
         self._ours = False  # the canvas shows a run's data (flow, badges, maps are ours)
         self._gap = 0.0  # seconds between two updates (from their cost)
         self._cost: float | None = None  # average GUI-thread seconds an update takes
+        self._first = True  # the next update is the run's first (it builds the items)
         self._last = 0.0
         self._last_wires = 0.0
         self._paint_seen = 0.0
@@ -110,6 +111,7 @@ class LiveCanvas(QObject):
     def _on_started(self) -> None:
         self._ids = None
         self._gap, self._last, self._last_wires, self._cost = 0.0, 0.0, 0.0, None
+        self._first = True
         self.shown_at.clear()
 
     def _on_snapshot(self, snap: Any) -> None:
@@ -146,10 +148,14 @@ class LiveCanvas(QObject):
             seen = getattr(self.view, "paint_seconds", 0.0)
             painted, self._paint_seen = max(0.0, seen - self._paint_seen), seen
         # the time between updates follows their average cost (the numbers' once-a-second
-        # update costs more than the unit maps' between them)
-        self._cost = (cost + painted) if self._cost is None else \
-            0.7 * self._cost + 0.3 * (cost + painted)
-        self._gap = min(MAX_GAP, self._cost / BUDGET)
+        # update costs more than the unit maps' between them). The run's first update builds
+        # the strips and labels: a one-off that would hold the pace down for seconds
+        if self._first:
+            self._first = False
+        else:
+            self._cost = (cost + painted) if self._cost is None else \
+                0.6 * self._cost + 0.4 * (cost + painted)
+            self._gap = min(MAX_GAP, self._cost / BUDGET)
         self._last = time.perf_counter()
         self.shown_at.append(self._last)
 

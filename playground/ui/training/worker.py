@@ -57,7 +57,7 @@ __all__ = [
     "TrainingWorker", "make_view_snapshot", "view_fields",
 ]
 
-EMIT_INTERVAL = 1 / 30  # seconds between two metrics batches (at most ~30 Hz)
+EMIT_INTERVAL = 1 / 15  # seconds between two metrics batches (at most ~15 Hz)
 SNAPSHOT_INTERVAL = 0.12  # seconds between two periodic view snapshots (~8 a second)
 # at this many steps a second or fewer (slow motion) every step is shown: its metrics and a
 # snapshot go out after it
@@ -65,8 +65,8 @@ EVERY_STEP_RATE = 30.0
 MAX_BEHIND = 0.5  # seconds: a paced run this far behind its schedule starts a new one
 SNAPSHOT_BUDGET = 0.05  # periodic snapshots may take at most this share of the run's time
 SMALL_MODEL_PARAMS = 200_000  # below this many parameter elements, use one BLAS thread
-HEARTBEAT_MS = 20  # the GUI thread stamps TrainingWorker.gui_beat this often during a run
-GUI_LAG = 0.04  # seconds: a stamp older than this means the GUI thread is behind
+HEARTBEAT_MS = 50  # the GUI thread stamps TrainingWorker.gui_beat this often during a run
+GUI_LAG = 0.1  # seconds: a stamp older than this means the GUI thread is behind
 
 # ---------------------------------------------------------------- the worker
 
@@ -148,6 +148,7 @@ class TrainingWorker(QObject):
     def request_pause(self) -> None:
         self._mode = "run"
         self._pause.set()
+        self._wake.set()  # a slow-motion worker waiting for its next step pauses at once
 
     def request_resume(self, mode: str = "run") -> None:
         self._mode = mode

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QApplication
 
 from playground.ui.canvas import minimap as M
 from playground.ui.canvas.minimap import MinimapWidget
+from playground.ui.canvas.minimap_corners import CORNER_GAP
 from playground.ui.commands import AddNodeCommand, MoveNodesCommand
 
 
@@ -113,10 +114,10 @@ def test_sits_in_a_free_corner_and_stays_there_on_resize(window, minimap, qtbot)
     assert (minimap.width(), minimap.height()) == (M.SIZE.width(), M.SIZE.height())
     area = window.view.viewport().geometry()
     geo = minimap.corner_rect("bottom_right")
-    assert (geo.right(), geo.bottom()) == (area.right() - M.CORNER_GAP,
-                                           area.bottom() - M.CORNER_GAP)
+    assert (geo.right(), geo.bottom()) == (area.right() - CORNER_GAP,
+                                           area.bottom() - CORNER_GAP)
     geo = minimap.corner_rect("top_left")
-    assert (geo.left(), geo.top()) == (area.left() + M.CORNER_GAP, area.top() + M.CORNER_GAP)
+    assert (geo.left(), geo.top()) == (area.left() + CORNER_GAP, area.top() + CORNER_GAP)
     old = minimap.geometry()
     window.resize(1000, 650)
     qtbot.waitUntil(lambda: window.view.viewport().geometry().width() < 700)

@@ -31,22 +31,17 @@ minimap, an arrow on the minimap's border points there.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import shiboken6
 from PySide6.QtCore import QEvent, QObject, QPointF, QRect, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
-    QBrush,
-    QColor,
     QMouseEvent,
     QPainter,
-    QPainterPath,
     QPaintEvent,
     QPen,
     QPixmap,
-    QPolygonF,
     QTransform,
     QWheelEvent,
 )
@@ -59,24 +54,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from . import style as S
+from .minimap_corners import CORNERS, corner_rect, covers_content, minimap_size
+from .minimap_draw import (
+    VIEW_EDGE,
+    draw_collapse_box,
+    draw_off_map_arrow,
+    draw_outline,
+    render_thumbnails,
+)
 
 SIZE = QSize(220, 150)  # preferred size; smaller when the canvas is small
-CORNER_GAP = 12  # px between the minimap and the canvas's corner
-CORNERS = ("bottom_right", "bottom_left", "top_right", "top_left")  # in order of preference
 COLLAPSE_BOX = 16  # px: the "–" button in the minimap's top-right corner
-RADIUS = 8.0
 REFRESH_MS = 50  # content changes are coalesced: at most one re-render per interval
 MIN_MARGIN = 40.0  # scene units around the content (or 4 % of its size, if larger)
 
-BG = QColor(22, 24, 28, 190)
-BORDER = QColor(255, 255, 255, 70)
-OUTSIDE_SHADE = QColor(0, 0, 0, 90)
-VIEW_FILL = QColor(120, 180, 255, 38)
-VIEW_EDGE = QColor(140, 195, 255, 230)
-EDGE_LINE = QColor(S.WIRE.red(), S.WIRE.green(), S.WIRE.blue(), 120)
-COLLAPSE_BG = QColor(255, 255, 255, 40)
-COLLAPSE_FG = QColor(255, 255, 255, 200)
 
 
 class MinimapWidget(QGraphicsView):
@@ -251,39 +242,15 @@ class MinimapWidget(QGraphicsView):
         return inverse.map(QPointF(pos))
 
     def _size(self) -> QSize:
-        area = self._main.viewport().geometry()
-        w = max(60, min(SIZE.width(), (area.width() - 2 * CORNER_GAP) // 2))
-        h = max(40, min(SIZE.height(), round(w * SIZE.height() / SIZE.width()),
-                        (area.height() - 2 * CORNER_GAP) // 2))
-        return QSize(w, h)
+        return minimap_size(self._main.viewport().geometry().size(), SIZE)
 
     def corner_rect(self, corner: str) -> QRect:
         """Where the minimap goes in ``corner`` (the main view's coordinates)."""
-        area = self._main.viewport().geometry()  # in the main view's coordinates
-        size = self._size()
-        w, h = size.width(), size.height()
-        left = area.left() + CORNER_GAP if corner.endswith("left") else \
-            area.right() + 1 - CORNER_GAP - w
-        top = area.top() + CORNER_GAP if corner.startswith("top") else \
-            area.bottom() + 1 - CORNER_GAP - h
-        return QRect(left, top, w, h)
+        return corner_rect(self._main, self._size(), corner)
 
     def covers_content(self, rect: QRect) -> bool:
         """Whether ``rect`` (main view coordinates) lies over a node or a shown value label."""
-        scene = self._main.scene()
-        nodes = getattr(scene, "nodes", None)
-        if scene is None or not nodes:
-            return False
-        vp = self._main.viewport()
-        local = rect.translated(-vp.geometry().topLeft()).adjusted(-4, -4, 4, 4)
-        area = self._main.mapToScene(local)
-        labels = getattr(getattr(scene, "overlays", None), "wire_labels", {})
-        node_items = set(nodes.values())
-        label_items = set(labels.values())
-        for item in scene.items(area, Qt.ItemSelectionMode.IntersectsItemBoundingRect):
-            if item in node_items or (item in label_items and item.isVisible()):
-                return True
-        return False
+        return covers_content(self._main, rect)
 
     def free_corner(self) -> str | None:
         """The corner to use: the current one while it stays free, else the first free one in
@@ -519,67 +486,12 @@ class MinimapWidget(QGraphicsView):
                             shown.height() * dpr)
             painter.drawPixmap(shown, self._thumb, source)
             painter.setPen(QPen(VIEW_EDGE, 1))
-            self._draw_outline(painter, view, bounds)
+            draw_outline(painter, view, bounds)
         elif not self._view_rect.isEmpty():
             painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-            self._draw_off_map_arrow(painter, bounds, view.center())
-        box = self.collapse_rect()
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(QBrush(COLLAPSE_BG))
-        painter.drawRoundedRect(box, 4, 4)
-        painter.setPen(QPen(COLLAPSE_FG, 1.6))
-        c = box.center()
-        painter.drawLine(QPointF(c.x() - 4, c.y()), QPointF(c.x() + 4, c.y()))
+            draw_off_map_arrow(painter, bounds, view.center())
+        draw_collapse_box(painter, self.collapse_rect())
         painter.restore()
-
-    def _draw_outline(self, painter: QPainter, view: QRectF, bounds: QRectF) -> None:
-        """The sides of ``view`` that lie inside the minimap, kept inside its rounded corners."""
-        w, h = bounds.width(), bounds.height()
-
-        def inset(d: float) -> float:  # how far a rounded corner cuts in at distance d
-            d = min(d, RADIUS)
-            return RADIUS - (RADIUS * RADIUS - (RADIUS - d) ** 2) ** 0.5 + 1
-
-        x0, x1 = math.floor(view.left()) + 0.5, math.ceil(view.right()) - 0.5
-        y0, y1 = math.floor(view.top()) + 0.5, math.ceil(view.bottom()) - 0.5
-        for x in (x0, x1):
-            if 1 <= x <= w - 1:
-                e = inset(min(x, w - x))
-                top, bottom = max(y0, e), min(y1, h - e)
-                if top < bottom:
-                    painter.drawLine(QPointF(x, top), QPointF(x, bottom))
-        for y in (y0, y1):
-            if 1 <= y <= h - 1:
-                e = inset(min(y, h - y))
-                left, right = max(x0, e), min(x1, w - e)
-                if left < right:
-                    painter.drawLine(QPointF(left, y), QPointF(right, y))
-
-    def _frame_path(self) -> QPainterPath:
-        path = QPainterPath()
-        path.addRoundedRect(QRectF(self.viewport().rect()).adjusted(0.5, 0.5, -0.5, -0.5),
-                            RADIUS, RADIUS)
-        return path
-
-    def _draw_off_map_arrow(self, painter: QPainter, bounds: QRectF, target: QPointF) -> None:
-        """The canvas shows a place outside the minimap: point towards it from the border."""
-        c = bounds.center()
-        d = target - c
-        if d.isNull():
-            return
-        inset = bounds.adjusted(10, 10, -10, -10)
-        kx = (inset.width() / 2) / abs(d.x()) if d.x() else float("inf")
-        ky = (inset.height() / 2) / abs(d.y()) if d.y() else float("inf")
-        k = min(kx, ky)
-        tip = c + d * k
-        length = (d.x() ** 2 + d.y() ** 2) ** 0.5
-        u = QPointF(d.x() / length, d.y() / length)
-        n = QPointF(-u.y(), u.x())
-        arrow = QPolygonF([tip, tip - u * 9 + n * 5, tip - u * 9 - n * 5])
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(QBrush(VIEW_EDGE))
-        painter.drawPolygon(arrow)
 
     def _ensure_thumbnails(self) -> None:
         vp = self.viewport()
@@ -587,85 +499,9 @@ class MinimapWidget(QGraphicsView):
         t = self.viewportTransform()
         key = (vp.width(), vp.height(), dpr, (t.m11(), t.m22(), t.dx(), t.dy()))
         if self._thumb is None or self._thumb_dirty or key != self._thumb_key:
-            self._thumb, self._shaded = self._render_thumbnails(dpr)
+            self._thumb, self._shaded = render_thumbnails(
+                vp.size(), dpr, t, self.scene(), self._content_items)
             self._thumb_key, self._thumb_dirty = key, False
-
-    def _render_thumbnails(self, dpr: float) -> tuple[QPixmap, QPixmap]:
-        """The content drawn once, in two finishes: lit (inside the view rectangle) and shaded."""
-        vp = self.viewport()
-        base = QPixmap(QSize(max(1, round(vp.width() * dpr)), max(1, round(vp.height() * dpr))))
-        base.setDevicePixelRatio(dpr)
-        base.fill(Qt.GlobalColor.transparent)
-        frame = self._frame_path()
-        p = QPainter(base)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        p.fillPath(frame, BG)
-        p.setClipPath(frame)
-        scene = self.scene()
-        if scene is not None:
-            self._paint_content(p, scene)
-        p.end()
-        out = []
-        for tint in (VIEW_FILL, OUTSIDE_SHADE):
-            pix = base.copy()
-            pix.setDevicePixelRatio(dpr)
-            p = QPainter(pix)
-            p.setRenderHint(QPainter.RenderHint.Antialiasing)
-            p.fillPath(frame, tint)
-            p.setPen(QPen(BORDER, 1))
-            p.drawPath(frame)
-            p.end()
-            out.append(pix)
-        return out[0], out[1]
-
-    def _paint_content(self, p: QPainter, scene: QGraphicsScene) -> None:
-        t = self.viewportTransform()
-        p.setTransform(t)
-        scale = t.m11()
-        nodes = getattr(scene, "nodes", None)
-        if nodes is None:
-            p.setPen(Qt.PenStyle.NoPen)
-            p.setBrush(QBrush(S.NODE_BODY.lighter(140)))
-            for item in self._content_items():
-                p.drawRect(item.sceneBoundingRect())
-            return
-        for item in getattr(scene, "backdrops", {}).values():
-            colour = QColor(getattr(item, "colour", S.NODE_BODY))
-            colour.setAlpha(55)
-            p.setPen(Qt.PenStyle.NoPen)
-            p.setBrush(QBrush(colour))
-            p.drawRect(item.sceneBoundingRect())
-        wire = QPen(EDGE_LINE, 1.0)
-        wire.setCosmetic(True)
-        p.setPen(wire)
-        p.setBrush(Qt.BrushStyle.NoBrush)
-        for edge in getattr(scene, "edges", {}).values():
-            path = edge.path()
-            if not edge.pos().isNull():
-                path = path.translated(edge.pos())
-            p.drawPath(path)
-        radius = 3.0 / scale if scale > 0 else 0.0
-        selected = QPen(S.NODE_SELECTED, 2.0)
-        selected.setCosmetic(True)
-        problem = QPen(S.ERROR, 1.5)
-        problem.setCosmetic(True)
-        brushes: dict[tuple[int, str], QBrush] = {}  # (rgba, state) → brush, made once
-        no_pen = Qt.PenStyle.NoPen
-        for item in nodes.values():
-            body = item.body_rect() if hasattr(item, "body_rect") else item.boundingRect()
-            r = body.translated(item.pos())
-            colour = getattr(item, "colour", S.NODE_BODY)
-            state = ("selected" if item.isSelected()
-                     else "problem" if getattr(item, "problem", None) else "")
-            brush = brushes.get((colour.rgba(), state))
-            if brush is None:
-                shade = (colour.lighter(135) if state == "selected"
-                         else colour.darker(120) if state == "problem" else colour)
-                brush = brushes[colour.rgba(), state] = QBrush(shade)
-            p.setPen(selected if state == "selected" else problem if state == "problem" else no_pen)
-            p.setBrush(brush)
-            p.drawRoundedRect(r, radius, radius)
-
 
 class MinimapButton(QToolButton):
     """The collapsed minimap: a button (the window puts it in the status bar, where it covers

@@ -12,7 +12,7 @@ from PySide6.QtGui import QColor, QFontMetricsF, QLinearGradient, QPainter, QPai
 from PySide6.QtWidgets import QWidget
 
 from . import style as S
-from .overlays import FLOW_MAX_W, FLOW_MIN_W, FLOW_RAMP
+from .flow import FLOW_MAX_W, FLOW_MIN_W, FLOW_RAMP
 
 CORNER_GAP = 12
 TITLE = "gradient flow: mean |∂L/∂x| per wire"

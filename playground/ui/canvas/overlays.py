@@ -9,7 +9,6 @@ whoever sets data takes the wires, and the others hear ``owner_changed`` and let
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -19,6 +18,7 @@ from PySide6.QtCore import QObject, QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor
 
 from ...engine.digest import Digest
+from .flow import FLOW_MIN_W, flow_colour, flow_widths
 from .items import NodeItem, PortItem
 from .labelplacer import LabelPlacer, RectGrid
 from .unitmaps import UnitStrip
@@ -27,45 +27,6 @@ from .wires import EdgeItem
 
 if TYPE_CHECKING:
     from .scene import GraphScene
-
-FLOW_MIN_W, FLOW_MAX_W = 1.5, 8.0
-FLOW_STEPS = 24  # distinct widths and colours of the ramp
-# gradient-flow colour ramp, weak → strong
-FLOW_RAMP = ((0.0, QColor("#3a5f8f")), (0.45, QColor("#5aa0d8")), (0.75, QColor("#ffd166")),
-             (1.0, QColor("#ff6b3d")))
-
-
-def flow_colour(t: float) -> QColor:
-    t = min(max(t, 0.0), 1.0)
-    for (t0, c0), (t1, c1) in itertools.pairwise(FLOW_RAMP):
-        if t <= t1:
-            f = 0.0 if t1 == t0 else (t - t0) / (t1 - t0)
-            return QColor(round(c0.red() + (c1.red() - c0.red()) * f),
-                          round(c0.green() + (c1.green() - c0.green()) * f),
-                          round(c0.blue() + (c1.blue() - c0.blue()) * f))
-    return QColor(FLOW_RAMP[-1][1])
-
-
-def flow_widths(magnitudes: Mapping[str, float]) -> dict[str, tuple[float, float]]:
-    """Per source: (width in px, ramp position 0..1) from mean |gradient| on a log scale.
-    Zero or non-finite magnitudes get the thinnest wire."""
-    logs = {k: math.log10(v) for k, v in magnitudes.items()
-            if v is not None and math.isfinite(v) and v > 0}
-    out: dict[str, tuple[float, float]] = {}
-    if logs:
-        lo, hi = min(logs.values()), max(logs.values())
-        span = hi - lo
-    for k in magnitudes:
-        if k not in logs:
-            out[k] = (FLOW_MIN_W, 0.0)
-            continue
-        t = 0.5 if span < 1e-12 else (logs[k] - lo) / span
-        t = round(t * FLOW_STEPS) / FLOW_STEPS  # live updates repaint a wire only when it changes
-        out[k] = (FLOW_MIN_W + t * (FLOW_MAX_W - FLOW_MIN_W), t)
-    return out
-
-
-
 
 class Overlays(QObject):
     """The overlays of one :class:`GraphScene` (``scene.overlays``)."""

@@ -2,13 +2,15 @@
 at the app): ``python packaging/screenshot.py digits_mlp out.png [--size 1366x768] [--dark]``.
 
 Run it under Xvfb for the real X11 platform (``xvfb-run -a -s "-screen 0 1366x768x24" ...``)
-or with QT_QPA_PLATFORM=offscreen. The README's three pictures:
+or with QT_QPA_PLATFORM=offscreen. The README's four pictures:
 
     python packaging/screenshot.py square_of_sum resources/screenshots/explain.png \\
         --lesson 6 --steps 5 --select q
     python packaging/screenshot.py digits_mlp resources/screenshots/canvas.png --evaluate
-    python packaging/screenshot.py digits_mlp resources/screenshots/training.png --train 3 \\
-        --epochs 100 --tab Samples --dark
+    python packaging/screenshot.py moons_mlp resources/screenshots/training.png --train 6 \\
+        --speed 8 --live --epochs 40
+    python packaging/screenshot.py digits_mlp resources/screenshots/health.png --train 4 \\
+        --epochs 40 --tab Gradients
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QKeySequence, QPainter, QPaintEvent, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -28,6 +28,24 @@ if TYPE_CHECKING:
     from .stepper import StepThroughPanel
 
 SPEEDS = (0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0)  # steps per second, one per slider notch
+
+
+class ElidedLabel(QLabel):
+    """One line of plain text that ends in "…" when the row is too narrow for it (rather than
+    being cut mid-letter); the whole text is its tooltip."""
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        self.setToolTip(text)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        rect = self.contentsRect()
+        text = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight,
+                                             rect.width())
+        painter.setPen(self.palette().color(self.foregroundRole()))
+        painter.drawText(rect, int(self.alignment()), text)
+        painter.end()
 
 
 def compact(button: QPushButton, *other_texts: str) -> None:
@@ -63,7 +81,9 @@ def build_ui(self: StepThroughPanel) -> None:
     self.speed.setToolTip("Play speed")
     self.speed.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # arrows step, they do not slide
     self.speed_label = QLabel()
-    self.status = QLabel()
+    self.status = ElidedLabel()
+    self.status.setTextFormat(Qt.TextFormat.PlainText)
+    self.status.setAlignment(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft)
     self.status.setStyleSheet("font-weight: bold;")
     self.status.setMinimumWidth(10)
     self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)

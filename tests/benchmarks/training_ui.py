@@ -417,6 +417,7 @@ class Bench:
         program = compile_graph(self.session.root.model)
         data = self.session.split()
         controller = TrainingController()
+        controller.set_views(frozenset())  # no view is on screen: periodic snapshots are empty
         last: list[Any] = [None]
         controller.metrics.connect(lambda batch: last.__setitem__(0, batch[-1]))
         loop = QEventLoop()

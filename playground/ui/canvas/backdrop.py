@@ -12,6 +12,7 @@ from PySide6.QtGui import QBrush, QColor, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem, QStyleOptionGraphicsItem, QWidget
 
 from . import style as S
+from .paintclock import timed
 
 if TYPE_CHECKING:
     from .scene import GraphScene
@@ -50,6 +51,7 @@ class BackdropItem(QGraphicsRectItem):
         return {"id": self.backdrop_id, "title": self.title, "colour": self.colour.name(),
                 "rect": [r.x(), r.y(), r.width(), r.height()]}
 
+    @timed
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
         r = self.rect()

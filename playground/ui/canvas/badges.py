@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from . import style as S
+from .paintclock import timed
 
 if TYPE_CHECKING:
     from .items import NodeItem
@@ -73,6 +74,7 @@ class BadgeItem(QGraphicsItem):
     def boundingRect(self) -> QRectF:
         return self._bounds
 
+    @timed
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)

@@ -31,6 +31,7 @@ from ...graph import COMPOSITE, Node
 from ..glossary import legend_html
 from . import style as S
 from .badges import BadgeItem
+from .paintclock import timed
 
 if TYPE_CHECKING:
     from .scene import GraphScene
@@ -266,6 +267,7 @@ class NodeItem(QGraphicsItem):
         return super().itemChange(change, value)
 
     # -- painting --------------------------------------------------------------------------
+    @timed
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
         r = self._rect

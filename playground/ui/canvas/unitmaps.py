@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from . import style as S
+from .paintclock import timed
 
 __all__ = ["MAP_LUT", "TILE", "UnitStrip", "map_image", "map_rgb", "mosaic"]
 
@@ -164,6 +165,7 @@ class UnitStrip(QGraphicsItem):
     def scene_rect(self) -> QRectF:
         return self.mapRectToScene(self._rect)
 
+    @timed
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)

@@ -3,7 +3,6 @@ palette drops, keyboard nudging."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from PySide6.QtCore import QEasingCurve, QPointF, QRectF, Qt, QTimer, QVariantAnimation, Signal
@@ -13,6 +12,7 @@ from PySide6.QtWidgets import QGraphicsView
 from ...graph.geometry import label_size
 from . import style as S
 from .items import NodeItem
+from .paintclock import PaintClock
 from .scene import GraphScene
 from .wirelabels import label_style, line_height
 
@@ -46,7 +46,6 @@ class GraphView(QGraphicsView):
         self._panning = False
         self._space = False
         self._pan_start = QPointF()
-        self.paint_seconds = 0.0
         self._glide: QVariantAnimation | None = None
         self._hint = False
         self.fitted = False  # the view is as Fit left it (no pan or zoom since)
@@ -60,11 +59,11 @@ class GraphView(QGraphicsView):
         scene = self.scene()
         return scene is not None and not getattr(scene, "read_only", False)
 
-    def paintEvent(self, event: Any) -> None:
-        t0 = time.thread_time()
-        super().paintEvent(event)
-        # the GUI thread's CPU time painting the canvas (a live run paces its updates by it)
-        self.paint_seconds += time.thread_time() - t0
+    @property
+    def paint_seconds(self) -> float:
+        """GUI-thread CPU time spent so far in the canvas items' Python paint methods (see
+        paintclock.py: the view has no Python paintEvent, so Qt renders without the GIL)."""
+        return PaintClock.seconds
 
     # -- zoom ------------------------------------------------------------------------------
     def zoom(self) -> float:

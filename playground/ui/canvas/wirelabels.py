@@ -42,6 +42,7 @@ from ...engine.formatting import shape as fmt_shape
 from ...engine.formatting import summary
 from ..glossary import legend_html
 from . import style as S
+from .paintclock import timed
 
 READABLE_ZOOM = 0.85  # below this zoom labels keep their on-screen size and shorten
 SCALE_STEP = 1.25  # ... in steps of this factor (see label_style)
@@ -379,6 +380,7 @@ class WireLabelItem(QGraphicsItem):
     def boundingRect(self) -> QRectF:
         return self._bounds
 
+    @timed
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
         r = self._rect

@@ -6,9 +6,9 @@ thread sets through :class:`threading.Event` objects: a queued slot would never 
 worker loops. It hands the GUI immutable things only:
 
 - ``metrics``: a tuple of frozen :class:`~playground.training.Metrics` records, batched and
-  emitted at most ~30 times a second (a signal per step would halve the throughput), and always
+  emitted at most ~15 times a second (a signal per step would halve the throughput), and always
   flushed before a pause, the end or a failure;
-- ``snapshot``: a :class:`ViewSnapshot` computed in the worker thread every ~0.25 s and on pause,
+- ``snapshot``: a :class:`ViewSnapshot` computed in the worker thread every ~0.12 s and on pause,
   end and failure: copies of the parameters plus what the views need (decision-boundary grid,
   validation predictions for a confusion matrix, a few sample images with their predictions).
 

@@ -222,8 +222,12 @@ def _backward_step(index: int, node_id: str, gate: str, port: str, input_id: str
         local_text = f"∂{gate}/∂{inp} = {expr}"
         if expr.replace("−", "-") != fmt_array(local):
             local_text += f" = {fmt_array(local)}"
-        product = f"{_operand(g)} · {_operand(local)}"
-        symbolic = f"∂{f}/∂{gate} · ∂{gate}/∂{inp}"
+        # arrays multiply element by element (⊙): each gradient times its own local derivative
+        # (the summaries' means do not multiply: the mean of a product is not the product of
+        # the means); a plain · between numbers
+        times = "⊙" if np.ndim(g) or np.ndim(local) else "·"
+        product = f"{_operand(g)} {times} {_operand(local)}"
+        symbolic = f"∂{f}/∂{gate} {times} ∂{gate}/∂{inp}"
     else:
         if elementwise:  # a broadcast input: the elementwise product summed back to its shape
             expr = "G summed over the broadcast axes" if expr == "1" else \

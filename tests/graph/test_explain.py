@@ -191,6 +191,21 @@ def test_tensor_values_are_shown_as_shape_and_mean():
     assert fmt_array(np.float64(-0.0)) == "0"
 
 
+def test_arrays_multiply_element_by_element_and_the_text_says_so():
+    """An elementwise gate on a batch: upstream ⊙ local, not a · that invites multiplying the
+    summaries' means (which does not give the mean of the product)."""
+    model = load(EXAMPLES / "moons_mlp.json")
+    program = compile_graph(model)
+    feeds = sample_feeds(model, program, batch=8)
+    _, bw = trace(program, feeds)
+    tanh = [s for s in bw if s.local is not None and np.ndim(s.local) == 2]
+    assert tanh and all("⊙" in s.text and " · " not in s.text for s in tanh)
+    for s in tanh:  # and the numbers behind it are the elementwise product
+        np.testing.assert_allclose(s.downstream, s.upstream * s.local, rtol=1e-12)
+    _, scalar = trace(compile_graph(load(EXAMPLES / "square_of_sum.json")))
+    assert any(s.text.endswith("= 6 · 1 = 6") for s in scalar)  # numbers: a plain ·
+
+
 # -- the command line -------------------------------------------------------------------------
 def run_cli(*args: str) -> tuple[int, str]:
     out = io.StringIO()

@@ -153,3 +153,24 @@ def test_every_number_is_on_screen_and_legible_after_evaluate_at_1366x768(window
         for item in labels.values():
             on = view.mapFromScene(item.label_scene_rect()).boundingRect().translated(vp.topLeft())
             assert not on.intersects(mm.geometry())
+
+
+def test_a_paused_run_never_widens_the_window_past_a_small_screen(window, qtbot):
+    """The step-through's note on a paused run ("Step ▶ traces the step it makes next ...")
+    wraps in its row; it once made the window 1579 px wide on a 1366 px screen."""
+    win = window
+    win.resize(1366, 768)
+    qtbot.waitUntil(lambda: (win.width(), win.height()) == (1366, 768))
+    win.open_example("moons_mlp")
+    win.training.samples.setValue(300)
+    with qtbot.waitSignal(win.session.runner.controller.paused_at, timeout=15_000):
+        win.run_bar.step_button.click()
+    win.show_dock("stepper")
+    qtbot.waitUntil(lambda: win.stepper.sample_note.isVisible()
+                    and "paused" in win.stepper.sample_note.text())
+    assert not win.stepper.sample_spin.isVisible()  # the paused run feeds its own batch
+    QApplication.processEvents()
+    assert win.minimumSizeHint().width() <= 1366
+    assert win.width() == 1366
+    with qtbot.waitSignal(win.session.runner.controller.finished, timeout=15_000):
+        win.run_bar.stop_button.click()

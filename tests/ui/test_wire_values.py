@@ -343,10 +343,19 @@ def test_node_badge_api(win):
         win.view.set_zoom(zoom)
         on_screen = scene.nodes[q].badge_item.screen_rects(win.view)[1]
         assert on_screen.height() == BadgeItem.H and on_screen.width() > 3 * BadgeItem.H
+    # a neighbour moved over the badges does not hide them: a badged node stacks above
+    win.view.set_zoom(0.3)
+    f = scene.nodes[nid(win, "f")]
+    pill = scene.nodes[q].badge_item.screen_rects(win.view)[1]
+    f.setPos(f.pos() + (win.view.mapToScene(pill.center().toPoint())
+                        - f.mapToScene(f.body_rect().center())))
+    top = win.view.items(pill.center().toPoint())[0]  # what is drawn on top there
+    assert top is scene.nodes[q].badge_item
     scene.overlays.set_node_badge(q, "health", None)  # text None: that kind only
     assert list(scene.overlays.node_badges(q)) == ["gradcheck"]
     scene.overlays.set_node_badge(q, None)  # kind None: every badge of the node
     assert scene.overlays.node_badges(q) == {}
+    assert scene.nodes[q].zValue() == f.zValue()  # no badges: stacked as any node
     assert "gradcheck" not in scene.nodes[q].toolTip()
     scene.overlays.set_node_badge("nope", "x", "y")  # unknown node: ignored
 

@@ -52,6 +52,7 @@ def _title_font(point_size: float) -> QFont:
         font = _TITLE_FONTS[point_size] = S.font(point_size, bold=True)
     return font
 
+NODE_Z, BADGED_Z = 1.0, 1.2  # stacking: a node with badges above the others
 PORT_PEN = QPen(S.NODE_BORDER, 1.5)
 PORT_IN_BRUSH, PORT_OUT_BRUSH = QBrush(S.PORT_IN), QBrush(S.PORT_OUT)
 PHASE_COLOURS = {"forward": QColor("#5fd35f"), "backward": QColor("#ff5f56")}
@@ -107,7 +108,7 @@ class NodeItem(QGraphicsItem):
                       | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
                       | QGraphicsItem.GraphicsItemFlag.ItemSendsScenePositionChanges)
         self.setAcceptHoverEvents(True)
-        self.setZValue(1)
+        self.setZValue(NODE_Z)
         # repainted from a pixmap unless the node itself changed: a live run redraws the
         # values, wires and unit maps around unchanged nodes several times a second
         self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
@@ -203,6 +204,9 @@ class NodeItem(QGraphicsItem):
             self.badge_details[kind] = detail
         self._update_tooltip()
         self.badge_item.relayout()
+        # a node with badges sits above the others: its badges (fixed-size pills that may reach
+        # past its body at a low zoom) are never hidden under the next node
+        self.setZValue(BADGED_Z if self.badges else NODE_Z)
         self.update()
 
     def set_step_phase(self, phase: str | None) -> None:

@@ -71,6 +71,7 @@ class StepThroughPanel(QWidget):
     status: QLabel
     sample_row: QWidget
     sample_note: QLabel
+    sample_label: QLabel
     sample_spin: QSpinBox
     sample_button: QPushButton
     step_list: QListWidget
@@ -141,8 +142,8 @@ class StepThroughPanel(QWidget):
             self.sample_note.setText("The run is paused: Step ▶ traces the step it makes next, "
                                      "on its batch and with its weights as they are now.")
             self.sample_row.setVisible(True)
-            for w in (self.sample_spin, self.sample_button):
-                w.setEnabled(False)
+            for w in (self.sample_label, self.sample_spin, self.sample_button):
+                w.setVisible(False)  # the paused run feeds its own batch
 
     def _restart_if_fed(self) -> None:
         """Another dataset sample was chosen: a trace fed from the data starts over."""
@@ -233,8 +234,8 @@ class StepThroughPanel(QWidget):
             self._refuse(f"The pass failed: {exc}")
             return False
         self.sample_row.setVisible(feeds is not None)
-        for w in (self.sample_spin, self.sample_button):  # a paused run feeds its own batch
-            w.setEnabled(not self.session.locked)
+        for w in (self.sample_label, self.sample_spin, self.sample_button):
+            w.setVisible(not self.session.locked)  # a paused run feeds its own batch
         if feeds is not None:
             self.sample_note.setText(f"Data inputs fed with {note}.")
         self.program = program

@@ -102,16 +102,20 @@ def build_ui(self: StepThroughPanel) -> None:
     row = QHBoxLayout(self.sample_row)
     row.setContentsMargins(0, 0, 0, 0)
     self.sample_note = QLabel("Some inputs have no value.")
+    # a long note (a paused run's) wraps: it must never widen the dock, and so the window
+    self.sample_note.setWordWrap(True)
+    self.sample_note.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+    self.sample_note.setMinimumWidth(60)
     self.sample_spin = QSpinBox()
     self.sample_spin.setRange(0, 100000)
     self.sample_spin.setToolTip("Which sample of the training set (the dataset chosen in the "
                                 "Training panel) feeds the data inputs")
     self.sample_button = QPushButton("Use this sample")
-    row.addWidget(self.sample_note)
-    row.addWidget(QLabel("Feed training sample"))
+    row.addWidget(self.sample_note, 1)
+    self.sample_label = QLabel("Feed training sample")
+    row.addWidget(self.sample_label)
     row.addWidget(self.sample_spin)
     row.addWidget(self.sample_button)
-    row.addStretch(1)
     self.sample_row.hide()
     layout.addWidget(self.sample_row)
 

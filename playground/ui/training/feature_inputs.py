@@ -36,6 +36,15 @@ class FeatureInputs(QWidget):
         grid.setContentsMargins(0, 0, 0, 0)
         grid.setHorizontalSpacing(3)
         grid.setVerticalSpacing(3)
+        # chosen chips must read as chosen on a projector: a blue fill and a tick, not the
+        # style's faint "pressed" shade
+        self.setStyleSheet(
+            "QToolButton { border: 1px solid palette(mid); border-radius: 4px; padding: 2px 4px;"
+            " background: palette(base); }"
+            "QToolButton:checked { background: #2f6fb5; color: white; border-color: #245a94;"
+            " font-weight: bold; }"
+            "QToolButton:disabled { color: palette(mid); }"
+            "QToolButton:checked:disabled { background: #8aa9cc; color: #f2f2f2; }")
         for k, (name, (label, _fn)) in enumerate(FEATURES.items()):
             box = QToolButton()
             box.setText(label)
@@ -45,6 +54,8 @@ class FeatureInputs(QWidget):
                            "x2 before standardising); the input node's width follows")
             box.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
             box.toggled.connect(self._on_toggled)
+            box.toggled.connect(lambda on, b=box, t=label: b.setText(f"✓ {t}" if on else t))
+            box.setText(f"✓ {label}" if box.isChecked() else label)
             self.boxes[name] = box
             grid.addWidget(box, k // PER_ROW, k % PER_ROW)
         self._quiet = False

@@ -18,8 +18,8 @@ SYMBOLS: tuple[tuple[str, str], ...] = (
     ("σ", "σ = the sigmoid 1/(1 + e⁻ˣ): squashes any number into 0 … 1"),
     ("G", "G = the gradient arriving from the output side (upstream)"),
     ("ᵀ", "ᵀ = transposed: rows become columns"),
-    ("⊙", "a ⊙ b = element by element: each number of a times the number in the same place of "
-          "b (so the mean of a ⊙ b is not the mean of a times the mean of b)"),
+    ("⊙", ("a ⊙ b = element by element: each number of a times the number in the same place of "
+          "b (so the mean of a ⊙ b is not the mean of a times the mean of b)")),
     ("δ", "δᵢⱼ = 1 when i = j, else 0"),
     ("Σ", "Σ = the sum of all terms"),
     ("η", "η = the learning rate: how big a step each update takes"),

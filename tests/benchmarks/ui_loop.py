@@ -5,7 +5,8 @@ Run:  python tests/benchmarks/ui_loop.py [--runs 20] [--limit 600] [-- PYTEST AR
 
 Each run is ``python -m pytest tests/ui -q -p no:randomly`` in a fresh process; a run still
 going after ``--limit`` seconds counts as a hang (it is killed). Prints one line per run and a
-summary: passed / failed / hung runs and the total time. A script, not a test.
+summary: passed / failed / hung runs and the total time; a failed run's whole report is kept in
+the temporary directory (ui_loop_runNN.log). A script, not a test.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -39,6 +41,10 @@ def main() -> int:
             failed = [ln.split()[1] for ln in lines if ln.startswith(("FAILED ", "ERROR "))]
             if failed:
                 tail += "  [" + ", ".join(failed) + "]"
+                # keep the whole report of a failed run: a flaky failure must be readable later
+                log = Path(tempfile.gettempdir()) / f"ui_loop_run{i:02d}.log"
+                log.write_text(proc.stdout + proc.stderr, encoding="utf-8")
+                tail += f"  (report: {log})"
         except subprocess.TimeoutExpired:
             outcome, tail = "hung", f"killed after {args.limit:.0f} s"
         counts[outcome] += 1

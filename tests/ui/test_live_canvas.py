@@ -27,8 +27,9 @@ def start_paused(qtbot, window, example: str, epochs: int = 5000, samples: int |
     panel.epochs.setValue(epochs)
     if samples is not None:
         panel.samples.setValue(samples)
-    with qtbot.waitSignal(window.live.applied, timeout=WAIT):
+    with qtbot.waitSignal(window.session.runner.controller.paused_at, timeout=WAIT):
         assert panel.start(start_paused=True)  # the pause before step 1 brings a snapshot
+    assert window.live.data is not None  # shown as the pause arrived
     return panel
 
 
@@ -38,35 +39,45 @@ def stop(qtbot, window) -> None:
             window.session.runner.stop()
 
 
+def assert_wires_show_the_paused_batch(window) -> dict[str, str]:
+    """Every wire's value is the run's, on the batch of its last step with the weights as they
+    are now (an independent float64 pass); returns the node ids by name."""
+    ov = window.scene.overlays
+    ids = ids_by_name(window)
+    assert ov.owner == OWNER and ov.labels_visible
+    trainer = window.session.runner.controller.trainer
+    # an independent pass on the batch shown, with the weights as they are now
+    model = window.document.model
+    ref = compile_graph(model, dtype="float64")
+    ref.set_params({k: np.array(v) for k, v in
+                    trainer.program.param_arrays(False).items()})
+    b = bind(ref, trainer.split)
+    idx = trainer.last_batch
+    ref.set_input(b.features, trainer.X_train[idx])
+    ref.set_input(b.target, trainer.T_train[idx])
+    ref.forward(all_values=True)
+    ref.backward(all_grads=True)
+    for name in ("X", "z1", "h1", "W2", "z3", "probs", "loss"):
+        value = ov.wire_values[ids[name]]
+        assert isinstance(value, Digest)
+        want = ref.values[ref.index[ids[name]]]
+        assert value.shape == want.shape
+        assert value.mean == np.float64(want.mean()).item() or \
+            abs(value.mean - want.mean()) < 1e-9 * max(1.0, abs(want.mean()))
+    return ids
+
+
 def test_while_training_every_wire_shows_the_runs_values_and_the_flow_has_a_legend(qtbot, window):
     start_paused(qtbot, window, "moons_mlp")
     try:
-        with qtbot.waitSignal(window.live.applied, timeout=WAIT):
+        with qtbot.waitSignal(window.session.runner.controller.paused_at, timeout=WAIT):
             window.run_bar.step_button.click()  # one step, then paused: we may read the arrays
+        # the canvas shows the paused state as soon as the pause is heard
         ov = window.scene.overlays
-        ids = ids_by_name(window)
-        assert ov.owner == OWNER and ov.labels_visible
-        trainer = window.session.runner.controller.trainer
-        # an independent pass on the batch shown, with the weights as they are now
-        model = window.document.model
-        ref = compile_graph(model, dtype="float64")
-        ref.set_params({k: np.array(v) for k, v in
-                        trainer.program.param_arrays(False).items()})
-        b = bind(ref, trainer.split)
-        idx = trainer.last_batch
-        ref.set_input(b.features, trainer.X_train[idx])
-        ref.set_input(b.target, trainer.T_train[idx])
-        ref.forward(all_values=True)
-        ref.backward(all_grads=True)
-        for name in ("X", "z1", "h1", "W2", "z3", "probs", "loss"):
-            value = ov.wire_values[ids[name]]
-            assert isinstance(value, Digest)
-            want = ref.values[ref.index[ids[name]]]
-            assert value.shape == want.shape
-            assert value.mean == np.float64(want.mean()).item() or \
-                abs(value.mean - want.mean()) < 1e-9 * max(1.0, abs(want.mean()))
+        ids = assert_wires_show_the_paused_batch(window)
         z1 = ov.wire_labels[ids["z1"]]
-        assert z1.value_text.startswith(f"({len(idx)},16)")
+        assert z1.value_text.startswith(
+            f"({len(window.session.runner.controller.trainer.last_batch)},16)")
         assert ov.wire_grads[ids["W1"]].norm > 0
         # the flow overlay is on, scaled over the wires drawn, with its legend in view
         flow = ov.flow_overlay
@@ -92,6 +103,25 @@ def test_while_training_every_wire_shows_the_runs_values_and_the_flow_has_a_lege
     assert ov.owner != OWNER and not ov.strips and ov.flow_overlay is None
     assert not window.flow_legend.isVisible()
     assert all(HEALTH_KIND not in ov.node_badges(n) for n in window.scene.nodes)
+
+
+def test_a_pause_shows_the_paused_state_even_after_a_periodic_snapshot(qtbot, window,
+                                                                     monkeypatch):
+    """A slow step (a busy machine) sends a periodic snapshot before the pause's own: the
+    periodic one redraws only the maps, so the numbers on the wires must come from the pause's
+    snapshot as soon as the pause is heard (a test once read the step before's numbers)."""
+    controller = window.session.runner.controller
+    start = controller.start
+    monkeypatch.setattr(controller, "start",  # a periodic snapshot after every step
+                        lambda *a, **k: start(*a, **{**k, "snapshot_interval": 0.0}))
+    start_paused(qtbot, window, "moons_mlp")
+    try:
+        for _ in range(3):
+            with qtbot.waitSignal(controller.paused_at, timeout=WAIT):
+                window.run_bar.step_button.click()
+            assert_wires_show_the_paused_batch(window)
+    finally:
+        stop(qtbot, window)
 
 
 def test_unit_maps_sit_above_hidden_and_output_nodes_and_a_click_shows_them_all(qtbot, window):

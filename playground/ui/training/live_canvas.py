@@ -77,6 +77,9 @@ class LiveCanvas(QObject):
         runner = session.runner
         runner.started.connect(self._on_started)
         runner.snapshot_arrived.connect(self._on_snapshot)
+        # the snapshot a pause sends comes just before paused_at: show it at once, so a paused
+        # run's canvas is the paused state (not the one before it, waiting on the pacing timer)
+        runner.controller.paused_at.connect(self._on_paused)
         runner.cleared.connect(self.clear)
         session.canvas_changed.connect(self._on_canvas)
         session.document_changed.connect(self._on_document)
@@ -128,6 +131,11 @@ class LiveCanvas(QObject):
             return
         wait = max(0.0, self._gap - (time.perf_counter() - self._last))
         self._timer.start(round(1000 * wait))
+
+    def _on_paused(self, _step: int) -> None:
+        if self._pending is not None:
+            self._timer.stop()
+            self._apply_pending()
 
     def _apply_pending(self) -> None:
         data, self._pending = self._pending, None

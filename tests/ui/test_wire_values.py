@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtWidgets import QApplication
 
 from playground.engine import OpSpec, register, unregister
@@ -552,6 +552,29 @@ def test_new_numbers_keep_the_labels_in_place_unless_they_outgrow_it(win):
     rects = [item.label_scene_rect() for item in scene.overlays.wire_labels.values()]
     for a, b in itertools.combinations(rects, 2):
         assert not a.intersects(b)
+
+
+def test_numbers_that_shrink_and_grow_back_do_not_move_their_label(win):
+    """A live run's numbers change width every step (0.1 → 0.0987 → 12.5 → 0.1): a label keeps
+    its spot and its box while they fit, and once it outgrew a spot it keeps room for two more
+    digits, so a class does not see the numbers hop from wire side to wire side."""
+    open_and_evaluate(win, "digits_mlp")
+    ov = win.scene.overlays
+    x = nid(win, "z1")
+    base = dict(ov.wire_values)
+
+    def show(v: float) -> QRectF:
+        values = dict(base)
+        values[x] = np.full((1, 64), v)
+        ov.set_wire_data(values, ov.wire_grads)
+        ov.layout_labels(ov._labels_needing_place())
+        return ov.wire_labels[x].label_scene_rect()
+
+    first = show(0.5)
+    assert show(0.25) == first  # shorter numbers: the same spot and box
+    grown = show(-1234.5)  # longer: placed again, with room for two more digits
+    for v in (0.5, -1234.5, -12345.6, 0.25, -99999.9):
+        assert show(v) == grown, v
 
 
 def test_an_exported_picture_shows_the_values_in_full_whatever_the_zoom(qtbot, win, tmp_path):

@@ -198,6 +198,7 @@ class WireLabelItem(QGraphicsItem):
         self._chip_size = (0.0, 0.0)
         self._leader: QLineF | None = None
         self._rect = QRectF()  # in label units (scene units / scale)
+        self._grow = 0.0  # room kept for longer numbers (label units), once it outgrew a spot
         self._bounds = QRectF()
         self._shown = True
         self.setZValue(0.5)  # over the wires, under the nodes
@@ -259,11 +260,16 @@ class WireLabelItem(QGraphicsItem):
                      for text, _c, thumb in self._chip) + CHIP_GAP * max(0, len(self._chip) - 1)
         self._chip_size = (math.ceil(chip_w + 6), math.ceil(lh + 2))
         self._tip, self._tip_html = (value, grad, count, name), None  # made on hover
-        # new numbers keep the label where it is as long as they fit its spot (no jumping)
+        # new numbers keep the label where it is, and its box as it was, as long as they fit
+        # (numbers that change every step must not make the label jump or its box flicker);
+        # a label that outgrows its spot is placed again with room for two more digits
         w, h = self._size(self.compact)
         if self.placed and w <= self._rect.width() and h <= self._rect.height():
-            self._rect = QRectF(0, 0, w, h)
             self.needs_place = False
+        elif self.placed:
+            self._grow = fm.horizontalAdvance("00")
+            self._rect = QRectF(0, 0, w + self._grow, h)
+            self.needs_place = True
         else:
             self._rect = QRectF(0, 0, w, h)
             self.needs_place = True
@@ -319,16 +325,17 @@ class WireLabelItem(QGraphicsItem):
         return w * s, h * s
 
     def full_size(self) -> tuple[float, float]:
-        """Scene size of the label when it is not a chip (full, or short when zoomed out)."""
+        """Scene size of the label when it is not a chip (full, or short when zoomed out), with
+        the room kept for longer numbers."""
         w, h = self._size(False)
         s = self.scale()
-        return w * s, h * s
+        return (w + self._grow) * s, h * s
 
     def chip_size(self) -> tuple[float, float] | None:
         if not self._chip:
             return None
         s = self.scale()
-        return self._chip_size[0] * s, self._chip_size[1] * s
+        return (self._chip_size[0] + self._grow) * s, self._chip_size[1] * s
 
     def place(self, rect: QRectF | None, anchor: QPointF | None = None, edge_id: str | None = None,
               leader: bool = False, compact: bool = False) -> None:

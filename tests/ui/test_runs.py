@@ -218,7 +218,8 @@ def test_replay_reproduces_a_run_exactly_and_compares_a_change_fairly(qtbot, win
     losses = runner.history.batch_loss.view().copy()
     val = runner.history.val_loss.view().copy()
     # the Runs menu offers this run once it is over
-    assert [a.text() for a in plots.replay_actions] == ["Replay run 1 (this run)"]
+    assert [a.text() for a in plots.replay_actions] == [
+        "Replay run 1's start (this run) with the current settings"]
     assert train(qtbot, window, plots.replay_actions[0].trigger) == "completed"
     assert runner.run.number == 2 and runner.run.replay_of == 1
     assert runner.run.digest == runner.runs.get(1).digest
@@ -228,12 +229,13 @@ def test_replay_reproduces_a_run_exactly_and_compares_a_change_fairly(qtbot, win
     # now with a different learning rate, from the same weights and data order
     set_lr(panel, "0.1")
     replays = {a.text(): a for a in plots.replay_actions}
-    assert "Replay run 1 (adam, lr 0.01)" in replays
-    assert train(qtbot, window, replays["Replay run 1 (adam, lr 0.01)"].trigger) == "completed"
+    wanted = "Replay run 1's start (adam, lr 0.01) with the current settings"
+    assert wanted in replays
+    assert train(qtbot, window, replays[wanted].trigger) == "completed"
     changed = runner.history.batch_loss.view()
     assert changed[0] == losses[0]  # the same first minibatch and weights
     assert not np.array_equal(changed[1:], losses[1:len(changed)])
-    assert "run 2: lr 0.01" in legend_texts(plots.loss)
+    assert "run 2 (replay of run 1): lr 0.01" in legend_texts(plots.loss)
     # replaying is refused while a run is live
     panel.epochs.setValue(500)
     assert panel.start()

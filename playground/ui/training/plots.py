@@ -137,7 +137,10 @@ class TrainingPlots(QWidget):
             empty = self.runs_menu.addAction("No finished run to replay yet")
             empty.setEnabled(False)
         for number, text in replayable:
-            action = self.runs_menu.addAction(f"Replay run {number} ({text})")
+            # a replay starts from that run's initial weights and data order, with the settings
+            # the panel has now: the menu says both, so the change compared is clear
+            action = self.runs_menu.addAction(
+                f"Replay run {number}'s start ({text}) with the current settings")
             action.setEnabled(not live)
             action.setToolTip("" if not live else "Stop the live run first")
             action.triggered.connect(lambda _checked=False, n=number: self.replay_requested.emit(n))

@@ -232,15 +232,18 @@ class RunRecord:
 
     def label(self, current: Mapping[str, str] | None, digest: str = "") -> str:
         """``run 2: lr 0.1, sgd`` — what this run had that ``current`` has not (at most
-        ``LABEL_FACTS`` named); ``run 2: same settings`` when nothing differs."""
+        ``LABEL_FACTS`` named); ``run 2: same settings`` when nothing differs; a replay says
+        so (``run 3 (replay of run 1): lr 0.1``)."""
+        name = self.name if self.replay_of is None else \
+            f"{self.name} (replay of run {self.replay_of})"
         if current is None:
-            return self.name
+            return name
         diff = differences(self, current, digest)
         if not diff:
-            return f"{self.name}: same settings"
+            return f"{name}: same settings"
         shown = ", ".join(diff[:LABEL_FACTS])
         more = f" +{len(diff) - LABEL_FACTS} more" if len(diff) > LABEL_FACTS else ""
-        return f"{self.name}: {shown}{more}"
+        return f"{name}: {shown}{more}"
 
     def describe(self, current: Mapping[str, str] | None = None, digest: str = "") -> str:
         """For a menu: the run's optimizer and learning rate, then what else differed from

@@ -134,9 +134,12 @@ def old_run_colour(number: int) -> QColor:
 class SideLegend(pg.LegendItem):
     """A legend beside the plot's view box (right of it), never over the data: the plot keeps a
     right margin as wide as the legend, which sits in it, level with the top of the view box.
-    Entries wrap into more columns when the view is too short for one."""
+    Entries wrap into more columns when the view is too short for one. On a plot narrower than
+    ``MIN_BESIDE`` pixels (a Plots dock sharing a small screen) the legend goes under the plot
+    instead, its entries side by side, so neither the data nor the legend is cut off."""
 
     GAP = 6
+    MIN_BESIDE = 520.0  # px: a narrower plot has its legend underneath
 
     def __init__(self, plot: pg.PlotItem, **kwargs: Any) -> None:
         kwargs.setdefault("brush", pg.mkBrush(255, 255, 255, 0))
@@ -147,6 +150,7 @@ class SideLegend(pg.LegendItem):
         super().__init__(offset=None, **kwargs)
         self.plot = plot
         self.shown = True  # False: hidden, and no room kept for it (an empty plot)
+        self.min_beside = self.MIN_BESIDE  # 0: always beside (a plot sized to its content)
         self._placing = False
         self._base_margins = plot.layout.getContentsMargins()
         self.setParentItem(plot)
@@ -182,6 +186,9 @@ class SideLegend(pg.LegendItem):
             left, top, right, bottom = self._base_margins
             room = self.plot.size().height() - top - bottom
             n = len(self.items) if self.shown else 0
+            if n and self.plot.size().width() < self.min_beside:
+                self._place_below(n)
+                return
             if n and vb.height() > 0 and room > 0:
                 # a row's height from the text alone: the laid-out heights change with the
                 # column count, and the count chosen from them flipped back and forth forever
@@ -201,6 +208,21 @@ class SideLegend(pg.LegendItem):
             self.setPos(self.plot.size().width() - right - width + self.GAP, y)
         finally:
             self._placing = False
+
+    def _place_below(self, n: int) -> None:
+        """Under the plot: as many entries side by side as its width holds."""
+        left, top, right, bottom = self._base_margins
+        room = self.plot.size().width() - left - right
+        widest = max(label.item.boundingRect().width() for _, label in self.items) + 30.0
+        columns = max(1, min(n, int(room // max(widest, 10.0))))
+        if columns != self.columnCount:
+            self.setColumnCount(columns)  # calls updateSize (placing is held off)
+        height = self.height() + self.GAP
+        if self.plot.layout.getContentsMargins() != (left, top, right, bottom + height):
+            self.plot.layout.setContentsMargins(left, top, right, bottom + height)
+        self.setVisible(True)
+        self.setPos(left + max(0.0, (room - self.width()) / 2),
+                    self.plot.size().height() - bottom - self.height())
 
 
 def add_side_legend(plot: pg.PlotItem) -> SideLegend:

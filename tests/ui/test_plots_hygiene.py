@@ -111,7 +111,7 @@ def boundary_plot(qtbot, run: Run, size) -> BoundaryPlot:
 
 # ---------------------------------------------------------------- legends
 
-@pytest.mark.parametrize("size", [(900, 300), (560, 240), (1400, 500)])
+@pytest.mark.parametrize("size", [(900, 300), (560, 240), (1400, 500), (440, 320)])
 @pytest.mark.parametrize("kind", ["loss", "accuracy", "gradients", "updates", "boundary"])
 def test_legends_sit_beside_the_view_never_over_the_data(qtbot, moons, kind, size):
     if kind == "boundary":

@@ -162,6 +162,7 @@ class BoundaryPlot(_SnapshotPlot):
                    grid=False)
         self.plot.setAspectLocked(True)
         self.legend = add_side_legend(self.plot)
+        self.legend.min_beside = 0.0  # the plot sizes itself to the data and the legend
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setZValue(-10)
         self.plot.addItem(self.image)

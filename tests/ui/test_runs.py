@@ -134,9 +134,13 @@ def test_finished_runs_stay_faded_with_what_differed_until_cleared(qtbot, window
     assert len(runner.history) == 0 and [r.number for r in runner.runs] == [1]
     record = runner.runs.get(1)
     np.testing.assert_array_equal(record.curves.batch_loss, losses)  # short: kept whole
-    for plot in (plots.loss, plots.accuracy, plots.grad_norms):
+    # the settings now say lr 0.05; each plot says what its faded curve is, where its own
+    # legend does not
+    for plot, entry in ((plots.loss, "run 1: lr 0.01"),
+                        (plots.accuracy, "run 1: lr 0.01 (validation)"),
+                        (plots.grad_norms, "run 1: lr 0.01 (a line per layer)")):
         assert list(plot._old_items) == [1]
-        assert "run 1: lr 0.01" in legend_texts(plot)  # the settings now say lr 0.05
+        assert entry in legend_texts(plot)
     x, y = old_curves(plots.loss)[1][0]
     k = plots.loss.smooth_rows
     np.testing.assert_array_equal(x, record.curves.steps)

@@ -120,6 +120,11 @@ class _HistoryPlot(PlotPanel):
         """The curves of a finished run this plot shows (default: none)."""
         return []
 
+    def _old_label(self, record: RunRecord, label: str) -> str:
+        """A finished run's legend entry: which run and what differed, and what its faded
+        curve is when the plot's own legend does not say (default: the label as it is)."""
+        return label
+
     def _draw_old_runs(self) -> None:
         for items in self._old_items.values():
             for item in items:
@@ -138,7 +143,7 @@ class _HistoryPlot(PlotPanel):
                 item.setZValue(-1)  # behind the live curves
                 items.append(item)
             if items:
-                self.legend.addItem(items[0], label)
+                self.legend.addItem(items[0], self._old_label(record, label))
                 self._old_items[record.number] = items
         self.legend.place()
 
@@ -444,6 +449,11 @@ class AccuracyPlot(_HistoryPlot):
         regression = task == "regression"
         self.stack.setCurrentWidget(self.message if regression else self.graphics)
         self.export_button.setEnabled(not regression)
+
+    def _old_label(self, record: RunRecord, label: str) -> str:
+        c = record.curves
+        part = "validation" if c is None or np.isfinite(c.val_accuracy).any() else "training"
+        return f"{label} ({part})"
 
     def _old_series(self, record: RunRecord) -> list[tuple[np.ndarray, np.ndarray]]:
         """A finished run's validation accuracy (its training accuracy when it had no

@@ -194,6 +194,9 @@ class _PerParamPlot(_HistoryPlot):
     def _draw_band(self, steps: np.ndarray, drawn: dict[str, np.ndarray]) -> None:
         """Subclasses draw their reference band."""
 
+    def _old_label(self, record: RunRecord, label: str) -> str:
+        return f"{label} (a line per {'layer' if self.by_layer else 'tensor'})"
+
     def _old_series(self, record: RunRecord) -> list[tuple[np.ndarray, np.ndarray]]:
         """A finished run's curves as shown now (its own layers), if it logged this column."""
         c = record.curves

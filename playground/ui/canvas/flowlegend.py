@@ -17,6 +17,9 @@ from .flow import FLOW_MAX_W, FLOW_MIN_W, FLOW_RAMP
 CORNER_GAP = 12
 TITLE = "gradient flow: mean |∂L/∂x| per wire"
 BG = QColor(16, 18, 22, 225)
+# the labels on the wires give norms, the ramp a mean: the tooltip says which is which
+NOTE = ("The labels on the wires give norms: ‖x‖ = √(Σx²) of the value over the batch, "
+        "∇‖x‖ the same of its gradient.")
 
 
 def _num(v: float) -> str:
@@ -36,7 +39,7 @@ class FlowLegend(QWidget):
         self.setToolTip("Gradient flow: each wire's colour and width follow the mean |∂L/∂x| "
                         "of the value it carries, on a log scale from the weakest wire drawn "
                         "(thin, blue) to the strongest (thick, orange). Grey: no gradient "
-                        "reaches it.")
+                        "reaches it. " + NOTE)
         self.range: tuple[float, float] | None = None
         self.note = ""
         self.hide()

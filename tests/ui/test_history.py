@@ -158,3 +158,19 @@ def test_loss_csv_keeps_every_epoch_end_after_thinning(qtbot, tmp_path, records)
         assert int(r[1]) == m.epoch
         assert r[3] == "" or float(r[3]) == m.batch_loss
     assert len(body) < len(records)
+
+
+def test_the_speed_follows_a_slow_down_within_seconds(records):
+    """Slowed from 10 to 2 steps a second: the speed shown is the new one after a few
+    seconds, not after 200 more steps (the progress bar said 7 steps/s long after)."""
+    import dataclasses
+
+    t, rows = 0.0, []
+    for k, r in enumerate(records[:310]):
+        t += 0.1 if k < 300 else 0.5
+        rows.append(dataclasses.replace(r, elapsed=t))
+    h = MetricsHistory(max_step_rows=10**9)
+    h.append(tuple(rows))
+    assert h.steps_per_second() == pytest.approx(2.0, rel=0.05)
+    # a long window mixes in the fast part: the last 200 rows span 24 s
+    assert h.steps_per_second(seconds=60) == pytest.approx(200 / 24.0)

@@ -169,14 +169,17 @@ class MetricsHistory:
                     *self.grad_norms.values(), *self.update_ratios.values()):
             col.keep(rows[rows < col.n])
 
-    def steps_per_second(self, window: int = 200) -> float:
-        """Recent training speed from the elapsed times of the last ``window`` rows (counted by
-        their step numbers: older rows may be thinned)."""
+    def steps_per_second(self, window: int = 200, seconds: float = 3.0) -> float:
+        """Recent training speed from the elapsed times of the last ``window`` rows, or of those
+        of the last ``seconds`` if fewer (a run slowed down to 2 steps a second says so within
+        seconds, not after 200 steps); counted by their step numbers: older rows may be
+        thinned."""
         n = self.step.n
         if n < 2:
             return 0.0
-        k = min(window, n - 1)
         t, s = self.elapsed.view(), self.step.view()
+        recent = n - int(np.searchsorted(t, t[n - 1] - seconds, side="left"))
+        k = max(1, min(window, n - 1, recent))
         dt = t[n - 1] - t[n - 1 - k]
         return float(s[n - 1] - s[n - 1 - k]) / dt if dt > 0 else 0.0
 

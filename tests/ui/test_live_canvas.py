@@ -302,12 +302,16 @@ def test_the_speed_control_reaches_the_run_and_slow_motion_shows_every_step(qtbo
     assert controller.rate == 20 and bar.speed_label.text() == "20 steps/s"
     shown = []
     window.live.applied.connect(lambda: shown.append(window.live.data.rows))
-    steps = []
+    steps, counted = [], []
     controller.metrics.connect(lambda batch: steps.extend(m.step for m in batch))
+    # connected after the run bar: what its counter says once a step's metrics are in
+    controller.metrics.connect(lambda batch: counted.append(bar.counter.text()))
     with qtbot.waitSignal(controller.paused_at, timeout=WAIT):
         bar.epoch_button.click()  # 7 steps at 20/s
     qtbot.waitUntil(lambda: len(shown) >= len(steps), timeout=WAIT)
     assert steps == list(range(1, 8))
+    # the counter follows every step at once (the canvas and the plots do)
+    assert [f"step <b>{k}</b>" in text for k, text in zip(steps, counted)] == [True] * 7
     assert len(shown) >= 7  # the canvas showed every step
     bar.set_rate(None)
     assert controller.rate is None

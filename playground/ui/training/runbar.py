@@ -154,10 +154,18 @@ class RunBar(QToolBar):
         r.cleared.connect(self.refresh)
         c.paused_at.connect(lambda _step: self._on_stopped())
         c.resumed.connect(self._on_started)
+        c.metrics.connect(self._on_metrics)
         session.root_changed.connect(lambda _doc: self.refresh())
         session.locked_changed.connect(self._show_lock)
         self._update_buttons()
         self.refresh()
+
+    def _on_metrics(self, _records: Any) -> None:
+        """In slow motion every step is shown at once (the counter agrees with the canvas and
+        the plots); at full speed the timer reads the numbers REFRESH_MS apart."""
+        rate = self.runner.controller.rate
+        if rate is not None and rate <= EVERY_STEP_RATE:
+            self.refresh()
 
     def _show_lock(self, locked: bool) -> None:
         self.lock_action.setVisible(locked)  # a toolbar shows and hides its widgets by their action

@@ -370,3 +370,13 @@ def test_reset_in_the_window_refits_the_axes_to_the_next_run(qtbot, window):
     settled(qtbot, loss)
     x0, x1 = vb.viewRange()[0]
     assert x0 <= 1 and short <= x1 <= short * 1.5
+
+
+def test_step_and_epoch_axes_tick_whole_numbers_only(qtbot):
+    """A run a few steps old: the step axis says 1, 2, 3, never 1.5 or 2.5."""
+    plot = LossPlot()
+    qtbot.addWidget(plot)
+    axis = plot.plot.getAxis("bottom")
+    for lo, hi, px in ((0.0, 4.3, 900), (0.0, 12.0, 900), (0.0, 1500.0, 600)):
+        ticks = [v for _spacing, values in axis.tickValues(lo, hi, px) for v in values]
+        assert ticks and all(float(v).is_integer() for v in ticks), (lo, hi, ticks)

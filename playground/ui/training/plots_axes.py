@@ -17,6 +17,20 @@ class MajorGridAxis(pg.AxisItem):
     nine lines a decade, and replaying them made each repaint of a live plot three times
     slower."""
 
+    def __init__(self, orientation: str, integer: bool = False, **kwargs: Any) -> None:
+        super().__init__(orientation, **kwargs)
+        self.integer = integer  # counts (steps, epochs): no tick between two whole numbers
+
+    def tickValues(self, minVal: float, maxVal: float, size: float) -> Any:
+        levels = super().tickValues(minVal, maxVal, size)
+        if not self.integer or self.logMode:
+            return levels
+        whole = [(spacing, values) for spacing, values in levels if spacing >= 1]
+        if whole:
+            return whole
+        lo, hi = math.ceil(minVal), math.floor(maxVal)  # a range of a few steps: each one
+        return [(1.0, [float(v) for v in range(lo, hi + 1)])] if 0 <= hi - lo < 50 else levels
+
     def generateDrawSpecs(self, p: Any) -> Any:
         specs = super().generateDrawSpecs(p)
         if specs is None or self.grid is False:

@@ -65,7 +65,8 @@ class _HistoryPlot(PlotPanel):
         super().__init__(parent)
         self.set_graphics(TimedPlotWidget(
             viewBox=StickyViewBox(),
-            axisItems={"left": MajorGridAxis("left"), "bottom": MajorGridAxis("bottom")}))
+            axisItems={"left": MajorGridAxis("left"),
+                       "bottom": MajorGridAxis("bottom", integer=True)}))
         self.graphics.setMinimumSize(240, 180)
         self.plot: pg.PlotItem = self.graphics.getPlotItem()
         style_plot(self.plot, title, xlabel, ylabel)

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from . import style as S
+from .nativebounds import NativeBoundsItem
 from .paintclock import timed
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 _BADGE_FONT: Any = None
 
 
-class BadgeItem(QGraphicsItem):
+class BadgeItem(NativeBoundsItem):
     """A node's badges (gradient check, health ...): small pills under its bottom-left corner,
     drawn at a fixed size on screen (``ItemIgnoresTransformations``), so that "saturated 11%"
     stays readable however far the canvas is zoomed out."""
@@ -57,6 +58,7 @@ class BadgeItem(QGraphicsItem):
             x += w + 4
         self._rects = rects
         self._bounds = QRectF(0, 0, max(0.0, x - 4), self.H).adjusted(-1, -1, 1, 1)
+        self.set_bounds(self._bounds)
         r = self.node.body_rect()
         self.setPos(r.left() + 6, r.bottom() - 4)
         self.setVisible(bool(rects))
@@ -70,9 +72,6 @@ class BadgeItem(QGraphicsItem):
         """Where each badge is drawn in ``view``'s viewport, in pixels."""
         t = self.deviceTransform(view.viewportTransform())
         return [t.mapRect(r) for r in self._rects]
-
-    def boundingRect(self) -> QRectF:
-        return self._bounds
 
     @timed
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,

@@ -31,6 +31,7 @@ from ...graph import COMPOSITE, Node
 from ..glossary import legend_html
 from . import style as S
 from .badges import BadgeItem
+from .nativebounds import NativeBoundsItem
 from .paintclock import timed
 
 if TYPE_CHECKING:
@@ -97,7 +98,7 @@ class PortItem(QGraphicsEllipseItem):
         super().hoverLeaveEvent(event)
 
 
-class NodeItem(QGraphicsItem):
+class NodeItem(NativeBoundsItem):
     """A node: coloured header with the node's name and op, named ports, output shape, badge."""
 
     def __init__(self, scene: GraphScene, node: Node) -> None:
@@ -174,6 +175,8 @@ class NodeItem(QGraphicsItem):
         rows = max(len(ports), 1)
         height = S.HEADER_H + 16 + rows * S.ROW_H + S.FOOTER_H - 6
         self._rect = QRectF(0, 0, width, height)
+        # ports (hovered: radius 8), badges, glow
+        self.set_bounds(self._rect.adjusted(-10, -12, 14, 12))
         for k, port in enumerate(self.inputs.values()):
             port.setPos(0, self.port_row_y(k))
         self.output.setPos(width, self.port_row_y(0) if len(ports) <= 1 else S.HEADER_H + 16 + (rows * S.ROW_H) / 2 - S.ROW_H / 2)
@@ -206,7 +209,9 @@ class NodeItem(QGraphicsItem):
         self.badge_item.relayout()
         # a node with badges sits above the others: its badges (fixed-size pills that may reach
         # past its body at a low zoom) are never hidden under the next node
-        self.setZValue(BADGED_Z if self.badges else NODE_Z)
+        z = BADGED_Z if self.badges else NODE_Z
+        if self.zValue() != z:  # (Qt asks itemChange, in Python, even for the same value)
+            self.setZValue(z)
         self.update()
 
     def set_step_phase(self, phase: str | None) -> None:
@@ -225,7 +230,8 @@ class NodeItem(QGraphicsItem):
             tip += f"<br><span style='color:{c}'>●</span> <b>{kind}</b>: {text}"
             if detail:
                 tip += f" — {detail}"
-        self.setToolTip(tip)
+        if tip != self.toolTip():  # a live run re-badges every update: skip Python's itemChange
+            self.setToolTip(tip)
 
     def port_row_y(self, k: int) -> float:
         return S.HEADER_H + 16 + k * S.ROW_H + S.ROW_H / 2 - 8
@@ -245,9 +251,6 @@ class NodeItem(QGraphicsItem):
         return "<br>".join(lines) + legend_html(*lines[1:])
 
     # -- geometry --------------------------------------------------------------------------
-    def boundingRect(self) -> QRectF:
-        return self._rect.adjusted(-10, -12, 14, 12)  # ports (hovered: radius 8), badges, glow
-
     def shape(self) -> QPainterPath:
         path = QPainterPath()
         path.addRoundedRect(self._rect, 6, 6)

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from . import style as S
+from .nativebounds import NativeBoundsItem
 from .paintclock import timed
 
 __all__ = ["MAP_LUT", "TILE", "UnitStrip", "map_image", "map_rgb", "mosaic"]
@@ -71,7 +72,7 @@ def map_image(m: np.ndarray, lo: float, hi: float, centred: bool) -> QImage:
     return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
 
 
-class UnitStrip(QGraphicsItem):
+class UnitStrip(NativeBoundsItem):
     """Unit maps or a histogram under a node (a child item: it moves with the node)."""
 
     def __init__(self, parent: QGraphicsItem, body: Callable[[], QRectF]) -> None:
@@ -156,12 +157,10 @@ class UnitStrip(QGraphicsItem):
             cols = min(tiles, per)
             t = self.tile
             self._rect = QRectF(0, 0, max(0.0, cols * (t + GAP) - GAP), rows * (t + GAP) - GAP)
+        self.set_bounds(self._rect.adjusted(-1, -1, 1, 1))
         self.setPos(body.left(), body.top() - GAP - self._rect.height())
 
     # -- QGraphicsItem --------------------------------------------------------------------------
-    def boundingRect(self) -> QRectF:
-        return self._rect.adjusted(-1, -1, 1, 1)
-
     def scene_rect(self) -> QRectF:
         return self.mapRectToScene(self._rect)
 

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFontMetricsF, QImage, QPainter, QPen
-from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
+from PySide6.QtWidgets import QStyleOptionGraphicsItem, QWidget
 
 from ...engine.digest import Digest, as_matrix, digest
 from ...engine.formatting import number as fmt_number
@@ -42,6 +42,7 @@ from ...engine.formatting import shape as fmt_shape
 from ...engine.formatting import summary
 from ..glossary import legend_html
 from . import style as S
+from .nativebounds import NativeBoundsItem
 from .paintclock import timed
 
 READABLE_ZOOM = 0.85  # below this zoom labels keep their on-screen size and shorten
@@ -165,7 +166,7 @@ def _norm_text(a: Any) -> str:
 
 # ----------------------------------------------------------------------------- the item
 
-class WireLabelItem(QGraphicsItem):
+class WireLabelItem(NativeBoundsItem):
     """The value (green) and gradient (red) of one source node, on one of its wires.
 
     Three forms, all with the value and the gradient: *full* (a scalar's numbers with 4
@@ -382,11 +383,9 @@ class WireLabelItem(QGraphicsItem):
             p = self._leader.p2()
             r = r.united(QRectF(p.x() - 3, p.y() - 3, 6, 6))
         self._bounds = r.adjusted(-1, -1, 1, 1)
+        self.set_bounds(self._bounds)
 
     # -- QGraphicsItem ---------------------------------------------------------------------
-    def boundingRect(self) -> QRectF:
-        return self._bounds
-
     @timed
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:

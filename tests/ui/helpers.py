@@ -1,4 +1,4 @@
-"""Small helpers shared by the UI tests that work on a graph by node names."""
+"""Small helpers shared by the UI tests: a graph by node names, plots that have settled."""
 
 from __future__ import annotations
 
@@ -12,3 +12,17 @@ def select(win, *names: str) -> None:
     win.scene.clearSelection()
     for name in names:
         win.scene.nodes[by[name]].setSelected(True)
+
+
+def settled(qtbot, plot):
+    """Wait until ``plot``'s view has fitted what was drawn (pyqtgraph does it just before a
+    paint); returns its view box."""
+    vb = plot.plot.getViewBox()
+    viewport = plot.graphics.viewport()
+
+    def fitted() -> bool:
+        viewport.repaint()  # pyqtgraph fits the range just before it paints
+        return not vb._autoRangeNeedsUpdate and vb.height() > 0
+
+    qtbot.waitUntil(fitted)
+    return vb

@@ -29,6 +29,7 @@ from playground.ui.training.plots import (
     WeightHistogramPlot,
 )
 from playground.ui.training.snapshots import make_view_snapshot
+from tests.ui.helpers import settled
 from tests.conftest import EXAMPLES
 
 
@@ -78,18 +79,6 @@ def shown(qtbot, widget, size):
     widget.show()
     qtbot.waitExposed(widget)
     return widget
-
-
-def settled(qtbot, plot):
-    vb = plot.plot.getViewBox()
-    viewport = plot.graphics.viewport()
-
-    def fitted() -> bool:
-        viewport.repaint()  # pyqtgraph fits the range just before it paints
-        return not vb._autoRangeNeedsUpdate and vb.height() > 0
-
-    qtbot.waitUntil(fitted)
-    return vb
 
 
 def history_plot(qtbot, cls, run: Run, size):

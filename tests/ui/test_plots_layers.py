@@ -26,6 +26,7 @@ from playground.ui.training.plots_params import (
     GradNormPlot,
     UpdateRatioPlot,
 )
+from tests.ui.helpers import settled
 from tests.conftest import EXAMPLES
 
 
@@ -84,25 +85,13 @@ def data_of(curve) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
 
 
-def settled(qtbot, plot):
-    """Wait until the view has fitted what was drawn (pyqtgraph does it before a paint)."""
-    vb = plot.plot.getViewBox()
-    viewport = plot.graphics.viewport()
-
-    def fitted() -> bool:
-        viewport.repaint()  # pyqtgraph fits the range just before it paints
-        return not vb._autoRangeNeedsUpdate and vb.height() > 0
-
-    qtbot.waitUntil(fitted)
-    return plot
-
-
 def gradient_plot(qtbot, run: Trained, size=(1000, 420)) -> GradNormPlot:
     plot = shown(qtbot, GradNormPlot(), size)
     plot.set_groups(run.groups)
     plot.set_params(list(run.program.param_arrays()))
     plot.refresh(run.history)
-    return settled(qtbot, plot)
+    settled(qtbot, plot)
+    return plot
 
 
 # ---------------------------------------------------------------- layers from the program

@@ -52,24 +52,34 @@ MAP_LUT = _lut()
 
 
 def map_rgb(m: np.ndarray, lo: float, hi: float, centred: bool) -> np.ndarray:
-    """(rows, cols, 3) colours: ``centred`` scales symmetrically about 0 (white at 0, the
+    """(..., rows, cols, 3) colours: ``centred`` scales symmetrically about 0 (white at 0, the
     extremes at ±max(|lo|, |hi|)), else linearly from ``lo`` (orange) to ``hi`` (blue)."""
-    m = np.nan_to_num(np.asarray(m, dtype=np.float64), nan=0.0, posinf=hi, neginf=lo)
+    m = np.asarray(m, dtype=np.float32)
+    if not np.isfinite(m).all():
+        m = np.nan_to_num(m, nan=0.0, posinf=hi, neginf=lo)
     if centred:
         scale = max(abs(lo), abs(hi)) or 1.0
-        t = np.clip(m / scale, -1.0, 1.0)
+        t = m * np.float32(127.5 / scale) + np.float32(127.5)
     else:
         span = (hi - lo) or 1.0
-        t = np.clip(2.0 * (m - lo) / span - 1.0, -1.0, 1.0)
-    return MAP_LUT[np.round((t + 1.0) * 127.5).astype(np.int64)]
+        t = (m - np.float32(lo)) * np.float32(255.0 / span)
+    # the LUT's entry: 0 for the low end (orange), 255 for the high end (blue)
+    return MAP_LUT[np.clip(np.rint(t), 0, 255).astype(np.uint8)]
 
 
 def map_image(m: np.ndarray, lo: float, hi: float, centred: bool) -> QImage:
     """A unit's map as an image, the plane's y axis pointing up (row 0 of ``m`` is the lowest
     y, drawn at the bottom)."""
-    rgb = np.ascontiguousarray(map_rgb(m, lo, hi, centred)[::-1])
-    h, w = rgb.shape[:2]
-    return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+    return map_images(np.asarray(m)[None], lo, hi, centred)[0]
+
+
+def map_images(maps: np.ndarray, lo: float, hi: float, centred: bool) -> list[QImage]:
+    """Several units' maps (units, rows, cols) as images, coloured in one pass (a live run
+    redraws them several times a second: one numpy pass per node, not per unit)."""
+    rgb = np.ascontiguousarray(map_rgb(maps, lo, hi, centred)[:, ::-1])
+    h, w = rgb.shape[1:3]
+    return [QImage(rgb[k].data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+            for k in range(rgb.shape[0])]
 
 
 class UnitStrip(NativeBoundsItem):
@@ -119,7 +129,7 @@ class UnitStrip(NativeBoundsItem):
         """Show the first maps that fit (the last tile says "+k more" when ``units`` are more)."""
         room = self.fits()
         shown = units if units <= room else room - 1
-        self.images = [map_image(m, lo, hi, centred) for m in list(maps)[:shown]]
+        self.images = map_images(np.asarray(maps)[:shown], lo, hi, centred) if shown > 0 else []
         self.units = units
         self.hist = None
         self.setToolTip(tip)

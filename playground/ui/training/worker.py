@@ -8,7 +8,7 @@ worker loops. It hands the GUI immutable things only:
 - ``metrics``: a tuple of frozen :class:`~playground.training.Metrics` records, batched and
   emitted at most ~15 times a second (a signal per step would halve the throughput), and always
   flushed before a pause, the end or a failure;
-- ``snapshot``: a :class:`ViewSnapshot` computed in the worker thread every ~0.12 s and on pause,
+- ``snapshot``: a :class:`ViewSnapshot` computed in the worker thread every ~0.16 s and on pause,
   end and failure: copies of the parameters plus what the views need (decision-boundary grid,
   validation predictions for a confusion matrix, a few sample images with their predictions).
 
@@ -58,7 +58,7 @@ __all__ = [
 ]
 
 EMIT_INTERVAL = 1 / 15  # seconds between two metrics batches (at most ~15 Hz)
-SNAPSHOT_INTERVAL = 0.12  # seconds between two periodic view snapshots (~8 a second)
+SNAPSHOT_INTERVAL = 0.16  # seconds between two periodic view snapshots (~6 a second)
 # at this many steps a second or fewer (slow motion) every step is shown: its metrics and a
 # snapshot go out after it
 EVERY_STEP_RATE = 30.0

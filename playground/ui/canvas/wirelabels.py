@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFontMetricsF, QImage, QPainter, QPen
-from PySide6.QtWidgets import QStyleOptionGraphicsItem, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from ...engine.digest import Digest, as_matrix, digest
 from ...engine.formatting import number as fmt_number
@@ -203,6 +203,9 @@ class WireLabelItem(NativeBoundsItem):
         self._bounds = QRectF()
         self._shown = True
         self.setZValue(0.5)  # over the wires, under the nodes
+        # repainted from a pixmap unless its numbers changed: the unit maps beside it are
+        # redrawn several times a second during a run, the numbers once a second
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)  # clicks reach what is below
 
     # -- content ---------------------------------------------------------------------------

@@ -205,7 +205,9 @@ def main():
                     print(line, flush=True)
     if args.save and rank == 0:
         save_weights(model, args.save)
-    if args.ddp:
+    if args.ddp:  # leave together: no process tears down its connections while a peer still
+        dist.barrier()  # uses them, and DDP's reducer goes before the group it holds
+        del net, optimizer
         dist.destroy_process_group()
 
 

@@ -184,6 +184,35 @@ def test_plots_receive_the_run(qtbot, window):
     assert pytest.approx(history.val_accuracy.view()[-1]) == history.last.val_accuracy
 
 
+def test_going_on_with_another_optimizer_and_batch_marks_the_change_on_the_curves(qtbot, window):
+    setup_moons(window, epochs=1)
+    panel = window.training
+    panel.optimizer.setCurrentText("adam")
+    panel.batch.setValue(32)
+    with qtbot.waitSignal(panel.runner.controller.finished, timeout=20_000):
+        assert panel.start()
+    first = panel.runner.history.total_steps
+    panel.optimizer.setCurrentText("sgd")
+    panel.batch.setValue(64)
+    panel.lr.setText("0.003")
+    with qtbot.waitSignal(panel.runner.controller.finished, timeout=20_000):
+        assert panel.start()
+    h = panel.runner.history
+    assert h.total_steps > first and h.step.view()[0] == 1  # the same curves, gone on
+    assert h.setting_changes == [(first + 1, "adam → sgd, batch 32 → 64")]
+    plot = window.plots.loss
+    window.plots.show_tab("Loss")
+    window.plots.redraw()
+    assert [line.label.format for line in plot.lr_lines] == ["lr → 0.003, adam → sgd, batch 32 → 64"]
+    assert [line.value() for line in plot.lr_lines] == [first + 1]
+    run = panel.runner.run
+    assert run.facts["optimizer"] == "adam → sgd" and run.facts["batch"] == "batch 32 → 64"
+    # the same settings again: nothing more to mark
+    with qtbot.waitSignal(panel.runner.controller.finished, timeout=20_000):
+        assert panel.start()
+    assert len(h.setting_changes) == 1
+
+
 def test_train_again_continues_the_curves_and_reset_starts_over(qtbot, window):
     setup_moons(window, epochs=2)
     panel = window.training

@@ -86,6 +86,9 @@ class MetricsHistory:
         self.train_loss, self.val_loss = _Column(64), _Column(64)
         self.train_accuracy, self.val_accuracy = _Column(64), _Column(64)
         self.lr_changes: list[tuple[int, float]] = []  # (first step with the new lr, lr)
+        # (first step under the new settings, what changed): a run continued with another
+        # optimizer, batch size, L2 ... (mark_change)
+        self.setting_changes: list[tuple[int, str]] = []
         self.epoch_pos = _Column()  # each step as a fractional epoch (see append)
         self.version = 0
         self.stride = 1  # older rows are kept only at steps that are multiples of this
@@ -106,6 +109,21 @@ class MetricsHistory:
         self.offsets = (self.total_steps, int(self.epoch.view()[-1]), float(self.elapsed.view()[-1]))
         self.runs += 1
         self.version += 1
+
+    def mark_change(self, text: str) -> None:
+        """The steps from the next one on train with other settings (``adam → sgd``)."""
+        self.setting_changes.append((self.total_steps + 1, text))
+        self.version += 1
+
+    def changes(self) -> list[tuple[int, str]]:
+        """Every change a plot marks, by step: learning rates and other settings together
+        (``lr → 0.01, adam → sgd`` when both changed at the same step)."""
+        marks: dict[int, list[str]] = {}
+        for step, lr in self.lr_changes:
+            marks.setdefault(step, []).append(f"lr → {lr:g}")
+        for step, text in self.setting_changes:
+            marks.setdefault(step, []).append(text)
+        return [(step, ", ".join(texts)) for step, texts in sorted(marks.items())]
 
     def __len__(self) -> int:
         return self.step.n

@@ -358,11 +358,12 @@ class LossPlot(_HistoryPlot):
             self.legend.removeItem(self.smooth_curve)
 
     def _draw_lr_markers(self, h: MetricsHistory, steps: np.ndarray, x: np.ndarray) -> None:
-        changes = h.lr_changes
+        """A dashed line where the learning rate or another setting changed, labelled."""
+        changes = h.changes()
         while len(self.lr_lines) > len(changes):
             self.plot.removeItem(self.lr_lines.pop())
             self._lr_steps.pop()
-        for k, (step, lr) in enumerate(changes):
+        for k, (step, text) in enumerate(changes):
             i = int(np.searchsorted(steps, step))
             pos = float(x[i]) if i < len(x) and steps[i] == step else float(step)
             if k == len(self.lr_lines):
@@ -371,16 +372,17 @@ class LossPlot(_HistoryPlot):
                     pen=pg.mkPen(MARKER_PEN, width=1.2, style=Qt.PenStyle.DashLine),
                     # the label beside the line on the side facing the middle of the view,
                     # so it stays inside it however near the edge the change is
-                    label=f"lr → {lr:g}",
+                    label=text,
                     labelOpts={"position": 0.93, "color": MARKER_PEN,
                                "anchors": [(0, 0.5), (1, 0.5)],
                                "fill": pg.mkBrush(255, 255, 255, 200)})
                 self.plot.addItem(line, ignoreBounds=True)
                 self.lr_lines.append(line)
                 self._lr_steps.append(step)
-            elif self.lr_lines[k].value() != pos or self._lr_steps[k] != step:
+            elif (self.lr_lines[k].value() != pos or self._lr_steps[k] != step
+                  or self.lr_lines[k].label.format != text):
                 self.lr_lines[k].setValue(pos)
-                self.lr_lines[k].label.setFormat(f"lr → {lr:g}")
+                self.lr_lines[k].label.setFormat(text)
                 self._lr_steps[k] = step
 
     # -- another run to compare with (a lesson's compare:<example>) ---------------------------

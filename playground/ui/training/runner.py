@@ -162,6 +162,9 @@ class TrainingRunner(QObject):
                 replay_of=replay.number if replay is not None else None)
         elif self.run is not None:
             self.run.outcome = ""  # live again
+            changed = self.run.go_on_with(run_facts(program, s.data, config, param_groups(program)))
+            if changed:  # the curves go on: mark where the settings changed
+                self.history.mark_change(", ".join(changed))
         self._continuable, self._run = None, run_key
         self.split, self.binding, self.config = data, binding, config
         self._lr = f"{config.lr:g}"

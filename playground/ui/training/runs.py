@@ -222,6 +222,24 @@ class RunRecord:
         return cls(number, dict(facts), int(seed), tuple(groups), kept, params_digest(initial),
                    replay_of)
 
+    def go_on_with(self, facts: Mapping[str, str]) -> list[str]:
+        """The run goes on (Train again after it stopped) with ``facts``: what changed, as the
+        plots mark it (``adam → sgd``, ``batch 32 → 64``); the run's own facts say it from now
+        on, so its legend names the change. The learning rate is left out of the list (the
+        per-step lr column marks it) and so is the epoch count (going on is longer anyway)."""
+        latest = self.extra.setdefault("latest_facts", dict(self.facts))
+        changed, facts_now = [], dict(self.facts)
+        for key, new in facts.items():
+            last = latest.get(key)
+            if last is None or last == new or key == "epochs":
+                continue
+            latest[key] = new
+            facts_now[key] = f"{facts_now[key]} → {_after(last, new)}"
+            if key != "lr":
+                changed.append(f"{last} → {_after(last, new)}")
+        self.facts = facts_now
+        return changed
+
     @property
     def name(self) -> str:
         return f"run {self.number}"
@@ -254,6 +272,12 @@ class RunRecord:
         shown = main + extra[: LABEL_FACTS]
         more = f" +{len(extra) - LABEL_FACTS} more" if len(extra) > LABEL_FACTS else ""
         return ", ".join(shown) + more
+
+
+def _after(old: str, new: str) -> str:
+    """``new`` without the word it shares with ``old`` (``batch 32`` → ``64``)."""
+    a, b = old.split(" ", 1), new.split(" ", 1)
+    return b[1] if len(a) == len(b) == 2 and a[0] == b[0] else new
 
 
 class RunArchive:

@@ -187,7 +187,7 @@ def test_window_mean_matches_a_plain_loop_and_skips_gaps():
         for log in (False, True):
             got = window_mean(values, k, log=log)
             for i in range(len(values)):
-                window = values[max(0, i - (k - 1) // 2): i + 1 + k // 2]
+                window = values[max(0, i - (k - 1) // 2): i + 1 + min(k // 2, i)]
                 ok = window[np.isfinite(window) & ((window > 0) if log else True)]
                 if ok.size == 0:
                     assert np.isnan(got[i])
@@ -195,6 +195,16 @@ def test_window_mean_matches_a_plain_loop_and_skips_gaps():
                     want = math.exp(np.mean(np.log(ok))) if log else np.mean(ok)
                     assert got[i] == pytest.approx(want, rel=1e-9)
     np.testing.assert_array_equal(window_mean(values, 1), values)
+
+
+def test_the_smoothed_loss_starts_at_the_first_loss_and_follows_a_steep_drop():
+    losses = 2.0 * np.exp(-np.arange(400) / 20.0) + 0.1  # a run's quick first drop
+    for log in (False, True):
+        smooth = window_mean(losses, 50, log=log)
+        assert smooth[0] == pytest.approx(losses[0])
+        # over the first 25 rows the raw loss halves; the smoothed one must fall with it
+        assert smooth[24] < 0.65 * smooth[0]
+        assert np.all(np.diff(smooth[:40]) < 0)
 
 
 def test_loss_smoothing_draws_the_mean_over_the_batches_and_names_it(qtbot, moons):
@@ -211,7 +221,8 @@ def test_loss_smoothing_draws_the_mean_over_the_batches_and_names_it(qtbot, moon
     assert len(y) > 50
     # centred: no lag behind the data
     np.testing.assert_allclose(y[30], raw[6:56].mean(), rtol=1e-12)
-    np.testing.assert_allclose(y[5], raw[:31].mean(), rtol=1e-12)
+    np.testing.assert_allclose(y[5], raw[:11].mean(), rtol=1e-12)  # near the start: 0..2i
+    np.testing.assert_allclose(y[0], raw[0], rtol=1e-12)
     assert "batch loss, mean over 50 steps" in labels()
     assert "batch loss, mean over 10 steps" not in labels()
     plot.smooth.setCurrentIndex(0)
@@ -280,7 +291,9 @@ def test_grad_norm_curves_one_per_parameter_with_distinct_colours(qtbot, moons):
         x, y = original(curve)
         raw = np.array([m.grad_norms[name] for m in moons.records])
         # a window of 10 centred on each step: 4 before it, itself, 5 after
-        expected = [math.exp(np.mean(np.log(raw[max(0, i - 4): i + 6]))) for i in range(len(raw))]
+        # (near the start, evenly on both sides: rows 0..2i)
+        expected = [math.exp(np.mean(np.log(raw[max(0, i - 4): i + 1 + min(5, i)])))
+                    for i in range(len(raw))]
         np.testing.assert_array_equal(x, h.step.view())
         np.testing.assert_allclose(y, expected, rtol=1e-12)
     plot.smooth.setCurrentIndex(plot.smooth.findData(1))  # off: every step as logged

@@ -279,10 +279,13 @@ class MetricsBatch(tuple[Metrics, ...]):
 
 
 def window_mean(values: np.ndarray, k: int, log: bool = False) -> np.ndarray:
-    """At each row, the mean of the finite values in a window of ``k`` rows centred on it (the
-    window shrinks at the ends; NaN where it holds none), so the smoothed curve does not lag
-    behind the data; with ``log``, the geometric mean of the positive ones (what a log axis
-    shows as the middle). Vectorised with cumulative sums: about the cost of a copy."""
+    """At each row, the mean of the finite values in a window of ``k`` rows centred on it (NaN
+    where it holds none), so the smoothed curve does not lag behind the data; with ``log``, the
+    geometric mean of the positive ones (what a log axis shows as the middle). Near the start
+    the window shrinks evenly on both sides (row i averages rows 0..2i), so the curve starts
+    at the first value and follows a run's steep first drop instead of lying flat under it;
+    at the newest end it keeps the rows before (a steady trailing mean while the run goes on).
+    Vectorised with cumulative sums: about the cost of a copy."""
     values = np.asarray(values, dtype=np.float64)
     if k <= 1 or values.size == 0:
         return values
@@ -294,7 +297,7 @@ def window_mean(values: np.ndarray, k: int, log: bool = False) -> np.ndarray:
     count = np.concatenate(([0], np.cumsum(finite)))
     i = np.arange(values.size)
     start = np.maximum(i - (k - 1) // 2, 0)
-    end = np.minimum(i + 1 + k // 2, values.size)
+    end = np.minimum(i + 1 + np.minimum(k // 2, i), values.size)
     n = count[end] - count[start]
     with np.errstate(divide="ignore", invalid="ignore"):
         out = (total[end] - total[start]) / n

@@ -38,6 +38,7 @@ from .glossary import explain_widgets
 from .help import HelpActions
 from .inspector import InspectorPanel
 from .palette import PalettePanel
+from .presentation import Presentation
 from .quickadd import QuickAddPopup
 from .session import Session
 from .training.live_canvas import LiveCanvas
@@ -95,6 +96,7 @@ class MainWindow(QMainWindow):
         self._quick_pos = QPointF()
         self._quick_wire: tuple[str, str, bool] | None = None
         self.minimap = MinimapWidget(self.view)
+        self.presentation = Presentation(self, self.docks, self.view.fit)
         self.zoom_label = QLabel("100%")
         self.problem_label = QLabel("")
         self.autosave_label = QLabel("")
@@ -361,6 +363,7 @@ class MainWindow(QMainWindow):
             self.setGeometry(fitted)
 
     def save_settings(self) -> None:
+        self.presentation.set_on(False)  # keep the layout from before presenting
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("window_state", self.saveState())
         self.settings.setValue("snap", self.actions_["snap"].isChecked())

@@ -129,6 +129,7 @@ def build_window(win: MainWindow) -> None:
             lambda: win.open_quick_add(view.cursor_scene_pos()),
             tip="Search for an op and add it at the cursor (Tab on the canvas)")
     win.actions_["live_canvas"] = win.live.action
+    win.actions_["presentation"] = win.presentation.action
     minimap = _action(win, "minimap", "&Minimap", win.minimap.set_wanted, checkable=True,
                       tip="An overview of the whole graph, shown in a free corner of the canvas "
                           "while part of the graph is out of view (it never covers nodes); "
@@ -152,8 +153,8 @@ def build_window(win: MainWindow) -> None:
                    "select_all", None, "group", "ungroup", "fuse", "expand", "open_group",
                    "add_backdrop", None, "set_output", "history"))
     v = mb.addMenu("&View")
-    _fill(v, win, ("fit", "zoom_in", "zoom_out", "zoom_100", None, "snap", "minimap",
-                   "live_canvas", "auto_layout", None))
+    _fill(v, win, ("presentation", None, "fit", "zoom_in", "zoom_out", "zoom_100", None, "snap",
+                   "minimap", "live_canvas", "auto_layout", None))
     for key in ("palette", "training", "inspector", "history", "stepper", "math", "lesson",
                 "granularity", "values"):
         v.addAction(win.docks[key].toggleViewAction())

@@ -17,6 +17,7 @@ from playground.ui.commands import AddNodeCommand, MoveNodesCommand
 @pytest.fixture
 def minimap(window, qtbot):
     window.open_example("digits_mlp")
+    window.minimap.set_wanted(False)  # the window's own steps aside: one minimap, as in use
     mm = MinimapWidget(window.view)
     mm.show()
     qtbot.waitUntil(lambda: mm.isVisible() and mm.viewport().width() > 0)

@@ -1,4 +1,5 @@
-"""The gradient-flow overlay's legend: a small panel in the canvas's bottom-left corner saying what
+"""The gradient-flow overlay's legend: a small panel in a free corner of the canvas (bottom-left
+unless a node, a value label or the minimap is there) saying what
 a wire's colour and width mean (mean |∂L/∂x| through it, on a log scale from the weakest to the
 strongest wire drawn), shown whenever the overlay is on."""
 
@@ -7,14 +8,15 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt
+from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFontMetricsF, QLinearGradient, QPainter, QPainterPath, QPen
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QGraphicsView, QWidget
 
 from . import style as S
 from .flow import FLOW_MAX_W, FLOW_MIN_W, FLOW_RAMP
+from .minimap_corners import corner_rect, covers_content, covers_panel
 
-CORNER_GAP = 12
+LEGEND_CORNERS = ("bottom_left", "top_left", "bottom_right", "top_right")  # in order of preference
 TITLE = "gradient flow: mean |∂L/∂x| per wire"
 BG = QColor(16, 18, 22, 225)
 # the labels on the wires give norms, the ramp a mean: the tooltip says which is which
@@ -41,6 +43,7 @@ class FlowLegend(QWidget):
                         "(thin, blue) to the strongest (thick, orange). Grey: no gradient "
                         "reaches it. " + NOTE)
         self.range: tuple[float, float] | None = None
+        self.corner: str | None = None
         self.note = ""
         self.hide()
         view.installEventFilter(self)
@@ -63,11 +66,22 @@ class FlowLegend(QWidget):
 
     def _place(self) -> None:
         parent = self.parentWidget()
-        if parent is None:
+        if not isinstance(parent, QGraphicsView):
             return
         w, h = self._size()
-        self.resize(w, h)
-        self.move(CORNER_GAP, parent.height() - h - CORNER_GAP)
+        size = QSize(w, h)
+        # a corner over no node, value label or minimap: the current one while it stays free,
+        # else the first free one in LEGEND_CORNERS; bottom-left when every corner is taken
+        order = [c for c in (self.corner, *LEGEND_CORNERS) if c is not None]
+        for corner in dict.fromkeys(order):
+            rect = corner_rect(parent, size, corner)
+            if not (covers_content(parent, rect) or covers_panel(parent, rect, self)):
+                break
+        else:
+            corner, rect = LEGEND_CORNERS[0], corner_rect(parent, size, LEGEND_CORNERS[0])
+        self.corner = corner
+        if rect != self.geometry():
+            self.setGeometry(rect)
         self.raise_()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:

@@ -54,7 +54,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .minimap_corners import CORNERS, corner_rect, covers_content, minimap_size
+from .minimap_corners import CORNERS, corner_rect, covers_content, covers_panel, minimap_size
 from .minimap_draw import (
     VIEW_EDGE,
     draw_collapse_box,
@@ -250,7 +250,7 @@ class MinimapWidget(QGraphicsView):
 
     def covers_content(self, rect: QRect) -> bool:
         """Whether ``rect`` (main view coordinates) lies over a node or a shown value label."""
-        return covers_content(self._main, rect)
+        return covers_content(self._main, rect) or covers_panel(self._main, rect, self)
 
     def free_corner(self) -> str | None:
         """The corner to use: the current one while it stays free, else the first free one in

@@ -1,10 +1,11 @@
-"""Where the minimap may sit: the corners of the canvas, and whether a corner is over a node or
-a value label (the minimap never covers one)."""
+"""Where the canvas's corner panels (the minimap, the gradient-flow legend) may sit: the corners
+of the canvas, and whether a corner is over a node, a value label or the other panel (none of
+them covers one)."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QRect, QSize, Qt
-from PySide6.QtWidgets import QGraphicsView
+from PySide6.QtWidgets import QGraphicsView, QWidget
 
 CORNER_GAP = 12  # px between the minimap and the canvas's corner
 CORNERS = ("bottom_right", "bottom_left", "top_right", "top_left")  # in order of preference
@@ -36,6 +37,18 @@ def covers_content(view: QGraphicsView, rect: QRect) -> bool:
     label_items = set(labels.values())
     for item in scene.items(area, Qt.ItemSelectionMode.IntersectsItemBoundingRect):
         if item in node_items or (item in label_items and item.isVisible()):
+            return True
+    return False
+
+
+CORNER_PANELS = ("minimap", "flow_legend")  # object names of the panels that share the corners
+
+
+def covers_panel(view: QGraphicsView, rect: QRect, me: QWidget) -> bool:
+    """Whether ``rect`` (``view``'s coordinates) overlaps another shown corner panel."""
+    for child in view.findChildren(QWidget, options=Qt.FindChildOption.FindDirectChildrenOnly):
+        if (child is not me and child.objectName() in CORNER_PANELS and child.isVisible()
+                and child.geometry().intersects(rect)):
             return True
     return False
 

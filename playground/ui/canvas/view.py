@@ -17,6 +17,7 @@ from .scene import GraphScene
 from .wirelabels import label_style, line_height
 
 OP_MIME = "application/x-backprop-playground-op"
+REFIT_CHANGE = 0.1  # a fitted view refits when its width or height changes by this share
 
 
 class GraphView(QGraphicsView):
@@ -49,6 +50,8 @@ class GraphView(QGraphicsView):
         self._glide: QVariantAnimation | None = None
         self._hint = False
         self.fitted = False  # the view is as Fit left it (no pan or zoom since)
+        self._refit_pending = False
+        self._outer = self.size()  # the widget's size the view last fitted to
 
     def graph_scene(self) -> GraphScene:
         return self.scene()  # type: ignore[return-value]
@@ -94,6 +97,27 @@ class GraphView(QGraphicsView):
             scene.changed.connect(self._check_hint)
             scene.overlays.changed.connect(self._on_values_changed)
         self._hint = self.showing_hint
+
+    def resizeEvent(self, event: Any) -> None:
+        """A view that Fit left as it was stays fitted when the canvas changes size (a docked
+        panel shown or hidden, the window resized, Presentation): refit once it settled."""
+        super().resizeEvent(event)
+        # only a real change of the widget's own size: scroll bars coming and going (a node
+        # dragged to the edge) resize only the viewport, and a status bar growing a line moves
+        # the canvas by a few per cent; neither may refit under the user's hand
+        old, new = self._outer, self.size()
+        if (abs(new.width() - old.width()) < REFIT_CHANGE * max(old.width(), 1)
+                and abs(new.height() - old.height()) < REFIT_CHANGE * max(old.height(), 1)):
+            return
+        self._outer = new
+        if self.fitted and not self._refit_pending:
+            self._refit_pending = True
+            QTimer.singleShot(0, self._refit_after_resize)
+
+    def _refit_after_resize(self) -> None:
+        self._refit_pending = False
+        if self.fitted and isinstance(self.scene(), GraphScene):
+            self.fit()
 
     def _on_values_changed(self) -> None:
         """Values came onto the wires: a view that Fit left as it was fits them too (after
@@ -166,6 +190,7 @@ class GraphView(QGraphicsView):
                 break
             placed = need
         self.fitted = True
+        self._outer = self.size()
         self.zoom_changed.emit(self.zoom())
 
     def _zoom_for(self, rect: QRectF) -> float:

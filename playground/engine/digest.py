@@ -114,7 +114,7 @@ def digest(a: Any, rows: int = GRID_ROWS, cols: int = GRID_COLS) -> Digest:
         std = math.sqrt(float(np.dot(d, d)) / n) if math.isfinite(mean) else float("nan")
         lo, hi = float(f64.min()), float(f64.max())
         norm = math.sqrt(float(np.dot(f64, f64)))
-        mean_abs = float(np.abs(f64).sum()) / n
+        mean_abs = float(np.abs(f64, out=d).sum()) / n  # d's buffer again: one allocation
         m = as_matrix(arr.reshape(arr.shape).astype(np.float64, copy=False))
         if not math.isfinite(total):
             m = np.nan_to_num(m, nan=0.0, posinf=0.0, neginf=0.0)

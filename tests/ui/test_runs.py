@@ -71,9 +71,12 @@ def test_a_finished_run_is_kept_thinned_whatever_its_length():
     g = h.grad_norms["W1"].view()[:full].reshape(-1, k)
     np.testing.assert_allclose(curves.grad_norms["W1"][: n // k],
                                np.exp(np.log(g).mean(axis=1)), rtol=1e-12)
+    u = h.update_ratios["W1"].view()[:full].reshape(-1, k)
+    np.testing.assert_allclose(curves.update_ratios["W1"][: n // k],
+                               np.exp(np.log(u).mean(axis=1)), rtol=1e-12)
     np.testing.assert_array_equal(curves.val_loss, h.val_loss.view())  # every epoch end
     # memory: a fixed number of points per curve, not one per step
-    columns = 3 + len(h.grad_norms)
+    columns = 3 + len(h.grad_norms) + len(h.update_ratios)
     assert curves.nbytes <= 8 * (columns * CURVE_POINTS + 6 * len(h.epoch_index.view()))
     assert thin_curves(h).nbytes < h.step.view().nbytes * columns
 
@@ -138,7 +141,8 @@ def test_finished_runs_stay_faded_with_what_differed_until_cleared(qtbot, window
     # legend does not
     for plot, entry in ((plots.loss, "run 1: lr 0.01"),
                         (plots.accuracy, "run 1: lr 0.01 (validation)"),
-                        (plots.grad_norms, "run 1: lr 0.01 (a line per layer)")):
+                        (plots.grad_norms, "run 1: lr 0.01 (a line per layer)"),
+                        (plots.update_ratios, "run 1: lr 0.01 (a line per layer)")):
         assert list(plot._old_items) == [1]
         assert entry in legend_texts(plot)
     x, y = old_curves(plots.loss)[1][0]
@@ -148,8 +152,12 @@ def test_finished_runs_stay_faded_with_what_differed_until_cleared(qtbot, window
     ax, ay = old_curves(plots.accuracy)[1][0]
     np.testing.assert_array_equal(ax, record.curves.epoch_index)
     np.testing.assert_allclose(ay, 100 * record.curves.val_accuracy)
-    # one faded curve per layer of the old run on the gradient plot
+    # one faded curve per layer of the old run on the gradient and update plots
     assert len(plots.grad_norms._old_items[1]) == len(record.groups) == 3
+    assert len(plots.update_ratios._old_items[1]) == len(record.groups)
+    ux, uy = old_curves(plots.update_ratios)[1][0]
+    np.testing.assert_array_equal(ux, record.curves.steps)
+    assert np.all(np.isfinite(uy)) and np.all(uy > 0)  # ratios of a real run, on a log axis
     faded = plots.loss._old_items[1][0]
     assert faded.opts["pen"].color().alpha() < 255
     assert faded.zValue() < plots.loss.smooth_curve.zValue()
@@ -172,7 +180,7 @@ def test_finished_runs_stay_faded_with_what_differed_until_cleared(qtbot, window
     # Clear old runs (the plots' toolbar): the faded curves go, nothing else
     plots.clear_runs_button.click()
     assert len(runner.runs) == 0
-    for plot in (plots.loss, plots.accuracy, plots.grad_norms):
+    for plot in (plots.loss, plots.accuracy, plots.grad_norms, plots.update_ratios):
         assert not plot._old_items and not any(t.startswith("run ") for t in legend_texts(plot))
     assert not plots.clear_runs_button.isEnabled()
 

@@ -88,7 +88,7 @@ class TrainingPlots(QWidget):
         self.set_context(None, ())
 
     # -- finished runs: faded curves, replay ----------------------------------------------------
-    RUN_PLOTS = ("Loss", "Accuracy", "Gradients")  # the plots that draw finished runs
+    RUN_PLOTS = ("Loss", "Accuracy", "Gradients", "Updates")  # the plots that draw finished runs
 
     def _build_runs_tools(self) -> None:
         """"Runs ▾" (replay a run) and "Clear old runs", at the right end of the tab row."""

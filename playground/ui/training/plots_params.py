@@ -7,7 +7,7 @@ Both show one curve per layer by default (W1 and b1 of the dense gate z1 are "la
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -200,13 +200,16 @@ class _PerParamPlot(_HistoryPlot):
     def _old_series(self, record: RunRecord) -> list[tuple[np.ndarray, np.ndarray]]:
         """A finished run's curves as shown now (its own layers), if it logged this column."""
         c = record.curves
-        if c is None or self.column != "grad_norms":
+        columns: Mapping[str, np.ndarray] = {
+            "grad_norms": c.grad_norms, "update_ratios": c.update_ratios}.get(self.column, {}) \
+            if c is not None else {}
+        if c is None or not columns:
             return []
         groups: tuple[ParamGroup, ...] = record.groups if self.by_layer else ()
         grouped = {p for g in groups for p in g.params}
-        groups = groups + per_tensor_groups([n for n in c.grad_norms if n not in grouped])
+        groups = groups + per_tensor_groups([n for n in columns if n not in grouped])
         k = self.smooth_rows // max(c.stride, 1)
-        drawn = self.series(dict(c.grad_norms), groups, k)
+        drawn = self.series(dict(columns), groups, k)
         return [(c.steps[: len(v)], v) for v in drawn.values()]
 
     def csv_columns(self, h: MetricsHistory) -> list[tuple[str, np.ndarray]]:

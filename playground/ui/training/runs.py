@@ -129,12 +129,13 @@ class RunCurves:
     train_accuracy: np.ndarray
     val_accuracy: np.ndarray
     stride: int = 1
+    update_ratios: Mapping[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def nbytes(self) -> int:
         arrays = [self.steps, self.epoch_pos, self.batch_loss, self.epoch_step, self.epoch_index,
                   self.train_loss, self.val_loss, self.train_accuracy, self.val_accuracy,
-                  *self.grad_norms.values()]
+                  *self.grad_norms.values(), *self.update_ratios.values()]
         return sum(a.nbytes for a in arrays)
 
 
@@ -186,7 +187,9 @@ def thin_curves(h: MetricsHistory, points: int = CURVE_POINTS) -> RunCurves:
         val_loss=_every(h.val_loss.view(), EPOCH_POINTS),
         train_accuracy=_every(h.train_accuracy.view(), EPOCH_POINTS),
         val_accuracy=_every(h.val_accuracy.view(), EPOCH_POINTS),
-        stride=k)
+        stride=k,
+        update_ratios={name: _blocks(col.view(), k, log=True)
+                       for name, col in h.update_ratios.items()})
 
 
 @dataclass

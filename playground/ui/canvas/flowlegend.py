@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, QSize, Qt
+from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, QSize, Qt, QTimer
 from PySide6.QtGui import QColor, QFontMetricsF, QLinearGradient, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsView, QWidget
 
@@ -47,14 +47,33 @@ class FlowLegend(QWidget):
         self.note = ""
         self.hide()
         view.installEventFilter(self)
+        if isinstance(view, QGraphicsView):  # the nodes move under it: look for a corner again
+            for bar in (view.horizontalScrollBar(), view.verticalScrollBar()):
+                bar.valueChanged.connect(self._schedule_place)
+            zoomed = getattr(view, "zoom_changed", None)
+            if zoomed is not None:
+                zoomed.connect(self._schedule_place)
+        self._place_pending = False
+
+    def _schedule_place(self, *_: Any) -> None:
+        if self.isVisible() and not self._place_pending:
+            self._place_pending = True
+            QTimer.singleShot(0, self, self._placed_later)
+
+    def _placed_later(self) -> None:
+        self._place_pending = False
+        if self.isVisible():
+            self._place()
 
     def set_range(self, value: tuple[float, float] | None, note: str | None = None) -> None:
         self.range = value
         if note is not None:
             self.note = note
+        shown = self.isVisible()
         self.setVisible(value is not None)
         if value is not None:
-            self._place()
+            if not shown:  # a live run sets the range several times a second: place it once
+                self._place()
             self.update()
 
     def _size(self) -> tuple[int, int]:

@@ -231,6 +231,9 @@ def test_train_again_continues_the_curves_and_reset_starts_over(qtbot, window):
     np.testing.assert_array_equal(h.epoch_index.view(), [1, 2, 3, 4])
     assert np.all(np.diff(h.elapsed.view()) >= 0) and h.steps_per_second() > 0
     assert h.lr_changes == [(first + 1, 0.003)]  # marked where the second run began
+    # the panel counts as the run bar does: this run's epochs and all of them
+    assert panel.progress.text() == "finished 2 more epochs (4 in all)"
+    assert window.run_bar.counter.text().startswith("epoch <b>4</b>/4")
     x = window.plots.loss.batch_curve.getOriginalDataset()[0]
     assert x is None or len(x) == 0 or x[-1] <= 2 * first
     # other data: new curves

@@ -396,12 +396,19 @@ class TrainingRunner(QObject):
             elif val is not None:
                 extra = f" — validation accuracy {100 * val:.1f}%"
             n = self.epochs_total
-            self.progress.emit(1.0, f"finished {n} epoch{'s' if n != 1 else ''}")
-            self.status.emit(f"Finished {n} epoch{'s' if n != 1 else ''}{extra}. "
+            # a run that went on from the last one: its epochs, and all of them (as the run
+            # bar counts them)
+            before = self.history.offsets[1]
+            done = f"{n} epoch{'s' if n != 1 else ''}"
+            if before:
+                done = f"{n} more epoch{'s' if n != 1 else ''} ({before + n} in all)"
+            self.progress.emit(1.0, f"finished {done}")
+            self.status.emit(f"Finished {done}{extra}. "
                              "Train goes on from these weights; Reset starts over.", False)
         elif reason == "stopped":
-            where = (f"epoch {last.epoch}/{self.epochs_total} · step {last.step}" if last
-                     else "the start")
+            before = self.history.offsets[1]
+            where = (f"epoch {before + last.epoch}/{before + self.epochs_total} · step "
+                     f"{self.history.total_steps}" if last else "the start")
             self.progress.emit(self._done_fraction(), f"stopped at {where}")
             self.status.emit("Stopped. Train continues from these weights; Reset starts over.",
                              False)

@@ -242,6 +242,9 @@ class Trainer:
         self.X_test = np.ascontiguousarray(split.X_test, dtype=dt)
         self.T_test = encode_targets(split.y_test, self.binding, n_classes, dt)
         self.step_count = 0
+        # time the caller spent paused between steps (a GUI's Pause): left out of ``elapsed``,
+        # which is the run's own time
+        self.paused_seconds = 0.0
         self.first_loss: float | None = None
         self.last_batch: np.ndarray | None = None  # training rows of the last step
         self._plan: tuple[int, list[np.ndarray]] | None = None  # (epoch, its minibatches)
@@ -295,6 +298,7 @@ class Trainer:
         batch_size = n if cfg.full_batch else cfg.batch_size
         steps_per_epoch = max(1, math.ceil(n / batch_size))
         start = time.perf_counter()
+        self.paused_seconds = 0.0  # (a pause before the first step is before the start)
         fkey, tkey = b.features, b.target
         for epoch in range(1, cfg.epochs + 1):
             batches = self._batches(epoch)
@@ -323,7 +327,7 @@ class Trainer:
                 last = k == len(batches) - 1
                 record = {
                     "step": step, "epoch": epoch, "batch_loss": loss, "lr": self.optimizer.lr,
-                    "elapsed": time.perf_counter() - start,
+                    "elapsed": time.perf_counter() - start - self.paused_seconds,
                     "grad_norms": MappingProxyType(dict(zip(names, gnorms, strict=True))),
                     "update_ratios": MappingProxyType(dict(zip(names, self._last_ratios,
                                                                strict=True))),

@@ -102,3 +102,20 @@ def test_the_flow_legend_takes_a_corner_free_of_nodes_and_of_the_minimap(qtbot, 
     assert legend.corner != "bottom_left" and not covers_content(view, legend.geometry())
     if window.minimap.isVisible():
         assert not window.minimap.geometry().intersects(legend.geometry())
+
+
+def test_the_flow_legend_follows_the_canvas_when_it_resizes(qtbot, window):
+    from playground.ui.canvas.minimap_corners import corner_rect
+
+    window.open_example("moons_mlp")
+    view, legend = window.view, window.flow_legend
+    for _ in range(3):
+        QApplication.processEvents()
+    view.set_zoom(0.3)  # the whole graph in view, no scroll bars, not refitted on resize
+    legend.set_range((1e-3, 1e-1))
+    window.resize(window.width() - 200, window.height() - 150)
+    for _ in range(3):
+        QApplication.processEvents()
+    # in its corner of the viewport as it is now, not as it was before the resize
+    assert legend.geometry() == corner_rect(view, legend.size(), legend.corner)
+    assert view.viewport().geometry().contains(legend.geometry())

@@ -116,10 +116,14 @@ def test_start_pause_resume_stop(qtbot, controller, moons):
         assert np.array_equal(copy, live[name]) and not np.shares_memory(copy, live[name])
 
     k = len(rec.batches)
+    paused_elapsed = rec.batches[k - 1][-1].elapsed
+    qtbot.wait(600)  # the pause itself (not a synchronisation): 0.6 s of no training
     with qtbot.waitSignal(controller.metrics, timeout=WAIT):
         controller.resume()
     assert not controller.paused
     assert rec.batches[k][0].step == at + 1  # training went on from where it stopped
+    # the run's clock leaves the pause out (steps/s and the time left count training only)
+    assert rec.batches[k][0].elapsed - paused_elapsed < 0.3
     assert ("resumed",) in rec.events[rec.events.index(("paused_at", at)):]
 
     with qtbot.waitSignal(controller.finished, timeout=WAIT) as done:

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QGraphicsView, QWidget
 
 from . import style as S
 from .flow import FLOW_MAX_W, FLOW_MIN_W, FLOW_RAMP
-from .minimap_corners import corner_rect, covers_content, covers_panel
+from .minimap_corners import content_under, corner_rect, covers_content, covers_panel
 
 LEGEND_CORNERS = ("bottom_left", "top_left", "bottom_right", "top_right")  # in order of preference
 TITLE = "gradient flow: mean |∂L/∂x| per wire"
@@ -96,8 +96,12 @@ class FlowLegend(QWidget):
             rect = corner_rect(parent, size, corner)
             if not (covers_content(parent, rect) or covers_panel(parent, rect, self)):
                 break
-        else:
-            corner, rect = LEGEND_CORNERS[0], corner_rect(parent, size, LEGEND_CORNERS[0])
+        else:  # every corner is taken (zoomed in): the one over the fewest nodes and values
+            def covered(c: str) -> tuple[bool, int]:
+                r = corner_rect(parent, size, c)
+                return covers_panel(parent, r, self), len(content_under(parent, r))
+            corner = min(LEGEND_CORNERS, key=covered)
+            rect = corner_rect(parent, size, corner)
         self.corner = corner
         if rect != self.geometry():
             self.setGeometry(rect)
@@ -105,7 +109,8 @@ class FlowLegend(QWidget):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.Resize and self.isVisible():
-            self._place()
+            # after the view has laid out its viewport for the new size (now it has the old)
+            self._schedule_place()
         return False
 
     def paintEvent(self, event: Any) -> None:

@@ -5,7 +5,7 @@ them covers one)."""
 from __future__ import annotations
 
 from PySide6.QtCore import QRect, QSize, Qt
-from PySide6.QtWidgets import QGraphicsView, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsView, QWidget
 
 CORNER_GAP = 12  # px between the minimap and the canvas's corner
 CORNERS = ("bottom_right", "bottom_left", "top_right", "top_left")  # in order of preference
@@ -22,23 +22,27 @@ def corner_rect(view: QGraphicsView, size: QSize, corner: str) -> QRect:
         area.bottom() + 1 - CORNER_GAP - h
     return QRect(left, top, w, h)
 
-def covers_content(view: QGraphicsView, rect: QRect) -> bool:
-    """Whether ``rect`` (``view``'s coordinates) lies over a node or a shown value label of
-    its scene."""
+def content_under(view: QGraphicsView, rect: QRect) -> list[QGraphicsItem]:
+    """The nodes and shown value labels of ``view``'s scene under ``rect`` (``view``'s
+    coordinates)."""
     scene = view.scene()
     nodes = getattr(scene, "nodes", None)
     if scene is None or not nodes:
-        return False
+        return []
     vp = view.viewport()
     local = rect.translated(-vp.geometry().topLeft()).adjusted(-4, -4, 4, 4)
     area = view.mapToScene(local)
     labels = getattr(getattr(scene, "overlays", None), "wire_labels", {})
     node_items = set(nodes.values())
     label_items = set(labels.values())
-    for item in scene.items(area, Qt.ItemSelectionMode.IntersectsItemBoundingRect):
-        if item in node_items or (item in label_items and item.isVisible()):
-            return True
-    return False
+    return [item for item in scene.items(area, Qt.ItemSelectionMode.IntersectsItemBoundingRect)
+            if item in node_items or (item in label_items and item.isVisible())]
+
+
+def covers_content(view: QGraphicsView, rect: QRect) -> bool:
+    """Whether ``rect`` (``view``'s coordinates) lies over a node or a shown value label of
+    its scene."""
+    return bool(content_under(view, rect))
 
 
 CORNER_PANELS = ("minimap", "flow_legend")  # object names of the panels that share the corners

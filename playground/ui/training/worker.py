@@ -312,6 +312,7 @@ class TrainingWorker(QObject):
         self._emit_snapshot(full=True)
         self._blocked.set()  # before paused_at: when the GUI hears it, the worker is blocked
         self.paused_at.emit(self.trainer.step_count)
+        t0 = time.perf_counter()
         try:
             while True:
                 self._wake.clear()
@@ -322,6 +323,8 @@ class TrainingWorker(QObject):
                 self._wake.wait()
         finally:
             self._blocked.clear()
+            # the steps/s and time left count training, not the pause
+            self.trainer.paused_seconds += time.perf_counter() - t0
         if not self._stop.is_set():
             self.resumed.emit()
 

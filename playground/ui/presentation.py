@@ -1,7 +1,8 @@
 """Presentation: the window as a class sees it on a projector (View ▸ Presentation, F11).
 
 Full screen, the editing docks (palette, training settings, inspector, math card, history,
-granularity, values) folded away so the canvas and the plots get the room, and the graph fitted
+granularity, values) and the editing toolbars folded away so the canvas and the plots get the
+room, and the graph fitted
 to it: on a 1366×768 projector the canvas roughly doubles in width and the numbers on the
 wires with it. The run bar stays, so Train/Pause/Step/Reset and the speed work as before, and
 so do the Step-through, Lesson and Plots docks. Leaving puts every dock, the window state and
@@ -14,10 +15,12 @@ from collections.abc import Callable, Mapping
 
 from PySide6.QtCore import QByteArray, QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QMainWindow
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QToolBar
 
 # the docks folded away while presenting: what a class does not need to see
 FOLDED = ("palette", "training", "inspector", "math", "history", "granularity", "values")
+# and the editing toolbars (object names); the run bar stays
+FOLDED_TOOLBARS = ("main_toolbar", "explain_toolbar")
 
 
 class Presentation(QObject):
@@ -49,6 +52,9 @@ class Presentation(QObject):
                 dock = self.docks.get(key)
                 if dock is not None:
                     dock.hide()
+            for bar in win.findChildren(QToolBar):
+                if bar.objectName() in FOLDED_TOOLBARS:
+                    bar.hide()
             win.setWindowState(win.windowState() | Qt.WindowState.WindowFullScreen)
         else:
             state, window_state = self._before or (QByteArray(), Qt.WindowState.WindowNoState)
@@ -61,4 +67,4 @@ class Presentation(QObject):
         QTimer.singleShot(0, self.fit)
 
 
-__all__ = ["FOLDED", "Presentation"]
+__all__ = ["FOLDED", "FOLDED_TOOLBARS", "Presentation"]

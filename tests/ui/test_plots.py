@@ -230,6 +230,22 @@ def test_loss_smoothing_draws_the_mean_over_the_batches_and_names_it(qtbot, moon
     assert original(plot.smooth_curve)[0].size == 0
 
 
+def test_labels_of_changes_close_together_stack_instead_of_overlapping(qtbot, moons):
+    h = MetricsHistory()
+    h.append(moons.records[:42])
+    h.mark_change("sgd → adam")  # from step 43: two steps after the lr change at 41
+    h.append(moons.records[42:])
+    plot = LossPlot()
+    qtbot.addWidget(plot)
+    plot.refresh(h)
+    assert [line.value() for line in plot.lr_lines] == [21, 41, 43]
+    assert [line.label.format for line in plot.lr_lines] == ["lr → 0.003", "lr → 0.001",
+                                                               "sgd → adam"]
+    levels = [line.label.orthoPos for line in plot.lr_lines]
+    # 21 and 41 are far enough apart for their labels to share a height; 43 goes below 41's
+    assert levels[0] == levels[1] and levels[2] < levels[1]
+
+
 def test_lr_change_markers_sit_at_the_steps_where_the_lr_changed(qtbot, moons):
     h = moons.history()
     assert h.lr_changes == [(21, 0.003), (41, 0.001)]

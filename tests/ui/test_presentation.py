@@ -4,9 +4,9 @@ bigger canvas; leaving (or closing) puts the window back as it was. A real windo
 from __future__ import annotations
 
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QToolBar
 
-from playground.ui.presentation import FOLDED
+from playground.ui.presentation import FOLDED, FOLDED_TOOLBARS
 
 
 def visible_docks(win) -> set[str]:
@@ -31,6 +31,8 @@ def test_presentation_folds_the_editing_docks_and_gives_the_canvas_the_room(qtbo
     shown = visible_docks(window)
     assert not shown & set(FOLDED) and "plots" in shown  # the plots and the run bar stay
     assert window.run_bar.isVisible()
+    bars = {b.objectName(): b for b in window.findChildren(QToolBar)}
+    assert not any(bars[name].isVisible() for name in FOLDED_TOOLBARS)
     # (the offscreen screen is only 800 px wide: the canvas's share of the window is what grows)
     qtbot.waitUntil(lambda: window.view.viewport().width() / window.width() > max(0.9, share + 0.2),
                     timeout=5_000)
@@ -39,6 +41,7 @@ def test_presentation_folds_the_editing_docks_and_gives_the_canvas_the_room(qtbo
     assert not window.presentation.on and not action.isChecked()
     assert not window.windowState() & Qt.WindowState.WindowFullScreen
     assert visible_docks(window) == before
+    assert all(bars[name].isVisible() for name in FOLDED_TOOLBARS)
 
 
 def test_closing_while_presenting_saves_the_layout_from_before(qtbot, window, tmp_path):

@@ -7,6 +7,7 @@ range until the data leaves it (:class:`StickyViewBox`) and draw grid lines for 
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +43,10 @@ if TYPE_CHECKING:
     from .runs import RunRecord
 
 MARKER_PEN = "#7a3b9a"
+# where a change marker's label sits along its line (of the view's height, from the bottom);
+# a change within MARKER_NEAR of the plot's width after the last one takes the next level down
+MARKER_LEVELS = (0.93, 0.78, 0.63, 0.48)
+MARKER_NEAR = 0.3
 SMOOTH_PEN = "#262626"  # near black: apart from the blue and orange epoch curves
 SMOOTH_POINTS = 1500  # the smoothed loss is drawn through at most about this many points
 EPOCH_SYMBOLS_MAX = 60  # more epoch points than this: lines only (markers would merge)
@@ -363,9 +368,14 @@ class LossPlot(_HistoryPlot):
         while len(self.lr_lines) > len(changes):
             self.plot.removeItem(self.lr_lines.pop())
             self._lr_steps.pop()
+        span = float(x[-1] - x[0]) if len(x) > 1 else 0.0
+        level, last_pos = 0, -math.inf
         for k, (step, text) in enumerate(changes):
             i = int(np.searchsorted(steps, step))
             pos = float(x[i]) if i < len(x) and steps[i] == step else float(step)
+            # labels of changes close together go one below the other instead of over
+            level = (level + 1) % len(MARKER_LEVELS) if pos - last_pos < MARKER_NEAR * span else 0
+            last_pos = pos
             if k == len(self.lr_lines):
                 line = pg.InfiniteLine(
                     pos=pos, angle=90, movable=False,
@@ -373,16 +383,18 @@ class LossPlot(_HistoryPlot):
                     # the label beside the line on the side facing the middle of the view,
                     # so it stays inside it however near the edge the change is
                     label=text,
-                    labelOpts={"position": 0.93, "color": MARKER_PEN,
+                    labelOpts={"position": MARKER_LEVELS[level], "color": MARKER_PEN,
                                "anchors": [(0, 0.5), (1, 0.5)],
                                "fill": pg.mkBrush(255, 255, 255, 200)})
                 self.plot.addItem(line, ignoreBounds=True)
                 self.lr_lines.append(line)
                 self._lr_steps.append(step)
             elif (self.lr_lines[k].value() != pos or self._lr_steps[k] != step
-                  or self.lr_lines[k].label.format != text):
+                  or self.lr_lines[k].label.format != text
+                  or self.lr_lines[k].label.orthoPos != MARKER_LEVELS[level]):
                 self.lr_lines[k].setValue(pos)
                 self.lr_lines[k].label.setFormat(text)
+                self.lr_lines[k].label.setPosition(MARKER_LEVELS[level])
                 self._lr_steps[k] = step
 
     # -- another run to compare with (a lesson's compare:<example>) ---------------------------

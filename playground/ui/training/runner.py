@@ -351,8 +351,8 @@ class TrainingRunner(QObject):
         per = max(last.steps_per_epoch, 1)
         remaining = (self.epochs_total * per - last.step) / rate if rate > 0 else math.nan
         left = f" · {duration(remaining)} left" if math.isfinite(remaining) else ""
-        self.progress.emit(self._done_fraction(),
-                           f"epoch {last.epoch}/{self.epochs_total} · {rate:,.0f} steps/s{left}")
+        # (the epoch is the run bar's: repeated here a quarter second late it would disagree)
+        self.progress.emit(self._done_fraction(), f"{rate:,.0f} steps/s{left}")
 
     def _on_snapshot(self, snap: ViewSnapshot) -> None:
         self.snapshot = snap
@@ -360,8 +360,9 @@ class TrainingRunner(QObject):
 
     def _on_paused(self, step: int) -> None:
         last = self.history.last
-        where = (f"at epoch {last.epoch}/{self.epochs_total} · step {last.step}" if last
-                 else "before the first step")
+        before = self.history.offsets[1]  # numbered as the run bar numbers them
+        where = (f"at epoch {before + last.epoch}/{before + self.epochs_total} · step "
+                 f"{self.history.total_steps}" if last else "before the first step")
         self.progress.emit(self._done_fraction(), f"paused {where}")
         self.status.emit(f"Paused after step {step}. Resume, Step or Stop.", False)
 

@@ -317,3 +317,27 @@ def test_a_diverged_run_says_the_next_starts_from_fresh_weights(qtbot, window):
     assert all(np.all(np.isfinite(a)) for a in panel.session.compiled.param_arrays().values())
     window.run_bar.reset_button.click()
     assert not any(item.failed for item in window.scene.nodes.values())
+
+
+def test_the_run_bar_learning_rate_box_is_the_panels_setting_and_changes_a_live_run(qtbot, window):
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    setup_moons(window, epochs=100_000)
+    panel, box = window.training, window.run_bar.lr_edit
+    panel.lr.setText("0.01")
+    assert box.text() == "0.01"  # the panel's field shows in the run bar
+    assert panel.start()
+    qtbot.waitUntil(lambda: len(panel.runner.history) > 0, timeout=10_000)
+    box.setFocus()
+    box.selectAll()
+    QTest.keyClicks(box, "0.004")
+    QTest.keyClick(box, Qt.Key.Key_Return)
+    assert panel.lr.text() == "0.004"
+    qtbot.waitUntil(lambda: any(lr == 0.004 for _, lr in panel.runner.history.lr_changes),
+                    timeout=10_000)  # applied at the next step, marked on the curve
+    box.setText("abc")  # refused as in the panel: the rate in use stays, the box follows it
+    box.editingFinished.emit()
+    assert panel.lr.text() == "0.004" and box.text() == "0.004"
+    with qtbot.waitSignal(panel.runner.controller.finished, timeout=5_000):
+        panel.runner.stop()

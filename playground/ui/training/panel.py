@@ -401,6 +401,12 @@ class TrainingPanel(QWidget):
         self._on_edited()
         return True
 
+    def apply_lr(self, text: str) -> None:
+        """Set the learning rate from elsewhere (the run bar's box) as if typed here."""
+        if text != self.lr.text():
+            self.lr.setText(text)
+        self._on_lr_edited()
+
     def _on_lr_edited(self) -> None:
         if self.runner.running:
             self.runner.set_lr(self.lr.text())

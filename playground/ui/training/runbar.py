@@ -16,7 +16,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QFont, QKeySequence
-from PySide6.QtWidgets import QLabel, QSizePolicy, QSlider, QToolBar, QToolButton, QWidget
+from PySide6.QtWidgets import (
+    QLabel,
+    QLineEdit,
+    QSizePolicy,
+    QSlider,
+    QToolBar,
+    QToolButton,
+    QWidget,
+)
 
 from .worker import EVERY_STEP_RATE
 
@@ -96,13 +104,28 @@ class RunBar(QToolBar):
         spacer = QWidget(self)
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.addWidget(spacer)
-        self.lock_label = QLabel("graph locked while training")
+        self.lock_label = QLabel("graph locked")
         self.lock_label.setStyleSheet("color: #9a6700;")
         self.lock_label.setToolTip("The graph cannot be edited while a run is live; values, "
                                    "gradients and unit maps on it are live. Stop to edit.")
         self.lock_label.setContentsMargins(6, 0, 6, 0)
         self.lock_action = self.addWidget(self.lock_label)
         self.lock_action.setVisible(False)
+        # the learning rate, also here: it can change during a run (and in Presentation,
+        # where the Training panel is folded away); the same setting as the panel's field
+        lr = QLabel("lr ")
+        self.addWidget(lr)
+        self.lr_edit = QLineEdit(self)
+        self.lr_edit.setObjectName("run_bar_lr")
+        self.lr_edit.setFixedWidth(64)
+        self.lr_edit.setToolTip("Learning rate (the Training panel's): may be changed while "
+                                "training; applies at the next step and is marked on the loss "
+                                "curve")
+        self.addWidget(self.lr_edit)
+        lr.setBuddy(self.lr_edit)
+        gap = QWidget(self)
+        gap.setFixedWidth(10)
+        self.addWidget(gap)
         speed = QLabel("speed ")
         self.addWidget(speed)
         self.speed = QSlider(Qt.Orientation.Horizontal, self)

@@ -58,6 +58,11 @@ class TrainingTools(QObject):
         # the run's controls and numbers, above the canvas; it says when the graph is locked
         self.run_bar = RunBar(session, self.panel.commit_form, parent)
         self.lock_banner = self.run_bar.lock_action  # shown while the graph is locked
+        # the run bar's learning-rate box and the panel's field are one setting
+        box, field = self.run_bar.lr_edit, self.panel.lr
+        box.setText(field.text())
+        field.textChanged.connect(lambda text: box.setText(text) if box.text() != text else None)
+        box.editingFinished.connect(lambda: self.panel.apply_lr(box.text()))
         runner.controller.snapshot.connect(self.plots.on_snapshot)
         # periodic snapshots compute only what is on screen (a decision-boundary grid or
         # validation predictions no one sees would take time from training)

@@ -7,7 +7,6 @@ range until the data leaves it (:class:`StickyViewBox`) and draw grid lines for 
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,15 +37,11 @@ from .plots_base import (
     old_run_colour,
     style_plot,
 )
+from .plots_markers import ChangeMarkers
 
 if TYPE_CHECKING:
     from .runs import RunRecord
 
-MARKER_PEN = "#7a3b9a"
-# where a change marker's label sits along its line (of the view's height, from the bottom);
-# a change within MARKER_NEAR of the plot's width after the last one takes the next level down
-MARKER_LEVELS = (0.93, 0.78, 0.63, 0.48)
-MARKER_NEAR = 0.3
 SMOOTH_PEN = "#262626"  # near black: apart from the blue and orange epoch curves
 SMOOTH_POINTS = 1500  # the smoothed loss is drawn through at most about this many points
 EPOCH_SYMBOLS_MAX = 60  # more epoch points than this: lines only (markers would merge)
@@ -284,10 +279,14 @@ class LossPlot(_HistoryPlot):
         self.smooth_curve.setClipToView(True)
         self.train_curve, self.val_curve = self._epoch_curves("train loss (epoch)",
                                                               "validation loss (epoch)")
-        self.lr_lines: list[pg.InfiniteLine] = []
-        self._lr_steps: list[int] = []
+        self.markers = ChangeMarkers(self.plot)  # where the lr or other settings changed
         self.compare_curve: pg.PlotDataItem | None = None  # another run (set_comparison)
         self._comparison: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    @property
+    def lr_lines(self) -> list[pg.InfiniteLine]:
+        """The change markers' lines, oldest change first."""
+        return self.markers.lines
 
     @property
     def x_mode(self) -> str:
@@ -332,7 +331,7 @@ class LossPlot(_HistoryPlot):
         self.train_curve.setData(ex, h.train_loss.view())
         self.val_curve.setData(ex, h.val_loss.view())
         self._epoch_markers((self.train_curve, self.val_curve), ex.shape[0])
-        self._draw_lr_markers(h, steps, x)
+        self.markers.draw(h.changes(), steps, x)
         self._draw_comparison()
 
     def _old_series(self, record: RunRecord) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -361,41 +360,6 @@ class LossPlot(_HistoryPlot):
             shown.setText(label)
         elif k <= 1 and shown is not None:
             self.legend.removeItem(self.smooth_curve)
-
-    def _draw_lr_markers(self, h: MetricsHistory, steps: np.ndarray, x: np.ndarray) -> None:
-        """A dashed line where the learning rate or another setting changed, labelled."""
-        changes = h.changes()
-        while len(self.lr_lines) > len(changes):
-            self.plot.removeItem(self.lr_lines.pop())
-            self._lr_steps.pop()
-        span = float(x[-1] - x[0]) if len(x) > 1 else 0.0
-        level, last_pos = 0, -math.inf
-        for k, (step, text) in enumerate(changes):
-            i = int(np.searchsorted(steps, step))
-            pos = float(x[i]) if i < len(x) and steps[i] == step else float(step)
-            # labels of changes close together go one below the other instead of over
-            level = (level + 1) % len(MARKER_LEVELS) if pos - last_pos < MARKER_NEAR * span else 0
-            last_pos = pos
-            if k == len(self.lr_lines):
-                line = pg.InfiniteLine(
-                    pos=pos, angle=90, movable=False,
-                    pen=pg.mkPen(MARKER_PEN, width=1.2, style=Qt.PenStyle.DashLine),
-                    # the label beside the line on the side facing the middle of the view,
-                    # so it stays inside it however near the edge the change is
-                    label=text,
-                    labelOpts={"position": MARKER_LEVELS[level], "color": MARKER_PEN,
-                               "anchors": [(0, 0.5), (1, 0.5)],
-                               "fill": pg.mkBrush(255, 255, 255, 200)})
-                self.plot.addItem(line, ignoreBounds=True)
-                self.lr_lines.append(line)
-                self._lr_steps.append(step)
-            elif (self.lr_lines[k].value() != pos or self._lr_steps[k] != step
-                  or self.lr_lines[k].label.format != text
-                  or self.lr_lines[k].label.orthoPos != MARKER_LEVELS[level]):
-                self.lr_lines[k].setValue(pos)
-                self.lr_lines[k].label.setFormat(text)
-                self.lr_lines[k].label.setPosition(MARKER_LEVELS[level])
-                self._lr_steps[k] = step
 
     # -- another run to compare with (a lesson's compare:<example>) ---------------------------
     def set_comparison(self, name: str, steps: np.ndarray, epoch_pos: np.ndarray,
@@ -432,9 +396,7 @@ class LossPlot(_HistoryPlot):
     def clear(self) -> None:
         self.clear_comparison()
         super().clear()
-        while self.lr_lines:
-            self.plot.removeItem(self.lr_lines.pop())
-        self._lr_steps.clear()
+        self.markers.clear()
 
 
 class AccuracyPlot(_HistoryPlot):

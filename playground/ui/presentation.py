@@ -2,9 +2,8 @@
 
 Full screen, the editing docks (palette, training settings, inspector, math card, history,
 granularity, values) and the editing toolbars folded away so the canvas and the plots get the
-room, and the graph fitted
-to it: on a 1366×768 projector the canvas roughly doubles in width and the numbers on the
-wires with it. The run bar stays, so Train/Pause/Step/Reset and the speed work as before, and
+room, and the graph fitted to it: on a 1366×768 projector the canvas roughly doubles in width
+and the numbers on the wires with it. The run bar stays, so Train/Pause/Step/Reset and the speed work as before, and
 so do the Step-through, Lesson and Plots docks. Leaving puts every dock, the window state and
 the full-screen flag back as they were (a window closed while presenting leaves it first, so
 the settings keep the layout from before)."""

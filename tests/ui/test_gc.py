@@ -74,6 +74,26 @@ def test_garbage_made_during_a_run_is_collected_on_the_gui_thread_only(qtbot):
     assert elsewhere == 0, f"{elsewhere} of {made} objects were finalised off the GUI thread"
 
 
+def test_a_run_slows_the_collector_down_and_its_end_restores_it(qtbot):
+    """While a run trains the GUI timer checks twice a second (each check wakes the GUI thread,
+    which then takes the interpreter lock from the training thread); after the run, ten times
+    a second again."""
+    collector.install()
+    timer = collector._collector.timer
+    assert timer.interval() == int(collector.INTERVAL * 1000)
+    data = split(load_dataset("moons", n_samples=300), val_fraction=0.3, seed=0)
+    ctl = TrainingController(QApplication.instance())
+    with qtbot.waitSignal(ctl.metrics, timeout=10_000):
+        ctl.start(compile_graph(load(example_path("moons_mlp"))), data,
+                  TrainConfig(epochs=100_000, batch_size=16, lr=0.01, optimizer="adam", seed=1))
+    try:
+        assert timer.isActive() and timer.interval() == int(collector.RUN_INTERVAL * 1000)
+    finally:
+        with qtbot.waitSignal(ctl.finished, timeout=10_000):
+            ctl.stop()
+    assert timer.isActive() and timer.interval() == int(collector.INTERVAL * 1000)
+
+
 def _live() -> tuple[int, int, int]:
     """(MainWindow wrappers, GraphScene wrappers, of which still alive in C++) after a
     collection in this, the GUI thread."""

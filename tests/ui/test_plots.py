@@ -563,6 +563,47 @@ def test_redraws_slow_down_when_they_cost_more_than_their_budget(qtbot, moons, m
     plots.stop()
 
 
+def test_a_live_redraw_is_painted_once_even_when_the_axes_move(qtbot, moons):
+    """Each redraw of a growing live curve costs one paint: the view box is fitted to the new
+    data before the paint, so the axes it moves are drawn by that same paint (fitted during
+    the paint, they asked for a second one, and every paint holds the interpreter lock the
+    training thread needs)."""
+    from PySide6.QtCore import QCoreApplication, QEvent, QObject
+
+    class PaintCounter(QObject):
+        count = 0
+
+        def eventFilter(self, watched, event):  # noqa: N802 - Qt's name
+            if event.type() == QEvent.Type.Paint:
+                self.count += 1
+            return False
+
+    h = moons.history()
+    plots = shown(qtbot, TrainingPlots(h, interval_ms=10_000))
+    plots.set_context(moons.dataset, moons.param_names, split=moons.split)
+    plots.start()
+    counter = PaintCounter()
+    plots.loss.graphics.viewport().installEventFilter(counter)
+    plots.redraw()  # drawn when shown: the layout (legend, axis widths) settles first
+    plots.loss.graphics.viewport().update()
+    qtbot.waitUntil(lambda: counter.count > 0, timeout=5000)
+    for _ in range(3):
+        QCoreApplication.processEvents()
+    ranges = set()
+    for _ in range(4):  # the run goes on: the same records again, steps shifted past the last
+        h.continue_run()
+        h.append(moons.records)
+        before = counter.count
+        assert plots.redraw()
+        qtbot.waitUntil(lambda: counter.count > before, timeout=5000)
+        for _ in range(3):  # anything the paint asked for would be painted now
+            QCoreApplication.processEvents()
+        assert counter.count == before + 1, f"{counter.count - before} paints"
+        ranges.add(tuple(plots.loss.plot.getViewBox().viewRange()[0]))
+    assert len(ranges) >= 3  # the axes did move
+    plots.stop()
+
+
 def test_hidden_plots_have_no_timer_and_ask_for_no_snapshot_views(qtbot, moons):
     plots = shown(qtbot, TrainingPlots(moons.history(upto=10), interval_ms=10))
     plots.set_context(moons.dataset, moons.param_names, split=moons.split)

@@ -207,20 +207,23 @@ def test_set_lr_mid_run_applies_from_the_reported_step(qtbot, controller, moons)
 
 
 def test_the_worker_hands_the_gil_to_a_lagging_gui_thread_only(qtbot, controller, moons):
-    """While the GUI thread runs its event loop the heartbeat is fresh and the worker never
-    gives up time; while the GUI thread is busy (here: a long computation in a slot-like
-    stretch that processes no events) the worker yields after every step."""
+    """While the GUI thread runs its event loop it acknowledges every metrics batch and the
+    worker never gives up time; while the GUI thread is busy (here: a long computation in a
+    slot-like stretch that processes no events) the batches pile up unacknowledged and the
+    worker yields after every step."""
     with qtbot.waitSignal(controller.metrics, timeout=WAIT):
         controller.start(moons_program(), moons, LONG)
     info = controller.info
-    # busy in Python without processing events for 0.4 s, as a long paint or slot would be;
-    # counted from 0.1 s in, when the heartbeat is surely older than GUI_LAG
+    qtbot.waitUntil(lambda: info.emits >= 5, timeout=WAIT)  # the GUI keeps up: no yields
+    assert info.gui_yields == 0
+    # busy in Python without processing events for 0.6 s, as a long paint or slot would be;
+    # counted from 0.3 s in, when GUI_BEHIND batches surely wait unhandled
     start = time.perf_counter()
     x = np.ones(64)
-    while time.perf_counter() < start + 0.1:
+    while time.perf_counter() < start + 0.3:
         x = np.tanh(x + 1e-3)
     steps0, yields0 = controller.trainer.step_count, info.gui_yields
-    while time.perf_counter() < start + 0.4:
+    while time.perf_counter() < start + 0.6:
         x = np.tanh(x + 1e-3)
     stalled_steps = controller.trainer.step_count - steps0
     stalled_yields = info.gui_yields - yields0

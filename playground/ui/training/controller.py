@@ -4,17 +4,16 @@ GUI thread, stops it safely (never terminates it). See worker.py for the threadi
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Collection
 
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QThread, Signal, Slot
 
 from ...engine import Program
 from ...training import Binding, TrainConfig, Trainer, TrainingError
 from ...training.datasets import Split
 from .. import collector
 from .snapshots import SnapshotFn
-from .worker import EMIT_INTERVAL, HEARTBEAT_MS, SNAPSHOT_INTERVAL, RunInfo, TrainingWorker
+from .worker import EMIT_INTERVAL, SNAPSHOT_INTERVAL, RunInfo, TrainingWorker
 
 
 class TrainingController(QObject):
@@ -43,10 +42,6 @@ class TrainingController(QObject):
         self._info: RunInfo | None = None
         self._views: dict[str, frozenset[str] | None] = {}  # what each kind of view wants
         self._rate: float | None = None  # steps a second; None: as fast as possible
-        self._beat = QTimer(self)  # the heartbeat that tells the worker the GUI keeps up
-        self._beat.setTimerType(Qt.TimerType.PreciseTimer)
-        self._beat.setInterval(HEARTBEAT_MS)
-        self._beat.timeout.connect(self._on_beat)
         app = QCoreApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self._on_about_to_quit)
@@ -81,11 +76,15 @@ class TrainingController(QObject):
               binding: Binding | None = None, start_paused: bool = False, *,
               mode: str = "run", snapshot_fn: SnapshotFn | None = None,
               emit_interval: float = EMIT_INTERVAL,
-              snapshot_interval: float = SNAPSHOT_INTERVAL) -> None:
+              snapshot_interval: float = SNAPSHOT_INTERVAL, launch: bool = True) -> None:
         """Start a run in a new thread (it re-initialises the parameters when
         ``config.reinit``). With ``start_paused`` the worker pauses before the first step and
         emits ``paused_at(0)``. ``mode`` 'step' or 'epoch' runs one step or one epoch, then
-        pauses (a first Step: no pause before it, so no ``paused_at(0)`` either)."""
+        pauses (a first Step: no pause before it, so no ``paused_at(0)`` either).
+
+        With ``launch=False`` the run is made (and :attr:`running`) but its thread waits for
+        :meth:`launch`: the GUI can do its start-of-run work (plots, canvas, menus) first
+        instead of taking the interpreter lock from the first steps."""
         if self._thread is not None:
             raise RuntimeError("a training run is live: stop it before starting another")
         collector.install()  # the collector must never run on the training thread
@@ -106,11 +105,17 @@ class TrainingController(QObject):
         thread.started.connect(worker.run)
         self._thread, self._worker = thread, worker
         self._trainer, self._info = worker.trainer, worker.info
-        worker.gui_beat = time.perf_counter()
         worker.views = self.views
         worker.rate = self._rate
-        self._beat.start()
-        thread.start()
+        if launch:
+            self.launch()
+
+    def launch(self) -> None:
+        """Start the thread of a run made with ``start(..., launch=False)`` (no-op otherwise)."""
+        thread = self._thread
+        if thread is not None and not thread.isRunning() and not thread.isFinished():
+            collector.pace(training=True)
+            thread.start()
 
     def pause(self) -> None:
         if self._worker is not None:
@@ -189,14 +194,11 @@ class TrainingController(QObject):
         return True
 
     # -- worker signals, delivered in the GUI thread ----------------------------------------------
-    @Slot()
-    def _on_beat(self) -> None:
-        worker = self._worker
-        if worker is not None:
-            worker.gui_beat = time.perf_counter()
-
     @Slot(object)
     def _on_metrics(self, batch: object) -> None:
+        worker = self._worker
+        if worker is not None:  # the GUI keeps up: it has handled this batch (one int store)
+            worker.acked = getattr(batch, "seq", worker.acked)
         self.metrics.emit(batch)
 
     @Slot(object)
@@ -231,7 +233,7 @@ class TrainingController(QObject):
     def _cleanup(self) -> None:
         thread, worker = self._thread, self._worker
         self._thread = None
-        self._beat.stop()
+        collector.pace(training=False)
         if thread is None:
             return
         # run() has handed the worker back to this thread and quit() the loop: the thread is

@@ -270,11 +270,13 @@ class MetricsBatch(tuple[Metrics, ...]):
     in the thread that made the records (``MetricsBatch.of(records)``)."""
 
     columns: BatchColumns | None = None
+    seq: int = 0  # the worker numbers its batches 1, 2, ...; the GUI acknowledges them
 
     @classmethod
-    def of(cls, records: Iterable[Metrics]) -> MetricsBatch:
+    def of(cls, records: Iterable[Metrics], seq: int = 0) -> MetricsBatch:
         batch = cls(records)
         batch.columns = BatchColumns.of(tuple(batch))
+        batch.seq = seq
         return batch
 
 

@@ -236,6 +236,10 @@ class TrainingPlots(QWidget):
         source = self.history if getattr(plot, "source", "") == "history" else self.snapshot
         t0 = time.thread_time()
         drew = bool(plot.refresh(source))  # type: ignore[attr-defined]
+        if drew:
+            # fit the view boxes to the new data now, as the paint would: the axes they move
+            # are then drawn by that one paint (fitted during it, they asked for a second)
+            plot.graphics.scene().prepareForPaint()
         plot.redraw_seconds += time.thread_time() - t0
         return drew
 

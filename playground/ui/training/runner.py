@@ -173,7 +173,7 @@ class TrainingRunner(QObject):
         self.snapshot = None
         try:
             self.controller.start(program, data, dataclasses.replace(config, reinit=False),
-                                  binding, start_paused=start_paused, mode=mode)
+                                  binding, start_paused=start_paused, mode=mode, launch=False)
         except TrainingError as exc:
             if self.run is not None:
                 self.run.outcome = "failed"
@@ -188,6 +188,9 @@ class TrainingRunner(QObject):
             self.status.emit(*note)
         else:
             self.status.emit("Training… the graph is locked until you stop.", False)
+        # the window's start-of-run work (plots, canvas, menus) is done: now the thread starts,
+        # rather than losing its first steps' interpreter lock to that work
+        self.controller.launch()
         return True
 
     # -- runs: compare and replay ---------------------------------------------------------------

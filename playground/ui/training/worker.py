@@ -6,7 +6,7 @@ thread sets through :class:`threading.Event` objects: a queued slot would never 
 worker loops. It hands the GUI immutable things only:
 
 - ``metrics``: a tuple of frozen :class:`~playground.training.Metrics` records, batched and
-  emitted at most ~15 times a second (a signal per step would halve the throughput), and always
+  emitted at most 10 times a second (a signal per step would halve the throughput), and always
   flushed before a pause, the end or a failure;
 - ``snapshot``: a :class:`ViewSnapshot` computed in the worker thread every ~0.16 s and on pause,
   end and failure: copies of the parameters plus what the views need (decision-boundary grid,
@@ -57,7 +57,9 @@ __all__ = [
     "TrainingWorker", "make_view_snapshot", "view_fields",
 ]
 
-EMIT_INTERVAL = 1 / 15  # seconds between two metrics batches (at most ~15 Hz)
+# seconds between two metrics batches (at most 10 a second: the run bar's counter still moves
+# smoothly, and each batch costs the training thread a wake-up of the GUI thread)
+EMIT_INTERVAL = 1 / 10
 SNAPSHOT_INTERVAL = 0.16  # seconds between two periodic view snapshots (~6 a second)
 # at this many steps a second or fewer (slow motion) every step is shown: its metrics and a
 # snapshot go out after it
@@ -65,8 +67,8 @@ EVERY_STEP_RATE = 30.0
 MAX_BEHIND = 0.5  # seconds: a paced run this far behind its schedule starts a new one
 SNAPSHOT_BUDGET = 0.05  # periodic snapshots may take at most this share of the run's time
 SMALL_MODEL_PARAMS = 200_000  # below this many parameter elements, use one BLAS thread
-HEARTBEAT_MS = 50  # the GUI thread stamps TrainingWorker.gui_beat this often during a run
-GUI_LAG = 0.1  # seconds: a stamp older than this means the GUI thread is behind
+# metrics batches sent and not yet handled by the GUI thread: this many means it is behind
+GUI_BEHIND = 2
 
 # ---------------------------------------------------------------- the worker
 
@@ -133,9 +135,11 @@ class TrainingWorker(QObject):
         self._lr_seq = 0
         self._pending: list[Metrics] = []
         self._full_at = -1  # step of the last full snapshot, -1 when the last one was not full
-        # perf_counter() of the GUI thread's last heartbeat (TrainingController stamps it every
-        # HEARTBEAT_MS): a float store is atomic, and the worker only reads it
-        self.gui_beat = time.perf_counter()
+        # the number of the last metrics batch the GUI thread has handled (TrainingController
+        # stores it, one atomic int store; the worker only reads it): batches are numbered
+        # from 1, so ``sent - acked`` is how many wait in the GUI's queue
+        self.acked = 0
+        self._sent = 0
         # the views a periodic snapshot must serve (see VIEWS; None: all), set by the GUI
         # thread with one store; pause, end and failure snapshots always have everything
         self.views: frozenset[str] | None = None
@@ -258,13 +262,16 @@ class TrainingWorker(QObject):
                     break
                 pending.append(m)
                 now = clock()
-                if now - self.gui_beat > GUI_LAG:
-                    # the GUI thread is behind: every Python callback it makes (each paint
-                    # method, each slot) needs the GIL, and a busy worker hands it over only
-                    # every switch interval. sleep(0) releases it for ~80 µs, so hand it over
-                    # each step until the heartbeat is on time again (while the GUI keeps up
-                    # this costs nothing: an unconditional sleep(0) would cost ~40% of a
-                    # small model's steps)
+                if self._sent - self.acked >= GUI_BEHIND:
+                    # the GUI thread is behind (two batches, ~0.1 s or more, wait unhandled):
+                    # every Python callback it makes (each paint method, each slot) needs the
+                    # GIL, and a busy worker hands it over only every switch interval.
+                    # sleep(0) releases it for ~80 µs, so hand it over each step until the GUI
+                    # has caught up (while it keeps up this costs nothing: an unconditional
+                    # sleep(0) would cost ~40% of a small model's steps). The GUI needs no
+                    # timer of its own for this: its acknowledgements come with the batches
+                    # it handles anyway, and every wake-up of the GUI thread costs the worker
+                    # ~0.1 ms of handing the GIL back and forth
                     time.sleep(0)
                     self.info.gui_yields += 1
                 mode = self._mode
@@ -339,7 +346,8 @@ class TrainingWorker(QObject):
     def _flush(self) -> None:
         if self._pending:
             # the records and, built here rather than in the GUI thread, their columns
-            batch = MetricsBatch.of(self._pending)
+            self._sent += 1
+            batch = MetricsBatch.of(self._pending, self._sent)
             self._pending.clear()
             self.info.emits += 1
             self.metrics.emit(batch)

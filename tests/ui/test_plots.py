@@ -573,7 +573,7 @@ def test_a_live_redraw_is_painted_once_even_when_the_axes_move(qtbot, moons):
     class PaintCounter(QObject):
         count = 0
 
-        def eventFilter(self, watched, event):  # noqa: N802 - Qt's name
+        def eventFilter(self, watched, event):
             if event.type() == QEvent.Type.Paint:
                 self.count += 1
             return False
@@ -595,7 +595,7 @@ def test_a_live_redraw_is_painted_once_even_when_the_axes_move(qtbot, moons):
         h.append(moons.records)
         before = counter.count
         assert plots.redraw()
-        qtbot.waitUntil(lambda: counter.count > before, timeout=5000)
+        qtbot.waitUntil(lambda before=before: counter.count > before, timeout=5000)
         for _ in range(3):  # anything the paint asked for would be painted now
             QCoreApplication.processEvents()
         assert counter.count == before + 1, f"{counter.count - before} paints"

@@ -318,6 +318,32 @@ def test_the_speed_control_reaches_the_run_and_slow_motion_shows_every_step(qtbo
     stop(qtbot, window)
 
 
+def test_in_slow_motion_the_loss_plot_draws_every_step(qtbot, window):
+    """At full speed the live plots share a small budget of the GUI thread's time; in slow
+    motion the training thread sleeps between steps, and the Loss plot shows each one."""
+    window.open_example("moons_mlp")
+    window.training.samples.setValue(300)
+    window.run_bar.set_rate(10)
+    controller = window.session.runner.controller
+    plot = window.plots.plots["Loss"]
+    drawn: list[int] = []  # the newest step on the curve after each redraw
+    refresh = plot.refresh
+
+    def counting(source):
+        done = refresh(source)
+        if done:
+            drawn.append(int(source.step.view()[-1]))
+        return done
+
+    plot.refresh = counting
+    with qtbot.waitSignal(controller.paused_at, timeout=WAIT):
+        window.run_bar.epoch_button.click()  # 7 steps at 10/s
+    qtbot.waitUntil(lambda: drawn and drawn[-1] == 7, timeout=WAIT)
+    assert set(range(1, 8)) <= set(drawn), drawn
+    window.run_bar.set_rate(None)
+    stop(qtbot, window)
+
+
 def test_feature_inputs_resize_the_input_and_train(qtbot, window):
     window.open_example("moons_mlp")
     panel = window.training

@@ -341,3 +341,31 @@ def test_the_run_bar_learning_rate_box_is_the_panels_setting_and_changes_a_live_
     assert panel.lr.text() == "0.004" and box.text() == "0.004"
     with qtbot.waitSignal(panel.runner.controller.finished, timeout=5_000):
         panel.runner.stop()
+
+
+def test_the_progress_bar_is_repainted_by_the_event_loop_not_inside_the_update(qtbot, window):
+    """QProgressBar.setValue repaints at once when its bar or text moves; called from Python
+    that paint holds the interpreter lock the training thread needs. The panel's update only
+    stores the value and the bar is painted afterwards, from the event loop."""
+    from PySide6.QtCore import QEvent, QObject
+
+    class Paints(QObject):
+        count = 0
+
+        def eventFilter(self, watched, event):
+            if event.type() == QEvent.Type.Paint:
+                self.count += 1
+            return False
+
+    setup_moons(window)
+    panel = window.training
+    bar = panel.progress
+    qtbot.waitUntil(bar.isVisible)
+    paints = Paints()
+    bar.installEventFilter(paints)
+    for k in range(1, 6):
+        before = paints.count
+        panel._set_progress(k / 10, f"{k},000 steps/s")  # no run: shown at once
+        assert paints.count == before  # not painted inside the update
+        assert bar.value() == 100 * k and bar.text() == f"{k},000 steps/s"
+        qtbot.waitUntil(lambda before=before: paints.count > before, timeout=5_000)

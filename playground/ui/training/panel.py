@@ -438,8 +438,8 @@ class TrainingPanel(QWidget):
         self.notes.setVisible(bool(note))
 
     def _set_progress(self, fraction: float, text: str) -> None:
-        """Shown at most PROGRESS_HZ times a second during a run (a progress bar repaint costs
-        the GUI thread about a millisecond, and the runner reports each metrics batch)."""
+        """Shown at most PROGRESS_HZ times a second during a run (the runner reports each
+        metrics batch)."""
         self._progress = (fraction, text)
         if not self.runner.running or self.runner.paused:
             self._show_progress()
@@ -449,8 +449,17 @@ class TrainingPanel(QWidget):
     def _show_progress(self) -> None:
         self._progress_timer.stop()
         fraction, text = self._progress
-        self.progress.setValue(round(1000 * min(max(fraction, 0.0), 1.0)))
-        self.progress.setFormat(text)
+        bar = self.progress
+        # QProgressBar.setValue repaints at once when its text or bar moves: called from Python
+        # that paint (~1 ms) would hold the interpreter lock the training thread needs. With
+        # updates off it only stores the value; turned back on, the bar is repainted by Qt
+        # from the event loop, without the lock
+        bar.setUpdatesEnabled(False)
+        try:
+            bar.setValue(round(1000 * min(max(fraction, 0.0), 1.0)))
+            bar.setFormat(text)
+        finally:
+            bar.setUpdatesEnabled(True)
 
     def _show_status(self, text: str, error: bool = False) -> None:
         colour = "#d1242f" if error else "palette(text)"

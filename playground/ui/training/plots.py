@@ -11,7 +11,7 @@ weights) in :mod:`.plots_views`.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 from PySide6.QtCore import QTimer, Signal
@@ -28,9 +28,14 @@ from .plots_params import GradNormPlot, UpdateRatioPlot
 from .plots_samples import SampleGridPlot, WeightHistogramPlot
 from .plots_views import BoundaryPlot, ConfusionPlot
 from .runs import RunRecord
+from .worker import EVERY_STEP_RATE
 
 REDRAW_INTERVAL_MS = 40  # 25 Hz at most
-REDRAW_BUDGET = 0.03  # the share of the time the live plots may keep the GUI thread busy
+REDRAW_BUDGET = 0.02  # the share of the time the live plots may keep the GUI thread busy
+# in slow motion (EVERY_STEP_RATE steps a second or fewer) the training thread sleeps between
+# its steps and needs the interpreter lock rarely: the plots may take much more, so that they
+# show every step
+SLOW_REDRAW_BUDGET = 0.5
 REDRAW_MAX_MS = 1000  # but redraw at least once a second
 
 
@@ -42,7 +47,8 @@ class TrainingPlots(QWidget):
     The timer's interval adapts: the GUI thread holds the GIL the training thread needs while it
     updates and paints a plot (PySide keeps it through Qt's painting), so the plots redraw at
     most as often as keeps that work under ``REDRAW_BUDGET`` of the time: up to 25 Hz for cheap
-    views, down to once a second for expensive ones on a slow machine."""
+    views, down to once a second for expensive ones on a slow machine. In slow motion (``rate``
+    says the run's steps a second) the budget is ``SLOW_REDRAW_BUDGET``: every step is drawn."""
 
     views_changed = Signal()  # what is on screen changed: see wanted_views()
     replay_requested = Signal(int)  # the run number to replay (Runs ▾ menu)
@@ -83,6 +89,8 @@ class TrainingPlots(QWidget):
         self.timer.setInterval(interval_ms)
         self.timer.timeout.connect(self._on_timer)
         self._pace: tuple[float, float] | None = None  # (wall, plots' CPU time) at the last tick
+        # the run's speed in steps a second (None: as fast as possible); the window sets it
+        self.rate: Callable[[], float | None] = lambda: None
         self._live = False  # between start() and stop()
         self.old_runs: list[tuple[RunRecord, str]] = []
         self.set_context(None, ())
@@ -252,7 +260,10 @@ class TrainingPlots(QWidget):
         if self._pace is not None and now > self._pace[0]:
             share = (spent - self._pace[1]) / (now - self._pace[0])
             # lengthen at once, shorten gently (at most halve the interval per tick)
-            interval = round(self.timer.interval() * max(share / REDRAW_BUDGET, 0.5))
+            rate = self.rate()
+            budget = (SLOW_REDRAW_BUDGET if rate is not None and rate <= EVERY_STEP_RATE
+                      else REDRAW_BUDGET)
+            interval = round(self.timer.interval() * max(share / budget, 0.5))
             self.timer.setInterval(min(REDRAW_MAX_MS, max(self.interval_ms, interval)))
         self._pace = (now, spent)
         self.redraw()

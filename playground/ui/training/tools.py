@@ -64,6 +64,7 @@ class TrainingTools(QObject):
         field.textChanged.connect(lambda text: box.setText(text) if box.text() != text else None)
         box.editingFinished.connect(lambda: self.panel.apply_lr(box.text()))
         runner.controller.snapshot.connect(self.plots.on_snapshot)
+        self.plots.rate = lambda: runner.controller.rate  # slow motion: every step drawn
         # periodic snapshots compute only what is on screen (a decision-boundary grid or
         # validation predictions no one sees would take time from training)
         self.plots.views_changed.connect(

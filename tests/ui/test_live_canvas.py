@@ -344,6 +344,34 @@ def test_in_slow_motion_the_loss_plot_draws_every_step(qtbot, window):
     stop(qtbot, window)
 
 
+def test_merged_snapshots_keep_the_wires_numbers_not_yet_shown(qtbot, window):
+    """Periodic snapshots carry the wires' numbers once a second; when a snapshot with them is
+    overtaken by one without before the canvas had time to show it, the canvas shows the new
+    unit maps with those numbers rather than skip them for another second."""
+    from types import SimpleNamespace
+
+    from playground.ui.training.live_data import live_canvas
+
+    window.open_example("moons_mlp")
+    window.training.samples.setValue(300)
+    controller = window.session.runner.controller
+    with qtbot.waitSignal(controller.paused_at, timeout=WAIT):
+        window.run_bar.step_button.click()
+    live = window.live
+    program, trainer = window.session.compiled, controller.trainer
+    with_wires = live_canvas(program, trainer, wires=True)
+    maps_only = live_canvas(program, trainer, wires=False)
+    assert with_wires.values and not maps_only.values and maps_only.maps
+    live._timer.start(60_000)  # an update is due later: snapshots wait and merge
+    live._on_snapshot(SimpleNamespace(canvas=with_wires))
+    live._on_snapshot(SimpleNamespace(canvas=maps_only))
+    live._timer.stop()
+    live._apply_pending()
+    assert live.data.wires and live.data.values is with_wires.values
+    assert live.data.maps is maps_only.maps
+    stop(qtbot, window)
+
+
 def test_feature_inputs_resize_the_input_and_train(qtbot, window):
     window.open_example("moons_mlp")
     panel = window.training

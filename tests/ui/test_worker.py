@@ -253,6 +253,42 @@ def test_periodic_snapshots_compute_only_the_views_on_screen(qtbot, controller, 
     controller.set_views(None)
 
 
+def test_the_wires_numbers_come_once_an_interval_the_unit_maps_with_every_snapshot(
+        qtbot, controller, moons, monkeypatch):
+    """The canvas's numbers on the wires change once a WIRES_INTERVAL: periodic snapshots carry
+    them (a backward pass over the batch, a digest of every value and gradient, the health
+    check) only that often; the unit maps come with every snapshot; a pause and the end always
+    have everything."""
+    monkeypatch.setattr(worker_module, "WIRES_INTERVAL", 0.15)
+    rec = Recorder(controller)
+    controller.set_views({"canvas"})
+    with qtbot.waitSignal(controller.metrics, timeout=WAIT):
+        controller.start(moons_program(), moons, LONG, snapshot_interval=0.01)
+    qtbot.waitUntil(lambda: len(rec.snapshots) >= 40, timeout=WAIT)
+    with qtbot.waitSignal(controller.paused_at, timeout=WAIT):
+        controller.pause()
+    paused = rec.snapshots[-1]
+    periodic = rec.snapshots[:-1]
+    with_wires = [s for s in periodic if s.canvas.wires]
+    assert all(s.canvas.maps for s in periodic)  # the unit maps every time
+    assert all(s.canvas.values and s.canvas.grads and s.canvas.health for s in with_wires)
+    assert all(not s.canvas.values and not s.canvas.health for s in periodic
+               if not s.canvas.wires)
+    assert 2 <= len(with_wires) <= len(periodic) // 3  # ~10 ms apart, numbers every 0.15 s
+    steps = [s.step for s in with_wires]
+    assert steps == sorted(steps) and len(set(steps)) == len(steps)
+    assert paused.canvas.wires and paused.canvas.values  # a pause shows everything
+    controller.set_rate(20.0)  # slow motion: every step has its numbers
+    slow = Recorder(controller)
+    controller.resume()
+    qtbot.waitUntil(lambda: len(slow.snapshots) >= 4, timeout=WAIT)
+    assert all(s.canvas.wires and s.canvas.values for s in slow.snapshots)
+    controller.set_rate(None)
+    with qtbot.waitSignal(controller.finished, timeout=WAIT):
+        controller.stop()
+    controller.set_views(None)
+
+
 def test_set_lr_while_paused_is_reported_at_once_and_used_by_the_next_step(qtbot, controller,
                                                                           moons):
     rec = Recorder(controller)

@@ -94,6 +94,7 @@ class UnitStrip(NativeBoundsItem):
         self.on_click: Callable[[], None] | None = None
         self.tile = TILE  # scene size of one map (larger when the canvas is zoomed out)
         self._rect = QRectF()
+        self._laid_on = QRectF()  # the node body the strip was last laid out on
         self.setZValue(0.6)  # over wires and value labels, under other nodes
         self.setAcceptedMouseButtons(Qt.MouseButton.LeftButton)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
@@ -129,11 +130,15 @@ class UnitStrip(NativeBoundsItem):
         """Show the first maps that fit (the last tile says "+k more" when ``units`` are more)."""
         room = self.fits()
         shown = units if units <= room else room - 1
-        self.images = map_images(np.asarray(maps)[:shown], lo, hi, centred) if shown > 0 else []
-        self.units = units
-        self.hist = None
-        self.setToolTip(tip)
-        self.relayout()
+        images = map_images(np.asarray(maps)[:shown], lo, hi, centred) if shown > 0 else []
+        # a live run sends new maps several times a second: the strip's place and size change
+        # only with the number of tiles (each move would re-index it in the scene)
+        same = self.hist is None and len(images) == len(self.images) and units == self.units
+        self.images, self.units, self.hist = images, units, None
+        if tip != self.toolTip():
+            self.setToolTip(tip)
+        if not same or self._body() != self._laid_on:
+            self.relayout()
         self.update()
 
     def set_histogram(self, counts: np.ndarray, lo: float, hi: float, tip: str = "") -> None:
@@ -158,6 +163,7 @@ class UnitStrip(NativeBoundsItem):
         free; parameters sit below), as wide as it at most."""
         self.prepareGeometryChange()
         body = self._body()
+        self._laid_on = QRectF(body)
         if self.hist is not None:
             self._rect = QRectF(0, 0, body.width(), HIST_H + 14)
         else:

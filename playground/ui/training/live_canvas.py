@@ -21,6 +21,7 @@ the graph is edited or the run is Reset.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections import deque
 from collections.abc import Callable
@@ -45,8 +46,9 @@ HEALTH_KIND = "health"  # the same badge kind as Check Health: one health badge 
 BUDGET = 0.04  # the share of the GUI thread's time the live canvas may take
 MAX_GAP = 1.0  # but update at least once a second
 # the unit maps follow every update; the numbers on the wires, the flow and the badges (slower
-# to draw, and unreadable when they change faster) once a second, and every step in slow motion
-WIRES_INTERVAL = 1.0
+# to draw, and unreadable when they change faster) come once a WIRES_INTERVAL with the
+# snapshots that carry them (the worker makes them: .live_data.LiveCanvas.wires), and every
+# step in slow motion
 
 
 class LiveCanvas(QObject):
@@ -68,7 +70,6 @@ class LiveCanvas(QObject):
         self._cost: float | None = None  # average GUI-thread seconds an update takes
         self._first = True  # the next update is the run's first (it builds the items)
         self._last = 0.0
-        self._last_wires = 0.0
         self._paint_seen = 0.0
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -113,7 +114,7 @@ class LiveCanvas(QObject):
     # -- the run --------------------------------------------------------------------------------
     def _on_started(self) -> None:
         self._ids = None
-        self._gap, self._last, self._last_wires, self._cost = 0.0, 0.0, 0.0, None
+        self._gap, self._last, self._cost = 0.0, 0.0, None
         self._first = True
         self.shown_at.clear()
 
@@ -121,6 +122,10 @@ class LiveCanvas(QObject):
         data = getattr(snap, "canvas", None)
         if data is None or not self.enabled:
             return
+        old = self._pending
+        if old is not None and old.wires and not data.wires:  # keep the numbers not yet shown
+            data = dataclasses.replace(data, rows=old.rows, values=old.values, grads=old.grads,
+                                       health=old.health, wires=True)
         self._pending = data
         rate = self.session.runner.controller.rate
         if rate is not None and rate <= EVERY_STEP_RATE:
@@ -141,16 +146,9 @@ class LiveCanvas(QObject):
         data, self._pending = self._pending, None
         if data is None:
             return
-        runner = self.session.runner
-        rate = runner.controller.rate
-        now = time.perf_counter()
-        wires = (not runner.running or runner.paused or now - self._last_wires >= WIRES_INTERVAL
-                 or (rate is not None and rate <= EVERY_STEP_RATE))
         t0 = time.thread_time()
-        self.show(data, wires)
+        self.show(data, data.wires)
         cost = time.thread_time() - t0
-        if wires:
-            self._last_wires = now
         painted = 0.0
         if self.view is not None:  # the canvas's repaints since the last update count too
             seen = getattr(self.view, "paint_seconds", 0.0)
@@ -217,8 +215,9 @@ class LiveCanvas(QObject):
                                       f"{'s' if hist.units != 1 else ''} per sample over the "
                                       f"batch of {data.rows}, as a histogram (bar height: the "
                                       "square root of the count)")
-        # after the maps: the labels are placed clear of them
-        if wires or ov.owner != OWNER:
+        # after the maps: the labels are placed clear of them (a snapshot without the wires'
+        # numbers leaves them as they are)
+        if data.wires and (wires or ov.owner != OWNER):
             self._show_wires(ov, data, ids)
         self._refresh_picture()
         self.applied.emit()

@@ -36,10 +36,13 @@ from ...training import Trainer
 from ...training.datasets import Split
 from ...training.loop import encode_targets
 
-__all__ = ["HIST_BINS", "MAP_GRID", "MAP_NODES", "Histogram", "LiveCanvas", "UnitMaps",
+__all__ = ["HIST_BINS", "MAP_GRID", "MAP_NODES", "WIRES_INTERVAL", "Histogram", "LiveCanvas", "UnitMaps",
            "live_canvas", "map_nodes", "plane_grid", "plane_of", "plane_points"]
 
 MAP_GRID = 32  # unit maps: MAP_GRID × MAP_GRID points over the input plane
+# seconds between two updates of the numbers on the wires during a live run (the unit
+# maps are updated several times a second; numbers changing faster cannot be read)
+WIRES_INTERVAL = 1.0
 MAP_NODES = 12  # at most this many nodes get unit maps or histograms
 MAP_ELEMENTS = 1_000_000  # and the maps hold at most this many numbers in all
 HIST_BINS = 24
@@ -81,6 +84,9 @@ class LiveCanvas:
     plane_names: tuple[str, str] = ("x1", "x2")
     histograms: Mapping[int, Histogram] = field(default_factory=dict)
     seconds: float = 0.0
+    # with the wires' numbers (values, grads, health)? A periodic snapshot carries them once a
+    # WIRES_INTERVAL only: the unit maps between need no pass over the batch
+    wires: bool = True
 
 
 # ------------------------------------------------------------------------- which nodes
@@ -194,9 +200,11 @@ def _range(op: str, a: np.ndarray) -> tuple[float, float, bool]:
     return -(m if m > 0 else 1.0), (m if m > 0 else 1.0), True
 
 
-def live_canvas(program: Program, trainer: Trainer) -> LiveCanvas:
+def live_canvas(program: Program, trainer: Trainer, wires: bool = True) -> LiveCanvas:
     """The canvas's view of the run now (see the module text). Leaves the program's values on
-    the map grid (or the batch); the trainer sets its inputs before the next step."""
+    the map grid (or the batch); the trainer sets its inputs before the next step. Without
+    ``wires`` only the unit maps (or histograms) are made: no backward pass over the batch, no
+    digests of its values and gradients, no health check."""
     import time
 
     t0 = time.perf_counter()
@@ -210,13 +218,19 @@ def live_canvas(program: Program, trainer: Trainer) -> LiveCanvas:
     with np.errstate(all="ignore"):
         program.set_input(b.features, trainer.X_train[idx])
         program.set_input(b.target, trainer.T_train[idx])
-        program.forward(all_values=True)
-        program.backward(all_grads=True)
-        values = {i: digest(v) for i, v in enumerate(program.values) if v is not None}
-        grads = {i: digest(g) for i, g in enumerate(program.grads) if g is not None}
-        health = health_by_index(program)
         nodes = _nodes(trainer, program)
         grid = plane_grid(trainer, program, MAP_GRID)
+        values: dict[int, Digest] = {}
+        grads: dict[int, Digest] = {}
+        health: dict[int, Health] = {}
+        if wires:
+            program.forward(all_values=True)
+            program.backward(all_grads=True)
+            values = {i: digest(v) for i, v in enumerate(program.values) if v is not None}
+            grads = {i: digest(g) for i, g in enumerate(program.grads) if g is not None}
+            health = health_by_index(program)
+        elif grid is None:  # the histograms are of the batch's values
+            program.forward(all_values=True)
         maps: dict[int, UnitMaps] = {}
         hists: dict[int, Histogram] = {}
         if grid is not None:
@@ -250,4 +264,4 @@ def live_canvas(program: Program, trainer: Trainer) -> LiveCanvas:
         rows, MappingProxyType(values), MappingProxyType(grads), MappingProxyType(health), MappingProxyType(maps),
         None if grid is None else (grid["xs"], grid["ys"]),
         ("x1", "x2") if grid is None else grid["names"], MappingProxyType(hists),
-        time.perf_counter() - t0)
+        time.perf_counter() - t0, wires)

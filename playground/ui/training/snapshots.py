@@ -110,10 +110,11 @@ def _grid_axes(X: np.ndarray, size: int) -> list[np.ndarray]:
 
 
 def view_fields(program: Program, trainer: Trainer, full: bool = True,
-                views: Collection[str] | None = None) -> dict[str, Any]:
+                views: Collection[str] | None = None, wires: bool = True) -> dict[str, Any]:
     """The default snapshot content besides the parameters (see :func:`make_view_snapshot`).
     Runs forward passes on ``program``: call it only from the thread that trains, between steps.
-    ``views`` limits the work to what the visible views need (``VIEWS``; None: everything)."""
+    ``views`` limits the work to what the visible views need (``VIEWS``; None: everything);
+    without ``wires`` the canvas gets its unit maps only (see :func:`.live_data.live_canvas`)."""
     split, b = trainer.split, trainer.binding
     ds = split.dataset
     dt = program.dtype
@@ -122,7 +123,7 @@ def view_fields(program: Program, trainer: Trainer, full: bool = True,
     have_train = trainer.X_train.shape[0] > 0
     if views is None or "canvas" in views:
         # first: it reads the last training batch's state (the passes below overwrite values)
-        out["canvas"] = live_canvas(program, trainer)
+        out["canvas"] = live_canvas(program, trainer, wires)
     with np.errstate(all="ignore"):
         boundary = views is None or "boundary" in views
         predictions = views is None or not VIEWS_NEEDING_PREDICTIONS.isdisjoint(views)
@@ -163,7 +164,8 @@ def view_fields(program: Program, trainer: Trainer, full: bool = True,
 
 
 def make_view_snapshot(program: Program, trainer: Trainer, step: int, epoch: int,
-                       full: bool = True, views: Collection[str] | None = None) -> ViewSnapshot:
+                       full: bool = True, views: Collection[str] | None = None,
+                       wires: bool = True) -> ViewSnapshot:
     """Everything the views need, as copies, computed in the training thread between steps:
 
     - ``params``: read-only copies of every parameter array;
@@ -177,11 +179,12 @@ def make_view_snapshot(program: Program, trainer: Trainer, step: int, epoch: int
       units, shaped ``image_shape``, with true and predicted labels;
     - 1-feature regression: ``extra["curve"]`` = (x, prediction) over the standardised range.
 
-    ``views`` (see ``VIEWS``) leaves out what no visible view shows (None: everything).
+    ``views`` (see ``VIEWS``) leaves out what no visible view shows (None: everything);
+    ``wires`` False leaves the numbers on the canvas's wires out (they change once a second).
 
     The forward passes leave the program's values on the last set predicted (the validation
     set); nothing needs restoring, as the trainer sets its inputs before every step."""
-    fields = view_fields(program, trainer, full, views)
+    fields = view_fields(program, trainer, full, views, wires)
     fields["extra"] = MappingProxyType(dict(fields.get("extra") or {}))
     return ViewSnapshot(step, epoch, params=copy_params(program), **fields)
 

@@ -8,7 +8,7 @@ worker loops. It hands the GUI immutable things only:
 - ``metrics``: a tuple of frozen :class:`~playground.training.Metrics` records, batched and
   emitted at most 10 times a second (a signal per step would halve the throughput), and always
   flushed before a pause, the end or a failure;
-- ``snapshot``: a :class:`ViewSnapshot` computed in the worker thread every ~0.16 s and on pause,
+- ``snapshot``: a :class:`ViewSnapshot` computed in the worker thread every ~0.18 s and on pause,
   end and failure: copies of the parameters plus what the views need (decision-boundary grid,
   validation predictions for a confusion matrix, a few sample images with their predictions).
 
@@ -42,6 +42,7 @@ from ...engine import Program
 from ...training import Binding, Metrics, TrainConfig, Trainer, TrainingError
 from ...training.datasets import Split
 from .history import MetricsBatch
+from .live_data import WIRES_INTERVAL
 from .snapshots import (
     GRID_SIZE,
     SAMPLE_COUNT,
@@ -60,12 +61,16 @@ __all__ = [
 # seconds between two metrics batches (at most 10 a second: the run bar's counter still moves
 # smoothly, and each batch costs the training thread a wake-up of the GUI thread)
 EMIT_INTERVAL = 1 / 10
-SNAPSHOT_INTERVAL = 0.16  # seconds between two periodic view snapshots (~6 a second)
+# seconds between two periodic view snapshots (~5.5 a second: the unit maps are asked to
+# refresh at least 5 times a second, and each refresh costs the training thread GIL time)
+SNAPSHOT_INTERVAL = 0.175
 # at this many steps a second or fewer (slow motion) every step is shown: its metrics and a
 # snapshot go out after it
 EVERY_STEP_RATE = 30.0
 MAX_BEHIND = 0.5  # seconds: a paced run this far behind its schedule starts a new one
-SNAPSHOT_BUDGET = 0.05  # periodic snapshots may take at most this share of the run's time
+# periodic snapshots may take at most this share of the run's time (a large model's snapshot
+# costs tens of milliseconds: its canvas then updates a couple of times a second)
+SNAPSHOT_BUDGET = 0.03
 SMALL_MODEL_PARAMS = 200_000  # below this many parameter elements, use one BLAS thread
 # metrics batches sent and not yet handled by the GUI thread: this many means it is behind
 GUI_BEHIND = 2
@@ -135,6 +140,7 @@ class TrainingWorker(QObject):
         self._lr_seq = 0
         self._pending: list[Metrics] = []
         self._full_at = -1  # step of the last full snapshot, -1 when the last one was not full
+        self._wires_at = -math.inf  # perf_counter() of the last snapshot with the wires' numbers
         # the number of the last metrics batch the GUI thread has handled (TrainingController
         # stores it, one atomic int store; the worker only reads it): batches are numbered
         # from 1, so ``sent - acked`` is how many wait in the GUI's queue
@@ -358,8 +364,15 @@ class TrainingWorker(QObject):
         step = tr.step_count
         epoch = math.ceil(step / max(1, self._steps_per_epoch())) if step else 0
         if self.snapshot_fn is None:
+            # the numbers on the wires once a WIRES_INTERVAL (and at a pause, the end, and
+            # every step in slow motion): the unit maps between need no pass over the batch
+            rate = self.rate
+            wires = (full or (rate is not None and rate <= EVERY_STEP_RATE)
+                     or t0 - self._wires_at >= WIRES_INTERVAL)
+            if wires:
+                self._wires_at = t0
             snap = make_view_snapshot(self.program, tr, step, epoch, full,
-                                      None if full else self.views)
+                                      None if full else self.views, wires)
         else:
             snap = snapshot_from(self.snapshot_fn(self.program, tr), self.program, step, epoch)
         cost = time.perf_counter() - t0

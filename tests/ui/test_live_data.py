@@ -106,6 +106,13 @@ def test_unit_maps_are_each_units_output_over_the_input_plane():
     probs = lc.maps[program.index[next(n.id for n in model.nodes.values()
                                        if n.name == "probs")]]
     assert (probs.lo, probs.hi, probs.centred) == (0.0, 1.0, False)
+    # coloured by the training thread as the canvas would colour them, the plane's y up
+    from playground.ui.canvas.unitmaps import map_rgb
+
+    for m in (h1, probs):
+        assert m.rgb is not None and m.rgb.dtype == np.uint8
+        np.testing.assert_array_equal(m.rgb, map_rgb(m.maps, m.lo, m.hi, m.centred)[:, ::-1])
+        np.testing.assert_array_equal(m.rgb[0, -1], map_rgb(m.maps[0, 0], m.lo, m.hi, m.centred))
 
 
 def test_with_feature_inputs_the_maps_span_the_raw_plane():

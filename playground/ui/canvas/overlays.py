@@ -440,12 +440,12 @@ class Overlays(QObject):
         return strip
 
     def set_unit_maps(self, node_id: str, maps: Any, units: int, lo: float, hi: float,
-                      centred: bool, tip: str = "") -> None:
+                      centred: bool, tip: str = "", rgb: Any = None) -> None:
         """Each of ``node_id``'s units over the input plane, under the node (see UnitStrip)."""
         strip = self.strip_for(node_id)
         if strip is not None:
             new = not strip.images and strip.hist is None
-            strip.set_maps(maps, units, lo, hi, centred, tip)
+            strip.set_maps(maps, units, lo, hi, centred, tip, rgb)
             if new:
                 self.nodes_refreshed()  # labels now in the way move
 

@@ -27,7 +27,7 @@ from . import style as S
 from .nativebounds import NativeBoundsItem
 from .paintclock import timed
 
-__all__ = ["MAP_LUT", "TILE", "UnitStrip", "map_image", "map_rgb", "mosaic"]
+__all__ = ["MAP_LUT", "TILE", "UnitStrip", "map_image", "map_rgb", "mosaic", "rgb_images"]
 
 TILE = 44.0  # px in the scene, one unit's map, at 100% zoom and above
 MIN_SCREEN_TILE = 24.0  # zoomed out, a map keeps at least this many pixels on screen
@@ -77,8 +77,14 @@ def map_images(maps: np.ndarray, lo: float, hi: float, centred: bool) -> list[QI
     """Several units' maps (units, rows, cols) as images, coloured in one pass (a live run
     redraws them several times a second: one numpy pass per node, not per unit)."""
     rgb = np.ascontiguousarray(map_rgb(maps, lo, hi, centred)[:, ::-1])
+    return [image.copy() for image in rgb_images(rgb)]
+
+
+def rgb_images(rgb: np.ndarray) -> list[QImage]:
+    """Images over the rows of ``rgb`` (units, rows, cols, 3) uint8, row 0 at the top, without
+    copying: keep ``rgb`` alive as long as they are drawn."""
     h, w = rgb.shape[1:3]
-    return [QImage(rgb[k].data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+    return [QImage(rgb[k].data, w, h, 3 * w, QImage.Format.Format_RGB888)
             for k in range(rgb.shape[0])]
 
 
@@ -95,6 +101,7 @@ class UnitStrip(NativeBoundsItem):
         self.tile = TILE  # scene size of one map (larger when the canvas is zoomed out)
         self._rect = QRectF()
         self._laid_on = QRectF()  # the node body the strip was last laid out on
+        self._pixels: np.ndarray | None = None  # the coloured maps the images point into
         self.setZValue(0.6)  # over wires and value labels, under other nodes
         self.setAcceptedMouseButtons(Qt.MouseButton.LeftButton)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
@@ -126,11 +133,19 @@ class UnitStrip(NativeBoundsItem):
         return self.per_row() * ROWS
 
     def set_maps(self, maps: Sequence[np.ndarray], units: int, lo: float, hi: float,
-                 centred: bool, tip: str = "") -> None:
-        """Show the first maps that fit (the last tile says "+k more" when ``units`` are more)."""
+                 centred: bool, tip: str = "", rgb: np.ndarray | None = None) -> None:
+        """Show the first maps that fit (the last tile says "+k more" when ``units`` are more).
+        ``rgb``: the maps already coloured (see :func:`map_rgb`, rows top-down), as a live run
+        sends them."""
         room = self.fits()
         shown = units if units <= room else room - 1
-        images = map_images(np.asarray(maps)[:shown], lo, hi, centred) if shown > 0 else []
+        if shown <= 0:
+            images, self._pixels = [], None
+        elif rgb is not None:
+            self._pixels = rgb  # the images draw from it
+            images = rgb_images(rgb[:shown])
+        else:
+            images, self._pixels = map_images(np.asarray(maps)[:shown], lo, hi, centred), None
         # a live run sends new maps several times a second: the strip's place and size change
         # only with the number of tiles (each move would re-index it in the scene)
         same = self.hist is None and len(images) == len(self.images) and units == self.units

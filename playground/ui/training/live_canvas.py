@@ -204,7 +204,8 @@ class LiveCanvas(QObject):
                 ov.set_unit_maps(nid, m.maps, units, m.lo, m.hi, m.centred,
                                  f"<b>{label}</b>: each of its {units} unit{'s' if units != 1 else ''} "
                                  f"over the input plane ({names[0]} → right, {names[1]} ↑), "
-                                 "orange low, white middle, blue high. Click to see them all.")
+                                 "orange low, white middle, blue high. Click to see them all.",
+                                 m.rgb)
                 self._wire_click(ov, nid)
                 continue
             hist = data.histograms.get(i)

@@ -35,6 +35,7 @@ from ...graph.health import Health, health_by_index
 from ...training import Trainer
 from ...training.datasets import Split
 from ...training.loop import encode_targets
+from ..canvas.unitmaps import map_rgb
 
 __all__ = ["HIST_BINS", "MAP_GRID", "MAP_NODES", "WIRES_INTERVAL", "Histogram", "LiveCanvas", "UnitMaps",
            "live_canvas", "map_nodes", "plane_grid", "plane_of", "plane_points"]
@@ -62,6 +63,9 @@ class UnitMaps:
     lo: float
     hi: float
     centred: bool  # a diverging scale about 0 (tanh, unbounded) rather than lo..hi (σ, softmax)
+    # the maps coloured, (units, MAP_GRID, MAP_GRID, 3) uint8 with the plane's y pointing up
+    # (row 0 at the top): made by the training thread, so the canvas only wraps them in images
+    rgb: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -247,7 +251,9 @@ def live_canvas(program: Program, trainer: Trainer, wires: bool = True) -> LiveC
                     m = np.ascontiguousarray(v.T.reshape(v.shape[1], MAP_GRID, MAP_GRID),
                                              dtype=np.float32)
                     m.setflags(write=False)
-                    maps[i] = UnitMaps(m, lo, hi, centred)
+                    rgb = np.ascontiguousarray(map_rgb(m, lo, hi, centred)[:, ::-1])
+                    rgb.setflags(write=False)
+                    maps[i] = UnitMaps(m, lo, hi, centred, rgb)
         else:
             for i in nodes:
                 v = program.values[i]

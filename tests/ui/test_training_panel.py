@@ -369,3 +369,25 @@ def test_the_progress_bar_is_repainted_by_the_event_loop_not_inside_the_update(q
         assert paints.count == before  # not painted inside the update
         assert bar.value() == 100 * k and bar.text() == f"{k},000 steps/s"
         qtbot.waitUntil(lambda before=before: paints.count > before, timeout=5_000)
+
+
+def test_during_a_run_the_counter_and_progress_follow_the_batches_without_timers(qtbot, window):
+    """The run bar's numbers and the panel's progress are updated by the metrics batches
+    themselves (a few times a second), not by timers of their own: each timer wake-up takes the
+    interpreter lock from the training thread."""
+    from PySide6.QtCore import QTimer
+
+    setup_moons(window)
+    panel, bar = window.training, window.run_bar
+    controller = panel.runner.controller
+    counters, progress = set(), set()
+    controller.metrics.connect(lambda _b: (counters.add(bar.counter.text()),
+                                           progress.add(panel.progress.value())))
+    assert panel.start()
+    qtbot.waitUntil(lambda: len(counters) >= 4 and len(progress) >= 4, timeout=20_000)
+    ticking = [t for w in (bar, panel) for t in w.findChildren(QTimer) if t.isActive()]
+    assert ticking == []
+    with qtbot.waitSignal(controller.finished, timeout=10_000):
+        window.run_bar.stop_button.click()
+    h = panel.runner.history
+    assert f"step <b>{h.total_steps:,}</b>" in bar.counter.text()  # the end is shown in full

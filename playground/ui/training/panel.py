@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import math
+import time
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -54,10 +56,7 @@ class TrainingPanel(QWidget):
         self.runner = session.runner
         self._loading = False
         self._progress: tuple[float, str] = (0.0, "idle")
-        self._progress_timer = QTimer(self)
-        self._progress_timer.setSingleShot(True)
-        self._progress_timer.setInterval(1000 // PROGRESS_HZ)
-        self._progress_timer.timeout.connect(self._show_progress)
+        self._progress_shown = -math.inf  # perf_counter() of the last progress shown in a run
         self._build()
         s, r = session, self.runner
         s.settings_changed.connect(self._load)
@@ -439,15 +438,18 @@ class TrainingPanel(QWidget):
 
     def _set_progress(self, fraction: float, text: str) -> None:
         """Shown at most PROGRESS_HZ times a second during a run (the runner reports each
-        metrics batch)."""
+        metrics batch: a newer one brings what was skipped, and a pause or the end shows at
+        once; no timer of its own, whose wake-ups would take the interpreter lock from the
+        training thread)."""
         self._progress = (fraction, text)
+        now = time.perf_counter()
         if not self.runner.running or self.runner.paused:
             self._show_progress()
-        elif not self._progress_timer.isActive():
-            self._progress_timer.start()
+        elif now - self._progress_shown >= 1 / PROGRESS_HZ:
+            self._progress_shown = now
+            self._show_progress()
 
     def _show_progress(self) -> None:
-        self._progress_timer.stop()
         fraction, text = self._progress
         bar = self.progress
         # QProgressBar.setValue repaints at once when its text or bar moves: called from Python

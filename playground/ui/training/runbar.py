@@ -10,11 +10,12 @@ state: the :class:`~.runner.TrainingRunner` does.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QFont, QKeySequence
 from PySide6.QtWidgets import (
     QLabel,
@@ -168,9 +169,7 @@ class RunBar(QToolBar):
                 action.setShortcut(QKeySequence(keys))
             action.triggered.connect(slot)
             self.run_actions[key] = action
-        self._timer = QTimer(self)
-        self._timer.setInterval(REFRESH_MS)
-        self._timer.timeout.connect(self.refresh)
+        self._refreshed = -math.inf  # perf_counter() of the last refresh during a run
         r, c = self.runner, self.runner.controller
         r.started.connect(self._on_started)
         r.finished.connect(lambda _reason: self._on_stopped())
@@ -185,9 +184,13 @@ class RunBar(QToolBar):
 
     def _on_metrics(self, _records: Any) -> None:
         """In slow motion every step is shown at once (the counter agrees with the canvas and
-        the plots); at full speed the timer reads the numbers REFRESH_MS apart."""
+        the plots); at full speed the numbers are read REFRESH_MS apart, with the batch that
+        brings them (a timer of its own would wake the GUI thread, and each wake-up takes the
+        interpreter lock from the training thread)."""
         rate = self.runner.controller.rate
-        if rate is not None and rate <= EVERY_STEP_RATE:
+        now = time.perf_counter()
+        if (rate is not None and rate <= EVERY_STEP_RATE) or now - self._refreshed >= REFRESH_MS / 1000:
+            self._refreshed = now
             self.refresh()
 
     def _show_lock(self, locked: bool) -> None:
@@ -242,11 +245,9 @@ class RunBar(QToolBar):
             self.speed.blockSignals(False)
             self._show_speed()
         self._update_buttons()
-        self._timer.start()
         self.refresh()
 
     def _on_stopped(self) -> None:
-        self._timer.stop()
         self._update_buttons()
         self.refresh()
 

@@ -6,7 +6,7 @@ thread sets through :class:`threading.Event` objects: a queued slot would never 
 worker loops. It hands the GUI immutable things only:
 
 - ``metrics``: a tuple of frozen :class:`~playground.training.Metrics` records, batched and
-  emitted at most 10 times a second (a signal per step would halve the throughput), and always
+  emitted at most 8 times a second (a signal per step would halve the throughput), and always
   flushed before a pause, the end or a failure;
 - ``snapshot``: a :class:`ViewSnapshot` computed in the worker thread every ~0.18 s and on pause,
   end and failure: copies of the parameters plus what the views need (decision-boundary grid,
@@ -58,9 +58,9 @@ __all__ = [
     "TrainingWorker", "make_view_snapshot", "view_fields",
 ]
 
-# seconds between two metrics batches (at most 10 a second: the run bar's counter still moves
-# smoothly, and each batch costs the training thread a wake-up of the GUI thread)
-EMIT_INTERVAL = 1 / 10
+# seconds between two metrics batches (at most 8 a second: twice as often as the run bar and
+# the progress show them, and each batch costs the training thread a wake-up of the GUI thread)
+EMIT_INTERVAL = 1 / 8
 # seconds between two periodic view snapshots (~5.5 a second: the unit maps are asked to
 # refresh at least 5 times a second, and each refresh costs the training thread GIL time)
 SNAPSHOT_INTERVAL = 0.175

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QImage, QPainter, QPen
+from PySide6.QtGui import QBrush, QColor, QFont, QImage, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import (
     QGraphicsItem,
     QGraphicsSceneMouseEvent,
@@ -102,6 +102,8 @@ class UnitStrip(NativeBoundsItem):
         self._rect = QRectF()
         self._laid_on = QRectF()  # the node body the strip was last laid out on
         self._pixels: np.ndarray | None = None  # the coloured maps the images point into
+        self._tiles: list[QRectF] = []  # where each image is drawn (see relayout)
+        self._frames = QPainterPath()
         self.setZValue(0.6)  # over wires and value labels, under other nodes
         self.setAcceptedMouseButtons(Qt.MouseButton.LeftButton)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
@@ -188,6 +190,12 @@ class UnitStrip(NativeBoundsItem):
             cols = min(tiles, per)
             t = self.tile
             self._rect = QRectF(0, 0, max(0.0, cols * (t + GAP) - GAP), rows * (t + GAP) - GAP)
+        # the tiles' places and their frames, drawn with every new set of maps (a live run's
+        # several a second): one path for the frames rather than a rectangle per tile
+        self._tiles = [self.tile_rect(k) for k in range(len(self.images))]
+        self._frames = QPainterPath()
+        for r in self._tiles:
+            self._frames.addRect(r)
         self.set_bounds(self._rect.adjusted(-1, -1, 1, 1))
         self.setPos(body.left(), body.top() - GAP - self._rect.height())
 
@@ -203,11 +211,10 @@ class UnitStrip(NativeBoundsItem):
         if self.hist is not None:
             self._paint_hist(painter)
             return
-        for k, image in enumerate(self.images):
-            r = self.tile_rect(k)
+        for r, image in zip(self._tiles, self.images, strict=True):
             painter.drawImage(r, image)
-            painter.setBrush(Qt.BrushStyle.NoBrush)
-            painter.drawRect(r)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawPath(self._frames)
         if self.more:
             r = self.tile_rect(len(self.images))
             painter.setBrush(QBrush(MORE_BG))

@@ -15,10 +15,13 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QImage, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QBrush, QColor, QFont, QImage, QPainter, QPainterPath, QPen, QPixmap
 from PySide6.QtWidgets import (
     QGraphicsItem,
+    QGraphicsPathItem,
+    QGraphicsPixmapItem,
     QGraphicsSceneMouseEvent,
+    QGraphicsTextItem,
     QStyleOptionGraphicsItem,
     QWidget,
 )
@@ -89,7 +92,12 @@ def rgb_images(rgb: np.ndarray) -> list[QImage]:
 
 
 class UnitStrip(NativeBoundsItem):
-    """Unit maps or a histogram under a node (a child item: it moves with the node)."""
+    """Unit maps or a histogram under a node (a child item: it moves with the node).
+
+    The maps are drawn by Qt's own items, children of the strip (a pixmap per tile, one path of
+    frames, the "+k more" tile): a live run sends new maps several times a second, and a
+    ``paint`` in Python would be a call into the interpreter at every repaint, taking the lock
+    the training thread holds. The strip itself paints (in Python) only a histogram."""
 
     def __init__(self, parent: QGraphicsItem, body: Callable[[], QRectF]) -> None:
         super().__init__(parent)
@@ -104,6 +112,19 @@ class UnitStrip(NativeBoundsItem):
         self._pixels: np.ndarray | None = None  # the coloured maps the images point into
         self._tiles: list[QRectF] = []  # where each image is drawn (see relayout)
         self._frames = QPainterPath()
+        self._tile_items: list[QGraphicsPixmapItem] = []
+        self._frame_item = QGraphicsPathItem(self)
+        self._frame_item.setPen(QPen(BORDER, 1.0))
+        self._frame_item.setZValue(1)  # over the tiles
+        self._more_box = QGraphicsPathItem(self)
+        self._more_box.setPen(QPen(BORDER, 1.0))
+        self._more_box.setBrush(QBrush(MORE_BG))
+        self._more_text = QGraphicsTextItem(self._more_box)
+        self._more_text.setDefaultTextColor(S.TEXT)
+        self._more_text.setFont(_font())
+        self._more_text.document().setDocumentMargin(0)
+        for child in (self._frame_item, self._more_box, self._more_text):
+            child.setAcceptedMouseButtons(Qt.MouseButton.NoButton)  # clicks reach the strip
         self.setZValue(0.6)  # over wires and value labels, under other nodes
         self.setAcceptedMouseButtons(Qt.MouseButton.LeftButton)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
@@ -156,10 +177,11 @@ class UnitStrip(NativeBoundsItem):
             self.setToolTip(tip)
         if not same or self._body() != self._laid_on:
             self.relayout()
-        self.update()
+        for item, image in zip(self._tile_items, self.images):
+            item.setPixmap(QPixmap.fromImage(image))
 
     def set_histogram(self, counts: np.ndarray, lo: float, hi: float, tip: str = "") -> None:
-        self.images, self.units = [], 0
+        self.images, self.units, self._pixels = [], 0, None
         self.hist = (np.asarray(counts, dtype=np.float64), float(lo), float(hi))
         self.setToolTip(tip)
         self.relayout()
@@ -196,8 +218,39 @@ class UnitStrip(NativeBoundsItem):
         self._frames = QPainterPath()
         for r in self._tiles:
             self._frames.addRect(r)
+        self._layout_children()
         self.set_bounds(self._rect.adjusted(-1, -1, 1, 1))
         self.setPos(body.left(), body.top() - GAP - self._rect.height())
+
+    def _layout_children(self) -> None:
+        """The tiles, their frames and the "+k more" tile as Qt items (maps), or nothing but the
+        strip's own paint (a histogram)."""
+        maps = self.hist is None
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents, maps)
+        tiles = self._tile_items
+        while len(tiles) < len(self._tiles):  # (kept when fewer are shown: at most fits())
+            item = QGraphicsPixmapItem(self)
+            item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
+            item.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+            tiles.append(item)
+        for k, item in enumerate(tiles):
+            item.setVisible(k < len(self._tiles))
+        for item, r, image in zip(tiles, self._tiles, self.images):
+            item.setPos(r.topLeft())
+            item.setScale(r.width() / max(image.width(), 1))
+        self._frame_item.setPath(self._frames)
+        self._frame_item.setVisible(maps)
+        more = self.more if maps else 0
+        self._more_box.setVisible(more > 0)
+        if more:
+            r = self.tile_rect(len(self.images))
+            box = QPainterPath()
+            box.addRoundedRect(r, 3, 3)
+            self._more_box.setPath(box)
+            text = self._more_text
+            text.setHtml(f"<div align='center'>+{more}<br>more</div>")
+            text.setTextWidth(r.width())
+            text.setPos(r.left(), r.center().y() - text.boundingRect().height() / 2)
 
     # -- QGraphicsItem --------------------------------------------------------------------------
     def scene_rect(self) -> QRectF:
@@ -206,22 +259,9 @@ class UnitStrip(NativeBoundsItem):
     @timed
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-        painter.setPen(QPen(BORDER, 1.0))
-        if self.hist is not None:
+        if self.hist is not None:  # (the maps are the children's: see the class text)
+            painter.setPen(QPen(BORDER, 1.0))
             self._paint_hist(painter)
-            return
-        for r, image in zip(self._tiles, self.images, strict=True):
-            painter.drawImage(r, image)
-        painter.setBrush(Qt.BrushStyle.NoBrush)
-        painter.drawPath(self._frames)
-        if self.more:
-            r = self.tile_rect(len(self.images))
-            painter.setBrush(QBrush(MORE_BG))
-            painter.drawRoundedRect(r, 3, 3)
-            painter.setPen(QPen(S.TEXT))
-            painter.setFont(_font())
-            painter.drawText(r, Qt.AlignmentFlag.AlignCenter, f"+{self.more}\nmore")
 
     def _paint_hist(self, painter: QPainter) -> None:
         assert self.hist is not None

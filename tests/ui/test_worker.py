@@ -216,14 +216,17 @@ def test_the_worker_hands_the_gil_to_a_lagging_gui_thread_only(qtbot, controller
     info = controller.info
     qtbot.waitUntil(lambda: info.emits >= 5, timeout=WAIT)  # the GUI keeps up: no yields
     assert info.gui_yields == 0
-    # busy in Python without processing events for 0.6 s, as a long paint or slot would be;
-    # counted from 0.3 s in, when GUI_BEHIND batches surely wait unhandled
+    # busy in Python without processing events, as a long paint or slot would be: the batches
+    # pile up unacknowledged and the worker starts yielding (within GUI_BEHIND batches); from
+    # then on, counted over 0.3 s, it yields at every step
     start = time.perf_counter()
     x = np.ones(64)
-    while time.perf_counter() < start + 0.3:
+    while info.gui_yields == 0 and time.perf_counter() < start + 10:
         x = np.tanh(x + 1e-3)
+    assert info.gui_yields > 0, "the worker never noticed the GUI thread was behind"
     steps0, yields0 = controller.trainer.step_count, info.gui_yields
-    while time.perf_counter() < start + 0.6:
+    counted = time.perf_counter()
+    while time.perf_counter() < counted + 0.3:
         x = np.tanh(x + 1e-3)
     stalled_steps = controller.trainer.step_count - steps0
     stalled_yields = info.gui_yields - yields0
@@ -260,6 +263,15 @@ def test_the_wires_numbers_come_once_an_interval_the_unit_maps_with_every_snapsh
     check) only that often; the unit maps come with every snapshot; a pause and the end always
     have everything."""
     monkeypatch.setattr(worker_module, "WIRES_INTERVAL", 0.15)
+    made: list[tuple[float, bool]] = []  # (when the worker made it, with the wires' numbers)
+    make = worker_module.make_view_snapshot
+
+    def making(*args, **kwargs):
+        snap = make(*args, **kwargs)
+        made.append((time.perf_counter(), snap.canvas.wires))
+        return snap
+
+    monkeypatch.setattr(worker_module, "make_view_snapshot", making)
     rec = Recorder(controller)
     controller.set_views({"canvas"})
     with qtbot.waitSignal(controller.metrics, timeout=WAIT):
@@ -274,9 +286,9 @@ def test_the_wires_numbers_come_once_an_interval_the_unit_maps_with_every_snapsh
     assert all(s.canvas.values and s.canvas.grads and s.canvas.health for s in with_wires)
     assert all(not s.canvas.values and not s.canvas.health for s in periodic
                if not s.canvas.wires)
-    assert 2 <= len(with_wires) <= len(periodic) // 3  # ~10 ms apart, numbers every 0.15 s
-    steps = [s.step for s in with_wires]
-    assert steps == sorted(steps) and len(set(steps)) == len(steps)
+    assert 2 <= len(with_wires) < len(periodic)
+    times = [t for t, wires in made[:len(periodic)] if wires]
+    assert all(b - a >= 0.15 for a, b in zip(times, times[1:]))  # once a WIRES_INTERVAL
     assert paused.canvas.wires and paused.canvas.values  # a pause shows everything
     controller.set_rate(20.0)  # slow motion: every step has its numbers
     slow = Recorder(controller)

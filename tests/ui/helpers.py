@@ -1,6 +1,23 @@
-"""Small helpers shared by the UI tests: a graph by node names, plots that have settled."""
+"""Small helpers shared by the UI tests: a graph by node names, plots that have settled, paint
+events counted."""
 
 from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QObject
+
+
+class PaintCounter(QObject):
+    """Install on a widget (``widget.installEventFilter(counter)``): ``count`` is the number of
+    Paint events it received since."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint:
+            self.count += 1
+        return False
 
 
 def ids_by_name(win) -> dict[str, str]:

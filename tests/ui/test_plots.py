@@ -568,15 +568,9 @@ def test_a_live_redraw_is_painted_once_even_when_the_axes_move(qtbot, moons):
     data before the paint, so the axes it moves are drawn by that same paint (fitted during
     the paint, they asked for a second one, and every paint holds the interpreter lock the
     training thread needs)."""
-    from PySide6.QtCore import QCoreApplication, QEvent, QObject
+    from PySide6.QtCore import QCoreApplication
 
-    class PaintCounter(QObject):
-        count = 0
-
-        def eventFilter(self, watched, event):
-            if event.type() == QEvent.Type.Paint:
-                self.count += 1
-            return False
+    from tests.ui.helpers import PaintCounter
 
     h = moons.history()
     plots = shown(qtbot, TrainingPlots(h, interval_ms=10_000))

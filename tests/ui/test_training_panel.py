@@ -347,21 +347,13 @@ def test_the_progress_bar_is_repainted_by_the_event_loop_not_inside_the_update(q
     """QProgressBar.setValue repaints at once when its bar or text moves; called from Python
     that paint holds the interpreter lock the training thread needs. The panel's update only
     stores the value and the bar is painted afterwards, from the event loop."""
-    from PySide6.QtCore import QEvent, QObject
-
-    class Paints(QObject):
-        count = 0
-
-        def eventFilter(self, watched, event):
-            if event.type() == QEvent.Type.Paint:
-                self.count += 1
-            return False
+    from tests.ui.helpers import PaintCounter
 
     setup_moons(window)
     panel = window.training
     bar = panel.progress
     qtbot.waitUntil(bar.isVisible)
-    paints = Paints()
+    paints = PaintCounter()
     bar.installEventFilter(paints)
     for k in range(1, 6):
         before = paints.count

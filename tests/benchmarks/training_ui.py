@@ -28,7 +28,8 @@ sharing the interpreter), or with ``--example digits`` the ``digits_mlp`` exampl
    and ``canvas_updates_per_s`` (how often the unit maps were redrawn; target >= 5). Steps per second = last record's step / its ``elapsed`` (the
    trainer's clock: thread start-up and the final full snapshot are outside it, the worker's
    emits and periodic snapshots inside). Headless and window runs are interleaved in rounds (the
-   order rotates per round); the ratio is taken per round and the median reported. Target >= 0.95.
+   order rotates per round); the ratio is taken per round and the median reported. Target >= 0.95
+   (the Loss tab with the canvas alive: TARGET_ALIVE, 0.90 on moons).
    A window run longer than 20 s is stopped (its steps/s is then that of a shorter run). Also a
    noise-robust estimate: headless CPU per step ÷ the process's CPU per step in the window run.
 2. Responsiveness. A 10 ms ``Qt.PreciseTimer`` in the GUI thread records its lateness (actual
@@ -68,6 +69,9 @@ from typing import Any
 import numpy as np
 
 TARGET_RATIO = 0.95
+# the issue's targets for the Loss tab with the canvas alive: 0.95 where BLAS dominates the step
+# (wide), 0.90 on moons (~120 µs steps, nearly all of them holding the GIL)
+TARGET_ALIVE = {"moons": 0.90, "digits": 0.95, "wide": 0.95}
 TARGET_P99_MS = 50.0
 TARGET_RSS_RATIO = 1.05
 PROBE_MS = 10
@@ -84,6 +88,7 @@ SETUPS = {
 }
 WIDE_HIDDEN, WIDE_BATCH = 2048, 256
 EXAMPLE, DATASET, SAMPLES, EPOCHS, TABS = SETUPS["moons"]
+ARGS_EXAMPLE = "moons"
 CHECKPOINTS = (1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000)
 SLOW_RATES = (2, 10, 30)  # slow-motion speeds measured (steps a second)
 SLOW_SECONDS = 6.0  # each slow-motion run lasts this long
@@ -626,8 +631,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="comma list of parts to skip: throughput,probe,slowmo,memory")
     args = ap.parse_args(argv)
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
-    global EXAMPLE, DATASET, SAMPLES, EPOCHS, TABS
+    global EXAMPLE, DATASET, SAMPLES, EPOCHS, TABS, ARGS_EXAMPLE
     EXAMPLE, DATASET, SAMPLES, EPOCHS, TABS = SETUPS[args.example]
+    ARGS_EXAMPLE = args.example
     rounds = args.rounds or (2 if args.quick else 5)
     total_steps = 20_000 if args.quick else 100_000
 
@@ -695,6 +701,7 @@ def main(argv: list[str] | None = None) -> int:
             # the issue's named figures: the canvas alive (values, flow, badges, unit maps) with
             # the Loss tab visible, and the same window with the live canvas switched off
             figures["throughput_ratio_canvas_alive"] = figures["throughput_ratio_loss_tab"]
+            figures["target_canvas_alive"] = TARGET_ALIVE[ARGS_EXAMPLE]
             figures["canvas_updates_per_s"] = figures["canvas_updates_per_s_loss_tab"]
             if "silent" in kinds:
                 figures["throughput_alive_over_silent"] = round(median(
@@ -766,9 +773,10 @@ def print_table(f: dict[str, Any]) -> None:
             if f"throughput_ratio_{key}" not in f:
                 continue
             r = f[f"throughput_ratio_{key}"]
-            ok = r >= TARGET_RATIO if k in TABS else None
+            target = TARGET_ALIVE[ARGS_EXAMPLE] if k == "Loss" else TARGET_RATIO
+            ok = r >= target if k in TABS else None
             row(f"{KIND_LABELS.get(k, k)}: steps/s", f"{f[f'window_sps_{key}']:,.0f}")
-            row("  ratio window/headless", f"{r:.3f}", f">= {TARGET_RATIO}", ok)
+            row("  ratio window/headless", f"{r:.3f}", f">= {target}", ok)
             row("  rounds", " ".join(f"{x:.3f}" for x in f[f"throughput_ratio_{key}_rounds"]))
             row("  CPU-based estimate (headless CPU/step ÷ process CPU/step)", f"{f[f'cpu_ratio_{key}']:.3f}")
             row("  GUI thread CPU / wall; redraws/s",
@@ -782,14 +790,19 @@ def print_table(f: dict[str, Any]) -> None:
     if "canvas_updates_per_s" in f:
         print("The canvas alive (values, flow, badges, unit maps), Loss tab visible, full speed")
         r = f["throughput_ratio_canvas_alive"]
-        row("throughput ratio window/headless, canvas alive", f"{r:.3f}")
+        target = TARGET_ALIVE[ARGS_EXAMPLE]
+        row("throughput ratio window/headless, canvas alive", f"{r:.3f}", f">= {target}",
+            r >= target)
         if "throughput_ratio_canvas_silent" in f:
             row("throughput ratio window/headless, canvas silent",
                 f"{f['throughput_ratio_canvas_silent']:.3f}")
             row("  alive ÷ silent (same rounds)", f"{f['throughput_alive_over_silent']:.3f}")
         u = f["canvas_updates_per_s"]
-        row("canvas (unit map) updates per second", f"{u:.1f}", f">= {TARGET_CANVAS_UPDATES}",
-            u >= TARGET_CANVAS_UPDATES)
+        if DATASET == "moons":  # the target is the unit maps' (2-D data): others get histograms
+            row("canvas (unit map) updates per second", f"{u:.1f}", f">= {TARGET_CANVAS_UPDATES}",
+                u >= TARGET_CANVAS_UPDATES)
+        else:
+            row("canvas (histogram) updates per second (no target: no unit maps)", f"{u:.1f}")
     if "slow_motion_error_max" in f:
         print("Slow motion (achieved rate on the trainer's clock)")
         for n in SLOW_RATES:

@@ -219,6 +219,13 @@ class TrainingPlots(QWidget):
                 return ""
         return f"There is no {name} plot"
 
+    def on_metrics(self) -> None:
+        """New records are in the history: in slow motion the visible plot draws them now, so
+        every step is drawn whatever the timer's pace (at full speed the timer paces it)."""
+        rate = self.rate()
+        if rate is not None and rate <= EVERY_STEP_RATE and self._live:
+            self.redraw()
+
     def on_snapshot(self, snapshot: ViewSnapshot) -> None:
         """Keep the latest snapshot; the timer draws it on the visible tab."""
         self.snapshot = snapshot

@@ -65,6 +65,8 @@ class TrainingTools(QObject):
         box.editingFinished.connect(lambda: self.panel.apply_lr(box.text()))
         runner.controller.snapshot.connect(self.plots.on_snapshot)
         self.plots.rate = lambda: runner.controller.rate  # slow motion: every step drawn
+        # (after the runner's slot, connected when the session was made: the history has them)
+        runner.controller.metrics.connect(lambda _batch: self.plots.on_metrics())
         # periodic snapshots compute only what is on screen (a decision-boundary grid or
         # validation predictions no one sees would take time from training)
         self.plots.views_changed.connect(

@@ -34,7 +34,7 @@ from ...graph.compile import program_ids
 from ..canvas.style import HEALTH_COLOURS
 from ..canvas.unitmaps import mosaic
 from .live_data import LiveCanvas as LiveData
-from .worker import EVERY_STEP_RATE
+from .worker import every_step
 
 if TYPE_CHECKING:
     from ..canvas.overlays import Overlays
@@ -128,7 +128,7 @@ class LiveCanvas(QObject):
                                        health=old.health, wires=True)
         self._pending = data
         rate = self.session.runner.controller.rate
-        if rate is not None and rate <= EVERY_STEP_RATE:
+        if every_step(rate):
             self._timer.stop()
             self._apply_pending()  # slow motion: every step, none merged with the next
             return

@@ -437,10 +437,8 @@ class TrainingPanel(QWidget):
         self.notes.setVisible(bool(note))
 
     def _set_progress(self, fraction: float, text: str) -> None:
-        """Shown at most PROGRESS_HZ times a second during a run (the runner reports each
-        metrics batch: a newer one brings what was skipped, and a pause or the end shows at
-        once; no timer of its own, whose wake-ups would take the interpreter lock from the
-        training thread)."""
+        """Shown at most PROGRESS_HZ times a second during a run, with the metrics batches (a
+        timer's wake-ups would take the GIL from training); a pause or the end at once."""
         self._progress = (fraction, text)
         now = time.perf_counter()
         if not self.runner.running or self.runner.paused:
@@ -452,10 +450,8 @@ class TrainingPanel(QWidget):
     def _show_progress(self) -> None:
         fraction, text = self._progress
         bar = self.progress
-        # QProgressBar.setValue repaints at once when its text or bar moves: called from Python
-        # that paint (~1 ms) would hold the interpreter lock the training thread needs. With
-        # updates off it only stores the value; turned back on, the bar is repainted by Qt
-        # from the event loop, without the lock
+        # setValue would repaint at once, ~1 ms holding the GIL training needs: with updates
+        # off it stores the value, and the event loop repaints the bar without the lock
         bar.setUpdatesEnabled(False)
         try:
             bar.setValue(round(1000 * min(max(fraction, 0.0), 1.0)))

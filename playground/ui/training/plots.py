@@ -28,7 +28,7 @@ from .plots_params import GradNormPlot, UpdateRatioPlot
 from .plots_samples import SampleGridPlot, WeightHistogramPlot
 from .plots_views import BoundaryPlot, ConfusionPlot
 from .runs import RunRecord
-from .worker import EVERY_STEP_RATE
+from .worker import every_step
 
 REDRAW_INTERVAL_MS = 40  # 25 Hz at most
 REDRAW_BUDGET = 0.02  # the share of the time the live plots may keep the GUI thread busy
@@ -222,8 +222,7 @@ class TrainingPlots(QWidget):
     def on_metrics(self) -> None:
         """New records are in the history: in slow motion the visible plot draws them now, so
         every step is drawn whatever the timer's pace (at full speed the timer paces it)."""
-        rate = self.rate()
-        if rate is not None and rate <= EVERY_STEP_RATE and self._live:
+        if every_step(self.rate()) and self._live:
             self.redraw()
 
     def on_snapshot(self, snapshot: ViewSnapshot) -> None:
@@ -267,9 +266,7 @@ class TrainingPlots(QWidget):
         if self._pace is not None and now > self._pace[0]:
             share = (spent - self._pace[1]) / (now - self._pace[0])
             # lengthen at once, shorten gently (at most halve the interval per tick)
-            rate = self.rate()
-            budget = (SLOW_REDRAW_BUDGET if rate is not None and rate <= EVERY_STEP_RATE
-                      else REDRAW_BUDGET)
+            budget = SLOW_REDRAW_BUDGET if every_step(self.rate()) else REDRAW_BUDGET
             interval = round(self.timer.interval() * max(share / budget, 0.5))
             self.timer.setInterval(min(REDRAW_MAX_MS, max(self.interval_ms, interval)))
         self._pace = (now, spent)

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .worker import EVERY_STEP_RATE
+from .worker import EVERY_STEP_RATE, every_step
 
 if TYPE_CHECKING:
     from ..session import Session
@@ -189,7 +189,7 @@ class RunBar(QToolBar):
         interpreter lock from the training thread)."""
         rate = self.runner.controller.rate
         now = time.perf_counter()
-        if (rate is not None and rate <= EVERY_STEP_RATE) or now - self._refreshed >= REFRESH_MS / 1000:
+        if every_step(rate) or now - self._refreshed >= REFRESH_MS / 1000:
             self._refreshed = now
             self.refresh()
 
@@ -233,7 +233,7 @@ class RunBar(QToolBar):
     def _show_speed(self) -> None:
         rate = self.rate
         self.speed_label.setText(speed_text(rate))
-        slow = rate is not None and rate <= EVERY_STEP_RATE
+        slow = every_step(rate)
         self.speed_label.setStyleSheet("color: #0969da; font-weight: bold;" if slow else "")
 
     # -- what the run says --------------------------------------------------------------------------

@@ -67,6 +67,12 @@ SNAPSHOT_INTERVAL = 0.175
 # at this many steps a second or fewer (slow motion) every step is shown: its metrics and a
 # snapshot go out after it
 EVERY_STEP_RATE = 30.0
+
+
+def every_step(rate: float | None) -> bool:
+    """A run at ``rate`` steps a second (None: as fast as possible) is in slow motion: each of
+    its steps is shown (metrics, canvas, plots, run bar)."""
+    return rate is not None and rate <= EVERY_STEP_RATE
 MAX_BEHIND = 0.5  # seconds: a paced run this far behind its schedule starts a new one
 # periodic snapshots may take at most this share of the run's time (a large model's snapshot
 # costs tens of milliseconds: its canvas then updates a couple of times a second)
@@ -269,7 +275,7 @@ class TrainingWorker(QObject):
                 pending.append(m)
                 now = clock()
                 if self._sent - self.acked >= GUI_BEHIND:
-                    # the GUI thread is behind (two batches, ~0.1 s or more, wait unhandled):
+                    # the GUI thread is behind (two batches, a quarter second, wait unhandled):
                     # every Python callback it makes (each paint method, each slot) needs the
                     # GIL, and a busy worker hands it over only every switch interval.
                     # sleep(0) releases it for ~80 µs, so hand it over each step until the GUI
@@ -287,7 +293,7 @@ class TrainingWorker(QObject):
                     if not last:  # the generator is done after the last step: finish instead
                         self._mode = "run"
                         pause.set()
-                if rate is not None and rate <= EVERY_STEP_RATE and not pause.is_set():
+                if every_step(rate) and not pause.is_set():
                     # slow motion: every step is shown (a pause shows it anyway)
                     self._flush()
                     self._emit_snapshot(full=False)
@@ -367,7 +373,7 @@ class TrainingWorker(QObject):
             # the numbers on the wires once a WIRES_INTERVAL (and at a pause, the end, and
             # every step in slow motion): the unit maps between need no pass over the batch
             rate = self.rate
-            wires = (full or (rate is not None and rate <= EVERY_STEP_RATE)
+            wires = (full or every_step(rate)
                      or t0 - self._wires_at >= WIRES_INTERVAL)
             if wires:
                 self._wires_at = t0

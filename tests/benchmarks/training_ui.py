@@ -175,14 +175,15 @@ def history_columns(history: Any) -> list[Any]:
 def history_bytes(history: Any) -> tuple[int, int]:
     """(allocated bytes of the history's column buffers, bytes actually filled)."""
     cols = history_columns(history)
-    return (sum(c._data.nbytes for c in cols), sum(c.n * c._data.itemsize for c in cols))
+    buffers = {id(_owner(c._data)): _owner(c._data).nbytes for c in cols}  # per-step: one block
+    return (sum(buffers.values()), sum(c.n * c._data.itemsize for c in cols))
 
 
 def plot_arrays(plots: Any, history: Any) -> tuple[int, int]:
     """Bytes of the distinct NumPy buffers the history plots' curves hold that are not the
     history's current column buffers (old buffers kept alive, log/positive copies, caches);
     and the number of such buffers."""
-    current = {id(c._data) for c in history_columns(history)}
+    current = {id(_owner(c._data)) for c in history_columns(history)}
     seen: dict[int, int] = {}
 
     def visit(a: Any) -> None:

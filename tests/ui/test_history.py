@@ -115,6 +115,24 @@ def test_a_parameter_that_appears_late_is_padded_with_nan(records):
     np.testing.assert_array_equal(col[5:], [m.grad_norms[name] for m in records[5:8]])
 
 
+def test_a_missing_parameter_gets_nan_and_every_step_column_shares_one_buffer(records):
+    name = next(iter(records[0].grad_norms))
+    h = MetricsHistory()
+    h.append(records[:5])
+    h.append([dataclasses.replace(r, grad_norms={k: v for k, v in r.grad_norms.items() if k != name})
+              for r in records[5:8]])
+    h.append(records[8:10])
+    col = h.grad_norms[name].view()
+    assert np.all(np.isnan(col[5:8]))
+    np.testing.assert_array_equal(col[:5], [m.grad_norms[name] for m in records[:5]])
+    np.testing.assert_array_equal(col[8:], [m.grad_norms[name] for m in records[8:10]])
+    # a batch is appended with one copy: the per-step columns are rows of one array
+    block = h.step.view().base
+    columns = [h.epoch, h.batch_loss, h.lr, h.elapsed, h.epoch_pos, *h.grad_norms.values(),
+               *h.update_ratios.values()]
+    assert len(columns) > 6 and all(c.view().base is block for c in columns)
+
+
 def test_batches_with_columns_from_the_worker_give_the_same_history(records):
     plain, columnar = MetricsHistory(), MetricsHistory()
     rng = np.random.default_rng(1)

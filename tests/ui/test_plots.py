@@ -160,22 +160,32 @@ def test_refresh_is_a_no_op_while_the_version_is_unchanged(qtbot, moons, monkeyp
     h = moons.history(upto=30)
     plot = LossPlot()
     qtbot.addWidget(plot)
-    calls = []
-    for curve in (plot.batch_curve, plot.train_curve, plot.val_curve):
+    calls: list[str] = []
+    for name in ("batch_curve", "train_curve", "val_curve"):
+        curve = getattr(plot, name)
         real = curve.setData
         monkeypatch.setattr(curve, "setData",
-                            lambda *a, _real=real, **k: (calls.append(1), _real(*a, **k))[1])
+                            lambda *a, _real=real, _n=name, **k: (calls.append(_n), _real(*a, **k))[1])
     assert plot.refresh(h) and len(calls) == 3
     assert not plot.refresh(h) and not plot.refresh(h)
     assert len(calls) == 3 and plot.redraws == 1
+    assert not moons.records[30].epoch_end
     h.append(moons.records[30:31])
-    assert plot.refresh(h) and len(calls) == 6 and plot.redraws == 2
+    # a step inside an epoch: the per-step curve is fed, the epoch curves did not change
+    assert plot.refresh(h) and calls[3:] == ["batch_curve"] and plot.redraws == 2
     assert len(original(plot.batch_curve)[0]) == 31
     h.clear()  # a cleared and refilled history redraws although version and length repeat
     h.append(moons.records[:30])
     h.append(moons.records[30:31])
     assert h.version == 2 and len(h) == 31
-    assert plot.refresh(h) and len(calls) == 9
+    assert plot.refresh(h) and calls[4:] == ["batch_curve"]
+    end = next(i for i, m in enumerate(moons.records) if i > 31 and m.epoch_end)
+    h.append(moons.records[31:end + 1])  # an epoch ends: its points are added
+    assert plot.refresh(h) and sorted(calls[5:]) == ["batch_curve", "train_curve", "val_curve"]
+    assert len(original(plot.train_curve)[0]) == h.epoch_step.n
+    plot.clear()  # a cleared plot feeds its epoch curves again
+    n = len(calls)
+    assert plot.refresh(h) and sorted(calls[n:]) == ["batch_curve", "train_curve", "val_curve"]
 
 
 def test_window_mean_matches_a_plain_loop_and_skips_gaps():
@@ -759,3 +769,30 @@ def test_pyqtgraph_context_menu_export_works_on_our_plots(qtbot, tmp_path, moons
         assert rows[0][:2] == ["W1_x", "W1_y"]
     finally:
         dialog.close()
+
+
+def test_a_long_per_step_curve_is_drawn_as_its_envelope_at_one_point_pair_per_pixel(qtbot):
+    """Thousands of logged steps: the batch loss is stroked through about two points per pixel
+    column (each column's lowest and highest loss), not five: the same curve on screen."""
+    ds = load_dataset("moons", n_samples=2000, seed=1)
+    sp = split(ds, val_fraction=0.3, seed=1)
+    program = compile_graph(load(EXAMPLES / "moons_mlp.json"))
+    records = list(train(program, sp, TrainConfig(epochs=12, batch_size=4, lr=0.01,
+                                                  optimizer="adam")))
+    h = MetricsHistory()
+    h.append(records)
+    plot = LossPlot()
+    qtbot.addWidget(plot)
+    plot.resize(360, 300)
+    plot.show()
+    qtbot.waitExposed(plot)
+    assert plot.refresh(h)
+    plot.graphics.scene().prepareForPaint()
+    plot.batch_curve.updateItems()  # the drawn points for the fitted view
+    width = plot.plot.getViewBox().width()
+    x, y = plot.batch_curve.curve.getData()
+    loss = h.batch_loss.view()
+    assert len(loss) > 6 * width
+    assert len(x) <= 2 * width + 4
+    # the envelope is kept: the highest and lowest batch losses are drawn
+    assert y.max() == loss.max() and y.min() == loss.min()

@@ -62,6 +62,72 @@ class _Column:
         return self._data[: self.n]
 
 
+STEP_SCALARS = ("step", "epoch", "batch_loss", "lr", "elapsed", "epoch_pos")
+
+
+class _StepColumns:
+    """The per-step columns in one (columns, capacity) float64 array that grows by doubling, so
+    a batch of rows is appended with one copy (a column per array cost a copy, and a release of
+    the interpreter lock the training thread waits for, per column). ``names`` orders the
+    columns: STEP_SCALARS, then ``g:<parameter>`` (gradient norms) and ``u:<parameter>``
+    (update/weight ratios)."""
+
+    def __init__(self, capacity: int = 1024) -> None:
+        self.names: list[str] = list(STEP_SCALARS)
+        self.index = {name: j for j, name in enumerate(self.names)}
+        self.data = np.full((len(self.names), capacity), np.nan)
+        self.n = 0
+
+    def column(self, name: str) -> _BlockColumn:
+        """The column ``name`` (added, NaN in the rows so far, if new)."""
+        if name not in self.index:
+            self.index[name] = len(self.names)
+            self.names.append(name)
+            self.data = np.concatenate(
+                [self.data, np.full((1, self.data.shape[1]), np.nan)])
+        return _BlockColumn(self, self.index[name])
+
+    def extend(self, table: np.ndarray) -> None:
+        """Append ``table``: (len(names), rows), in the order of ``names``."""
+        need = self.n + table.shape[1]
+        if need > self.data.shape[1]:
+            capacity = self.data.shape[1]
+            while capacity < need:
+                capacity *= 2
+            grown = np.empty((self.data.shape[0], capacity))  # only [:, :n] is ever read
+            grown[:, : self.n] = self.data[:, : self.n]
+            self.data = grown
+        self.data[:, self.n: need] = table
+        self.n = need
+
+    def keep(self, rows: np.ndarray) -> None:
+        """Keep only ``rows`` (sorted indices), in a new buffer: a plot may still hold a view
+        of the old one."""
+        data = np.empty_like(self.data)
+        data[:, : rows.shape[0]] = self.data[:, rows]
+        self.data, self.n = data, rows.shape[0]
+
+
+class _BlockColumn:
+    """One column of a :class:`_StepColumns`, read as a ``_Column`` is: ``view()``, ``n``."""
+
+    __slots__ = ("_block", "_j")
+
+    def __init__(self, block: _StepColumns, j: int) -> None:
+        self._block, self._j = block, j
+
+    @property
+    def n(self) -> int:
+        return self._block.n
+
+    @property
+    def _data(self) -> np.ndarray:  # the whole buffer row (memory accounting)
+        return self._block.data[self._j]
+
+    def view(self) -> np.ndarray:
+        return self._block.data[self._j, : self._block.n]
+
+
 class MetricsHistory:
     """Per-step columns (step, epoch, batch loss, lr, elapsed, grad norm and update/weight ratio
     per parameter) and per-epoch columns (train/val loss and accuracy), plus the steps at which
@@ -78,10 +144,13 @@ class MetricsHistory:
         self.clear()
 
     def clear(self) -> None:
-        self.step, self.epoch, self.batch_loss = _Column(), _Column(), _Column()
-        self.lr, self.elapsed = _Column(), _Column()
-        self.grad_norms: dict[str, _Column] = {}
-        self.update_ratios: dict[str, _Column] = {}
+        self._steps = _StepColumns()
+        column = self._steps.column
+        self.step, self.epoch, self.batch_loss = column("step"), column("epoch"), column("batch_loss")
+        self.lr, self.elapsed = column("lr"), column("elapsed")
+        self.epoch_pos = column("epoch_pos")  # each step as a fractional epoch (see append)
+        self.grad_norms: dict[str, _BlockColumn] = {}
+        self.update_ratios: dict[str, _BlockColumn] = {}
         self.epoch_step, self.epoch_index = _Column(64), _Column(64)
         self.train_loss, self.val_loss = _Column(64), _Column(64)
         self.train_accuracy, self.val_accuracy = _Column(64), _Column(64)
@@ -89,7 +158,6 @@ class MetricsHistory:
         # (first step under the new settings, what changed): a run continued with another
         # optimizer, batch size, L2 ... (mark_change)
         self.setting_changes: list[tuple[int, str]] = []
-        self.epoch_pos = _Column()  # each step as a fractional epoch (see append)
         self.version = 0
         self.stride = 1  # older rows are kept only at steps that are multiples of this
         self.last: Metrics | None = None
@@ -139,25 +207,21 @@ class MetricsHistory:
             limit = self.max_step_rows
             if self.step.n + n > limit and self.step.n > limit // 2:
                 self._thin()
-            scalars = cols.scalars
-            if self.offsets != (0, 0, 0.0):
-                scalars = scalars + np.array([self.offsets[0], self.offsets[1], 0.0, 0.0,
-                                              self.offsets[2]])
-            lrs = scalars[:, 3]
+            table = cols.table
+            lrs = table[3]
             before = np.concatenate(([self.last.lr if self.last is not None else lrs[0]], lrs[:-1]))
-            for i in np.flatnonzero(lrs != before):
-                self.lr_changes.append((int(scalars[i, 0]), float(lrs[i])))
+            changed = np.flatnonzero(lrs != before)
             rows_before = self.step.n
-            for j, col in enumerate((self.step, self.epoch, self.batch_loss, self.lr, self.elapsed)):
-                col.extend(scalars[:, j])
-            # step k of an epoch of N steps sits at epoch - 1 + k/N (from the run's own numbers)
-            per = float(cols.last.steps_per_epoch) if cols.last is not None else 0.0
-            if per > 0:
-                self.epoch_pos.extend(scalars[:, 1] - 1 + ((cols.scalars[:, 0] - 1) % per + 1) / per)
-            else:
-                self.epoch_pos.extend(scalars[:, 1])
-            _extend_table(self.grad_norms, cols.grad_names, cols.grad_norms, rows_before)
-            _extend_table(self.update_ratios, cols.update_names, cols.update_ratios, rows_before)
+            self._extend_steps(cols)
+            if self.offsets != (0, 0, 0.0):
+                # a continued run: its steps, epochs and times go on after the last run's
+                step, epoch, _, _, elapsed, epoch_pos = range(len(STEP_SCALARS))
+                block = self._steps.data[:, rows_before: rows_before + n]
+                block[[step, epoch, elapsed, epoch_pos]] += np.array(
+                    [self.offsets[0], self.offsets[1], self.offsets[2], self.offsets[1]])[:, None]
+            steps = self.step.view()[rows_before:]
+            for i in changed:
+                self.lr_changes.append((int(steps[i]), float(lrs[i])))
             if cols.epochs.shape[0]:
                 epochs = cols.epochs + np.array([self.offsets[0], self.offsets[1], 0, 0, 0, 0])
                 for j, col in enumerate((self.epoch_step, self.epoch_index, self.train_loss,
@@ -165,6 +229,25 @@ class MetricsHistory:
                     col.extend(epochs[:, j])
             self.last = cols.last
         self.version += 1
+
+    def _extend_steps(self, cols: BatchColumns) -> None:
+        """Append a batch's per-step table: one copy when its columns are the history's (the
+        usual case); else matched by name (a parameter that appears late gets NaN before, one
+        that is missing NaN)."""
+        block = self._steps
+        names = cols.names
+        if names != tuple(block.names):
+            for name in names:
+                if name not in block.index:
+                    column = block.column(name)
+                    kind, param = name.split(":", 1)
+                    (self.grad_norms if kind == "g" else self.update_ratios)[param] = column
+            if names != tuple(block.names):
+                table = np.full((len(block.names), cols.rows), np.nan)
+                table[[block.index[name] for name in names]] = cols.table
+                block.extend(table)
+                return
+        block.extend(cols.table)
 
     def _thin(self) -> None:
         """Make room in the per-step columns: keep the rows whose step is a multiple of a stride
@@ -182,10 +265,7 @@ class MetricsHistory:
                 break
             stride *= 2
         self.stride = stride
-        rows = np.flatnonzero(keep)
-        for col in (self.step, self.epoch, self.batch_loss, self.lr, self.elapsed, self.epoch_pos,
-                    *self.grad_norms.values(), *self.update_ratios.values()):
-            col.keep(rows[rows < col.n])
+        self._steps.keep(np.flatnonzero(keep))
 
     def steps_per_second(self, window: int = 200, seconds: float = 3.0) -> float:
         """Recent training speed from the elapsed times of the last ``window`` rows, or of those
@@ -202,47 +282,46 @@ class MetricsHistory:
         return float(s[n - 1] - s[n - 1 - k]) / dt if dt > 0 else 0.0
 
 
-def _extend_table(columns: dict[str, _Column], names: tuple[str, ...], table: np.ndarray,
-                  rows_before: int) -> None:
-    """Extend per-parameter columns from a (rows, len(names)) table; a parameter that appears
-    late is padded with NaN before, one that is missing gets NaN."""
-    for name in names:
-        if name not in columns:
-            columns[name] = _Column()
-            columns[name].extend(np.full(rows_before, np.nan))
-    index = {name: j for j, name in enumerate(names)}
-    missing = np.full(table.shape[0], np.nan)
-    for name, col in columns.items():
-        j = index.get(name)
-        col.extend(table[:, j] if j is not None else missing)
-
-
 @dataclass(frozen=True)
 class BatchColumns:
     """The numbers of a batch of Metrics records as arrays, so that appending them to the
-    history costs a few array copies (the worker thread builds them before it emits)."""
+    history costs one array copy (the worker thread builds them before it emits)."""
 
     rows: int
-    scalars: np.ndarray  # (rows, 5): step, epoch, batch loss, lr, elapsed
-    grad_names: tuple[str, ...]
-    grad_norms: np.ndarray  # (rows, len(grad_names))
-    update_names: tuple[str, ...]
-    update_ratios: np.ndarray
+    # (columns, rows): STEP_SCALARS (step, epoch, batch loss, lr, elapsed, the step as a
+    # fractional epoch), then a gradient norm per parameter, then an update/weight ratio per
+    # parameter; the rows of ``names``
+    table: np.ndarray
+    names: tuple[str, ...]
     epochs: np.ndarray  # (epoch ends, 6): step, epoch, train/val loss, train/val accuracy
     last: Metrics | None
+
+    @property
+    def scalars(self) -> np.ndarray:
+        """(rows, 5): step, epoch, batch loss, lr, elapsed."""
+        return self.table[:5].T
 
     @classmethod
     def of(cls, batch: tuple[Metrics, ...]) -> BatchColumns:
         n = len(batch)
-        scalars = np.array([(m.step, m.epoch, m.batch_loss, m.lr, m.elapsed) for m in batch],
-                           dtype=np.float64).reshape(n, 5)
         grad_names, grads = _table([m.grad_norms for m in batch])
         update_names, updates = _table([m.update_ratios for m in batch])
+        k = len(STEP_SCALARS)
+        table = np.empty((k + len(grad_names) + len(update_names), n))
+        table[:5] = np.array([(m.step, m.epoch, m.batch_loss, m.lr, m.elapsed) for m in batch],
+                             dtype=np.float64).reshape(n, 5).T
+        # step s of an epoch of N steps sits at epoch - 1 + ((s - 1) mod N + 1) / N (from the
+        # run's own numbers: the last step of epoch e at e, where its epoch point is drawn)
+        per = float(batch[-1].steps_per_epoch) if n else 0.0
+        table[5] = table[1] - 1 + ((table[0] - 1) % per + 1) / per if per > 0 else table[1]
+        table[k: k + len(grad_names)] = grads.T
+        table[k + len(grad_names):] = updates.T
         epochs = np.array([(m.step, m.epoch, m.train_loss, m.val_loss, m.train_accuracy,
                             m.val_accuracy) for m in batch if m.epoch_end],
                           dtype=np.float64).reshape(-1, 6)
-        return cls(n, scalars, grad_names, grads, update_names, updates, epochs,
-                   batch[-1] if batch else None)
+        names = (STEP_SCALARS + tuple(f"g:{p}" for p in grad_names)
+                 + tuple(f"u:{p}" for p in update_names))
+        return cls(n, table, names, epochs, batch[-1] if batch else None)
 
 
 def _table(maps: list[Mapping[str, float]]) -> tuple[tuple[str, ...], np.ndarray]:

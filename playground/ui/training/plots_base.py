@@ -59,6 +59,17 @@ NOTE_STYLE = "color: #3c3c3c; font-size: 9pt;"
 
 
 
+def per_step_curve(curve: pg.PlotDataItem) -> pg.PlotDataItem:
+    """Set up a curve with a point per logged step (thousands of them, redrawn live): drawn
+    through its visible part only, as the lowest and highest value in each pixel column
+    (pyqtgraph's "peak" downsampling at one pixel per step group, not its default five:
+    the same envelope on screen with a fifth of the points to stroke)."""
+    curve.setDownsampling(auto=True, method="peak")
+    curve.setClipToView(True)
+    curve.opts["autoDownsampleFactor"] = 1.0
+    return curve
+
+
 class _TimedPaint:
     """Adds ``paint_seconds``: the GUI thread's CPU time spent painting this view, which the
     live plots' redraw pacing reads (every paint holds the GIL the training thread needs)."""

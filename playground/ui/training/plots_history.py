@@ -35,6 +35,7 @@ from .plots_base import (
     add_side_legend,
     color,
     old_run_colour,
+    per_step_curve,
     style_plot,
 )
 from .plots_markers import ChangeMarkers
@@ -60,6 +61,8 @@ class _HistoryPlot(PlotPanel):
 
     source = "history"
     legend: SideLegend  # made by the subclass (``_side_legend``), where its entries belong
+    train_curve: pg.PlotDataItem  # per-epoch curves, where the subclass has them (_epoch_curves)
+    val_curve: pg.PlotDataItem
 
     def __init__(self, title: str, xlabel: str, ylabel: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -74,6 +77,7 @@ class _HistoryPlot(PlotPanel):
             self.plot.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.history: MetricsHistory | None = None
         self._drawn: tuple[Any, ...] | None = None
+        self._epoch_shown: tuple[np.ndarray, ...] | None = None  # what the epoch curves show
         # finished runs drawn faded behind the live one: (record, legend label), their items
         self.old_runs: list[tuple[RunRecord, str]] = []
         self._old_items: dict[int, list[pg.PlotDataItem]] = {}
@@ -138,8 +142,7 @@ class _HistoryPlot(PlotPanel):
                 # made empty in the plot, then fed: an item clipped to a view it is not in yet
                 # trips pyqtgraph
                 item = self.plot.plot(pen=pen, connect="finite")
-                item.setDownsampling(auto=True, method="peak")
-                item.setClipToView(True)
+                per_step_curve(item)
                 item.setData(x, y)
                 item.setZValue(-1)  # behind the live curves
                 items.append(item)
@@ -162,13 +165,22 @@ class _HistoryPlot(PlotPanel):
                            symbolBrush=color(k), symbolPen=None, name=name, connect="finite")
             for k, (symbol, name) in enumerate((("o", train), ("s", val))))
 
-    @staticmethod
-    def _epoch_markers(curves: tuple[pg.PlotDataItem, ...], points: int) -> None:
-        """Markers on the epoch points while there are few of them, lines only past that."""
-        for curve, symbol in zip(curves, ("o", "s"), strict=False):
-            want = symbol if points <= EPOCH_SYMBOLS_MAX else None
+    def _set_epoch_curves(self, x: np.ndarray, train: np.ndarray, val: np.ndarray) -> None:
+        """Feed the train and validation curves of per-epoch values, markers on their points
+        while there are few of them (lines only past that), when they changed: most live
+        redraws come between two epoch ends, and re-feeding the marked curves would cost a
+        fifth of a loss plot's redraw."""
+        shown = (x.copy(), train.copy(), val.copy())
+        if self._epoch_shown is not None and all(
+                a.shape == b.shape and np.array_equal(a, b, equal_nan=True)
+                for a, b in zip(shown, self._epoch_shown, strict=True)):
+            return
+        self._epoch_shown = shown
+        for curve, y, symbol in ((self.train_curve, train, "o"), (self.val_curve, val, "s")):
+            want = symbol if x.shape[0] <= EPOCH_SYMBOLS_MAX else None
             if curve.opts["symbol"] != want:
                 curve.setSymbol(want)
+            curve.setData(x, y)
 
     def add_smoothing(self, default: int) -> QComboBox:
         """A "smooth" choice in the toolbar: draw the mean over N logged steps around each."""
@@ -212,7 +224,7 @@ class _HistoryPlot(PlotPanel):
 
     def redraw(self) -> None:
         """Redraw now (a setting changed): the live curves and the finished runs'."""
-        self._drawn = None
+        self._drawn = self._epoch_shown = None
         self.plot.getViewBox().reset_sticky()
         if self._old_items:
             self._draw_old_runs()
@@ -234,7 +246,7 @@ class _HistoryPlot(PlotPanel):
     def clear(self) -> None:
         """Forget the live run's curves (the finished runs stay) and the range they had: the
         axes fit what is drawn next, as if new."""
-        self._drawn = None
+        self._drawn = self._epoch_shown = None
         self.history = None
         old = {id(item) for items in self._old_items.values() for item in items}
         for item in self.plot.listDataItems():
@@ -270,13 +282,11 @@ class LossPlot(_HistoryPlot):
         self.legend = self._side_legend()
         self.batch_curve = self.plot.plot(pen=pg.mkPen(160, 175, 200, width=1), name="batch loss",
                                           connect="finite")
-        self.batch_curve.setDownsampling(auto=True, method="peak")
-        self.batch_curve.setClipToView(True)
+        per_step_curve(self.batch_curve)
         # the smoothed batch loss, over the raw one; in the legend only while smoothing is on
         # 1 px: a wider pen is stroked by a much slower path (2.3x the whole redraw here)
         self.smooth_curve = self.plot.plot(pen=pg.mkPen(SMOOTH_PEN, width=1), connect="finite")
-        self.smooth_curve.setDownsampling(auto=True, method="peak")
-        self.smooth_curve.setClipToView(True)
+        per_step_curve(self.smooth_curve)
         self.train_curve, self.val_curve = self._epoch_curves("train loss (epoch)",
                                                               "validation loss (epoch)")
         self.markers = ChangeMarkers(self.plot)  # where the lr or other settings changed
@@ -328,9 +338,7 @@ class LossPlot(_HistoryPlot):
             self.smooth_curve.setData([], [])
         self._legend_smoothing(k)
         ex = h.epoch_index.view() if by_epoch else h.epoch_step.view()
-        self.train_curve.setData(ex, h.train_loss.view())
-        self.val_curve.setData(ex, h.val_loss.view())
-        self._epoch_markers((self.train_curve, self.val_curve), ex.shape[0])
+        self._set_epoch_curves(ex, h.train_loss.view(), h.val_loss.view())
         self.markers.draw(h.changes(), steps, x)
         self._draw_comparison()
 
@@ -372,8 +380,7 @@ class LossPlot(_HistoryPlot):
         curve = self.compare_curve = self.plot.plot(pen=pg.mkPen(COMPARE_PEN, width=1),
                                                     connect="finite")
         curve.setZValue(-10)
-        curve.setDownsampling(auto=True, method="peak")
-        curve.setClipToView(True)
+        per_step_curve(curve)
         self.legend.addItem(curve, f"{name} (compared)")
         self._draw_comparison()
         self._update_empty()
@@ -443,9 +450,7 @@ class AccuracyPlot(_HistoryPlot):
 
     def _draw(self, h: MetricsHistory) -> None:
         ex = h.epoch_index.view()
-        self.train_curve.setData(ex, 100.0 * h.train_accuracy.view())
-        self.val_curve.setData(ex, 100.0 * h.val_accuracy.view())
-        self._epoch_markers((self.train_curve, self.val_curve), ex.shape[0])
+        self._set_epoch_curves(ex, 100.0 * h.train_accuracy.view(), 100.0 * h.val_accuracy.view())
 
     def export_csv(self, path: Path) -> None:
         """One row per epoch: epoch, its last step, train and validation accuracy (%)."""

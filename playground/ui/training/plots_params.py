@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QCheckBox, QWidget
 from ...graph.health import EXPLODING, VANISHING
 from .history import MetricsHistory, window_mean
 from .layers import ParamGroup, group_columns, per_tensor_groups
-from .plots_base import BAND_EDGE, HEALTHY_BRUSH, WARNING_BRUSH, color
+from .plots_base import BAND_EDGE, HEALTHY_BRUSH, WARNING_BRUSH, color, per_step_curve
 from .plots_history import _HistoryPlot, positive
 
 if TYPE_CHECKING:
@@ -137,8 +137,7 @@ class _PerParamPlot(_HistoryPlot):
             k = len(self.curves)
             # 1 px: wider pens make Qt stroke each noisy curve several times slower
             curve = self.plot.plot(pen=pg.mkPen(color(k), width=1), name=name, connect="finite")
-            curve.setDownsampling(auto=True, method="peak")
-            curve.setClipToView(True)
+            per_step_curve(curve)
             self.curves[name] = curve
         return curve
 

@@ -309,3 +309,50 @@ def test_every_example_compares_and_replays(qtbot, window, example):
     np.testing.assert_array_equal(runner.history.batch_loss.view(), losses)
     assert [r.number for r in runner.runs] == [1]
     assert [g.label for g in runner.run.groups] == [g.label for g in runner.runs.get(1).groups]
+
+
+def test_a_faded_run_is_not_stroked_again_while_the_live_curves_redraw(qtbot, window,
+                                                                       monkeypatch):
+    """The finished run's curve does not change while the live one grows: it is repainted from
+    its cached pixels, not stroked again at every redraw (until the axes move)."""
+    import pyqtgraph as pg
+
+    painted = {"faded": 0, "live": 0}
+    curves: dict[str, object] = {}
+    real = pg.PlotCurveItem.paint
+
+    def paint(self, *args):
+        for name, curve in curves.items():
+            if self is curve:
+                painted[name] += 1
+        return real(self, *args)
+
+    # before the items exist: PySide looks an item's Python paint up once
+    monkeypatch.setattr(pg.PlotCurveItem, "paint", paint)
+    setup_moons(window, epochs=10)
+    assert train(qtbot, window) == "completed"
+    records = []
+    window.training.runner.controller.metrics.connect(records.extend)
+    assert train(qtbot, window) == "completed"  # run 2 goes on from run 1's weights
+    window.run_bar.reset_button.click()  # both curves become one finished run, faded
+    plots, loss = window.plots, window.plots.loss
+    window.docks["plots"].show()
+    window.docks["plots"].raise_()
+    plots.tabs.setCurrentIndex(plots.TAB_NAMES.index("Loss"))
+    qtbot.waitUntil(loss.graphics.isVisible)
+    curves.update(faded=loss._old_items[1][0].curve, live=loss.batch_curve.curve)
+    history = window.training.runner.history
+    assert len(history) == 0 and len(records) > 30
+    vb = loss.plot.getViewBox()
+    history.append(records[:10])
+    loss.refresh(history)
+    vb.setRange(xRange=(0, len(records)), yRange=(0, 1), padding=0)
+    vb.disableAutoRange()  # the axes stay: only the live curve changes
+    loss.graphics.viewport().repaint()
+    before = painted["faded"]
+    for k in range(10, 30, 5):
+        history.append(records[k:k + 5])
+        assert loss.refresh(history)
+        loss.graphics.viewport().repaint()
+    assert painted["live"] >= 4
+    assert painted["faded"] == before

@@ -31,7 +31,7 @@ from .runs import RunRecord
 from .worker import every_step
 
 REDRAW_INTERVAL_MS = 40  # 25 Hz at most
-REDRAW_BUDGET = 0.02  # the share of the time the live plots may keep the GUI thread busy
+REDRAW_BUDGET = 0.016  # the share of the time the live plots may keep the GUI thread busy
 # in slow motion (EVERY_STEP_RATE steps a second or fewer) the training thread sleeps between
 # its steps and needs the interpreter lock rarely: the plots may take much more, so that they
 # show every step

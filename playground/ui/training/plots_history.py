@@ -145,6 +145,9 @@ class _HistoryPlot(PlotPanel):
                 per_step_curve(item)
                 item.setData(x, y)
                 item.setZValue(-1)  # behind the live curves
+                # it does not change while the live run's curves are redrawn over it: kept as
+                # pixels, not stroked again at every redraw (until the axes move)
+                item.curve.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
                 items.append(item)
             if items:
                 self.legend.addItem(items[0], self._old_label(record, label))

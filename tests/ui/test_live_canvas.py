@@ -264,6 +264,24 @@ def test_switching_the_live_canvas_off_keeps_the_canvas_quiet_and_the_run_lighte
     assert window.live.enabled and "canvas" in controller.views
 
 
+def test_the_live_run_snapshots_at_the_pace_the_canvas_shows_them(qtbot, window):
+    """The canvas paces its updates by their cost and tells the live run: its periodic
+    snapshots come no faster (see the worker's test); switched off, the run is told too."""
+    window.open_example("moons_mlp")
+    controller = window.session.runner.controller
+    window.training.epochs.setValue(1000)
+    assert window.training.start()
+    live = window.live
+    qtbot.waitUntil(lambda: len(live.shown_at) >= 4, timeout=WAIT)
+    worker = controller._worker
+    assert live._gap > 0 and worker.gui_interval == live._gap
+    live.set_enabled(False)
+    assert worker.gui_interval == 0.0
+    with qtbot.waitSignal(controller.finished, timeout=WAIT):
+        controller.stop()
+    live.set_enabled(True)
+
+
 def test_the_run_bar_runs_and_counts(qtbot, window):
     window.open_example("moons_mlp")
     window.training.epochs.setValue(3)

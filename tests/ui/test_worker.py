@@ -256,6 +256,35 @@ def test_periodic_snapshots_compute_only_the_views_on_screen(qtbot, controller, 
     controller.set_views(None)
 
 
+def test_periodic_snapshots_come_no_faster_than_the_canvas_shows_them(
+        qtbot, controller, moons, monkeypatch):
+    """The live canvas paces its updates by their cost; the worker's periodic snapshots follow
+    that pace (one the canvas would replace unseen costs the training thread for nothing)."""
+    made: list[float] = []  # when the worker made each snapshot
+    make = worker_module.make_view_snapshot
+
+    def making(*args, **kwargs):
+        made.append(time.perf_counter())
+        return make(*args, **kwargs)
+
+    monkeypatch.setattr(worker_module, "make_view_snapshot", making)
+    rec = Recorder(controller)
+    with qtbot.waitSignal(controller.metrics, timeout=WAIT):
+        controller.start(moons_program(), moons, LONG, snapshot_interval=0.01)
+    qtbot.waitUntil(lambda: len(rec.snapshots) >= 5, timeout=WAIT)
+    fast = len(made)
+    controller.set_snapshot_pace(0.25)  # the canvas shows one every 0.25 s
+    qtbot.waitUntil(lambda: len(made) >= fast + 6, timeout=WAIT)
+    gaps = [b - a for a, b in zip(made[fast + 1:], made[fast + 2:])]
+    assert all(g >= 0.25 for g in gaps)
+    controller.set_snapshot_pace(0.0)  # back to the worker's own interval
+    paced = len(made)
+    qtbot.waitUntil(lambda: len(made) >= paced + 10, timeout=WAIT)
+    assert min(b - a for a, b in zip(made[paced + 1:], made[paced + 2:])) < 0.2
+    with qtbot.waitSignal(controller.finished, timeout=WAIT):
+        controller.stop()
+
+
 def test_the_wires_numbers_come_once_an_interval_the_unit_maps_with_every_snapshot(
         qtbot, controller, moons, monkeypatch):
     """The canvas's numbers on the wires change once a WIRES_INTERVAL: periodic snapshots carry

@@ -157,6 +157,12 @@ class TrainingController(QObject):
     def rate(self) -> float | None:
         return self._rate
 
+    def set_snapshot_pace(self, seconds: float) -> None:
+        """The live canvas shows a snapshot at most every ``seconds`` (its updates' cost sets
+        that): the worker's periodic snapshots come no faster during this run."""
+        if self._worker is not None and math.isfinite(seconds):
+            self._worker.gui_interval = max(0.0, float(seconds))
+
     def set_rate(self, rate: float | None) -> None:
         """Train at ``rate`` steps a second (slow motion: at 30 or fewer every step is shown), or
         as fast as possible (None). Applies from the next step, and to the next runs."""

@@ -101,6 +101,7 @@ class LiveCanvas(QObject):
             self.action.setChecked(self.enabled)
         self._ask_views()
         if not self.enabled:
+            self.session.runner.controller.set_snapshot_pace(0.0)  # the plots' pace only
             self.clear()
 
     def _ask_views(self) -> None:
@@ -162,6 +163,8 @@ class LiveCanvas(QObject):
             self._cost = (cost + painted) if self._cost is None else \
                 0.6 * self._cost + 0.4 * (cost + painted)
             self._gap = min(MAX_GAP, self._cost / BUDGET)
+            # snapshots the canvas would replace unseen cost the training thread for nothing
+            self.session.runner.controller.set_snapshot_pace(self._gap)
         self._last = time.perf_counter()
         self.shown_at.append(self._last)
 

@@ -155,6 +155,10 @@ class TrainingWorker(QObject):
         # the views a periodic snapshot must serve (see VIEWS; None: all), set by the GUI
         # thread with one store; pause, end and failure snapshots always have everything
         self.views: frozenset[str] | None = None
+        # seconds the GUI takes between two canvas updates (it paces them by their cost), one
+        # store by the GUI thread: periodic snapshots come no faster (one the GUI would only
+        # replace by the next before showing it costs the training thread for nothing)
+        self.gui_interval = 0.0
 
     # -- called from the GUI thread -----------------------------------------------------------
     def request_stop(self) -> None:
@@ -308,7 +312,8 @@ class TrainingWorker(QObject):
                     # never spend more than SNAPSHOT_BUDGET of the time on periodic snapshots
                     # (an interval <= 0 means after every step: for tests and debugging)
                     if self.snapshot_interval > 0:
-                        next_snap = clock() + max(self.snapshot_interval, cost / SNAPSHOT_BUDGET)
+                        next_snap = clock() + max(self.snapshot_interval, cost / SNAPSHOT_BUDGET,
+                                                  self.gui_interval)
         finally:
             steps.close()
         self._flush()

@@ -239,16 +239,16 @@ class MetricsHistory:
         names = cols.names
         if names != tuple(block.names):
             for name in names:
-                if name not in block.index:
-                    column = block.column(name)
+                if name not in block.index:  # a parameter seen for the first time
                     kind, param = name.split(":", 1)
-                    (self.grad_norms if kind == "g" else self.update_ratios)[param] = column
-            if names != tuple(block.names):
-                table = np.full((len(block.names), cols.rows), np.nan)
-                table[[block.index[name] for name in names]] = cols.table
-                block.extend(table)
-                return
-        block.extend(cols.table)
+                    (self.grad_norms if kind == "g" else self.update_ratios)[param] = \
+                        block.column(name)
+        if names == tuple(block.names):
+            block.extend(cols.table)
+        else:  # some of the history's parameters are missing from this batch
+            table = np.full((len(block.names), cols.rows), np.nan)
+            table[[block.index[name] for name in names]] = cols.table
+            block.extend(table)
 
     def _thin(self) -> None:
         """Make room in the per-step columns: keep the rows whose step is a multiple of a stride

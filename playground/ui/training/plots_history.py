@@ -173,12 +173,11 @@ class _HistoryPlot(PlotPanel):
         while there are few of them (lines only past that), when they changed: most live
         redraws come between two epoch ends, and re-feeding the marked curves would cost a
         fifth of a loss plot's redraw."""
-        shown = (x.copy(), train.copy(), val.copy())
         if self._epoch_shown is not None and all(
                 a.shape == b.shape and np.array_equal(a, b, equal_nan=True)
-                for a, b in zip(shown, self._epoch_shown, strict=True)):
+                for a, b in zip((x, train, val), self._epoch_shown, strict=True)):
             return
-        self._epoch_shown = shown
+        self._epoch_shown = (x.copy(), train.copy(), val.copy())  # the history's may grow
         for curve, y, symbol in ((self.train_curve, train, "o"), (self.val_curve, val, "s")):
             want = symbol if x.shape[0] <= EPOCH_SYMBOLS_MAX else None
             if curve.opts["symbol"] != want:

@@ -295,12 +295,13 @@ def test_the_wires_numbers_come_once_an_interval_the_unit_maps_with_every_snapsh
     check) only that often; the unit maps come with every snapshot; a pause and the end always
     have everything."""
     monkeypatch.setattr(worker_module, "WIRES_INTERVAL", 0.15)
-    made: list[tuple[float, bool]] = []  # (when the worker made it, with the wires' numbers)
+    made: list[tuple[float, bool]] = []  # (when the worker began it, with the wires' numbers)
     make = worker_module.make_view_snapshot
 
     def making(*args, **kwargs):
+        began = time.perf_counter()  # as the worker's own clock (the end varies with the work)
         snap = make(*args, **kwargs)
-        made.append((time.perf_counter(), snap.canvas.wires))
+        made.append((began, snap.canvas.wires))
         return snap
 
     monkeypatch.setattr(worker_module, "make_view_snapshot", making)
@@ -320,7 +321,8 @@ def test_the_wires_numbers_come_once_an_interval_the_unit_maps_with_every_snapsh
                if not s.canvas.wires)
     assert 2 <= len(with_wires) < len(periodic)
     times = [t for t, wires in made[:len(periodic)] if wires]
-    assert all(b - a >= 0.15 for a, b in zip(times, times[1:]))  # once a WIRES_INTERVAL
+    # once a WIRES_INTERVAL (the worker reads its clock a few µs before this test's)
+    assert all(b - a >= 0.15 - 1e-3 for a, b in zip(times, times[1:]))
     assert paused.canvas.wires and paused.canvas.values  # a pause shows everything
     controller.set_rate(20.0)  # slow motion: every step has its numbers
     slow = Recorder(controller)

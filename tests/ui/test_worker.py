@@ -214,10 +214,14 @@ def test_the_worker_hands_the_gil_to_a_lagging_gui_thread_only(qtbot, controller
     with qtbot.waitSignal(controller.metrics, timeout=WAIT):
         controller.start(moons_program(), moons, LONG)
     info = controller.info
-    qtbot.waitUntil(lambda: info.emits >= 5, timeout=WAIT)
-    # the GUI keeps up: no yields (a few only if the machine starved the GUI thread a moment,
-    # as two busy processes on two cores can: it was behind then)
-    assert info.gui_yields <= controller.trainer.step_count // 20
+    qtbot.waitUntil(lambda: info.emits >= 2, timeout=WAIT)
+    steps0, yields0, emits0 = controller.trainer.step_count, info.gui_yields, info.emits
+    qtbot.waitUntil(lambda: info.emits >= emits0 + 8, timeout=WAIT)
+    # the GUI keeps up: (almost) no yields. A loaded machine can starve the GUI thread for a
+    # moment, and then it really is behind (CI once saw one step in nine yield over the first
+    # batches); a worker that yields regardless of the GUI yields at every step
+    kept_steps = controller.trainer.step_count - steps0
+    assert info.gui_yields - yields0 <= kept_steps // 4
     # busy in Python without processing events, as a long paint or slot would be: the batches
     # pile up unacknowledged and the worker starts yielding (within GUI_BEHIND batches); from
     # then on, counted over 0.3 s, it yields at every step

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Generator, Iterator, Mapping
-from dataclasses import dataclass, field
-from types import MappingProxyType
+from collections.abc import Generator, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -46,7 +45,38 @@ class TrainConfig:
     max_steps: int | None = None
 
 
-@dataclass(frozen=True)
+class PerParam(Mapping[str, float]):
+    """One number per trainable parameter, read-only: the run's names tuple (shared by every
+    record) and this step's values (``row``). A record per step is kept until the window shows it, so
+    it stays small: no dict per record."""
+
+    __slots__ = ("names", "row")
+
+    def __init__(self, names: tuple[str, ...], values: Sequence[float]) -> None:
+        if len(names) != len(values):
+            raise ValueError(f"{len(names)} names for {len(values)} values")
+        self.names, self.row = names, tuple(values)
+
+    def __getitem__(self, key: str) -> float:
+        try:
+            return self.row[self.names.index(key)]
+        except ValueError:
+            raise KeyError(key) from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.names
+
+    def __repr__(self) -> str:
+        return repr(dict(zip(self.names, self.row, strict=True)))
+
+
+@dataclass(frozen=True, slots=True)
 class Metrics:
     step: int  # 1-based count of minibatch updates
     epoch: int  # 1-based epoch the step belongs to
@@ -61,7 +91,6 @@ class Metrics:
     val_loss: float | None = None
     train_accuracy: float | None = None
     val_accuracy: float | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
     test_loss: float | None = None  # the run's last record only, when there is a test part
     test_accuracy: float | None = None
 
@@ -292,7 +321,7 @@ class Trainer:
     def steps(self) -> Generator[Metrics, None, None]:
         p, b, cfg = self.program, self.binding, self.config
         params = [p.values[i] for i in p.trainable]
-        names = [p.nodes[i].name for i in p.trainable]
+        names = tuple(p.nodes[i].name for i in p.trainable)
         grad_idx = p.trainable
         n = self.X_train.shape[0]
         batch_size = n if cfg.full_batch else cfg.batch_size
@@ -328,9 +357,8 @@ class Trainer:
                 record = {
                     "step": step, "epoch": epoch, "batch_loss": loss, "lr": self.optimizer.lr,
                     "elapsed": time.perf_counter() - start - self.paused_seconds,
-                    "grad_norms": MappingProxyType(dict(zip(names, gnorms, strict=True))),
-                    "update_ratios": MappingProxyType(dict(zip(names, self._last_ratios,
-                                                               strict=True))),
+                    "grad_norms": PerParam(names, gnorms),
+                    "update_ratios": PerParam(names, self._last_ratios),
                     "epoch_end": last, "steps_per_epoch": steps_per_epoch,
                 }
                 if last:

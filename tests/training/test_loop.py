@@ -12,6 +12,7 @@ from playground.graph import GraphModel, compile_graph, load
 from playground.training import (
     DivergenceError,
     Metrics,
+    PerParam,
     TrainConfig,
     Trainer,
     TrainingError,
@@ -77,6 +78,31 @@ def test_metrics_are_frozen_and_counted_per_minibatch(examples_dir, moons_split)
         records[0].grad_norms["W1"] = 0.0  # type: ignore[index]
     assert all(r.elapsed >= 0 for r in records)
     assert records[-1].elapsed >= records[0].elapsed
+
+
+def test_a_record_per_step_is_small_and_its_per_parameter_numbers_read_as_a_mapping(
+        examples_dir, moons_split):
+    """The window keeps a quarter second of records before it shows them: each record has
+    no dict of its own, and a run's records share one tuple of parameter names."""
+    program = compile_graph(load(examples_dir / "moons_mlp.json"))
+    records = list(train(program, moons_split, TrainConfig(epochs=1, batch_size=32)))
+    first, last = records[0], records[-1]
+    assert not hasattr(first, "__dict__")  # slots: no per-record dict
+    assert first.grad_norms.names is last.grad_norms.names is last.update_ratios.names
+    names = ("W1", "b1", "W2", "b2", "W3", "b3")
+    for m in (first, last):
+        for per in (m.grad_norms, m.update_ratios):
+            assert tuple(per) == names and len(per) == 6 and "W2" in per and "W9" not in per
+            as_dict = dict(per.items())
+            assert per == as_dict and as_dict == per and list(per.values()) == list(per.row)
+            assert per["b2"] == as_dict["b2"] and per.get("W9") is None
+            with pytest.raises(KeyError):
+                per["W9"]
+            with pytest.raises(AttributeError):
+                per.extra = 1  # type: ignore[attr-defined]
+            assert repr(per) == repr(as_dict)
+    with pytest.raises(ValueError, match="2 names for 1 values"):
+        PerParam(("a", "b"), [1.0])
 
 
 def test_grad_norms_and_update_ratios_match_an_independent_pass(examples_dir, moons_split):

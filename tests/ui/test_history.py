@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from playground.graph import compile_graph, load
-from playground.training import TrainConfig, Trainer
+from playground.training import PerParam, TrainConfig, Trainer
 from playground.training.datasets import load_dataset, split
 from playground.ui.training.history import MetricsBatch, MetricsHistory
 from playground.ui.training.plots import LossPlot, epoch_positions
@@ -41,6 +41,27 @@ def fed(records, limit=LIMIT, check=None) -> MetricsHistory:
         if check is not None:
             check(h)
     return h
+
+
+def test_a_batch_of_run_records_builds_the_same_columns_as_plain_mappings(records):
+    """The trainer's records share their parameter names: their columns are built from the
+    rows directly; the same records with plain dicts take the general path."""
+    batch = records[:300]
+    plain = [dataclasses.replace(m, grad_norms=dict(m.grad_norms),
+                                 update_ratios=dict(m.update_ratios)) for m in batch]
+    fast, slow = MetricsBatch.of(batch).columns, MetricsBatch.of(plain).columns
+    assert fast.names == slow.names and "g:W1" in fast.names and "u:b3" in fast.names
+    np.testing.assert_array_equal(fast.table, slow.table)
+    np.testing.assert_array_equal(fast.table[fast.names.index("g:W2")],
+                                  [m.grad_norms["W2"] for m in batch])
+    # records of another run (other names) in the same batch: the general path, NaN where
+    # a record has no such parameter
+    other = dataclasses.replace(batch[0], grad_norms=PerParam(("V",), [2.0]),
+                                update_ratios=PerParam(("V",), [3.0]))
+    mixed = MetricsBatch.of([*batch[:3], other]).columns
+    row = mixed.table[mixed.names.index("g:V")]
+    assert np.isnan(row[:3]).all() and row[3] == 2.0
+    assert np.isnan(mixed.table[mixed.names.index("g:W1"), 3])
 
 
 def test_rows_stay_bounded_and_the_kept_rows_hold_their_own_records(records):

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ...training import Metrics
+from ...training import Metrics, PerParam
 
 MAX_STEP_ROWS = 16_384  # per-step rows kept; when full, the older ones are thinned 2:1
 
@@ -328,6 +328,7 @@ class BatchColumns:
 _SCALARS = operator.attrgetter("step", "epoch", "batch_loss", "lr", "elapsed")
 _GRADS = operator.attrgetter("grad_norms")
 _UPDATES = operator.attrgetter("update_ratios")
+_ROW = operator.attrgetter("row")
 
 
 def _rows(get: Callable[[Any], tuple[float, ...]], items: Sequence[Any], k: int) -> np.ndarray:
@@ -344,7 +345,12 @@ def _table(maps: list[Mapping[str, float]]) -> tuple[tuple[str, ...], np.ndarray
     """(names, (len(maps), len(names)) values) from per-record mappings; NaN where missing."""
     if not maps:
         return (), np.zeros((0, 0))
-    names = tuple(maps[0])
+    first = maps[0]
+    if isinstance(first, PerParam):  # the trainer's records: one shared names tuple
+        names = first.names
+        if all(isinstance(mp, PerParam) and mp.names is names for mp in maps):
+            return names, _rows(_ROW, maps, len(names))
+    names = tuple(first)
     if not names:
         if not any(map(len, maps)):
             return (), np.zeros((len(maps), 0))

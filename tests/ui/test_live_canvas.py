@@ -310,6 +310,50 @@ def test_the_run_bar_runs_and_counts(qtbot, window):
     assert bar.counter.text() == "epoch — · step —"
 
 
+def test_at_full_speed_the_run_bar_shows_every_metrics_batch_the_worker_sends(
+        window, monkeypatch):
+    """The worker sends a batch every EMIT_INTERVAL; the run bar reads the numbers with the
+    batch that brings them, at most once per REFRESH_MS: each batch must be shown, also one
+    handled a little sooner after the last than the interval (a throttle as long as the
+    interval would skip it). A clock the test sets."""
+    from playground.ui.training import runbar
+    from playground.ui.training.worker import EMIT_INTERVAL
+
+    window.open_example("moons_mlp")
+    bar = window.run_bar
+    now = [100.0]
+    monkeypatch.setattr(runbar, "time", type("Clock", (), {"perf_counter": lambda: now[0]}))
+    refreshed = []
+    monkeypatch.setattr(bar, "refresh", lambda: refreshed.append(now[0]))
+    assert window.session.runner.controller.rate is None  # full speed
+    for k in range(12):  # sent EMIT_INTERVAL apart, handled a little early or late
+        now[0] = 100.0 + k * EMIT_INTERVAL + (0.1 * EMIT_INTERVAL if k % 2 else 0.0)
+        bar._on_metrics(())
+    assert len(refreshed) == 12
+    # batches that come bunched (a GUI thread that was busy) are shown once
+    for k in range(1, 4):
+        now[0] += EMIT_INTERVAL / 10
+        bar._on_metrics(())
+    assert len(refreshed) == 12
+
+
+def test_at_full_speed_the_progress_bar_shows_every_metrics_batch_too(window, monkeypatch):
+    from playground.ui.training import panel as panel_module
+    from playground.ui.training.worker import EMIT_INTERVAL
+
+    window.open_example("moons_mlp")
+    panel = window.training
+    now = [100.0]
+    monkeypatch.setattr(panel_module, "time", type("Clock", (), {"perf_counter": lambda: now[0]}))
+    monkeypatch.setattr(panel, "runner", type("Live", (), {"running": True, "paused": False}))
+    shown = []
+    monkeypatch.setattr(panel, "_show_progress", lambda: shown.append(now[0]))
+    for k in range(12):  # as the run bar above: EMIT_INTERVAL apart, a little early or late
+        now[0] = 100.0 + k * EMIT_INTERVAL + (0.1 * EMIT_INTERVAL if k % 2 else 0.0)
+        panel._set_progress(k / 12, f"{k}")
+    assert len(shown) == 12 and panel._progress == (11 / 12, "11")
+
+
 def test_the_speed_control_reaches_the_run_and_slow_motion_shows_every_step(qtbot, window):
     window.open_example("moons_mlp")
     window.training.samples.setValue(300)

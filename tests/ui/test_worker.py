@@ -223,8 +223,8 @@ def test_the_worker_hands_the_gil_to_a_lagging_gui_thread_only(qtbot, controller
     kept_steps = controller.trainer.step_count - steps0
     assert info.gui_yields - yields0 <= kept_steps // 4
     # busy in Python without processing events, as a long paint or slot would be: the batches
-    # pile up unacknowledged and the worker starts yielding (within GUI_BEHIND batches); from
-    # then on, counted over 0.3 s, it yields at every step
+    # pile up unacknowledged and the worker starts yielding (once a batch waits GUI_LAG
+    # unhandled); from then on, counted over 0.3 s, it yields at every step
     start = time.perf_counter()
     x = np.ones(64)
     while info.gui_yields == 0 and time.perf_counter() < start + 10:

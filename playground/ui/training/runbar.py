@@ -34,7 +34,8 @@ if TYPE_CHECKING:
 
 # the speed slider's stops, steps a second; None is "as fast as possible"
 SPEEDS: tuple[float | None, ...] = (1, 2, 3, 5, 10, 20, 30, 50, 100, 300, 1000, None)
-REFRESH_MS = 250  # the numbers are read from the history this often during a run
+REFRESH_MS = 200  # during a run the numbers are read from the history at most this often (with
+# each metrics batch: 4 a second)
 LOSS_WINDOW = 20  # the loss shown is the mean over the last this many logged steps
 
 

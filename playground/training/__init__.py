@@ -24,8 +24,8 @@ from .loop import (
 from .optim import OPTIMIZERS, make_optimizer
 
 __all__ = [
-    "OPTIMIZERS", "Binding", "CheckpointError", "DivergenceError", "Metrics", "PerParam", "TrainConfig",
-    "Trainer", "TrainingError", "WeightsFit", "bind", "fit_weights", "load_params",
-    "make_optimizer", "predict_classes", "restore_params", "save_params", "train",
-    "weights_path",
+    "OPTIMIZERS", "Binding", "CheckpointError", "DivergenceError", "Metrics", "PerParam",
+    "TrainConfig", "Trainer", "TrainingError", "WeightsFit", "bind", "fit_weights",
+    "load_params", "make_optimizer", "predict_classes", "restore_params", "save_params",
+    "train", "weights_path",
 ]

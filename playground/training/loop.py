@@ -47,8 +47,8 @@ class TrainConfig:
 
 class PerParam(Mapping[str, float]):
     """One number per trainable parameter, read-only: the run's names tuple (shared by every
-    record) and this step's values (``row``). A record per step is kept until the window shows it, so
-    it stays small: no dict per record."""
+    record) and this step's values (``row``). The window keeps each step's record until it
+    shows it, so a record stays small: no dict of its own."""
 
     __slots__ = ("names", "row")
 

@@ -243,12 +243,12 @@ class MetricsHistory:
                     kind, param = name.split(":", 1)
                     (self.grad_norms if kind == "g" else self.update_ratios)[param] = \
                         block.column(name)
-        if names == tuple(block.names):
-            block.extend(cols.table)
-        else:  # some of the history's parameters are missing from this batch
-            table = np.full((len(block.names), cols.rows), np.nan)
-            table[[block.index[name] for name in names]] = cols.table
-            block.extend(table)
+            if names != tuple(block.names):  # some of the history's parameters are missing
+                table = np.full((len(block.names), cols.rows), np.nan)
+                table[[block.index[name] for name in names]] = cols.table
+                block.extend(table)
+                return
+        block.extend(cols.table)
 
     def _thin(self) -> None:
         """Make room in the per-step columns: keep the rows whose step is a multiple of a stride
@@ -304,7 +304,7 @@ class BatchColumns:
 
     @classmethod
     def of(cls, batch: tuple[Metrics, ...]) -> BatchColumns:
-        # built in the training thread, ~8 times a second: few Python steps per record
+        # built in the training thread, 4 times a second: few Python steps per record
         n = len(batch)
         grad_names, grads = _table(list(map(_GRADS, batch)))
         update_names, updates = _table(list(map(_UPDATES, batch)))

@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from ..session import Session
 
 GENERATED = TWO_D | {"sine"}  # sets whose size and noise can be chosen
-PROGRESS_HZ = 5
+PROGRESS_HZ = 5  # at most, with each metrics batch (4 a second): none is skipped
 
 
 class TrainingPanel(QWidget):

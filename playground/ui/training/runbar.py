@@ -34,8 +34,9 @@ if TYPE_CHECKING:
 
 # the speed slider's stops, steps a second; None is "as fast as possible"
 SPEEDS: tuple[float | None, ...] = (1, 2, 3, 5, 10, 20, 30, 50, 100, 300, 1000, None)
-REFRESH_MS = 200  # during a run the numbers are read from the history at most this often (with
-# each metrics batch: 4 a second)
+# during a run the numbers are read from the history with each metrics batch (4 a second), at
+# most this often: shorter than the batches' interval, so that none is skipped
+REFRESH_MS = 200
 LOSS_WINDOW = 20  # the loss shown is the mean over the last this many logged steps
 
 

@@ -176,6 +176,59 @@ def test_unit_maps_sit_above_hidden_and_output_nodes_and_a_click_shows_them_all(
         stop(qtbot, window)
 
 
+def _pixels(image) -> np.ndarray:
+    """An image's RGB pixels as an array (rows, cols, 3)."""
+    from PySide6.QtGui import QImage
+
+    image = image.convertToFormat(QImage.Format.Format_RGB888)
+    w, h = image.width(), image.height()
+    return np.frombuffer(image.constBits(), np.uint8).reshape(h, image.bytesPerLine())[
+        :, :3 * w].reshape(h, w, 3).copy()
+
+
+def test_every_live_update_draws_its_own_maps_and_thumbnails(qtbot, window):
+    """The unit maps' tiles and the wire labels' heatmaps are refilled in place as a run goes
+    on (no new images per update): what they draw is the update's, not an earlier one's."""
+    import dataclasses
+
+    from playground.ui.canvas.unitmaps import map_rgb
+    from playground.ui.canvas.wirelabels import thumbnail_rgb
+
+    start_paused(qtbot, window, "moons_mlp")
+    try:
+        ids = ids_by_name(window)
+        ov = window.scene.overlays
+        h1 = ov.strips[ids["h1"]]
+        w2 = ov.wire_labels[ids["W2"]]
+
+        def shown() -> tuple[np.ndarray, np.ndarray]:
+            data = window.live.data
+            m = data.maps[window.live._mapping()[ids["h1"]]]
+            want_map = np.ascontiguousarray(map_rgb(m.maps[0], m.lo, m.hi, m.centred)[::-1])
+            tile = _pixels(h1._tile_items[0].pixmap().toImage())
+            assert np.array_equal(tile, want_map)
+            # the label's heatmap is the one made from the value's digest (here, by the
+            # training thread: the same as one made from a plain digest in this thread)
+            value = ov.wire_values[ids["W2"]]
+            plain = {f.name: getattr(value, f.name) for f in dataclasses.fields(Digest)}
+            want_thumb = thumbnail_rgb(Digest(**plain))
+            assert np.array_equal(thumbnail_rgb(value), want_thumb)
+            thumbs = [thumb for _text, _colour, thumb in w2._lines if thumb is not None]
+            assert np.array_equal(_pixels(thumbs[0]), want_thumb)
+            return tile, want_thumb
+
+        tile0, thumb0 = shown()
+        for _ in range(2):  # (the second time, the images are the ones refilled before)
+            with qtbot.waitSignal(window.live.applied, timeout=WAIT):
+                window.run_bar.epoch_button.click()
+            qtbot.waitUntil(lambda: window.session.runner.controller.paused, timeout=WAIT)
+            tile, thumb = shown()
+            assert not np.array_equal(tile, tile0) and not np.array_equal(thumb, thumb0)
+            tile0, thumb0 = tile, thumb
+    finally:
+        stop(qtbot, window)
+
+
 def test_the_graph_is_locked_but_can_be_looked_at(qtbot, window):
     start_paused(qtbot, window, "moons_mlp")
     try:

@@ -107,6 +107,29 @@ def test_the_flow_legend_takes_a_corner_free_of_nodes_and_of_the_minimap(qtbot, 
         assert not window.minimap.geometry().intersects(legend.geometry())
 
 
+def test_the_flow_legend_draws_each_range_as_a_new_legend_would(qtbot, window):
+    """The legend keeps its panel and ramp as a picture and draws only the numbers on a
+    repaint: after other numbers and another size it draws exactly what a new one draws."""
+    from playground.ui.canvas.flowlegend import FlowLegend
+
+    window.open_example("moons_mlp")
+    legend = window.flow_legend
+    legend.set_range((1e-3, 1e-1))
+    first = legend.grab().toImage()
+    legend.set_range((2e-4, 3e-1))
+    assert legend.grab().toImage() != first  # (the check can tell)
+    w, h = legend.width(), legend.height()
+    for rng, note, grow in (((1e-3, 1e-1), None, 40), ((0.0, 0.0), None, 0),
+                            ((5e-5, 2e-2), "on the test batch", 0), ((1e-2, 1.0), None, 60)):
+        legend.set_range(rng, note)
+        legend.resize(w + grow, h + grow // 4)
+        fresh = FlowLegend(window.view)
+        fresh.set_range(rng, legend.note)
+        fresh.resize(legend.size())
+        assert legend.grab().toImage() == fresh.grab().toImage()
+        fresh.deleteLater()
+
+
 def test_the_flow_legend_follows_the_canvas_when_it_resizes(qtbot, window):
     from playground.ui.canvas.minimap_corners import corner_rect
 

@@ -86,6 +86,31 @@ def test_tensor_labels_show_shape_mean_and_norm_with_a_heatmap(win):
     assert "min" in z1.tooltip_html and "std" in z1.tooltip_html
 
 
+@pytest.mark.parametrize("shape", [(1, 16), (3, 5), (64, 64), (7,), (12, 24), (2, 40)])
+def test_a_thumbnail_is_its_heatmap_cells_scaled_as_qt_scales_them(shape):
+    """The thumbnail's pixels are the digest's heatmap cells repeated to 24×12: what Qt draws
+    when it scales the cells' image to that size without smoothing (as the labels drew them)."""
+    from PySide6.QtCore import Qt as _Qt
+    from PySide6.QtGui import QImage
+
+    from playground.engine.digest import digest
+    from playground.ui.canvas.wirelabels import THUMB_H, THUMB_W, heatmap_rgb, thumbnail_rgb
+
+    a = np.random.default_rng(0).standard_normal(shape)
+    cells = np.ascontiguousarray(heatmap_rgb(digest(a, THUMB_H, THUMB_W).grid))
+    h, w = cells.shape[:2]
+    small = QImage(cells.data, w, h, 3 * w, QImage.Format.Format_RGB888)
+    scaled = small.scaled(THUMB_W, THUMB_H, _Qt.AspectRatioMode.IgnoreAspectRatio,
+                          _Qt.TransformationMode.FastTransformation)
+    want = np.array([[scaled.pixelColor(x, y).getRgb()[:3] for x in range(THUMB_W)]
+                     for y in range(THUMB_H)], dtype=np.uint8)
+    got = thumbnail_rgb(a)
+    assert got.shape == (THUMB_H, THUMB_W, 3)
+    assert np.array_equal(got, want)
+    if h * w > 1:
+        assert len({tuple(c) for c in got.reshape(-1, 3)}) > 1  # (the check can tell)
+
+
 def test_number_format():
     assert fmt_number(3.0) == "3"
     assert fmt_number(0.123456) == "0.1235"
@@ -334,6 +359,14 @@ def test_node_badge_api(win):
     assert "gradcheck" in tip and "3e-10" in tip and "vanishing" in tip
     rects = scene.nodes[q].badge_rects()
     assert len(rects) == 2 and rects[0].right() < rects[1].left()
+    # a longer text widens its pill; a new detail (a live run's, every second) reaches the tooltip
+    scene.overlays.set_node_badge(q, "health", "vanishing 100%", "#ff9f1a", detail="all of them")
+    assert scene.nodes[q].badge_rects()[1].width() > rects[1].width()
+    assert "all of them" in scene.nodes[q].toolTip()
+    scene.overlays.set_node_badge(q, "health", "vanishing 100%", "#ff9f1a", detail="most")
+    assert "most" in scene.nodes[q].toolTip() and "all of them" not in scene.nodes[q].toolTip()
+    scene.overlays.set_node_badge(q, "health", "vanishing", "#ff9f1a")
+    assert scene.nodes[q].badge_rects()[1] == rects[1]
     body = scene.nodes[q].mapRectToScene(scene.nodes[q].body_rect())
     assert body.left() < rects[0].left() and body.top() < rects[0].top() < body.bottom()
     # the same size on screen however far the canvas is zoomed: readable on a projector

@@ -4,6 +4,7 @@ apply it, the flow legend explains it)."""
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Mapping
@@ -17,7 +18,11 @@ FLOW_RAMP = ((0.0, QColor("#3a5f8f")), (0.45, QColor("#5aa0d8")), (0.75, QColor(
              (1.0, QColor("#ff6b3d")))
 
 
+@functools.lru_cache(maxsize=256)
 def flow_colour(t: float) -> QColor:
+    """The ramp's colour at ``t`` (0 weak .. 1 strong). Shared: do not change it (a live run asks
+    for the same FLOW_STEPS colours every second, and each new QColor would hand the interpreter
+    lock to the training thread)."""
     t = min(max(t, 0.0), 1.0)
     for (t0, c0), (t1, c1) in itertools.pairwise(FLOW_RAMP):
         if t <= t1:

@@ -9,7 +9,15 @@ import math
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, QSize, Qt, QTimer
-from PySide6.QtGui import QColor, QFontMetricsF, QLinearGradient, QPainter, QPainterPath, QPen
+from PySide6.QtGui import (
+    QColor,
+    QFontMetricsF,
+    QLinearGradient,
+    QPainter,
+    QPainterPath,
+    QPen,
+    QPixmap,
+)
 from PySide6.QtWidgets import QGraphicsView, QWidget
 
 from . import style as S
@@ -54,6 +62,9 @@ class FlowLegend(QWidget):
             if zoomed is not None:
                 zoomed.connect(self._schedule_place)
         self._place_pending = False
+        # (size key, picture, where the weakest and the strongest go): see paintEvent
+        self._static: tuple[Any, QPixmap, QRectF, QRectF] | None = None
+        self._small = S.font(8.5)
 
     def _schedule_place(self, *_: Any) -> None:
         if self.isVisible() and not self._place_pending:
@@ -114,7 +125,30 @@ class FlowLegend(QWidget):
         return False
 
     def paintEvent(self, event: Any) -> None:
+        # the panel, the title and the ramp come from a picture made once per size; only the
+        # two numbers are drawn here (a live run repaints the legend every second, and each Qt
+        # value made in a paint hands the interpreter lock to the training thread)
+        key = (self.width(), self.height(), self.note, self.devicePixelRatioF())
+        if self._static is None or self._static[0] != key:
+            self._static = (key, *self._draw_static())
+        _key, picture, lo_rect, hi_rect = self._static
         p = QPainter(self)
+        p.drawPixmap(0, 0, picture)
+        p.setFont(self._small)
+        p.setPen(S.TEXT_DIM)
+        lo, hi = self.range or (0.0, 0.0)
+        p.drawText(lo_rect, Qt.AlignmentFlag.AlignLeft, _num(lo) if hi > 0 else "no gradient")
+        if hi > 0:
+            p.drawText(hi_rect, Qt.AlignmentFlag.AlignRight, _num(hi))
+        p.end()
+
+    def _draw_static(self) -> tuple[QPixmap, QRectF, QRectF]:
+        """The legend without its numbers, and where the weakest and strongest go."""
+        ratio = self.devicePixelRatioF()
+        picture = QPixmap(max(1, round(self.width() * ratio)), max(1, round(self.height() * ratio)))
+        picture.setDevicePixelRatio(ratio)
+        picture.fill(Qt.GlobalColor.transparent)
+        p = QPainter(picture)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         r = QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5)
         p.setPen(QPen(QColor(255, 255, 255, 50), 1.0))
@@ -142,17 +176,15 @@ class FlowLegend(QWidget):
         p.drawPath(wedge)
         p.setFont(small)
         p.setPen(S.TEXT_DIM)
-        lo, hi = self.range or (0.0, 0.0)
         p.drawText(QRectF(x0 - 4, y - 4, 38, bar.height() + 8),
                    Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, "weak")
         p.drawText(QRectF(bar.right() + 4, y - 4, 40, bar.height() + 8),
                    Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, "strong")
         y += bar.height() + 2
-        p.drawText(QRectF(bar.left() - 20, y, 100, lh), Qt.AlignmentFlag.AlignLeft,
-                   _num(lo) if hi > 0 else "no gradient")
-        if hi > 0:
-            p.drawText(QRectF(bar.right() - 80, y, 100, lh), Qt.AlignmentFlag.AlignRight, _num(hi))
+        lo_rect = QRectF(bar.left() - 20, y, 100, lh)
+        hi_rect = QRectF(bar.right() - 80, y, 100, lh)
         if self.note:
             y += lh
             p.drawText(QRectF(x0, y, r.width() - 20, lh), Qt.AlignmentFlag.AlignLeft, self.note)
         p.end()
+        return picture, lo_rect, hi_rect

@@ -196,23 +196,26 @@ class NodeItem(NativeBoundsItem):
     def set_badge(self, kind: str, text: str | None, colour: str = "", detail: str = "") -> None:
         """Add or replace the badge of ``kind`` (``text`` None removes it); ``detail`` goes
         into the tooltip after the text."""
+        before = self.badges.get(kind)
         if text is None:
             self.badge_details.pop(kind, None)
             if self.badges.pop(kind, None) is None:
                 return
         else:
-            if self.badges.get(kind) == (text, colour) and self.badge_details.get(kind, "") == detail:
+            if before == (text, colour) and self.badge_details.get(kind, "") == detail:
                 return
             self.badges[kind] = (text, colour)
             self.badge_details[kind] = detail
         self._update_tooltip()
-        self.badge_item.relayout()
+        if self.badges.get(kind) != before:
+            # the pills are the badge item's (a live run's details change every second, its
+            # pills seldom): the node's own picture has no badge in it
+            self.badge_item.relayout()
         # a node with badges sits above the others: its badges (fixed-size pills that may reach
         # past its body at a low zoom) are never hidden under the next node
         z = BADGED_Z if self.badges else NODE_Z
         if self.zValue() != z:  # (Qt asks itemChange, in Python, even for the same value)
             self.setZValue(z)
-        self.update()
 
     def set_step_phase(self, phase: str | None) -> None:
         """Glow green ('forward') or red ('backward') around the node; None clears it."""

@@ -420,7 +420,7 @@ class Overlays(QObject):
         style = self._flow_style.get(edge.src) if self._flow is not None else None
         if style is None:
             if self._flow is not None:
-                edge.set_flow(FLOW_MIN_W, QColor("#555a63"))  # no gradient reaches this wire
+                edge.set_flow(FLOW_MIN_W, NO_FLOW_COLOUR)  # no gradient reaches this wire
             else:
                 edge.set_flow(None)
             return
@@ -464,6 +464,9 @@ class Overlays(QObject):
             if scene is not None:
                 scene.removeItem(strip)
         self.strips.clear()
+
+
+NO_FLOW_COLOUR = QColor("#555a63")  # a wire no gradient reaches
 
 
 def _kept(a: Any) -> Any:

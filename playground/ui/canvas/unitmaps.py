@@ -110,9 +110,11 @@ class UnitStrip(NativeBoundsItem):
         self._rect = QRectF()
         self._laid_on = QRectF()  # the node body the strip was last laid out on
         self._pixels: np.ndarray | None = None  # the coloured maps the images point into
+        self._own_images: list[QImage] = []  # images over _pixels
         self._tiles: list[QRectF] = []  # where each image is drawn (see relayout)
         self._frames = QPainterPath()
         self._tile_items: list[QGraphicsPixmapItem] = []
+        self._tile_pixmaps: list[QPixmap] = []  # each tile's pixmap, refilled with new maps
         self._frame_item = QGraphicsPathItem(self)
         self._frame_item.setPen(QPen(BORDER, 1.0))
         self._frame_item.setZValue(1)  # over the tiles
@@ -163,12 +165,12 @@ class UnitStrip(NativeBoundsItem):
         room = self.fits()
         shown = units if units <= room else room - 1
         if shown <= 0:
-            images, self._pixels = [], None
+            images, self._pixels, self._own_images = [], None, []
         elif rgb is not None:
-            self._pixels = rgb  # the images draw from it
-            images = rgb_images(rgb[:shown])
+            images = self._images_over(rgb[:shown])
         else:
-            images, self._pixels = map_images(np.asarray(maps)[:shown], lo, hi, centred), None
+            images = map_images(np.asarray(maps)[:shown], lo, hi, centred)
+            self._pixels, self._own_images = None, []
         # a live run sends new maps several times a second: the strip's place and size change
         # only with the number of tiles (each move would re-index it in the scene)
         same = self.hist is None and len(images) == len(self.images) and units == self.units
@@ -177,11 +179,24 @@ class UnitStrip(NativeBoundsItem):
             self.setToolTip(tip)
         if not same or self._body() != self._laid_on:
             self.relayout()
-        for item, image in zip(self._tile_items, self.images):
-            item.setPixmap(QPixmap.fromImage(image))
+        # the tiles' pixmaps are refilled in place: no Qt value is made per tile (each new one
+        # hands the interpreter lock to a training thread waiting for it)
+        for item, pixmap, image in zip(self._tile_items, self._tile_pixmaps, self.images):
+            pixmap.convertFromImage(image)
+            item.setPixmap(pixmap)
+
+    def _images_over(self, rgb: np.ndarray) -> list[QImage]:
+        """Images of ``rgb`` (units, rows, cols, 3) drawn from the strip's own pixels: a live
+        run's next maps of the same size are copied into them, the images stay."""
+        if self._pixels is None or self._pixels.shape != rgb.shape:
+            self._pixels = np.ascontiguousarray(rgb, dtype=np.uint8).copy()
+            self._own_images = rgb_images(self._pixels)
+        else:
+            np.copyto(self._pixels, rgb)
+        return self._own_images
 
     def set_histogram(self, counts: np.ndarray, lo: float, hi: float, tip: str = "") -> None:
-        self.images, self.units, self._pixels = [], 0, None
+        self.images, self.units, self._pixels, self._own_images = [], 0, None, []
         self.hist = (np.asarray(counts, dtype=np.float64), float(lo), float(hi))
         self.setToolTip(tip)
         self.relayout()
@@ -233,6 +248,7 @@ class UnitStrip(NativeBoundsItem):
             item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
             item.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
             tiles.append(item)
+            self._tile_pixmaps.append(QPixmap())
         for k, item in enumerate(tiles):
             item.setVisible(k < len(self._tiles))
         for item, r, image in zip(tiles, self._tiles, self.images):

@@ -26,9 +26,11 @@ spot further away, with a leader.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -128,13 +130,53 @@ def heatmap_rgb(m: np.ndarray, scale: float | None = None) -> np.ndarray:
     return LUT[idx]
 
 
-def thumbnail(a: Any) -> QImage:
-    """A heatmap of ``a`` (an array or its digest) as block means of at most THUMB_W × THUMB_H
-    cells."""
-    rgb = np.ascontiguousarray(heatmap_rgb(digest(a, THUMB_H, THUMB_W).grid))
+@dataclass(frozen=True)
+class LiveDigest(Digest):
+    """A :class:`Digest` with its thumbnail's pixels (:func:`thumbnail_rgb`) made beside it, as
+    a live run's training thread sends them: the canvas only wraps them in an image (NumPy's
+    indexing in the GUI thread would hand the interpreter lock to the training thread)."""
+
+    thumb: np.ndarray | None = None
+
+
+def live_digest(a: Any) -> Digest:
+    """:func:`digest` of ``a``, with its thumbnail when it has more than one element."""
+    d = digest(a, THUMB_H, THUMB_W)
+    if is_scalar(d):
+        return d
+    thumb = thumbnail_rgb(d)
+    thumb.setflags(write=False)
+    return LiveDigest(**{f.name: getattr(d, f.name) for f in dataclasses.fields(Digest)},
+                      thumb=thumb)
+
+
+def thumbnail_rgb(a: Any) -> np.ndarray:
+    """The heatmap of ``a`` (an array or its digest: block means of at most THUMB_W × THUMB_H
+    cells) as THUMB_H × THUMB_W RGB pixels, each cell repeated to fill them (what Qt shows when
+    it scales the cells' image to that size without smoothing)."""
+    if isinstance(a, LiveDigest) and a.thumb is not None:
+        return a.thumb
+    rgb = heatmap_rgb(digest(a, THUMB_H, THUMB_W).grid)
     h, w = rgb.shape[:2]
-    image = QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888)
-    return image.copy()  # own the pixels: rgb is freed after this returns
+    if h == 0 or w == 0:
+        return np.zeros((THUMB_H, THUMB_W, 3), np.uint8)
+    # the cell under each pixel's centre, a centre on a cell boundary taking the cell before
+    # (as Qt picks them when it scales an image)
+    rows = ((2 * np.arange(THUMB_H) + 1) * h - 1) // (2 * THUMB_H)
+    cols = ((2 * np.arange(THUMB_W) + 1) * w - 1) // (2 * THUMB_W)
+    return np.ascontiguousarray(rgb[rows[:, None], cols[None, :]])
+
+
+def thumbnail(a: Any) -> QImage:
+    """:func:`thumbnail_rgb` as an image of its own (THUMB_W × THUMB_H px)."""
+    return rgb_image(thumbnail_rgb(a)).copy()
+
+
+def rgb_image(rgb: np.ndarray) -> QImage:
+    """An image over ``rgb`` (rows, cols, 3) uint8 without copying: keep ``rgb`` alive as long
+    as it is drawn."""
+    h, w = rgb.shape[:2]
+    return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888)
 
 
 # ----------------------------------------------------------------------------- zoom
@@ -198,7 +240,13 @@ class WireLabelItem(NativeBoundsItem):
         self._short_size = (0.0, 0.0)
         self._chip_size = (0.0, 0.0)
         self._leader: QLineF | None = None
+        self._leader_end = QPointF()
+        # the thumbnails' pixels and their images, refilled with new numbers (a live run's
+        # labels change every second: no image is made or dropped then)
+        self._pixels: list[np.ndarray] = []
+        self._images: list[QImage] = []
         self._rect = QRectF()  # in label units (scene units / scale)
+        self._scene_rect: QRectF | None = None  # label_scene_rect(), until it moves
         self._grow = 0.0  # room kept for longer numbers (label units), once it outgrew a spot
         self._bounds = QRectF()
         self._shown = True
@@ -214,7 +262,6 @@ class WireLabelItem(NativeBoundsItem):
         """Show ``value`` and ``grad`` (arrays, or their digests: a live run's wires)."""
         value = None if value is None else digest(value, THUMB_H, THUMB_W)
         grad = None if grad is None else digest(grad, THUMB_H, THUMB_W)
-        self.prepareGeometryChange()
         self.count = count
         self.value_text = "" if value is None else summary(value)
         self.grad_text = "" if grad is None else summary(grad)
@@ -228,7 +275,7 @@ class WireLabelItem(NativeBoundsItem):
             ref = value if value is not None else grad
             self._header = fmt_array_shape(ref.shape if ref is not None else ()) + (f"  {hint}" if hint else "")
             for k, (arr, colour, mark) in enumerate(parts):
-                thumb = None if is_scalar(arr) else thumbnail(arr)
+                thumb = None if is_scalar(arr) else self._thumb(k, arr)
                 text = summary(arr)
                 if not is_scalar(arr) and text.startswith("("):
                     text = text.split(" ", 1)[1] if " " in text else text
@@ -270,7 +317,11 @@ class WireLabelItem(NativeBoundsItem):
         w, h = self._size(self.compact)
         if self.placed and w <= self._rect.width() and h <= self._rect.height():
             self.needs_place = False
-        elif self.placed:
+            self.update()  # same box: only the pixels change
+            return
+        self.prepareGeometryChange()
+        self._scene_rect = None
+        if self.placed:
             self._grow = fm.horizontalAdvance("00")
             self._rect = QRectF(0, 0, w + self._grow, h)
             self.needs_place = True
@@ -280,6 +331,14 @@ class WireLabelItem(NativeBoundsItem):
         self._update_bounds()
         self.update()
 
+    def _thumb(self, k: int, a: Any) -> QImage:
+        """The ``k``-th thumbnail (0 the value's, 1 the gradient's) showing ``a``."""
+        while len(self._pixels) <= k:
+            self._pixels.append(np.zeros((THUMB_H, THUMB_W, 3), np.uint8))
+            self._images.append(rgb_image(self._pixels[-1]))
+        np.copyto(self._pixels[k], thumbnail_rgb(a))
+        return self._images[k]
+
     def set_style(self, scale: float, short: bool) -> None:
         """Draw ``scale`` times the scene size, in the short form or in full (the canvas's zoom
         decides: :func:`label_style`). The label needs placing again."""
@@ -288,6 +347,7 @@ class WireLabelItem(NativeBoundsItem):
         self.prepareGeometryChange()
         self.setScale(scale)
         self.short = short
+        self._scene_rect = None
         self._rect = QRectF(0, 0, *self._size(self.compact))
         self.needs_place = True
         self._update_bounds()
@@ -352,6 +412,7 @@ class WireLabelItem(NativeBoundsItem):
         self.edge_id = edge_id
         self.anchor = QPointF(anchor) if anchor is not None else QPointF()
         self._leader = None
+        self._scene_rect = None
         if rect is not None:
             s = self.scale()
             self.setPos(rect.topLeft())
@@ -361,6 +422,7 @@ class WireLabelItem(NativeBoundsItem):
                 start = QPointF(min(max(local.x(), 0.0), self._rect.width()),
                                 min(max(local.y(), 0.0), self._rect.height()))
                 self._leader = QLineF(start, local)
+                self._leader_end = local
         self._update_bounds()
         self.setVisible(self._shown and self.placed)
         self.update()
@@ -371,10 +433,14 @@ class WireLabelItem(NativeBoundsItem):
         self.setVisible(self._shown and self.placed)
 
     def label_scene_rect(self) -> QRectF:
-        """The label's box in scene coordinates (without the leader line)."""
-        s = self.scale()
-        r = self._rect
-        return QRectF(self.pos().x(), self.pos().y(), r.width() * s, r.height() * s)
+        """The label's box in scene coordinates (without the leader line). Do not change it:
+        it is kept until the label moves (a live run asks for it every second)."""
+        if self._scene_rect is None:
+            s = self.scale()
+            r = self._rect
+            p = self.pos()
+            self._scene_rect = QRectF(p.x(), p.y(), r.width() * s, r.height() * s)
+        return self._scene_rect
 
     @property
     def has_leader(self) -> bool:
@@ -392,6 +458,8 @@ class WireLabelItem(NativeBoundsItem):
     @timed
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
+        # no Qt value (rectangle, point, pen) is made here: each new one hands the interpreter
+        # lock to a training thread waiting for it (the labels repaint with every live update)
         r = self._rect
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         if self._leader is not None:
@@ -399,40 +467,39 @@ class WireLabelItem(NativeBoundsItem):
             painter.drawLine(self._leader)
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(LEADER_BRUSH)
-            painter.drawEllipse(self._leader.p2(), 2.2, 2.2)
+            painter.drawEllipse(self._leader_end, 2.2, 2.2)
         painter.setPen(BORDER_PEN)
         painter.setBrush(BG_BRUSH)
         painter.drawRoundedRect(r, 4, 4)
         painter.setFont(_label_font())
         lh = line_height()
-        align = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
         if self.compact:
             x = r.left() + 3
+            top = r.top() + (r.height() - lh) / 2  # the one line, centred
             for text, colour, thumb in self._chip:
                 if thumb is not None:
-                    painter.drawImage(QRectF(x, r.center().y() - THUMB_H / 2, THUMB_W, THUMB_H),
-                                      thumb)
+                    painter.drawImage(round(x), round(top + (lh - THUMB_H) / 2), thumb)
                     x += THUMB_W + CHIP_GAP
                 else:
-                    painter.setPen(QPen(colour))
-                    painter.drawText(QRectF(x, r.top(), r.right() - x, r.height()), align, text)
+                    painter.setPen(colour)
+                    painter.drawText(round(x), round(top + _baseline()), text)
                     x += _label_metrics().horizontalAdvance(text) + CHIP_GAP
             return
         y = r.top() + PAD_Y
         x0 = r.left() + PAD_X
         header, lines = ("", self._short_lines) if self.short else (self._header, self._lines)
         if header:
-            painter.setPen(QPen(HINT_COLOUR))
-            painter.drawText(QRectF(x0, y, r.width() - 2 * PAD_X, lh), align, header)
+            painter.setPen(HINT_COLOUR)
+            painter.drawText(round(x0), round(y + _baseline()), header)
             y += lh
         for text, colour, thumb in lines:
             x = x0
             if thumb is not None:
-                painter.drawImage(QRectF(x, y + (lh - THUMB_H) / 2, THUMB_W, THUMB_H), thumb)
+                painter.drawImage(round(x), round(y + (lh - THUMB_H) / 2), thumb)
                 x += THUMB_W + 4
             if text:
-                painter.setPen(QPen(colour))
-                painter.drawText(QRectF(x, y, r.right() - x, lh), align, text)
+                painter.setPen(colour)
+                painter.drawText(round(x), round(y + _baseline()), text)
             y += lh
 
 
@@ -459,6 +526,16 @@ def _label_metrics() -> QFontMetricsF:
 
 
 _LINE_H: float | None = None
+_BASELINE: float | None = None
+
+
+def _baseline() -> float:
+    """From the top of a line to the text's baseline, the text centred in the line."""
+    global _BASELINE
+    if _BASELINE is None:
+        fm = _label_metrics()
+        _BASELINE = (line_height() - fm.height()) / 2 + fm.ascent()
+    return _BASELINE
 
 
 def line_height() -> float:

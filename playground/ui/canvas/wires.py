@@ -58,7 +58,7 @@ class EdgeItem(QGraphicsPathItem):
 
     def set_flow(self, width: float | None, colour: QColor | None = None) -> None:
         """The gradient-flow overlay's width and colour (None: the normal pen)."""
-        flow = None if width is None else (float(width), QColor(colour or S.WIRE))
+        flow = None if width is None else (float(width), colour if colour is not None else S.WIRE)
         if flow == self.flow:
             return  # a live run sets the same style again and again: no repaint
         self.flow = flow

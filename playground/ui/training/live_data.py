@@ -29,13 +29,14 @@ from typing import Any
 import numpy as np
 
 from ...engine import Program
-from ...engine.digest import Digest, digest
+from ...engine.digest import Digest
 from ...engine.registry import activations
 from ...graph.health import Health, health_by_index
 from ...training import Trainer
 from ...training.datasets import Split
 from ...training.loop import encode_targets
 from ..canvas.unitmaps import map_rgb
+from ..canvas.wirelabels import live_digest
 
 __all__ = ["HIST_BINS", "MAP_GRID", "MAP_NODES", "WIRES_INTERVAL", "Histogram", "LiveCanvas", "UnitMaps",
            "live_canvas", "map_nodes", "plane_grid", "plane_of", "plane_points"]
@@ -230,8 +231,9 @@ def live_canvas(program: Program, trainer: Trainer, wires: bool = True) -> LiveC
         if wires:
             program.forward(all_values=True)
             program.backward(all_grads=True)
-            values = {i: digest(v) for i, v in enumerate(program.values) if v is not None}
-            grads = {i: digest(g) for i, g in enumerate(program.grads) if g is not None}
+            # with the wire labels' thumbnails, made here rather than in the GUI thread
+            values = {i: live_digest(v) for i, v in enumerate(program.values) if v is not None}
+            grads = {i: live_digest(g) for i, g in enumerate(program.grads) if g is not None}
             health = health_by_index(program)
         elif grid is None:  # the histograms are of the batch's values
             program.forward(all_values=True)

@@ -369,3 +369,50 @@ def test_step_and_epoch_axes_tick_whole_numbers_only(qtbot):
     for lo, hi, px in ((0.0, 4.3, 900), (0.0, 12.0, 900), (0.0, 1500.0, 600)):
         ticks = [v for _spacing, values in axis.tickValues(lo, hi, px) for v in values]
         assert ticks and all(float(v).is_integer() for v in ticks), (lo, hi, ticks)
+
+
+# ---------------------------------------------------------------- kept bounding rectangles
+
+def test_the_axes_and_view_keep_bounds_that_follow_every_change(qtbot, moons):
+    """The history plots' axes and view box keep their bounding rectangles between changes
+    (the scene asks for them dozens of times a repaint): after a resize, a grid change, a style
+    change, new data and a change of the view's size they are what pyqtgraph computes anew."""
+    import pyqtgraph as pg
+
+    plot = history_plot(qtbot, LossPlot, moons, (900, 300))
+    vb = plot.plot.getViewBox()
+    axes = [plot.plot.getAxis(side) for side in ("left", "bottom")]
+
+    def check(what: str) -> None:
+        plot.plot.layout.activate()  # (a layout change is applied later, or now)
+        settled(qtbot, plot)
+        for axis in axes:
+            assert axis.boundingRect() == pg.AxisItem.boundingRect(axis), what
+        assert vb.boundingRect() == pg.ViewBox.boundingRect(vb), what
+
+    check("shown")
+    before = [axis.boundingRect() for axis in axes]
+    plot.resize(700, 380)
+    check("resized")
+    assert [axis.boundingRect() for axis in axes] != before  # (the check can tell)
+    for axis in axes:
+        axis.setGrid(False)
+    check("no grid")
+    for axis in axes:
+        axis.setGrid(90)
+    check("grid")
+    for axis in axes:
+        axis.setStyle(hideOverlappingLabels=False)
+    check("labels may overlap")
+    for axis in axes:
+        axis.setStyle(tickLength=-9)
+    check("tick length")
+    plot.refresh(moons.history())
+    plot.redraw()
+    check("new data")
+    plot.plot.layout.setColumnFixedWidth(0, 140)  # the left axis wider: the view narrower
+    check("the view moved")
+    bottom, view = axes[1].geometry(), vb.geometry()
+    plot.plot.showAxis("top")  # the view shorter, from the top: the bottom axis stays
+    check("the view shrank")
+    assert axes[1].geometry() == bottom and vb.geometry().height() < view.height() - 10

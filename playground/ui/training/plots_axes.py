@@ -21,6 +21,40 @@ class MajorGridAxis(pg.AxisItem):
         super().__init__(orientation, **kwargs)
         self.integer = integer  # counts (steps, epochs): no tick between two whole numbers
 
+    # The scene asks an axis for its bounding rectangle dozens of times a repaint, and
+    # pyqtgraph builds it anew each time from three new Qt rectangles: each new Qt value made in
+    # Python hands the interpreter lock to a training thread waiting for it. Kept until the
+    # axis's geometry (a style change resizes it) or its view's changes.
+    def boundingRect(self) -> Any:
+        bounds = getattr(self, "_bounds_kept", None)
+        if bounds is None:
+            bounds = self._bounds_kept = super().boundingRect()
+        return bounds
+
+    def _forget_bounds(self, *_: Any) -> None:
+        self._bounds_kept = None
+
+    def _resetCachedProperties(self) -> None:  # (on geometryChanged)
+        super()._resetCachedProperties()
+        self._bounds_kept = None
+
+    def prepareGeometryChange(self) -> None:  # (grid, tick font, text size)
+        self._bounds_kept = None
+        super().prepareGeometryChange()
+
+    def _linkToView_internal(self, view: Any) -> None:
+        self._bounds_kept = None
+        super()._linkToView_internal(view)
+        # with a grid the bounds take in the view's rectangle
+        view.geometryChanged.connect(self._forget_bounds)
+
+    def unlinkFromView(self) -> None:
+        old = self.linkedView()
+        if old is not None:
+            old.geometryChanged.disconnect(self._forget_bounds)
+        self._bounds_kept = None
+        super().unlinkFromView()
+
     def tickValues(self, minVal: float, maxVal: float, size: float) -> Any:
         levels = super().tickValues(minVal, maxVal, size)
         if not self.integer or self.logMode:
@@ -86,6 +120,17 @@ class StickyViewBox(pg.ViewBox):
         super().__init__(*args, **kwargs)
         self._sticky: list[list[float] | None] = [None, None]
         self.live = True  # keep headroom for new steps
+
+    def boundingRect(self) -> Any:
+        """Kept until the geometry changes (see MajorGridAxis.boundingRect)."""
+        bounds = getattr(self, "_bounds_kept", None)
+        if bounds is None:
+            bounds = self._bounds_kept = super().boundingRect()
+        return bounds
+
+    def _resetCachedProperties(self) -> None:  # (on geometryChanged)
+        super()._resetCachedProperties()
+        self._bounds_kept = None
 
     def reset_sticky(self, live: bool | None = None) -> None:
         """Forget the kept range; ``live`` False fits the data tightly (a finished run), True

@@ -34,9 +34,14 @@ def test_the_empty_canvas_says_how_to_add_the_first_node(window):
            for x in range(centre.x() - 150, centre.x() + 150)]
     assert max(row) > 120
     window.add_op("tanh", QPointF(0, 0))
-    assert not view.showing_hint
+    assert not view.showing_hint and not view._hint  # (the view heard it: it repainted)
     window.document.undo.undo()
-    assert view.showing_hint
+    assert view.showing_hint and view._hint
+    # heard from the model: nothing listens to every change of the scene (a slot there would
+    # run at each repaint of a live run, and makes Qt route all updates through the signal)
+    from PySide6.QtCore import SIGNAL
+
+    assert view.scene().receivers(SIGNAL("changed(QList<QRectF>)")) == 0
 
 
 def test_the_help_menu(window, qtbot):

@@ -91,10 +91,19 @@ class GraphView(QGraphicsView):
         self.zoom_changed.emit(self.zoom())
 
     def setScene(self, scene: Any) -> None:
+        old = self.scene()
+        if isinstance(old, GraphScene):
+            for event in (old.model.node_added, old.model.node_removed):
+                event.disconnect(self._check_hint)
         super().setScene(scene)
         if isinstance(scene, GraphScene):
             scene.overlays.set_view_zoom(self.zoom(), layout_now=True)
-            scene.changed.connect(self._check_hint)
+            # the hint hears of nodes coming and going from the model (after the scene, which
+            # listened first). Not from the scene's ``changed``: a slot on it would be called
+            # at every change of anything drawn (a live run's several a second) and it makes
+            # Qt send every change through that signal rather than straight to the views
+            for event in (scene.model.node_added, scene.model.node_removed):
+                event.connect(self._check_hint)
             scene.overlays.changed.connect(self._on_values_changed)
         self._hint = self.showing_hint
 

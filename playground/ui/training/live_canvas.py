@@ -135,7 +135,10 @@ class LiveCanvas(QObject):
             return
         if self._timer.isActive():
             return
-        wait = max(0.0, self._gap - (time.perf_counter() - self._last))
+        wait = self._gap - (time.perf_counter() - self._last)
+        if wait <= 0:  # (the training thread paces its snapshots by the gap: the usual case)
+            self._apply_pending()  # now, not from a timer: one wake-up of this thread fewer
+            return
         self._timer.start(round(1000 * wait))
 
     def _on_paused(self, _step: int) -> None:

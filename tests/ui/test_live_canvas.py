@@ -192,7 +192,7 @@ def test_every_live_update_draws_its_own_maps_and_thumbnails(qtbot, window):
     import dataclasses
 
     from playground.ui.canvas.unitmaps import map_rgb
-    from playground.ui.canvas.wirelabels import thumbnail_rgb
+    from playground.ui.canvas.heatmaps import thumbnail_rgb
 
     start_paused(qtbot, window, "moons_mlp")
     try:

@@ -19,7 +19,8 @@ from playground.graph import GraphModel, compile_graph
 from playground.resources import example_names
 from playground.ui.canvas.items import NodeItem
 from playground.ui.canvas.wires import EdgeItem
-from playground.ui.canvas.wirelabels import WireLabelItem, fmt_number, summary, thumbnail
+from playground.ui.canvas.heatmaps import thumbnail
+from playground.ui.canvas.wirelabels import WireLabelItem, fmt_number, summary
 from playground.ui.commands import SetParamCommand
 from playground.ui.explain.checks import GRADCHECK_BAD, GRADCHECK_KIND, GRADCHECK_OK
 
@@ -94,7 +95,7 @@ def test_a_thumbnail_is_its_heatmap_cells_scaled_as_qt_scales_them(shape):
     from PySide6.QtGui import QImage
 
     from playground.engine.digest import digest
-    from playground.ui.canvas.wirelabels import THUMB_H, THUMB_W, heatmap_rgb, thumbnail_rgb
+    from playground.ui.canvas.heatmaps import THUMB_H, THUMB_W, heatmap_rgb, thumbnail_rgb
 
     a = np.random.default_rng(0).standard_normal(shape)
     cells = np.ascontiguousarray(heatmap_rgb(digest(a, THUMB_H, THUMB_W).grid))

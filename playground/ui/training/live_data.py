@@ -35,8 +35,8 @@ from ...graph.health import Health, health_by_index
 from ...training import Trainer
 from ...training.datasets import Split
 from ...training.loop import encode_targets
+from ..canvas.heatmaps import live_digest
 from ..canvas.unitmaps import map_rgb
-from ..canvas.wirelabels import live_digest
 
 __all__ = ["HIST_BINS", "MAP_GRID", "MAP_NODES", "WIRES_INTERVAL", "Histogram", "LiveCanvas", "UnitMaps",
            "live_canvas", "map_nodes", "plane_grid", "plane_of", "plane_points"]

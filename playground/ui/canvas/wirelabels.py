@@ -1,4 +1,4 @@
-"""Values and gradients on the wires: their text and the label item (the heatmap thumbnails: heatmaps.py).
+"""Values and gradients on the wires: their text and the label item (thumbnails: heatmaps.py).
 
 Each source node with data gets one :class:`WireLabelItem`: its forward value (green) and the
 gradient of the output with respect to it (red, marked ∇), the total over all the wires it feeds.

@@ -30,6 +30,9 @@ sharing the interpreter), or with ``--example digits`` the ``digits_mlp`` exampl
    emits and periodic snapshots inside). Headless and window runs are interleaved in rounds (the
    order rotates per round); the ratio is taken per round and the median reported. Target >= 0.95
    (the Loss tab with the canvas alive: TARGET_ALIVE, 0.90 on moons).
+   ``worker_switches_per_s_<kind>``: the training thread's voluntary context switches a second
+   (from /proc, Linux), nearly all of them waits for the interpreter lock the GUI thread took: a
+   steadier gauge of the GUI's interference than the ratio for A/B comparisons.
    A window run longer than 20 s is stopped (its steps/s is then that of a shorter run). Also a
    noise-robust estimate: headless CPU per step ÷ the process's CPU per step in the window run.
 2. Responsiveness. A 10 ms ``Qt.PreciseTimer`` in the GUI thread records its lateness (actual
@@ -218,6 +221,49 @@ def scene_items(plots: Any) -> dict[str, int]:
 
 # ----------------------------------------------------------------------------- the bench
 
+class ThreadSwitches:
+    """The training thread's voluntary context switches a second, read from
+    /proc/self/task/TID/status at its first and its last metrics batch (Linux; NaN elsewhere).
+    Each is the thread blocking, nearly always on the interpreter lock the GUI thread took: a
+    steadier measure of the GUI's interference than the throughput ratio on a noisy machine."""
+
+    def __init__(self) -> None:
+        self.tid: str | None = None
+        self.first: tuple[float, int] | None = None
+        self.last: tuple[float, int] | None = None
+
+    def _find(self) -> str | None:
+        try:
+            for tid in os.listdir("/proc/self/task"):
+                with open(f"/proc/self/task/{tid}/comm", encoding="ascii") as f:
+                    if f.read().strip() == "training":
+                        return tid
+        except OSError:
+            return None
+        return None
+
+    def sample(self, _batch: Any = None) -> None:
+        if self.tid is None:
+            self.tid = self._find()
+        if self.tid is None:
+            return
+        try:
+            with open(f"/proc/self/task/{self.tid}/status", encoding="ascii") as f:
+                n = next(int(line.split(":")[1]) for line in f
+                         if line.startswith("voluntary_ctxt_switches"))
+        except (OSError, StopIteration):
+            return
+        reading = (time.perf_counter(), n)
+        if self.first is None:
+            self.first = reading
+        self.last = reading
+
+    def per_second(self) -> float:
+        if self.first is None or self.last is None or self.last[0] <= self.first[0]:
+            return math.nan
+        return (self.last[1] - self.first[1]) / (self.last[0] - self.first[0])
+
+
 class Bench:
     def __init__(self, platform: str, quick: bool, rounds: int, wide: bool = False) -> None:
         self.wide = wide
@@ -343,6 +389,8 @@ class Bench:
             loop.quit()
 
         controller.finished.connect(finished)
+        switches = ThreadSwitches()
+        controller.metrics.connect(switches.sample)
         if on_metrics is not None:
             controller.metrics.connect(on_metrics)  # after the runner's slot: history is fed
         lateness: list[float] = []
@@ -372,6 +420,7 @@ class Bench:
         gui_cpu = time.thread_time() - cpu0
         proc_cpu = time.process_time() - proc0
         controller.finished.disconnect(finished)
+        controller.metrics.disconnect(switches.sample)
         if on_metrics is not None:
             controller.metrics.disconnect(on_metrics)
         self.live.applied.disconnect(count)
@@ -399,7 +448,8 @@ class Bench:
                 "redraws": plots.plots[tab].redraws - redraws0, "gui_yields": info.gui_yields,
                 "worker_cpu": info.cpu_seconds, "worker_wall": info.seconds,
                 "canvas_updates": applied[0], "canvas_on": canvas, "paced_sps": paced,
-                "canvas_shown": len(self.live.shown_at) - updates0}
+                "canvas_shown": len(self.live.shown_at) - updates0,
+                "worker_switches_per_s": switches.per_second()}
 
     def idle_lateness(self, seconds: float = 2.0) -> list[float]:
         lateness: list[float] = []
@@ -426,6 +476,8 @@ class Bench:
         controller.set_views(frozenset())  # no view is on screen: periodic snapshots are empty
         last: list[Any] = [None]
         controller.metrics.connect(lambda batch: last.__setitem__(0, batch[-1]))
+        switches = ThreadSwitches()
+        controller.metrics.connect(switches.sample)
         loop = QEventLoop()
         controller.finished.connect(lambda _reason: loop.quit())
         gc.collect()
@@ -443,7 +495,8 @@ class Bench:
                 "worker_cpu": info.cpu_seconds, "worker_wall": info.seconds,
                 "gui_cpu": time.thread_time() - cpu0, "proc_cpu": proc_cpu,
                 "snapshot_s": info.snapshot_seconds,
-                "redraws": 0, "stopped_early": False, "plots_visible": False, "tab": ""}
+                "redraws": 0, "stopped_early": False, "plots_visible": False, "tab": "",
+                "worker_switches_per_s": switches.per_second()}
 
     def run_kind(self, kind: str, probe: bool = False) -> dict[str, Any]:
         """'headless', 'bare' (the worker alone), 'hidden' (window, Plots dock hidden) or a tab
@@ -688,6 +741,9 @@ def main(argv: list[str] | None = None) -> int:
                 [(r["worker_cpu"] / r["steps"]) / (h["cpu"] / h["steps"]) for h, r in zip(hl, w, strict=True)]), 4)
             figures[f"gui_yield_share_{key}"] = round(median(
                 [r.get("gui_yields", 0) / r["steps"] for r in w]), 4)
+            # the training thread blocking (nearly always on the lock the GUI thread took)
+            figures[f"worker_switches_per_s_{key}"] = round(median(
+                [r.get("worker_switches_per_s", math.nan) for r in w]), 1)
             if k not in ("bare", "hidden", "silent"):  # the canvas is alive in these
                 figures[f"canvas_updates_per_s_{key}"] = round(median(
                     [r["canvas_updates"] / r["wall"] for r in w]), 2)
@@ -786,6 +842,8 @@ def print_table(f: dict[str, Any]) -> None:
             row("  training thread CPU / wall; its CPU per step ÷ headless",
                 f"{f[f'worker_cpu_share_{key}']:.3f}; {f[f'worker_cpu_per_step_vs_headless_{key}']:.3f}")
             row("  steps after which the worker yielded to a lagging GUI", f"{f[f'gui_yield_share_{key}']:.3f}")
+            row("  training thread's voluntary context switches a second",
+                f"{f[f'worker_switches_per_s_{key}']:.0f}")
             if f"stopped_early_{key}" in f:
                 row("  stopped early (20 s cap) at steps", str(f[f"stopped_early_{key}"]))
     if "canvas_updates_per_s" in f:

@@ -17,21 +17,23 @@ from PySide6.QtGui import QImage
 from ...engine.digest import Digest, digest
 
 __all__ = ["LUT", "THUMB_H", "THUMB_W", "LiveDigest", "heatmap_rgb", "live_digest", "rgb_image",
-           "thumbnail", "thumbnail_rgb"]
+           "thumbnail", "thumbnail_rgb", "two_sided_lut"]
 
 THUMB_W, THUMB_H = 24, 12
 
 
-def _diverging_lut() -> np.ndarray:
-    """256 RGB entries: blue (negative) – dark grey (zero) – orange (positive)."""
-    neg, mid, pos = (np.array(c, dtype=np.float64) for c in ((86, 150, 255), (52, 55, 62),
-                                                            (255, 140, 60)))
+def two_sided_lut(low: tuple[int, int, int], mid: tuple[int, int, int],
+                  high: tuple[int, int, int]) -> np.ndarray:
+    """256 RGB entries (uint8) from ``low`` through ``mid`` (entries 127–128) to ``high``,
+    linear on each side."""
+    lo, md, hi = (np.array(c, dtype=np.float64) for c in (low, mid, high))
     t = np.linspace(-1.0, 1.0, 256)[:, None]
-    lut = np.where(t < 0, mid + (neg - mid) * (-t), mid + (pos - mid) * t)
+    lut = np.where(t < 0, md + (lo - md) * (-t), md + (hi - md) * t)
     return np.clip(np.round(lut), 0, 255).astype(np.uint8)
 
 
-LUT = _diverging_lut()
+# blue (negative) – dark grey (zero) – orange (positive)
+LUT = two_sided_lut((86, 150, 255), (52, 55, 62), (255, 140, 60))
 
 
 def heatmap_rgb(m: np.ndarray, scale: float | None = None) -> np.ndarray:

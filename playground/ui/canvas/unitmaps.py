@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from . import style as S
+from .heatmaps import rgb_image, two_sided_lut
 from .nativebounds import NativeBoundsItem
 from .paintclock import timed
 
@@ -42,16 +43,8 @@ BORDER = QColor(255, 255, 255, 70)
 MORE_BG = QColor(16, 18, 22, 220)
 
 
-def _lut() -> np.ndarray:
-    """256 RGB entries: orange (low) – white (middle) – blue (high), TensorFlow Playground's."""
-    low, mid, high = (np.array(c, dtype=np.float64) for c in ((245, 147, 34), (246, 246, 246),
-                                                               (8, 119, 189)))
-    t = np.linspace(-1.0, 1.0, 256)[:, None]
-    lut = np.where(t < 0, mid + (low - mid) * (-t), mid + (high - mid) * t)
-    return np.clip(np.round(lut), 0, 255).astype(np.uint8)
-
-
-MAP_LUT = _lut()
+# orange (low) – white (middle) – blue (high), TensorFlow Playground's
+MAP_LUT = two_sided_lut((245, 147, 34), (246, 246, 246), (8, 119, 189))
 
 
 def map_rgb(m: np.ndarray, lo: float, hi: float, centred: bool) -> np.ndarray:
@@ -86,9 +79,7 @@ def map_images(maps: np.ndarray, lo: float, hi: float, centred: bool) -> list[QI
 def rgb_images(rgb: np.ndarray) -> list[QImage]:
     """Images over the rows of ``rgb`` (units, rows, cols, 3) uint8, row 0 at the top, without
     copying: keep ``rgb`` alive as long as they are drawn."""
-    h, w = rgb.shape[1:3]
-    return [QImage(rgb[k].data, w, h, 3 * w, QImage.Format.Format_RGB888)
-            for k in range(rgb.shape[0])]
+    return [rgb_image(rgb[k]) for k in range(rgb.shape[0])]
 
 
 class UnitStrip(NativeBoundsItem):
@@ -189,7 +180,7 @@ class UnitStrip(NativeBoundsItem):
         """Images of ``rgb`` (units, rows, cols, 3) drawn from the strip's own pixels: a live
         run's next maps of the same size are copied into them, the images stay."""
         if self._pixels is None or self._pixels.shape != rgb.shape:
-            self._pixels = np.ascontiguousarray(rgb, dtype=np.uint8).copy()
+            self._pixels = np.array(rgb, dtype=np.uint8, order="C")  # (its own copy)
             self._own_images = rgb_images(self._pixels)
         else:
             np.copyto(self._pixels, rgb)

@@ -28,6 +28,7 @@ from .plots_params import GradNormPlot, UpdateRatioPlot
 from .plots_samples import SampleGridPlot, WeightHistogramPlot
 from .plots_views import BoundaryPlot, ConfusionPlot
 from .runs import RunRecord
+from .stepgate import STEP_GATE
 from .worker import every_step
 
 REDRAW_INTERVAL_MS = 40  # 25 Hz at most
@@ -249,11 +250,12 @@ class TrainingPlots(QWidget):
         plot = self.current_plot()
         source = self.history if getattr(plot, "source", "") == "history" else self.snapshot
         t0 = time.thread_time()
-        drew = bool(plot.refresh(source))  # type: ignore[attr-defined]
-        if drew:
-            # fit the view boxes to the new data now, as the paint would: the axes they move
-            # are then drawn by that one paint (fitted during it, they asked for a second)
-            plot.graphics.scene().prepareForPaint()
+        with STEP_GATE.held():  # the training thread waits at a step boundary meanwhile
+            drew = bool(plot.refresh(source))  # type: ignore[attr-defined]
+            if drew:
+                # fit the view boxes to the new data now, as the paint would: the axes they move
+                # are then drawn by that one paint (fitted during it, they asked for a second)
+                plot.graphics.scene().prepareForPaint()
         plot.redraw_seconds += time.thread_time() - t0
         return drew
 

@@ -52,6 +52,7 @@ from ..plotstyle import (  # noqa: F401
     style_plot,
     tint,
 )
+from .stepgate import STEP_GATE
 
 EXPORT_FILTERS = "PNG image (*.png);;SVG vector image (*.svg);;CSV data (*.csv)"
 HINT_STYLE = "color: #6e6e6e; font-size: 12pt; background: transparent;"
@@ -72,13 +73,15 @@ def per_step_curve(curve: pg.PlotDataItem) -> pg.PlotDataItem:
 
 class _TimedPaint:
     """Adds ``paint_seconds``: the GUI thread's CPU time spent painting this view, which the
-    live plots' redraw pacing reads (every paint holds the GIL the training thread needs)."""
+    live plots' redraw pacing reads (every paint holds the GIL the training thread needs). The
+    training thread waits at a step boundary while the view paints (:mod:`.stepgate`)."""
 
     paint_seconds = 0.0
 
     def paintEvent(self, event: Any) -> None:
         t0 = time.thread_time()
-        super().paintEvent(event)  # type: ignore[misc]
+        with STEP_GATE.held():
+            super().paintEvent(event)  # type: ignore[misc]
         self.paint_seconds += time.thread_time() - t0
 
 

@@ -52,6 +52,7 @@ from .snapshots import (
     snapshot_from,
     view_fields,
 )
+from .stepgate import STEP_GATE
 
 __all__ = [
     "GRID_SIZE", "SAMPLE_COUNT", "SMALL_MODEL_PARAMS", "VIEWS", "RunInfo", "SnapshotFn",
@@ -250,6 +251,7 @@ class TrainingWorker(QObject):
         now = clock()
         next_emit, next_snap = now + emit_every, now + self.snapshot_interval
         pace: tuple[float, float] | None = None  # (rate, time the next step is due)
+        gate_pass = STEP_GATE.pass_through
         try:
             while True:
                 if stop.is_set():
@@ -276,6 +278,7 @@ class TrainingWorker(QObject):
                     pace = None
                 if self._lr_request is not self._lr_seen:
                     self._apply_lr()
+                gate_pass()  # a live plot's burst in the GUI thread: wait for its end here
                 m = next(steps, None)
                 if m is None:
                     break

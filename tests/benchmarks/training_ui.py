@@ -252,6 +252,7 @@ class ThreadSwitches:
 
     def __init__(self) -> None:
         self.tid: str | None = None
+        self.fd: int | None = None  # the thread's status file, kept open: one read a sample
         self.first: tuple[float, int] | None = None
         self.last: tuple[float, int] | None = None
 
@@ -266,20 +267,34 @@ class ThreadSwitches:
         return None
 
     def sample(self, _batch: Any = None) -> None:
-        if self.tid is None:
+        """At each metrics batch, in the GUI thread: one pread of the kept file (opening it
+        each time cost the GUI thread more than the numbers it measures)."""
+        if self.fd is None:
             self.tid = self._find()
-        if self.tid is None:
-            return
+            if self.tid is None:
+                return
+            try:
+                self.fd = os.open(f"/proc/self/task/{self.tid}/status", os.O_RDONLY)
+            except OSError:
+                return
         try:
-            with open(f"/proc/self/task/{self.tid}/status", encoding="ascii") as f:
-                n = next(int(line.split(":")[1]) for line in f
-                         if line.startswith("voluntary_ctxt_switches"))
-        except (OSError, StopIteration):
+            text = os.pread(self.fd, 4096, 0).decode("ascii")
+        except OSError:  # the thread has ended
             return
+        key = "voluntary_ctxt_switches:"
+        at = text.find(key)
+        if at < 0:
+            return
+        n = int(text[at + len(key):].split(None, 1)[0])
         reading = (time.perf_counter(), n)
         if self.first is None:
             self.first = reading
         self.last = reading
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
 
     def per_second(self) -> float:
         if self.first is None or self.last is None or self.last[0] <= self.first[0]:
@@ -444,6 +459,7 @@ class Bench:
         proc_cpu = time.process_time() - proc0
         controller.finished.disconnect(finished)
         controller.metrics.disconnect(switches.sample)
+        switches.close()
         if on_metrics is not None:
             controller.metrics.disconnect(on_metrics)
         self.live.applied.disconnect(count)
@@ -514,6 +530,7 @@ class Bench:
         m = last[0]
         info = controller.info
         controller.deleteLater()
+        switches.close()
         return {"steps": m.step, "elapsed": m.elapsed, "sps": m.step / m.elapsed, "wall": wall,
                 "worker_cpu": info.cpu_seconds, "worker_wall": info.seconds,
                 "gui_cpu": time.thread_time() - cpu0, "proc_cpu": proc_cpu,

@@ -3,6 +3,8 @@ forward and backward passes of a freshly compiled program on the same weights an
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -113,6 +115,31 @@ def test_unit_maps_are_each_units_output_over_the_input_plane():
         assert m.rgb is not None and m.rgb.dtype == np.uint8
         np.testing.assert_array_equal(m.rgb, map_rgb(m.maps, m.lo, m.hi, m.centred)[:, ::-1])
         np.testing.assert_array_equal(m.rgb[0, -1], map_rgb(m.maps[0, 0], m.lo, m.hi, m.centred))
+
+
+def test_unit_map_colours_follow_the_colour_table_value_by_value():
+    """map_rgb against a plain per-value loop: centred maps put 0 at the middle entry and
+    ±max(|lo|, |hi|) at the ends; the others run from lo (entry 0) to hi (entry 255); NaN is
+    drawn as 0 and infinities as the ends."""
+    from playground.ui.canvas.unitmaps import MAP_LUT, map_rgb
+
+    rng = np.random.default_rng(3)
+    m = (rng.standard_normal((3, 5, 7)) * 1.4).astype(np.float32)
+    m[0, 0, :3] = [np.nan, np.inf, -np.inf]
+    for lo, hi, centred in ((-1.0, 1.0, True), (-2.5, 0.5, True), (0.0, 2.0, False),
+                            (0.2, 0.9, False)):
+        got = map_rgb(m, lo, hi, centred)
+        assert got.shape == (*m.shape, 3) and got.dtype == np.uint8
+        for k, v in np.ndenumerate(m):
+            v = float(v)
+            v = 0.0 if math.isnan(v) else hi if v == math.inf else lo if v == -math.inf else v
+            if centred:
+                scale = max(abs(lo), abs(hi))
+                t = v * (127.5 / scale) + 127.5
+            else:
+                t = (v - lo) * (255.0 / (hi - lo))
+            want = MAP_LUT[min(255, max(0, round(t)))]
+            assert tuple(got[k]) == tuple(want), (k, v, lo, hi, centred)
 
 
 def test_with_feature_inputs_the_maps_span_the_raw_plane():

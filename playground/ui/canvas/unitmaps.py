@@ -59,8 +59,12 @@ def map_rgb(m: np.ndarray, lo: float, hi: float, centred: bool) -> np.ndarray:
     else:
         span = (hi - lo) or 1.0
         t = (m - np.float32(lo)) * np.float32(255.0 / span)
-    # the LUT's entry: 0 for the low end (orange), 255 for the high end (blue)
-    return MAP_LUT[np.clip(np.rint(t), 0, 255).astype(np.uint8)]
+    # the LUT's entry: 0 for the low end (orange), 255 for the high end (blue). Looked up with
+    # take over a pointer-sized index: indexing with a uint8 array made NumPy convert the index
+    # first, 3x slower (~90 µs a node of 16 units at 32 x 32, 5.5 times a second, in the
+    # training thread)
+    idx = np.clip(np.rint(t), 0, 255).astype(np.intp)
+    return np.take(MAP_LUT, idx, axis=0)
 
 
 def map_image(m: np.ndarray, lo: float, hi: float, centred: bool) -> QImage:

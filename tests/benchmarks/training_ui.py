@@ -246,7 +246,8 @@ def scene_items(plots: Any) -> dict[str, int]:
 
 class ThreadSwitches:
     """The training thread's voluntary context switches a second, read from
-    /proc/self/task/TID/status at its first and its last metrics batch (Linux; NaN elsewhere).
+    /proc/self/task/TID/status at every metrics batch, the first and the last reading counted
+    (Linux; NaN elsewhere).
     Each is the thread blocking, nearly always on the interpreter lock the GUI thread took: a
     steadier measure of the GUI's interference than the throughput ratio on a noisy machine."""
 

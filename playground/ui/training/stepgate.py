@@ -8,9 +8,10 @@ at each of those instants, and the GUI thread must then take it back: hundreds o
 repaint, each costing both threads a wake-up, and stretching the repaint. Held at a step
 boundary instead, the training thread waits once and goes on once the burst is over.
 
-Measured in one process, alternating runs (moons, Loss tab, canvas alive, 12 and 14 rounds):
-the training thread's context switches 456 → 316 and 459 → 335 a second, throughput ratio
-0.915 → 0.925 and 0.911 → 0.920. Holding it through the canvas's updates too (Python slots
+Measured in one process, alternating runs (moons, Loss tab, canvas alive, three A/Bs of 12 to
+14 rounds): the training thread's context switches 456 → 316, 459 → 335 and 449 → 303 a second,
+throughput ratio 0.915 → 0.925, 0.911 → 0.920 and 0.916 → 0.918 (a small gain, inside the
+rounds' spread). Holding it through the canvas's updates too (Python slots
 between which Qt renders without the lock) gained nothing (0.912): the gate is for plot bursts.
 
 Rules: only the GUI thread holds the gate (:meth:`StepGate.held`, re-entrant: a paint inside a
@@ -31,6 +32,8 @@ WORKER_TIMEOUT = 0.5  # seconds the training thread waits at most at a held gate
 
 
 class StepGate:
+    """One lock: held by the GUI thread for a burst, passed through by the training thread."""
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._depth = 0  # nesting of held() in the GUI thread (touched by that thread only)

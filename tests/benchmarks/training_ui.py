@@ -28,7 +28,9 @@ sharing the interpreter), or with ``--example digits`` the ``digits_mlp`` exampl
    and ``canvas_updates_per_s`` (how often the unit maps were redrawn; target >= 5). Steps per second = last record's step / its ``elapsed`` (the
    trainer's clock: thread start-up and the final full snapshot are outside it, the worker's
    emits and periodic snapshots inside). Headless and window runs are interleaved in rounds (the
-   order rotates per round); the ratio is taken per round and the median of ROUNDS (9) rounds
+   order rotates per round): a headless run before and after every window run, whose ratio is
+   taken against the geometric mean of those two (``--reference round``: one headless run per
+   round, as before; the reference was then up to six runs away); the median of ROUNDS (9) rounds
    reported, with a distribution-free 95% interval for it (``throughput_ratio_<kind>_interval``:
    low, high, confidence; single rounds spread ±4% on a shared 2-core machine, so a 5-round
    median moves by a few percent between runs). Target >= 0.95
@@ -303,6 +305,13 @@ class ThreadSwitches:
         return (self.last[1] - self.first[1]) / (self.last[0] - self.first[0])
 
 
+def reference(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """The headless reference of a window run between two headless runs: the geometric mean of
+    their steps a second, the mean of their CPU seconds a step (as ``cpu`` over one step)."""
+    return {"sps": math.sqrt(before["sps"] * after["sps"]), "steps": 1,
+            "cpu": (before["cpu"] / before["steps"] + after["cpu"] / after["steps"]) / 2}
+
+
 class Bench:
     def __init__(self, platform: str, quick: bool, rounds: int, wide: bool = False) -> None:
         self.wide = wide
@@ -441,6 +450,7 @@ class Bench:
         t0 = time.perf_counter()
         if not p.start(reinit=True):
             raise RuntimeError(f"the panel did not start: {p.status.text()}")
+        start_s = time.perf_counter() - t0  # Train pressed → the thread launched
         cpu0, proc0 = time.thread_time(), time.process_time()  # after building the data
         i = plots.TAB_NAMES.index(tab)
         if not plots.tabs.isTabEnabled(i):
@@ -489,7 +499,7 @@ class Bench:
                 "worker_cpu": info.cpu_seconds, "worker_wall": info.seconds,
                 "canvas_updates": applied[0], "canvas_on": canvas, "paced_sps": paced,
                 "canvas_shown": len(self.live.shown_at) - updates0,
-                "worker_switches_per_s": switches.per_second()}
+                "worker_switches_per_s": switches.per_second(), "start_s": start_s}
 
     def idle_lateness(self, seconds: float = 2.0) -> list[float]:
         lateness: list[float] = []
@@ -552,25 +562,49 @@ class Bench:
             return self.window_run("Loss", probe=probe, canvas=False)
         return self.window_run(kind, probe=probe)
 
-    def throughput(self, kinds: list[str], log: Callable[[str], None]) -> dict[str, Any]:
+    def throughput(self, kinds: list[str], log: Callable[[str], None],
+                   bracket: bool = True) -> dict[str, Any]:
+        """Rounds of one run of each kind. ``bracket``: a headless run before and after every
+        window run, each window run compared with the geometric mean of the two around it (the
+        machine's speed drifts over seconds: a reference taken up to six runs away spreads the
+        ratios and, where the runs between leave the process slower, lowers them); else one
+        headless run per round, as before. ``refs[k]``: the reference of each run of kind k."""
         runs: dict[str, list[dict[str, Any]]] = {k: [] for k in kinds}
+        refs: dict[str, list[dict[str, Any]]] = {k: [] for k in kinds if k != "headless"}
         ratios: dict[str, list[float]] = {k: [] for k in kinds if k != "headless"}
         self.headless()  # warm-up (imports, caches), not counted
         self.window_run("Loss")
+        window = [k for k in kinds if k != "headless"]
+        last: dict[str, Any] | None = None
         for r in range(self.rounds):
-            shift = (r * 3) % len(kinds)
-            order = kinds[shift:] + kinds[:shift]
-            got: dict[str, dict[str, Any]] = {}
-            for k in order:
-                got[k] = self.run_kind(k)
-                runs[k].append(got[k])
+            if bracket:
+                shift = (r * 3) % max(1, len(window))
+                order = window[shift:] + window[:shift]
+                if last is None:
+                    last = self.headless()
+                    runs["headless"].append(last)
+                for k in order:
+                    got = self.run_kind(k)
+                    after = self.headless()
+                    runs[k].append(got)
+                    runs["headless"].append(after)
+                    refs[k].append(reference(last, after))
+                    last = after
+            else:
+                shift = (r * 3) % len(kinds)
+                got_all = {k: self.run_kind(k) for k in kinds[shift:] + kinds[:shift]}
+                for k in kinds:
+                    runs[k].append(got_all[k])
+                for k in window:
+                    refs[k].append(got_all["headless"])
             for k, values in ratios.items():
-                values.append(got[k]["sps"] / got["headless"]["sps"])
-            log(f"  round {r + 1}/{self.rounds}: headless {got['headless']['sps']:,.0f} steps/s; "
-                + ", ".join(f"{k} {got[k]['sps']:,.0f} ({ratios[k][-1]:.3f}"
-                            f"{', stopped at ' + format(got[k]['steps'], ',') if got[k].get('stopped_early') else ''})"
+                values.append(runs[k][-1]["sps"] / refs[k][-1]["sps"])
+            log(f"  round {r + 1}/{self.rounds}: "
+                + ", ".join(f"{k} {runs[k][-1]['sps']:,.0f} / {refs[k][-1]['sps']:,.0f} "
+                            f"({ratios[k][-1]:.3f}"
+                            f"{', stopped at ' + format(runs[k][-1]['steps'], ',') if runs[k][-1].get('stopped_early') else ''})"
                             for k in ratios))
-        return {"runs": runs, "ratios": ratios}
+        return {"runs": runs, "ratios": ratios, "refs": refs}
 
     def responsiveness(self, kinds: list[str], log: Callable[[str], None]) -> dict[str, Any]:
         idle = self.idle_lateness(2.0)
@@ -720,6 +754,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="sys.setswitchinterval, as playground.ui.app.main sets it (default 0.001)")
     ap.add_argument("--redraw-budget", type=float, default=None,
                     help="override playground.ui.training.plots.REDRAW_BUDGET (to tune it)")
+    ap.add_argument("--reference", default="bracket", choices=("bracket", "round"),
+                    help="bracket (default): a headless run before and after every window run, "
+                         "the ratio against their geometric mean; round: one headless run per "
+                         "round (the reference up to six runs away)")
     ap.add_argument("--kinds", default="", help="throughput kinds to run (default all): "
                                                 "bare,hidden,Loss,Gradients,Boundary")
     ap.add_argument("--skip", default="",
@@ -758,7 +796,8 @@ def main(argv: list[str] | None = None) -> int:
         kinds = ["headless", *(k for k in args.kinds.split(",") if k and k != "headless")]
     if "throughput" not in skip:
         log("1. throughput (interleaved rounds)")
-        tp = bench.throughput(kinds, log)
+        tp = bench.throughput(kinds, log, bracket=args.reference == "bracket")
+        figures["reference"] = args.reference
         hl = tp["runs"]["headless"]
         figures["headless_sps"] = round(median([r["sps"] for r in hl]), 0)
         for k in kinds[1:]:
@@ -773,7 +812,7 @@ def main(argv: list[str] | None = None) -> int:
             # noise-robust estimate: headless CPU per step ÷ the whole process's CPU per step
             # (as if every GUI-thread CPU second held the GIL and stalled the worker)
             figures[f"cpu_ratio_{key}"] = round(median(
-                [(h["cpu"] / h["steps"]) / (r["proc_cpu"] / r["steps"]) for h, r in zip(hl, w, strict=True)]), 4)
+                [(h["cpu"] / h["steps"]) / (r["proc_cpu"] / r["steps"]) for h, r in zip(tp["refs"][k], w, strict=True)]), 4)
             figures[f"snapshot_share_{key}"] = round(median([r["snapshot_s"] / r["elapsed"] for r in w]), 4)
             figures[f"redraws_per_s_{key}"] = round(median([r["redraws"] / r["wall"] for r in w]), 1)
             # the training thread's CPU time / its wall time (below 1: it waited for the GIL
@@ -781,12 +820,14 @@ def main(argv: list[str] | None = None) -> int:
             figures[f"worker_cpu_share_{key}"] = round(median(
                 [r["worker_cpu"] / r["worker_wall"] for r in w]), 4)
             figures[f"worker_cpu_per_step_vs_headless_{key}"] = round(median(
-                [(r["worker_cpu"] / r["steps"]) / (h["cpu"] / h["steps"]) for h, r in zip(hl, w, strict=True)]), 4)
+                [(r["worker_cpu"] / r["steps"]) / (h["cpu"] / h["steps"]) for h, r in zip(tp["refs"][k], w, strict=True)]), 4)
             figures[f"gui_yield_share_{key}"] = round(median(
                 [r.get("gui_yields", 0) / r["steps"] for r in w]), 4)
             # the training thread blocking (nearly always on the lock the GUI thread took)
             figures[f"worker_switches_per_s_{key}"] = round(median(
                 [r.get("worker_switches_per_s", math.nan) for r in w]), 1)
+            if k != "bare":  # how long Train takes to start a run (old runs kept: up to 5)
+                figures[f"start_ms_{key}"] = round(1000 * median([r["start_s"] for r in w]), 1)
             if k not in ("bare", "hidden", "silent"):  # the canvas is alive in these
                 figures[f"canvas_updates_per_s_{key}"] = round(median(
                     [r["canvas_updates"] / r["wall"] for r in w]), 2)
@@ -889,6 +930,8 @@ def print_table(f: dict[str, Any]) -> None:
             row("  steps after which the worker yielded to a lagging GUI", f"{f[f'gui_yield_share_{key}']:.3f}")
             row("  training thread's voluntary context switches a second",
                 f"{f[f'worker_switches_per_s_{key}']:.0f}")
+            if f"start_ms_{key}" in f:
+                row("  Train pressed → run launched (ms)", f"{f[f'start_ms_{key}']:.1f}")
             if f"stopped_early_{key}" in f:
                 row("  stopped early (20 s cap) at steps", str(f[f"stopped_early_{key}"]))
     if "canvas_updates_per_s" in f:

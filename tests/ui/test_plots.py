@@ -398,6 +398,39 @@ def test_boundary_image_has_the_grid_shape_and_covers_its_extents(qtbot, moons):
     assert [label.text for _, label in plot.legend.items] == ["class 0", "class 1"]
 
 
+def test_the_boundary_feeds_its_points_again_only_when_the_data_changed(qtbot, moons,
+                                                                        monkeypatch):
+    """Every run's start gives the plot its training points: the same points are not fed again
+    (thousands of per-point styles in pyqtgraph), other points or labels are."""
+    plot = BoundaryPlot()
+    qtbot.addWidget(plot)
+    plot.set_context(moons.dataset.classes, moons.dataset.feature_names)
+    fed = []
+    real = plot._feed_points
+    monkeypatch.setattr(plot, "_feed_points", lambda *a: (fed.append(a), real(*a)))
+
+    def shown() -> list[np.ndarray]:
+        return [np.column_stack(item.getData()) for item in plot.points]
+
+    X, y = moons.split.X_train, moons.split.y_train
+    plot.set_data(X, y)
+    assert len(fed) == 1
+    plot.set_data(X.copy(), y.copy())  # equal arrays, new objects: as a new run gives them
+    assert len(fed) == 1
+    for k, points in enumerate(shown()):
+        np.testing.assert_array_equal(points, X[y == k])
+    flipped = 1 - y  # other labels, same points
+    plot.set_data(X, flipped)
+    assert len(fed) == 2
+    for k, points in enumerate(shown()):
+        np.testing.assert_array_equal(points, X[flipped == k])
+    moved = X[:-5] * 2  # other points
+    plot.set_data(moved, flipped[:-5])
+    assert len(fed) == 3
+    for k, points in enumerate(shown()):
+        np.testing.assert_array_equal(points, moved[flipped[:-5] == k])
+
+
 def test_boundary_probability_shades_from_one_class_to_the_other(qtbot, moons):
     plot = BoundaryPlot()
     qtbot.addWidget(plot)

@@ -185,6 +185,57 @@ def test_finished_runs_stay_faded_with_what_differed_until_cleared(qtbot, window
     assert not plots.clear_runs_button.isEnabled()
 
 
+def test_a_run_joining_the_old_ones_leaves_their_curves_drawn(qtbot, window):
+    """Starting a run retires the last one to the faded runs: the runs already faded keep their
+    items (only the new one is made, and labels that changed are rewritten), and what is drawn
+    is what drawing them all afresh draws."""
+    setup_moons(window, epochs=2)
+    panel, plots = window.training, window.plots
+    runner = panel.runner
+    history_plots = (plots.loss, plots.accuracy, plots.grad_norms, plots.update_ratios)
+
+    def drawn(plot) -> tuple[list[str], dict[int, list]]:
+        return legend_texts(plot), old_curves(plot)
+
+    assert train(qtbot, window) == "completed"
+    window.run_bar.reset_button.click()
+    set_lr(panel, "0.05")
+    assert train(qtbot, window) == "completed"
+    # (the items themselves: an id can be reused once an item is gone)
+    items = {plot: list(plot._old_items[1]) for plot in history_plots}
+
+    def same(a: list, b: list) -> bool:
+        return len(a) == len(b) and all(x is y for x, y in zip(a, b))
+
+    set_lr(panel, "0.02")
+    window.run_bar.reset_button.click()  # run 2 joins run 1; the labels say "lr 0.01" etc.
+    assert [r.number for r in runner.runs] == [1, 2]
+    for plot in history_plots:
+        assert same(plot._old_items[1], items[plot])  # kept, not made again
+        assert list(plot._old_items) == [1, 2]
+        texts, curves = drawn(plot)
+        assert any("run 1: lr 0.01" in t for t in texts) and any("run 2: lr 0.05" in t for t in texts)
+        # the live curves' entries first (made again at the Reset), the finished runs' after
+        runs_at = [t.startswith("run ") for t in texts]
+        assert runs_at == sorted(runs_at) and runs_at.count(False) >= 1, texts
+        plot.redraw()  # everything drawn afresh
+        assert not same(plot._old_items[1], items[plot])
+        again_texts, again_curves = drawn(plot)
+        assert again_texts == texts
+        for n in (1, 2):
+            for (x, y), (x2, y2) in zip(curves[n], again_curves[n], strict=True):
+                np.testing.assert_array_equal(x, x2)
+                np.testing.assert_array_equal(y, y2)
+    # a run's label changes (the same settings as the live ones now): rewritten in place
+    kept = list(plots.loss._old_items[1])
+    set_lr(panel, "0.01")  # no run now: the old runs are labelled against these settings
+    texts = legend_texts(plots.loss)
+    assert not any("run 1: lr 0.01" in t for t in texts), texts
+    assert same(plots.loss._old_items[1], kept)
+    plots.loss.redraw()
+    assert legend_texts(plots.loss) == texts
+
+
 def test_a_failed_run_is_not_kept_and_at_most_five_are(qtbot, window):
     setup_moons(window, epochs=1)
     panel = window.training

@@ -153,9 +153,9 @@ class _PerParamPlot(_HistoryPlot):
         self.redraw()
 
     def _old_to_end(self) -> None:
-        """Keep the finished runs' legend entries after the live curves'."""
+        """Keep the finished runs' legend entries after the live curves' (their curves stay)."""
         if self._old_items:
-            self._draw_old_runs()
+            self._old_entries_last()
 
     def _on_legend_clicked(self, _item: Any) -> None:
         self.plot.getViewBox().reset_sticky()  # fit the curves still shown

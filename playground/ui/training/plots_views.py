@@ -187,8 +187,21 @@ class BoundaryPlot(_SnapshotPlot):
         """The (standardised) training points, drawn over the regions, one colour per class."""
         X = np.asarray(X, dtype=np.float64)
         y = np.asarray(y).reshape(-1).astype(np.int64)
-        self.data_points, self.data_labels = X, y
         n = max(len(self.classes), int(y.max()) + 1 if y.size else 0)
+        same = (self.data_points is not None and self.data_labels is not None
+                and len(self.points) == n and X.shape == self.data_points.shape
+                and y.shape == self.data_labels.shape and np.array_equal(X, self.data_points)
+                and np.array_equal(y, self.data_labels))
+        self.data_points, self.data_labels = X, y
+        if not same:  # (a run on the same data does not feed thousands of points again)
+            self._feed_points(X, y, n)
+        if X.shape[0] and self.grid is None:  # until a grid arrives: the data and a margin
+            lo, hi = X[:, :2].min(axis=0), X[:, :2].max(axis=0)
+            pad = np.where(hi > lo, 0.1 * (hi - lo), 0.5)
+            self._fit_view(QRectF(lo[0] - pad[0], lo[1] - pad[1], *(hi - lo + 2 * pad)))
+        self.set_empty(not X.shape[0])
+
+    def _feed_points(self, X: np.ndarray, y: np.ndarray, n: int) -> None:
         while len(self.points) < n:
             k = len(self.points)
             name = self.classes[k] if k < len(self.classes) else str(k)
@@ -201,11 +214,6 @@ class BoundaryPlot(_SnapshotPlot):
             sel = y == k
             item.setBrush(pg.mkBrush(color(k, n)))
             item.setData(x=X[sel, 0], y=X[sel, 1])
-        if X.shape[0] and self.grid is None:  # until a grid arrives: the data and a margin
-            lo, hi = X[:, :2].min(axis=0), X[:, :2].max(axis=0)
-            pad = np.where(hi > lo, 0.1 * (hi - lo), 0.5)
-            self._fit_view(QRectF(lo[0] - pad[0], lo[1] - pad[1], *(hi - lo + 2 * pad)))
-        self.set_empty(not X.shape[0])
 
     def content_aspect(self) -> float:
         rect = self.extent

@@ -221,7 +221,10 @@ def test_every_live_update_draws_its_own_maps_and_thumbnails(qtbot, window):
         for _ in range(2):  # (the second time, the images are the ones refilled before)
             with qtbot.waitSignal(window.live.applied, timeout=WAIT):
                 window.run_bar.epoch_button.click()
-            qtbot.waitUntil(lambda: window.session.runner.controller.paused, timeout=WAIT)
+            # paused, and the run bar told so (the worker is blocked before its paused_at
+            # reaches the bar: a click on the still disabled button would be lost)
+            qtbot.waitUntil(lambda: window.session.runner.controller.paused
+                            and window.run_bar.epoch_button.isEnabled(), timeout=WAIT)
             tile, thumb = shown()
             assert not np.array_equal(tile, tile0) and not np.array_equal(thumb, thumb0)
             tile0, thumb0 = tile, thumb

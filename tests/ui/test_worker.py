@@ -274,6 +274,9 @@ def test_periodic_snapshots_come_no_faster_than_the_canvas_shows_them(
         return make(*args, **kwargs)
 
     monkeypatch.setattr(worker_module, "make_view_snapshot", making)
+    # (the time budget is tested on its own: here a busy machine's slower snapshots must not
+    # space them out by their cost)
+    monkeypatch.setattr(worker_module, "SNAPSHOT_BUDGET", 1.0)
     rec = Recorder(controller)
     with qtbot.waitSignal(controller.metrics, timeout=WAIT):
         controller.start(moons_program(), moons, LONG, snapshot_interval=0.01)
@@ -292,6 +295,37 @@ def test_periodic_snapshots_come_no_faster_than_the_canvas_shows_them(
         controller.stop()
 
 
+def test_periodic_snapshots_take_at_most_their_share_of_the_run(qtbot, controller, moons,
+                                                                 monkeypatch):
+    """A costly snapshot (a large model) spaces the next periodic one out so that snapshots take
+    at most SNAPSHOT_BUDGET of the run's time, however short the interval asked."""
+    made: list[tuple[float, float]] = []  # (began, ended) of each periodic snapshot
+    make = worker_module.make_view_snapshot
+    cost = 0.02  # seconds: each snapshot made this slow
+
+    def slow(*args, **kwargs):
+        began = time.perf_counter()
+        snap = make(*args, **kwargs)
+        while time.perf_counter() - began < cost:  # busy, as a real costly snapshot is
+            pass
+        made.append((began, time.perf_counter()))
+        return snap
+
+    monkeypatch.setattr(worker_module, "make_view_snapshot", slow)
+    rec = Recorder(controller)
+    with qtbot.waitSignal(controller.metrics, timeout=WAIT):
+        controller.start(moons_program(), moons, LONG, snapshot_interval=0.01)
+    qtbot.waitUntil(lambda: len(made) >= 4, timeout=WAIT)
+    with qtbot.waitSignal(controller.finished, timeout=WAIT):
+        controller.stop()
+    periodic = made[:-1]  # (the last is the stop's)
+    # each began at least cost / budget after the end of the one before (0.01 s was asked)
+    floor = cost / worker_module.SNAPSHOT_BUDGET
+    gaps = [b[0] - a[1] for a, b in zip(periodic, periodic[1:])]
+    assert len(gaps) >= 2 and min(gaps) >= floor, (gaps, floor)
+    assert len(rec.snapshots) >= 4
+
+
 def test_the_wires_numbers_come_once_an_interval_the_unit_maps_with_every_snapshot(
         qtbot, controller, moons, monkeypatch):
     """The canvas's numbers on the wires change once a WIRES_INTERVAL: periodic snapshots carry
@@ -299,6 +333,7 @@ def test_the_wires_numbers_come_once_an_interval_the_unit_maps_with_every_snapsh
     check) only that often; the unit maps come with every snapshot; a pause and the end always
     have everything."""
     monkeypatch.setattr(worker_module, "WIRES_INTERVAL", 0.15)
+    monkeypatch.setattr(worker_module, "SNAPSHOT_BUDGET", 1.0)  # (as above: not by their cost)
     made: list[tuple[float, bool]] = []  # (when the worker began it, with the wires' numbers)
     make = worker_module.make_view_snapshot
 

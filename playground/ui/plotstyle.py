@@ -7,7 +7,8 @@ import sys
 from typing import Any
 
 import pyqtgraph as pg
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QFont, QFontMetricsF
 
 # Explicit colours: a white plot area with dark text reads the same on light and dark desktops.
 BACKGROUND = "#ffffff"
@@ -136,10 +137,18 @@ class SideLegend(pg.LegendItem):
     right margin as wide as the legend, which sits in it, level with the top of the view box.
     Entries wrap into more columns when the view is too short for one. On a plot narrower than
     ``MIN_BESIDE`` pixels (a Plots dock sharing a small screen) the legend goes under the plot
-    instead, its entries side by side, so neither the data nor the legend is cut off."""
+    instead, its entries side by side, so neither the data nor the legend is cut off.
+
+    A label wider than its share of the plot (``LABEL_SHARE`` of the plot's width beside it,
+    at least ``MIN_LABEL`` px) is shortened with "…" and shows the whole text as its tooltip:
+    a finished run's label, naming everything it did differently, must not take the curves'
+    room. ``label.text`` stays the whole text."""
 
     GAP = 6
     MIN_BESIDE = 520.0  # px: a narrower plot has its legend underneath
+    LABEL_SHARE = 0.3  # of the plot's width, at most, for a label's text beside the plot
+    BELOW_SHARE = 0.45  # ... and under it (two entries side by side still fit)
+    MIN_LABEL = 150.0  # px: never shortened below this
 
     def __init__(self, plot: pg.PlotItem, **kwargs: Any) -> None:
         kwargs.setdefault("brush", pg.mkBrush(255, 255, 255, 0))
@@ -152,6 +161,7 @@ class SideLegend(pg.LegendItem):
         self.shown = True  # False: hidden, and no room kept for it (an empty plot)
         self.min_beside = self.MIN_BESIDE  # 0: always beside (a plot sized to its content)
         self._placing = False
+        self._label_metrics: dict[str, QFontMetricsF] = {}  # per text size
         self._base_margins = plot.layout.getContentsMargins()
         self.setParentItem(plot)
         plot.legend = self  # PlotItem.plot(name=...) and addItem(name=...) add entries here
@@ -167,12 +177,65 @@ class SideLegend(pg.LegendItem):
         ev.ignore()  # it stays beside the view: dragging it over the data is not offered
 
     def updateSize(self) -> None:
+        self._fit_to_layout()
+        self.place()
+
+    def _fit_to_layout(self) -> None:
         # the layout's preferred size, not pyqtgraph's sum of the items' current heights: those
         # stay stretched to the old geometry after the entries are re-wrapped into columns
         self.layout.invalidate()
         hint = self.layout.preferredSize()
         self.setGeometry(0, 0, hint.width(), hint.height())
-        self.place()
+
+    def label_limit(self) -> float:
+        """The widest a label's text may be now (px)."""
+        width = self.plot.size().width()
+        share = self.BELOW_SHARE if 0 < width < self.min_beside else self.LABEL_SHARE
+        return max(self.MIN_LABEL, share * width)
+
+    def _metrics(self, label: pg.LabelItem) -> QFontMetricsF:
+        """The metrics of ``label``'s font at the legend's text size (made once a size)."""
+        size = label.opts.get("size", "")
+        cache = self._label_metrics
+        if size not in cache:
+            font = QFont(label.item.font())
+            if isinstance(size, str) and size.endswith("pt"):
+                font.setPointSizeF(float(size[:-2]))
+            cache[size] = QFontMetricsF(font)
+        return cache[size]
+
+    def shown_text(self, label: pg.LabelItem) -> str:
+        """What ``label`` shows (its text, or the text shortened to the room it has)."""
+        return str(label.item.toPlainText())
+
+    def _fit_labels(self) -> bool:
+        """Shorten each label wider than :meth:`label_limit` with "…" (the whole text its
+        tooltip), give a shortened one its whole text back when there is room; True when a
+        label changed."""
+        limit = self.label_limit()
+        changed = False
+        for sample, label in self.items:
+            whole = label.text
+            fitted = getattr(label, "_fitted", None)  # (text, shown, limit) when last fitted
+            if fitted is not None and fitted[0] == whole and fitted[2] == limit and (
+                    fitted[1] == whole or self.shown_text(label) == fitted[1]):
+                continue
+            shown = whole
+            if "<" not in whole and "&" not in whole:  # plain text (a rich one stays whole)
+                metrics = self._metrics(label)
+                if metrics.horizontalAdvance(whole) > limit:
+                    shown = metrics.elidedText(whole, Qt.TextElideMode.ElideRight, limit)
+            label._fitted = (whole, shown, limit)
+            if fitted is not None and fitted[:2] == (whole, shown) and (
+                    shown == whole or self.shown_text(label) == shown):
+                continue  # another limit, the same text
+            pg.LabelItem.setText(label, shown)
+            label.text = whole
+            tip = whole if shown != whole else ""
+            label.setToolTip(tip)
+            sample.setToolTip(tip)
+            changed = True
+        return changed
 
     def place(self, *_: Any) -> None:
         """Wrap the entries to the plot's height, reserve the margin, sit in it: level with
@@ -186,6 +249,8 @@ class SideLegend(pg.LegendItem):
             left, top, right, bottom = self._base_margins
             room = self.plot.size().height() - top - bottom
             n = len(self.items) if self.shown else 0
+            if n and self._fit_labels():
+                self._fit_to_layout()
             if n and self.plot.size().width() < self.min_beside:
                 self._place_below(n)
                 return

@@ -9,8 +9,9 @@ import dataclasses
 from dataclasses import dataclass
 
 import pytest
-from PySide6.QtCore import QRectF
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QEvent, QRectF
+from PySide6.QtGui import QHelpEvent
+from PySide6.QtWidgets import QApplication, QToolTip
 
 from playground.graph import GraphModel, compile_graph, load
 from playground.graph.builders import build_mlp
@@ -28,6 +29,7 @@ from playground.ui.training.plots import (
     UpdateRatioPlot,
     WeightHistogramPlot,
 )
+from playground.ui.training.runs import RunRecord, thin_curves
 from playground.ui.training.snapshots import make_view_snapshot
 from tests.ui.helpers import settled
 from tests.conftest import EXAMPLES
@@ -144,6 +146,45 @@ def test_a_tall_legend_wraps_into_columns_beside_a_short_view(qtbot):
                     and plot.plot.sceneBoundingRect().contains(legend.sceneBoundingRect()))
     assert not legend.sceneBoundingRect().intersects(vb.sceneBoundingRect())
     assert vb.width() > 0.4 * plot.graphics.width()  # the data keeps most of the room
+
+
+def test_a_long_run_label_is_shortened_to_its_room_and_whole_on_hover(qtbot, moons):
+    """A finished run's label names all it did differently; beside a plot of a 1366-px
+    screen's Plots dock it keeps to its share of the width (the curves keep their room), ends
+    in "…" and shows the whole text as its tooltip; given room it is whole again."""
+    plot = history_plot(qtbot, GradNormPlot, moons, (730, 240))
+    record = RunRecord(1, {}, 0, curves=thin_curves(moons.history()))
+    whole = ("run 1: sgd, lr 0.1, sigmoid, 2→16→16→2, features x1, x2, x1², x1·x2, "
+             "batch 16, 1000 samples, seed 3")
+    plot.set_old_runs([(record, whole)])
+    vb = settled(qtbot, plot)
+    legend = plot.legend
+    label = legend.getLabel(plot._old_items[1][0])
+    text = f"{whole} (a line per layer)"
+    assert label.text == text  # what the code reads: the whole text
+    shown_ = legend.shown_text(label)
+    assert shown_.endswith("…") and text.startswith(shown_[:-1]) and len(shown_) > 12
+    assert label.toolTip() == text
+    # the pointer resting on it (Qt's own help event, through the scene): the whole text
+    view = plot.graphics.viewport()
+    at = plot.graphics.mapFromScene(label.sceneBoundingRect().center())
+    QApplication.sendEvent(view, QHelpEvent(QEvent.Type.ToolTip, at, view.mapToGlobal(at)))
+    assert QToolTip.text() == text
+    QToolTip.hideText()
+    limit = legend.label_limit()
+    assert limit == pytest.approx(legend.LABEL_SHARE * plot.plot.size().width())
+    assert label.item.boundingRect().width() <= limit + 12  # the text and the item's margins
+    qtbot.waitUntil(lambda: vb.width() > 0.55 * plot.graphics.width())
+    # the live curves' own labels are short: left whole, no tooltip
+    live = [lb for _, lb in legend.items if lb is not label]
+    assert live and all(legend.shown_text(lb) == lb.text and not lb.toolTip() for lb in live)
+    # another label for the same run: shortened from the new text
+    plot.set_old_runs([(record, "run 1: adam, " + whole[7:])])
+    assert legend.shown_text(label).startswith("run 1: adam, ") and label.toolTip() != text
+    # room enough: whole again, no tooltip
+    plot.resize(3200, 300)
+    qtbot.waitUntil(lambda: legend.shown_text(label) == label.text)
+    assert not label.toolTip()
 
 
 def test_the_learning_rate_marker_label_stays_inside_the_view(qtbot, moons):

@@ -47,7 +47,10 @@ def test_run_facts_name_the_settings_and_the_graph():
     # what the old run had, in legend order: optimizer and lr first
     diff = differences(record, facts)
     assert diff == ["sgd", "lr 0.1", "sigmoid", "64→64→10", "features x1, x2, x1·x2"]
-    assert record.label(facts) == "run 1: sgd, lr 0.1, sigmoid +2 more"  # three, then a count
+    # all of it: a legend shortens it to its room (whole on hover); a menu names the optimizer,
+    # the lr and three more
+    assert record.label(facts) == "run 1: " + ", ".join(diff)
+    assert record.describe(facts) == ", ".join(diff)
     same = RunRecord.start(2, facts, 0, program.param_arrays(trainable_only=False))
     assert same.label(facts) == "run 2: same settings"
     assert same.label(facts, digest="another") == "run 2: other initial weights"

@@ -35,7 +35,7 @@ MAX_OLD_RUNS = 5  # finished runs kept as faded curves; the oldest goes first
 CURVE_POINTS = 2000  # per-step points kept per finished run (blocks of steps averaged)
 EPOCH_POINTS = 2000  # epoch-end points kept per finished run
 INITIAL_BYTES = 16 * 2**20  # initial weights larger than this are not kept (no replay)
-LABEL_FACTS = 3  # differences a legend entry names before "+k more"
+LABEL_FACTS = 3  # differences a menu entry names before "+k more"
 
 # the facts a run is described by, in the order a legend names them
 FACT_ORDER = ("optimizer", "lr", "momentum", "l2", "batch", "activation", "loss", "layers",
@@ -252,9 +252,9 @@ class RunRecord:
         return self.initial is not None
 
     def label(self, current: Mapping[str, str] | None, digest: str = "") -> str:
-        """``run 2: lr 0.1, sgd`` — what this run had that ``current`` has not (at most
-        ``LABEL_FACTS`` named); ``run 2: same settings`` when nothing differs; a replay says
-        so (``run 3 (replay of run 1): lr 0.1``)."""
+        """``run 2: lr 0.1, sgd`` — everything this run had that ``current`` has not (a legend
+        shortens it to its room and shows it whole on hover); ``run 2: same settings`` when
+        nothing differs; a replay says so (``run 3 (replay of run 1): lr 0.1``)."""
         name = self.name if self.replay_of is None else \
             f"{self.name} (replay of run {self.replay_of})"
         if current is None:
@@ -262,9 +262,7 @@ class RunRecord:
         diff = differences(self, current, digest)
         if not diff:
             return f"{name}: same settings"
-        shown = ", ".join(diff[:LABEL_FACTS])
-        more = f" +{len(diff) - LABEL_FACTS} more" if len(diff) > LABEL_FACTS else ""
-        return f"{name}: {shown}{more}"
+        return f"{name}: {', '.join(diff)}"
 
     def describe(self, current: Mapping[str, str] | None = None, digest: str = "") -> str:
         """For a menu: the run's optimizer and learning rate, then what else differed from

@@ -2,7 +2,7 @@
 at the app): ``python packaging/screenshot.py digits_mlp out.png [--size 1366x768] [--dark]``.
 
 Run it under Xvfb for the real X11 platform (``xvfb-run -a -s "-screen 0 1366x768x24" ...``)
-or with QT_QPA_PLATFORM=offscreen. The README's four pictures:
+or with QT_QPA_PLATFORM=offscreen. The README's pictures (all but presentation.png):
 
     python packaging/screenshot.py square_of_sum resources/screenshots/explain.png \\
         --lesson 6 --steps 5 --select q
@@ -11,6 +11,8 @@ or with QT_QPA_PLATFORM=offscreen. The README's four pictures:
         --speed 8 --live --epochs 40
     python packaging/screenshot.py digits_mlp resources/screenshots/health.png --train 4 \\
         --epochs 40 --tab Gradients
+    python packaging/screenshot.py moons_mlp resources/screenshots/compare.png --epochs 15 \\
+        --compare sgd:0.1,adam:0.002,momentum:0.05 --train 1 --tab Accuracy
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+from typing import Any
 
 from PySide6.QtCore import QSettings, QStandardPaths, QTimer
 from PySide6.QtGui import QColor, QPalette
@@ -41,6 +44,32 @@ def dark_palette() -> QPalette:
     return p
 
 
+def compare_runs(w: Any, spec: str) -> None:
+    """Train a run to its end per ``optimizer:lr`` in ``spec``, each followed by Reset (it
+    stays as a faded run), then put the example's own optimizer and learning rate back."""
+    from PySide6.QtCore import QEventLoop
+
+    panel = w.training
+    optimizer, lr = panel.optimizer.currentText(), panel.lr.text()
+
+    def settings(opt: str, rate: str) -> None:
+        panel.optimizer.setCurrentText(opt)
+        panel.lr.setText(rate)
+        panel.lr.editingFinished.emit()
+
+    for item in spec.split(","):
+        opt, _, rate = item.partition(":")
+        settings(opt, rate)
+        loop = QEventLoop()
+        w.session.runner.controller.finished.connect(loop.quit)
+        if not panel.start():
+            raise SystemExit(f"the run {item} did not start: {panel.status.text()}")
+        loop.exec()
+        w.session.runner.controller.finished.disconnect(loop.quit)
+        w.run_bar.reset_button.click()
+    settings(optimizer, lr)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("example")
@@ -58,6 +87,8 @@ def main() -> int:
     ap.add_argument("--speed", type=float, default=0.0,
                     help="steps a second for the run (slow motion; default: as fast as possible)")
     ap.add_argument("--live", action="store_true", help="shoot while the run goes on (not paused)")
+    ap.add_argument("--compare", default="", help="first train one run to its end per "
+                    "OPTIMIZER:LR (comma-separated), each kept as a faded run to compare with")
     args = ap.parse_args()
     QStandardPaths.setTestModeEnabled(True)  # no settings or recovery files of the user's
     app = QApplication(sys.argv[:1])
@@ -101,9 +132,11 @@ def main() -> int:
         w.close()
         app.quit()
 
+    if args.epochs:
+        w.training.epochs.setValue(args.epochs)
+    if args.compare:
+        compare_runs(w, args.compare)
     if args.train:
-        if args.epochs:
-            w.training.epochs.setValue(args.epochs)
         if args.speed:
             w.run_bar.set_rate(args.speed)
         w.training.start()

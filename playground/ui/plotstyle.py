@@ -117,8 +117,9 @@ def add_legend(plot: pg.PlotItem, columns: int = 1) -> pg.LegendItem:
     return legend
 
 
-# finished runs drawn behind the live one: muted colours apart from the live curves' first ones
-OLD_RUN_COLOURS = ("#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
+# finished runs drawn behind the live one: muted colours apart from the live curves' first ones,
+# in an order where neighbours differ most (brown then grey read alike at a pen's width)
+OLD_RUN_COLOURS = ("#8c564b", "#17becf", "#e377c2", "#bcbd22", "#7f7f7f")
 OLD_RUN_ALPHA = 200
 HEALTHY_BRUSH = (44, 160, 44, 40)  # the "healthy" band of the gradient and update plots
 WARNING_BRUSH = (214, 39, 40, 34)  # outside it: vanishing / exploding, too slow / unstable

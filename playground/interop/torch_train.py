@@ -17,6 +17,7 @@ import argparse
 import json
 import math
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -209,6 +210,13 @@ def main():
         dist.barrier()  # uses them, and DDP's reducer goes before the group it holds
         del net, optimizer
         dist.destroy_process_group()
+        # gloo's worker threads outlive the group, and one may still be releasing the
+        # barrier's work, which takes the interpreter lock: once Python is finalising, that
+        # aborts the process ("terminate called without an active exception"; see
+        # pytorch/pytorch#179291). All is printed and saved: leave without finalising.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 if __name__ == "__main__":

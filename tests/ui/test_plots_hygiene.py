@@ -31,8 +31,8 @@ from playground.ui.training.plots import (
 )
 from playground.ui.training.runs import RunRecord, thin_curves
 from playground.ui.training.snapshots import make_view_snapshot
-from tests.ui.helpers import settled
 from tests.conftest import EXAMPLES
+from tests.ui.helpers import settled
 
 
 @dataclass

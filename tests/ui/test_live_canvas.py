@@ -531,6 +531,18 @@ def test_feature_inputs_resize_the_input_and_train(qtbot, window):
     assert not window.training.feature_row.isVisible()
 
 
+def test_a_refused_click_on_the_last_input_chip_leaves_it_chosen_and_ticked(window):
+    window.open_example("moons_mlp")
+    panel = window.training
+    boxes = panel.feature_row.boxes
+    boxes["x1"].click()
+    assert panel.chosen_features() == ("x2",) and boxes["x1"].text() == "x1"
+    boxes["x2"].click()  # the last input: refused, the chip stays chosen and says so
+    assert "at least one input" in panel.status.text()
+    assert panel.chosen_features() == ("x2",)
+    assert boxes["x2"].isChecked() and boxes["x2"].text() == "✓ x2"
+
+
 def test_a_paused_run_can_be_stepped_through_on_the_step_it_makes_next(qtbot, window):
     start_paused(qtbot, window, "moons_mlp")
     runner = window.session.runner

@@ -93,6 +93,42 @@ def test_the_granularity_table_is_not_clipped_at_1366x768(window, qtbot):
     assert not table.verticalScrollBar().isVisible()
 
 
+@pytest.mark.parametrize("example", ["moons_mlp", "digits_mlp"])
+def test_the_training_settings_fit_the_dock_at_1366x768_whatever_the_inputs(window, qtbot,
+                                                                           example):
+    """Issue 12: the Training panel's settings fit without scrolling at 1366 x 768, with every
+    feature input chosen (the chips of chosen inputs are wider) and after a run (its status
+    lines take room below), and nothing is cut at the right (the dock does not scroll
+    sideways)."""
+    win = window
+    win.resize(1366, 768)
+    qtbot.waitUntil(lambda: (win.width(), win.height()) == (1366, 768))
+    assert win.open_example(example)
+    panel, scroll = win.training, win.training_tools.scroll
+    win.show_dock("training")
+    qtbot.waitUntil(lambda: panel.isVisible() and scroll.viewport().height() > 200)
+
+    def fits() -> bool:
+        QApplication.processEvents()
+        return (not scroll.verticalScrollBar().isVisible()
+                and panel.minimumSizeHint().width() <= scroll.viewport().width()
+                and panel.reinit.isVisible() and visible_in(win, panel.reinit))
+
+    assert fits()
+    if panel.feature_row.isVisible():
+        for name, box in panel.feature_row.boxes.items():
+            if not box.isChecked():
+                box.click()
+        assert len(panel.chosen_features()) == len(panel.feature_row.boxes)
+        assert all(box.text().startswith("✓") for box in panel.feature_row.boxes.values())
+        assert fits()
+    panel.epochs.setValue(1)
+    with qtbot.waitSignal(win.session.runner.controller.finished, timeout=30_000):
+        assert panel.start()
+    qtbot.waitUntil(lambda: panel.status.text() != "")
+    assert fits()
+
+
 def test_restored_geometry_from_a_bigger_screen_fits_this_one(qtbot, tmp_path, recovery_home):
     from playground.ui.mainwindow import MainWindow
 

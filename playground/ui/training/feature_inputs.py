@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from ..session import Session
 
 DEFAULT_FEATURES = ("x1", "x2")  # a 2-D set's own two columns
-PER_ROW = 4
+PER_ROW = 3  # chips a row: three chosen ones (✓, bold) fit the Training dock at 1366 x 768
 
 
 class FeatureInputs(QWidget):
@@ -54,7 +54,10 @@ class FeatureInputs(QWidget):
                            "x2 before standardising); the input node's width follows")
             box.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
             box.toggled.connect(self._on_toggled)
-            box.toggled.connect(lambda on, b=box, t=label: b.setText(f"✓ {t}" if on else t))
+            # the state now, not the signal's: a refused change re-checks the chip while its
+            # toggled(False) is still being delivered
+            box.toggled.connect(
+                lambda _on, b=box, t=label: b.setText(f"✓ {t}" if b.isChecked() else t))
             box.setText(f"✓ {label}" if box.isChecked() else label)
             self.boxes[name] = box
             grid.addWidget(box, k // PER_ROW, k % PER_ROW)

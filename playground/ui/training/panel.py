@@ -128,6 +128,7 @@ class TrainingPanel(QWidget):
         self.target.setToolTip("The input node the labels (targets) go into")
         f.addRow("Samples →", self.features)
         f.addRow("Labels →", self.target)
+        self._data_form = f  # the two rows above show only when there is a choice to make
         outer.addWidget(data)
 
         opt = QGroupBox("Optimizer")
@@ -237,6 +238,11 @@ class TrainingPanel(QWidget):
             return
         inputs = [n.name for n in root.model.nodes.values() if n.op == "input"]
         wanted = self.session.inputs
+        # with one input for the samples and one for the labels "(automatic)" is the only
+        # sensible choice: the two rows would take room the settings need at 1366 x 768
+        choice = len(inputs) > 2 or any(w is not None for w in wanted)
+        for combo in (self.features, self.target):
+            self._data_form.setRowVisible(combo, choice)
         for combo, want in zip((self.features, self.target), wanted, strict=True):
             combo.blockSignals(True)
             combo.clear()

@@ -34,7 +34,7 @@ class TrainingTools(QObject):
         self.session, self.services = session, services
         runner = session.runner
         self.panel = TrainingPanel(session, parent)
-        scroll = QScrollArea(parent)
+        self.scroll = scroll = QScrollArea(parent)  # the settings (the Run box stays below)
         scroll.setWidget(self.panel)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)

@@ -105,6 +105,32 @@ def test_while_training_every_wire_shows_the_runs_values_and_the_flow_has_a_lege
     assert all(HEALTH_KIND not in ov.node_badges(n) for n in window.scene.nodes)
 
 
+def test_the_flow_legend_leaves_a_corner_a_live_label_moved_into(qtbot, window):
+    """The legend is placed in a free corner when it appears; a wire label that the run's
+    changing numbers move under it later sends it to another free corner at the next update."""
+    from playground.ui.canvas.minimap_corners import content_under
+
+    start_paused(qtbot, window, "moons_mlp")
+    try:
+        with qtbot.waitSignal(window.session.runner.controller.paused_at, timeout=WAIT):
+            window.run_bar.step_button.click()
+        legend, view = window.flow_legend, window.view
+        qtbot.waitUntil(legend.isVisible)
+        assert not content_under(view, legend.geometry())
+        first = legend.corner
+        # a label moves under the legend (as a longer number would push it there)
+        label = next(lb for lb in window.scene.overlays.wire_labels.values() if lb.isVisible())
+        vp = view.viewport().geometry()
+        centre = legend.geometry().center() - vp.topLeft()
+        label.setPos(label.pos() + view.mapToScene(centre) - label.sceneBoundingRect().center())
+        assert label in content_under(view, legend.geometry())
+        legend.set_range(legend.range)  # the next live update
+        qtbot.waitUntil(lambda: legend.corner != first)
+        assert not content_under(view, legend.geometry())
+    finally:
+        stop(qtbot, window)
+
+
 def test_a_pause_shows_the_paused_state_even_after_a_periodic_snapshot(qtbot, window,
                                                                      monkeypatch):
     """A slow step (a busy machine) sends a periodic snapshot before the pause's own: the

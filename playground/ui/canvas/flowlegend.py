@@ -83,8 +83,13 @@ class FlowLegend(QWidget):
         shown = self.isVisible()
         self.setVisible(value is not None)
         if value is not None:
-            if not shown:  # a live run sets the range several times a second: place it once
+            if not shown:
                 self._place()
+            else:
+                # the run's labels move as their numbers change: a label that came under the
+                # legend sends it to a free corner (it keeps its corner while that stays free;
+                # at most one look an event-loop turn, however often the range is set)
+                self._schedule_place()
             self.update()
 
     def _size(self) -> tuple[int, int]:

@@ -23,11 +23,13 @@ from playground.ui.training.layers import group_norms, param_groups
 from playground.ui.training.plots_params import (
     BAND_ABOVE_START,
     BAND_BELOW_STRONGEST,
+    GRAD_NOTE,
+    GRAD_SHORT,
     GradNormPlot,
     UpdateRatioPlot,
 )
-from tests.ui.helpers import settled
 from tests.conftest import EXAMPLES
+from tests.ui.helpers import settled
 
 
 @dataclass
@@ -158,8 +160,14 @@ def test_one_smoothed_curve_per_layer_by_default_and_tensors_one_click_away(qtbo
         np.testing.assert_allclose(data_of(plot.curves[name])[1],
                                    window_mean(raw, plot.smooth_rows, log=True), rtol=1e-12)
     assert not plot.band.isVisible()  # the band is about layers
+    # ... and the title and the note say so, not "per layer" and "green band: healthy"
+    assert "per tensor" in plot.plot.titleLabel.text
+    assert "band" in plot.note.text() and "Green band" not in plot.note.text()
+    assert "per tensor" in plot.note.text()
     qtbot.mouseClick(box, Qt.MouseButton.LeftButton, pos=QPoint(6, box.height() // 2))
     assert list(plot.curves) == labels and plot.band.isVisible()
+    assert "per layer" in plot.plot.titleLabel.text
+    assert plot.note.text() in (GRAD_NOTE, GRAD_SHORT)
 
 
 def test_the_band_follows_the_strongest_layer_within_the_health_checks_limits(qtbot, healthy):

@@ -109,6 +109,10 @@ class NoteLabel(QLabel):
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self._fit()
 
+    def set_texts(self, html: str, short: str) -> None:
+        self.texts = (html, short or html)
+        self._fit()
+
     @staticmethod
     def plain(html: str) -> str:
         return QTextDocumentFragment.fromHtml(html).toPlainText()

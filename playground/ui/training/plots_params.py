@@ -16,6 +16,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QWidget
 
 from ...graph.health import EXPLODING, VANISHING
+from ..plotstyle import FOREGROUND, TITLE_SIZE
 from .history import MetricsHistory, window_mean
 from .layers import ParamGroup, group_columns, per_tensor_groups
 from .plots_base import BAND_EDGE, HEALTHY_BRUSH, WARNING_BRUSH, color, per_step_curve
@@ -57,6 +58,10 @@ GRAD_TIP = (
     "Why these edges: in networks that learn, every layer's gradient stays within about 30× of "
     "the strongest layer's; in a deep sigmoid network the first layer's falls 1000× and more "
     "below the last's. Runs whose learning rate is too high jump 10–40× above their start.")
+GRAD_TENSOR_NOTE = ("One curve per tensor (W1, b1, …). A bias's gradient is not comparable with "
+                    "its weights', so the healthy band is drawn per layer only: untick "
+                    "<b>per tensor</b> to see it.")
+GRAD_TENSOR_SHORT = "Per tensor: no band (untick <b>per tensor</b> to see it)"
 RATIO_NOTE = ("Rule of thumb: a step changes the weights by about <b>1/1000</b> of their size. "
               "<b>Above</b> the band: unstable, lower the lr. <b>Below</b>: learning slowly.")
 RATIO_SHORT = "About <b>1e-3</b> is good · above the band: unstable · below: slow"
@@ -79,9 +84,11 @@ class _PerParamPlot(_HistoryPlot):
     note_text = ""
     note_short = ""
     note_tip = ""
+    tensor_note: tuple[str, str] | None = None  # (text, short) per tensor, when it differs
 
     def __init__(self, title: str, ylabel: str, parent: QWidget | None = None) -> None:
         super().__init__(title, "step", ylabel, parent)
+        self.title = title  # "... per layer": "per tensor" when that box is ticked
         self.plot.setLogMode(x=False, y=True)
         self.add_smoothing(10)
         self.per_tensor = self.add_tool(QCheckBox("per tensor"))
@@ -147,6 +154,14 @@ class _PerParamPlot(_HistoryPlot):
         self.curves.clear()
 
     def _on_mode_toggled(self, _checked: bool) -> None:
+        # the title and the note say what the curves are now
+        mode = "per layer" if self.by_layer else "per tensor"
+        self.plot.setTitle(self.title.replace("per layer", mode), color=FOREGROUND,
+                           size=TITLE_SIZE)
+        texts = (self.note_text, self.note_short)
+        if not self.by_layer and self.tensor_note is not None:
+            texts = self.tensor_note
+        self.note.set_texts(*texts)
         self._remove_curves()
         self._make_curves()
         self._old_to_end()
@@ -265,6 +280,7 @@ class GradNormPlot(_PerParamPlot):
     note_text = GRAD_NOTE
     note_short = GRAD_SHORT
     note_tip = GRAD_TIP
+    tensor_note = (GRAD_TENSOR_NOTE, GRAD_TENSOR_SHORT)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Gradient size per layer", "gradient ‖∂L/∂w‖", parent)

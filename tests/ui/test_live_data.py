@@ -3,6 +3,7 @@ forward and backward passes of a freshly compiled program on the same weights an
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -15,7 +16,14 @@ from playground.resources import example_path
 from playground.training import Trainer, TrainConfig, bind
 from playground.training.loop import encode_targets
 from playground.training.workbench import make_split, read_training
-from playground.ui.training.live_data import MAP_GRID, live_canvas, map_nodes, plane_of
+from playground.ui.training.live_data import (
+    GRADIENT_KINDS,
+    MAP_GRID,
+    fold_into_gates,
+    live_canvas,
+    map_nodes,
+    plane_of,
+)
 
 
 def trained(example: str, steps: int, **data_overrides):
@@ -181,3 +189,51 @@ def test_before_the_first_step_the_next_batch_is_shown(steps):
     nxt = tr.next_batch()
     lc = live_canvas(program, tr)
     assert lc.rows == len(tr.last_batch if steps else nxt)
+
+
+def _consumers(program):
+    out = {}
+    for j, node in enumerate(program.nodes):
+        for i in node.inputs:
+            out.setdefault(i, []).append(j)
+    return out
+
+
+def test_a_layers_vanishing_parameters_are_named_by_its_gate_not_badged_alone():
+    """moons at lr 50: tanh saturates, every gradient vanishes. W1 and b1 say so through z1's
+    badge (whose explanation names them), not with badges of their own; gates keep theirs; a
+    parameter whose gate is fine keeps its own badge."""
+    model = load(example_path("moons_mlp"))
+    data, config = read_training(model.meta.get("training"))
+    program = compile_graph(model)
+    trainer = Trainer(program, make_split(data, program), dataclasses.replace(config, lr=50.0))
+    gen = trainer.steps()
+    for _ in range(200):
+        next(gen)
+    raw = health_by_index(program)
+    users = _consumers(program)
+    params = [i for i, h in raw.items() if program.nodes[i].spec.role == "parameter"
+              and h.kind in GRADIENT_KINDS]
+    assert len(params) >= 4  # the scene this is about: W1, b1, W2, b2 ... vanishing
+    folded = fold_into_gates(program, raw)
+    for i, h in raw.items():
+        if i in params and all(raw[j].kind == h.kind for j in users[i]):
+            assert i not in folded
+            for j in users[i]:
+                assert program.nodes[i].name in folded[j].explanation
+                assert folded[j].kind == raw[j].kind and folded[j].badge == raw[j].badge
+        else:
+            assert folded[i].kind == h.kind and folded[i].badge == h.badge
+    assert len(folded) < len(raw)
+    # a gate that is fine: the parameters feeding it keep their own badges
+    gate = users[params[0]][0]
+    fine = dict(raw)
+    fine[gate] = dataclasses.replace(raw[gate], kind="ok", level="ok")
+    kept = fold_into_gates(program, fine)
+    assert all(kept[i] == raw[i] for i in params if gate in users[i])
+    # the live canvas's badges are folded so
+    live = live_canvas(program, trainer)
+    for i in params:
+        if i in live.health:
+            assert not all(j in live.health and live.health[j].kind == live.health[i].kind
+                           for j in users[i])

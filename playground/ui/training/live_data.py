@@ -19,6 +19,7 @@ that trains, between two steps (the trainer sets its inputs again before every s
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import weakref
 from collections.abc import Callable, Mapping
@@ -95,6 +96,34 @@ class LiveCanvas:
 
 
 # ------------------------------------------------------------------------- which nodes
+
+GRADIENT_KINDS = ("vanishing", "exploding")
+
+
+def fold_into_gates(program: Program, health: Mapping[int, Health]) -> dict[int, Health]:
+    """The badges a layer needs: a parameter whose gradient vanishes (or explodes) as that of
+    every gate it feeds does says so through those gates' badges (``z1``'s names ``W1`` and
+    ``b1``), not with a badge of its own. A badged parameter, a gate and its activation stacked
+    at the zoom an example opens at covered each other and the nodes around them."""
+    out = dict(health)
+    consumers: dict[int, list[int]] = {}
+    for j, node in enumerate(program.nodes):
+        for i in node.inputs:
+            consumers.setdefault(i, []).append(j)
+    folded: dict[int, list[str]] = {}
+    for i, h in health.items():
+        users = consumers.get(i, [])
+        if (h.kind in GRADIENT_KINDS and program.nodes[i].spec.role == "parameter" and users
+                and all(health.get(j) is not None and health[j].kind == h.kind for j in users)):
+            del out[i]
+            for j in users:
+                folded.setdefault(j, []).append(program.nodes[i].name)
+    for j, names in folded.items():
+        also = " and ".join(names) if len(names) <= 2 else ", ".join(names)
+        out[j] = dataclasses.replace(
+            out[j], explanation=f"{out[j].explanation} The same holds for {also}, which feed it.")
+    return out
+
 
 def map_nodes(program: Program, features: int) -> list[int]:
     """The nodes that get unit maps (or histograms): per-sample outputs ``(N, units)`` that
@@ -234,7 +263,7 @@ def live_canvas(program: Program, trainer: Trainer, wires: bool = True) -> LiveC
             # with the wire labels' thumbnails, made here rather than in the GUI thread
             values = {i: live_digest(v) for i, v in enumerate(program.values) if v is not None}
             grads = {i: live_digest(g) for i, g in enumerate(program.grads) if g is not None}
-            health = health_by_index(program)
+            health = fold_into_gates(program, health_by_index(program))
         elif grid is None:  # the histograms are of the batch's values
             program.forward(all_values=True)
         maps: dict[int, UnitMaps] = {}

@@ -192,7 +192,25 @@ def test_unit_maps_sit_above_hidden_and_output_nodes_and_a_click_shows_them_all(
                         timeout=WAIT)
         assert "16 units" in detail.heading.text()
         shown = detail.picture.pixmap().toImage()
-        assert shown.width() > 4 * 32 * 3  # every unit, enlarged
+        full = detail.picture.image
+        assert full.width() > 4 * 32 * 3  # every unit, enlarged
+        # shown whole in the dock, however small: shrunk to fit, its proportions kept, with
+        # no scroll bar (a user saw 2 of 16 maps and two scroll bars at 1366 x 768)
+        scroll = detail.picture_scroll
+        qtbot.waitUntil(lambda: detail.picture.pixmap().width() <= scroll.viewport().width()
+                        and detail.picture.pixmap().height() <= scroll.viewport().height())
+        shown = detail.picture.pixmap().toImage()
+        assert not scroll.horizontalScrollBar().isVisible()
+        assert not scroll.verticalScrollBar().isVisible()
+        assert abs(shown.width() / shown.height() - full.width() / full.height()) < 0.02
+        assert shown.width() == scroll.viewport().width() or \
+            shown.height() == scroll.viewport().height() or shown.size() == full.size()
+        # more room: larger, never past its own size
+        dock = window.docks["values"]
+        dock.setFloating(True)
+        dock.resize(full.width() + 200, full.height() + 400)
+        qtbot.waitUntil(lambda: detail.picture.pixmap().size() == full.size())
+        dock.setFloating(False)
         # it follows the run while shown
         before = shown
         with qtbot.waitSignal(window.live.applied, timeout=WAIT):

@@ -82,6 +82,45 @@ class _Heatmap:
         self.plot.setRange(xRange=(0, m.shape[1]), yRange=(0, m.shape[0]), padding=0.02)
 
 
+class FitPicture(QLabel):
+    """An image shown whole: shrunk (smoothly, keeping its proportions) to the room it has,
+    never enlarged past its own size; a wider or floating dock shows it larger."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.setMinimumSize(1, 1)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        self.image = QImage()
+        self._shown: tuple[int, int, int] | None = None  # (image key, width, height) drawn
+
+    def set_image(self, image: QImage) -> None:
+        self.image = image
+        self._shown = None
+        self._fit()
+
+    def _fit(self) -> None:
+        if self.image.isNull():
+            self.clear()
+            return
+        room = self.contentsRect().size()
+        size = self.image.size()
+        if size.width() > room.width() or size.height() > room.height():
+            size = size.scaled(room, Qt.AspectRatioMode.KeepAspectRatio)
+        key = (self.image.cacheKey(), size.width(), size.height())
+        if key == self._shown or size.width() < 1 or size.height() < 1:
+            return
+        self._shown = key
+        scaled = self.image if size == self.image.size() else self.image.scaled(
+            size, Qt.AspectRatioMode.IgnoreAspectRatio,
+            Qt.TransformationMode.SmoothTransformation)
+        self.setPixmap(QPixmap.fromImage(scaled))
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+
 class ValueDetailPanel(QWidget):
     """Value and gradient of one node, as heatmaps with colour scales and statistics."""
 
@@ -106,12 +145,12 @@ class ValueDetailPanel(QWidget):
         layout = self.graphics.ci
         self.value_map = _Heatmap(layout, 0, "value")
         self.grad_map = _Heatmap(layout, 1, "gradient ∂L/∂value")  # side by side: docks are wide
-        # or a picture (a node's unit maps during training), scrolling when large
-        self.picture = QLabel()
-        self.picture.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        # or a picture (a node's unit maps during training), shrunk to fit the dock whole
+        self.picture = FitPicture()
         self.picture_scroll = QScrollArea()
         self.picture_scroll.setWidget(self.picture)
-        self.picture_scroll.setWidgetResizable(False)
+        self.picture_scroll.setWidgetResizable(True)
+        self.picture_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         self.pages = QStackedWidget()
         self.pages.addWidget(self.graphics)
         self.pages.addWidget(self.picture_scroll)
@@ -133,8 +172,7 @@ class ValueDetailPanel(QWidget):
         self.node_id = None
         self.heading.setText(f"<b>{title}</b>")
         self.stats.setText(caption)
-        self.picture.setPixmap(QPixmap.fromImage(image))
-        self.picture.resize(image.width(), image.height())
+        self.picture.set_image(image)
         self.pages.setCurrentWidget(self.picture_scroll)
 
     def show_data(self, node_id: str, title: str, value: Any, grad: Any, where: str = "") -> None:

@@ -160,6 +160,15 @@ def test_unit_maps_sit_above_hidden_and_output_nodes_and_a_click_shows_them_all(
         assert h1.units == 16 and len(h1.images) + 1 == h1.fits() and h1.more == 16 - len(h1.images)
         z3 = ov.strips[ids["z3"]]
         assert z3.units == 2 and len(z3.images) == 2 and z3.more == 0
+        # "+k more" readable at the zoom the example opens at: "+k" at least 8 px tall on
+        # screen (it was 4), inside its tile
+        text = h1._more_text
+        zoom = window.view.transform().m11()
+        assert zoom < 0.7 and f"+{h1.more}" in text.toPlainText()
+        line = text.document().firstBlock().layout().lineAt(0).height()
+        assert line * zoom >= 8
+        assert h1.tile_rect(len(h1.images)).contains(text.mapRectToParent(
+            text.boundingRect()).adjusted(1, 1, -1, -1))
         node = window.scene.nodes[ids["h1"]]
         body = node.mapRectToScene(node.body_rect())
         strip = h1.scene_rect()

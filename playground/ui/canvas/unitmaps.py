@@ -36,6 +36,7 @@ __all__ = ["MAP_LUT", "TILE", "UnitStrip", "map_image", "map_rgb", "mosaic", "rg
 TILE = 44.0  # px in the scene, one unit's map, at 100% zoom and above
 MIN_SCREEN_TILE = 24.0  # zoomed out, a map keeps at least this many pixels on screen
 MAX_TILE = 2.5 * TILE  # (up to this size in the scene)
+MORE_TEXT = (0.34, 0.22)  # the "+k" and "more" of the last tile, in pixels per tile width
 GAP = 4.0
 ROWS = 2  # rows of maps at most (above the node, where the layouts leave room)
 HIST_H = 40.0
@@ -259,7 +260,13 @@ class UnitStrip(NativeBoundsItem):
             box.addRoundedRect(r, 3, 3)
             self._more_box.setPath(box)
             text = self._more_text
-            text.setHtml(f"<div align='center'>+{more}<br>more</div>")
+            # sized with the tile (which keeps >= MIN_SCREEN_TILE px on screen), not a fixed
+            # point size: "+13" stays readable at the zoom an example opens at (at 38% the
+            # 8-pt text was 4 px tall on screen)
+            big, small = (max(1, round(f * r.width())) for f in MORE_TEXT)
+            text.setHtml(f"<div align='center'><span style='font-size:{big}px; "
+                         f"font-weight:bold'>+{more}</span><br>"
+                         f"<span style='font-size:{small}px'>more</span></div>")
             text.setTextWidth(r.width())
             text.setPos(r.left(), r.center().y() - text.boundingRect().height() / 2)
 

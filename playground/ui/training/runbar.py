@@ -91,7 +91,8 @@ class RunBar(QToolBar):
         self.addSeparator()
         self.counter = QLabel("epoch — · step —")
         self.counter.setFont(big)
-        self.counter.setToolTip("Epochs and minibatch steps done in this run")
+        self.counter.setToolTip("The epoch in progress (of all the run will train) and the "
+                                "minibatch steps done so far")
         self.loss_label = QLabel("loss —")
         self.loss_label.setFont(big)
         self.loss_label.setToolTip(f"Training loss: the mean batch loss of the last {LOSS_WINDOW} "

@@ -122,6 +122,9 @@ def output_node(model: GraphModel) -> str:
     sinks = model.sinks()
     if len(sinks) == 1:
         return sinks[0]
+    if not model.nodes:
+        raise E.CompileError("the graph is empty: add nodes from the Palette, or open an "
+                             "example (File ▸ Open Example)", ())
     names = ", ".join(model.nodes[s].name for s in (losses or sinks)) or "none"
     raise E.CompileError(
         f"cannot tell which node is the output (candidates: {names}); "

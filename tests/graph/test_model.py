@@ -525,7 +525,7 @@ def test_ambiguous_output_raises_compile_error_naming_the_candidates(two: str) -
 
 def test_no_output_at_all_raises_compile_error() -> None:
     m = GraphModel()
-    with pytest.raises(CompileError, match="none"):
+    with pytest.raises(CompileError, match="graph is empty"):
         m.output_node()
     m.add_node("input", "x")
     with pytest.raises(CompileError):

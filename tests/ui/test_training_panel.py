@@ -143,6 +143,10 @@ def test_a_graph_that_cannot_train_says_why(window):
     assert not panel.start()
     assert "not a loss" in panel.status.text()
     assert not panel.runner.controller.running
+    window.files.new_file()  # an empty graph: says so, not "cannot tell which node ..."
+    assert not panel.start()
+    assert "graph is empty" in panel.status.text() and "Palette" in panel.status.text()
+    assert not panel.runner.controller.running
 
 
 def test_csv_import_trains(qtbot, window, tmp_path):

@@ -217,22 +217,16 @@ class SideLegend(pg.LegendItem):
         changed = False
         for sample, label in self.items:
             whole = label.text
-            fitted = getattr(label, "_fitted", None)  # (text, shown, limit) when last fitted
-            if fitted is not None and fitted[0] == whole and fitted[2] == limit and (
-                    fitted[1] == whole or self.shown_text(label) == fitted[1]):
-                continue
             shown = whole
             if "<" not in whole and "&" not in whole:  # plain text (a rich one stays whole)
                 metrics = self._metrics(label)
                 if metrics.horizontalAdvance(whole) > limit:
                     shown = metrics.elidedText(whole, Qt.TextElideMode.ElideRight, limit)
-            label._fitted = (whole, shown, limit)
-            if fitted is not None and fitted[:2] == (whole, shown) and (
-                    shown == whole or self.shown_text(label) == shown):
-                continue  # another limit, the same text
+            tip = whole if shown != whole else ""
+            if self.shown_text(label) == shown and label.toolTip() == tip:
+                continue
             pg.LabelItem.setText(label, shown)
             label.text = whole
-            tip = whole if shown != whole else ""
             label.setToolTip(tip)
             sample.setToolTip(tip)
             changed = True
